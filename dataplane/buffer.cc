@@ -1,0 +1,82 @@
+#include "dataplane/buffer.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace proxynode {
+
+std::unique_ptr<char[]> BufferPool::Acquire() {
+  ++in_use_;
+  if (free_.empty()) {
+    return std::make_unique_for_overwrite<char[]>(kBlockSize);
+  }
+  std::unique_ptr<char[]> block = std::move(free_.back());
+  free_.pop_back();
+  return block;
+}
+
+void BufferPool::Release(std::unique_ptr<char[]> block) {
+  --in_use_;
+  if (free_.size() < max_free_blocks_) {
+    free_.push_back(std::move(block));
+  }
+}
+
+void Buffer::Consume(size_t n) {
+  begin_ += std::min(n, size());
+  if (begin_ == end_) {
+    begin_ = end_ = 0;
+  }
+}
+
+char* Buffer::PrepareWrite(BufferPool& pool, size_t min_free, size_t* available) {
+  if (storage_ == nullptr) {
+    if (min_free <= BufferPool::kBlockSize) {
+      storage_ = pool.Acquire();
+      capacity_ = BufferPool::kBlockSize;
+    } else {
+      storage_ = std::make_unique_for_overwrite<char[]>(min_free);
+      capacity_ = min_free;
+    }
+  } else if (capacity_ - end_ < min_free) {
+    const size_t kept = size();
+    if (capacity_ - kept >= min_free) {
+      std::memmove(storage_.get(), storage_.get() + begin_, kept);
+    } else {
+      // Grow off-pool; the oversized block is freed, not pooled, when released.
+      size_t new_capacity = std::max(capacity_ * 2, kept + min_free);
+      auto bigger = std::make_unique_for_overwrite<char[]>(new_capacity);
+      std::memcpy(bigger.get(), storage_.get() + begin_, kept);
+      if (capacity_ == BufferPool::kBlockSize) {
+        pool.Release(std::move(storage_));
+      }
+      storage_ = std::move(bigger);
+      capacity_ = new_capacity;
+    }
+    begin_ = 0;
+    end_ = kept;
+  }
+  *available = capacity_ - end_;
+  return storage_.get() + end_;
+}
+
+void Buffer::Append(BufferPool& pool, std::string_view bytes) {
+  size_t available;
+  char* out = PrepareWrite(pool, bytes.size(), &available);
+  std::memcpy(out, bytes.data(), bytes.size());
+  Commit(bytes.size());
+}
+
+void Buffer::ReleaseIfEmpty(BufferPool& pool) {
+  if (storage_ == nullptr || !empty()) {
+    return;
+  }
+  if (capacity_ == BufferPool::kBlockSize) {
+    pool.Release(std::move(storage_));
+  }
+  storage_.reset();
+  capacity_ = 0;
+  begin_ = end_ = 0;
+}
+
+}  // namespace proxynode

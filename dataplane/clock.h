@@ -1,0 +1,26 @@
+#pragma once
+
+// Monotonic time in nanoseconds. The event loop reads it once per iteration and hands the
+// cached value around; tests drive timer code with explicit times instead of a real clock.
+
+#include <cstdint>
+#include <ctime>
+
+namespace proxynode {
+
+using MonoTime = int64_t;  // nanoseconds on CLOCK_MONOTONIC
+using Nanos = int64_t;     // a duration in nanoseconds
+
+constexpr Nanos kMicrosecond = 1000;
+constexpr Nanos kMillisecond = 1000 * kMicrosecond;
+constexpr Nanos kSecond = 1000 * kMillisecond;
+
+inline MonoTime MonotonicNow() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<MonoTime>(ts.tv_sec) * kSecond + ts.tv_nsec;
+}
+
+inline int64_t WallClockSeconds() { return static_cast<int64_t>(time(nullptr)); }
+
+}  // namespace proxynode

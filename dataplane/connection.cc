@@ -1,0 +1,643 @@
+#include "dataplane/connection.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "dataplane/admission.h"
+#include "dataplane/http_response.h"
+
+namespace proxynode {
+namespace {
+
+constexpr size_t kReadChunk = 4096;
+// Input buffered beyond a request head before parsing catches up (bodies stream through).
+constexpr size_t kMaxBufferedInput = 64 * 1024;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+ParserLimits LimitsFrom(const ConfigSnapshot& config) {
+  ParserLimits limits;
+  limits.max_header_bytes = config.max_header_bytes;
+  limits.max_body_bytes = config.max_body_bytes;
+  return limits;
+}
+
+std::string_view ErrorBody(int status) {
+  switch (status) {
+    case 408:
+      return "Request Timeout\n";
+    case 413:
+      return "Content Too Large\n";
+    case 429:
+      return "Too Many Requests\n";
+    case 431:
+      return "Request Header Fields Too Large\n";
+    case 501:
+      return "Not Implemented\n";
+    case 503:
+      return "Service Unavailable\n";
+    case 505:
+      return "HTTP Version Not Supported\n";
+    default:
+      return "Bad Request\n";
+  }
+}
+
+}  // namespace
+
+std::string_view Connection::StateName(State state) {
+  switch (state) {
+    case State::kIdle:
+      return "idle";
+    case State::kReadingHead:
+      return "reading_head";
+    case State::kReadingBody:
+      return "reading_body";
+    case State::kWaiting:
+      return "waiting";
+    case State::kWriting:
+      return "writing";
+    case State::kLingering:
+      return "lingering";
+    case State::kClosed:
+      return "closed";
+  }
+  return "unknown";
+}
+
+Connection::Connection(WorkerContext& context, int fd, uint64_t id, bool holds_slot)
+    : context_(context),
+      fd_(fd),
+      id_(id),
+      accepted_at_(context.loop.now()),
+      last_activity_(context.loop.now()),
+      holds_slot_(holds_slot),
+      parser_(LimitsFrom(context.snapshots.current())),
+      delay_timer_(context.loop.timers(), [this] { OnDelayTimer(); }),
+      timeout_timer_(context.loop.timers(), [this] { OnTimeoutTimer(); }) {}
+
+Connection::~Connection() {
+  // Normally closed already; a worker shutting down destroys open ones directly.
+  ReleaseResources();
+  in_.Consume(in_.size());
+  out_.Consume(out_.size());
+  in_.ReleaseIfEmpty(context_.pool);
+  out_.ReleaseIfEmpty(context_.pool);
+}
+
+void Connection::Start() {
+  context_.stats.connections_active.Add(1);
+  // Edge-triggered for both directions: registered once, never modified.
+  context_.loop.AddFd(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
+  ScheduleTimeout(now() + context_.snapshots.current().idle_timeout);
+  socket_readable_ = true;  // bytes may have arrived before registration
+  Progress();
+}
+
+void Connection::StartRejected(int status, uint32_t retry_after_seconds) {
+  context_.stats.connections_active.Add(1);
+  context_.loop.AddFd(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
+  stop_reading_ = true;
+  EnqueueImmediate(status, ErrorBody(status), /*close=*/true, retry_after_seconds);
+  FlushDueResponses();
+  if (!closed()) {
+    UpdateState();
+  }
+}
+
+void Connection::BeginDrain() {
+  if (state_ == State::kIdle) {
+    Close(CloseReason::kDrain);
+  }
+}
+
+void Connection::Abort() { Close(CloseReason::kDrain); }
+
+void Connection::OnFileEvent(uint32_t events) {
+  if (closed()) {
+    return;  // a stale event from this iteration's batch
+  }
+  if (state_ == State::kLingering) {
+    DiscardInput();
+    return;
+  }
+  if ((events & EPOLLOUT) != 0 && write_blocked_) {
+    write_blocked_ = false;
+    WriteOutput();
+    if (closed()) {
+      return;
+    }
+  }
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+    socket_readable_ = true;
+  }
+  Progress();
+}
+
+void Connection::Progress() {
+  while (!closed() && state_ != State::kLingering) {
+    if (socket_readable_ && WantsInput() && in_.size() < kMaxBufferedInput) {
+      ReadSocket();
+      if (closed()) {
+        return;
+      }
+    }
+    ProcessInput();
+    if (closed()) {
+      return;
+    }
+    bool was_paused = reading_paused_;
+    FlushDueResponses();
+    if (closed() || state_ == State::kLingering) {
+      return;
+    }
+    if (reading_paused_ && queue_depth() < kMaxPipelineDepth) {
+      reading_paused_ = false;
+    }
+    bool unpaused = was_paused && !reading_paused_;
+    bool can_read = socket_readable_ && WantsInput();
+    if (!unpaused && !can_read) {
+      break;
+    }
+  }
+  if (!closed()) {
+    UpdateState();
+  }
+}
+
+void Connection::ReadSocket() {
+  while (in_.size() < kMaxBufferedInput) {
+    size_t available;
+    char* space = in_.PrepareWrite(context_.pool, kReadChunk, &available);
+    ssize_t n = recv(fd_, space, available, 0);
+    if (n > 0) {
+      auto bytes = static_cast<size_t>(n);
+      in_.Commit(bytes);
+      context_.stats.bytes_in.Add(bytes);
+      last_activity_ = now();
+      if (bytes < available) {
+        // A short read drained the socket; edge-triggered epoll reports the next arrival.
+        socket_readable_ = false;
+        return;
+      }
+      continue;
+    }
+    if (n == 0) {
+      socket_readable_ = false;
+      peer_closed_ = true;
+      stop_reading_ = true;
+      return;
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    socket_readable_ = false;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      Close(CloseReason::kIoError);
+    }
+    return;
+  }
+}
+
+void Connection::DiscardInput() {
+  char scratch[kReadChunk];
+  while (true) {
+    ssize_t n = recv(fd_, scratch, sizeof(scratch), 0);
+    if (n > 0) {
+      context_.stats.bytes_in.Add(static_cast<uint64_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return;
+    }
+    Close(CloseReason::kNormal);  // EOF or error: the client has what it needs
+    return;
+  }
+}
+
+void Connection::ProcessInput() {
+  while (true) {
+    if (!body_in_progress_) {
+      // Between requests, or inside a head: start or continue one only if allowed.
+      if (stop_reading_ || in_.empty()) {
+        break;
+      }
+      if (queue_depth() >= kMaxPipelineDepth) {
+        reading_paused_ = true;
+        break;
+      }
+      if (!head_in_progress_) {
+        head_in_progress_ = true;
+        head_started_at_ = now();
+      }
+    }
+    ParseResult result = parser_.Parse(in_.readable());
+    in_.Consume(result.consumed);
+    if (result.event == ParseEvent::kNeedMore) {
+      break;
+    }
+    switch (result.event) {
+      case ParseEvent::kHeadComplete:
+        head_in_progress_ = false;
+        body_in_progress_ = true;
+        OnRequestHead();
+        break;
+      case ParseEvent::kBodyData:
+        break;  // the respond handler does not look at bodies
+      case ParseEvent::kMessageComplete:
+        OnMessageComplete();
+        break;
+      case ParseEvent::kError:
+        OnParseError(result.error);
+        return;
+      case ParseEvent::kNeedMore:
+        break;
+    }
+  }
+  // The message being parsed needs the rest of its bytes: make sure a deadline covers it.
+  if (head_in_progress_ && !stop_reading_) {
+    ScheduleTimeout(head_started_at_ + context_.snapshots.current().header_timeout);
+  }
+  if (peer_closed_ && (head_in_progress_ || body_in_progress_)) {
+    // The client half-closed in the middle of a request: it can never complete.
+    head_in_progress_ = body_in_progress_ = false;
+    in_.Consume(in_.size());
+  }
+}
+
+void Connection::OnRequestHead() {
+  const RequestHead& head = parser_.head();
+  const ConfigSnapshot& config = context_.snapshots.current();
+  context_.stats.requests.Add();
+  ++requests_served_;
+
+  ResponsePlan plan;
+  bool holds_pending = false;
+  if (context_.admission != nullptr &&
+      !context_.admission->TryAcquireRate(config.rate_limit, now())) {
+    context_.stats.rejected.rate_limited.Add();
+    plan.status = 429;
+    plan.body = ErrorBody(429);
+    plan.retry_after_seconds = 1;
+  } else {
+    context_.handler.Handle(head, config, plan);
+    if (plan.delay > 0 && context_.admission != nullptr) {
+      if (context_.admission->TryAcquirePending(config.max_pending)) {
+        holds_pending = true;
+      } else {
+        context_.stats.rejected.max_pending.Add();
+        plan = ResponsePlan{};
+        plan.status = 503;
+        plan.body = ErrorBody(503);
+        plan.retry_after_seconds = 1;
+      }
+    }
+  }
+
+  bool last_allowed = config.max_requests_per_connection != 0 &&
+                      requests_served_ >= config.max_requests_per_connection;
+  if (last_allowed && head.keep_alive && !plan.close) {
+    context_.stats.closed_max_requests.Add();
+  }
+  bool close = plan.close || !head.keep_alive || last_allowed;
+  if (close) {
+    stop_reading_ = true;  // nothing after this request is served
+  }
+  if (head.expect_continue && (head.chunked || head.content_length > 0) && queue_depth() == 0 &&
+      plan.status < 400) {
+    out_.Append(context_.pool, kContinue);
+  }
+
+  if (queue_head_ == queue_.size()) {
+    queue_.clear();
+    queue_head_ = 0;
+  }
+  PendingResponse& entry = queue_.emplace_back();
+  entry.started = now();
+  entry.deadline = now() + plan.delay;
+  entry.snapshot = context_.snapshots.Pin();
+  entry.owns_body = plan.owns_body;
+  if (plan.owns_body) {
+    entry.owned_body = std::move(plan.owned_body);
+  } else {
+    entry.body = plan.body;
+  }
+  entry.content_type = plan.content_type;
+  entry.status = plan.status;
+  entry.retry_after_seconds = plan.retry_after_seconds;
+  entry.head_only = head.method == HttpMethod::kHead;
+  entry.close = close;
+  entry.keep_alive_header = head.version == HttpVersion::kHttp10 && !close;
+  entry.holds_pending = holds_pending;
+  entry.delayed = plan.delay > 0;
+  if (entry.delayed) {
+    context_.stats.pending_timers.Add(1);
+  }
+}
+
+void Connection::OnMessageComplete() {
+  body_in_progress_ = false;
+  if (queue_depth() > 0) {
+    queue_.back().ready = true;
+  }
+  parser_.set_limits(LimitsFrom(context_.snapshots.current()));
+  parser_.Reset();
+}
+
+void Connection::OnParseError(ParseError error) {
+  int status = StatusForParseError(error);
+  switch (error) {
+    case ParseError::kHeaderTooLarge:
+      context_.stats.rejected.header_too_large.Add();
+      break;
+    case ParseError::kBodyTooLarge:
+      context_.stats.rejected.body_too_large.Add();
+      break;
+    default:
+      context_.stats.rejected.bad_request.Add();
+      break;
+  }
+  head_in_progress_ = body_in_progress_ = false;
+  stop_reading_ = true;
+  in_.Consume(in_.size());
+  EnqueueImmediate(status, ErrorBody(status), /*close=*/true, 0);
+}
+
+void Connection::EnqueueImmediate(int status, std::string_view body, bool close,
+                                  uint32_t retry_after) {
+  if (queue_head_ == queue_.size()) {
+    queue_.clear();
+    queue_head_ = 0;
+  }
+  PendingResponse& entry = queue_.emplace_back();
+  entry.started = now();
+  entry.deadline = now();
+  entry.body = body;  // static text
+  entry.content_type = "text/plain";
+  entry.status = status;
+  entry.close = close;
+  entry.retry_after_seconds = retry_after;
+  entry.ready = true;
+  if (close) {
+    stop_reading_ = true;
+  }
+}
+
+void Connection::FlushDueResponses() {
+  const MonoTime current = now();
+  while (queue_head_ < queue_.size() && out_.size() < kMaxBufferedOutput) {
+    PendingResponse& entry = queue_[queue_head_];
+    if (!entry.ready || entry.deadline > current) {
+      break;
+    }
+    bool last = queue_head_ + 1 == queue_.size();
+    // A draining node closes after the last response owed, saying so in that response.
+    bool drain_close = context_.draining && !head_in_progress_ && !body_in_progress_;
+    bool close = entry.close || (last && (peer_closed_ || drain_close));
+    ResponseHead head;
+    head.status = entry.status;
+    std::string_view body = entry.owns_body ? std::string_view(entry.owned_body) : entry.body;
+    head.content_length = body.size();
+    head.content_type = entry.content_type;
+    head.close = close;
+    head.keep_alive_header = entry.keep_alive_header && !close;
+    head.retry_after_seconds = entry.retry_after_seconds;
+    AppendResponse(out_, context_.pool, head, context_.date.Get(WallClockSeconds()), body,
+                   entry.head_only);
+
+    WorkerStats& stats = context_.stats;
+    stats.CountResponse(entry.status);
+    stats.request_latency.Record(current - entry.started);
+    if (entry.delayed) {
+      stats.timer_lateness.Record(current - entry.deadline);
+      stats.pending_timers.Add(-1);
+    }
+    if (entry.holds_pending) {
+      context_.admission->ReleasePending();
+    }
+    entry = PendingResponse{};  // unpins the snapshot now
+    ++queue_head_;
+    if (close) {
+      close_after_write_ = true;
+      stop_reading_ = true;
+      break;
+    }
+  }
+  if (queue_head_ == queue_.size()) {
+    queue_.clear();
+    queue_head_ = 0;
+  }
+  if (!out_.empty() && !write_blocked_) {
+    WriteOutput();
+    if (closed() || state_ == State::kLingering) {
+      return;
+    }
+  }
+  if (queue_head_ < queue_.size()) {
+    const PendingResponse& front = queue_[queue_head_];
+    if (front.ready && front.deadline > current &&
+        (!delay_timer_.armed() || delay_timer_.deadline() != front.deadline)) {
+      delay_timer_.ArmAt(front.deadline);
+    }
+  }
+}
+
+void Connection::WriteOutput() {
+  while (!out_.empty()) {
+    std::string_view data = out_.readable();
+    ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      auto bytes = static_cast<size_t>(n);
+      out_.Consume(bytes);
+      context_.stats.bytes_out.Add(bytes);
+      last_activity_ = now();
+      if (bytes < data.size()) {
+        write_blocked_ = true;  // the socket buffer is full; EPOLLOUT will tell us
+        return;
+      }
+      continue;
+    }
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      write_blocked_ = true;
+      return;
+    }
+    Close(CloseReason::kIoError);
+    return;
+  }
+  out_.ReleaseIfEmpty(context_.pool);
+  if (close_after_write_) {
+    if (peer_closed_ && in_.empty()) {
+      Close(CloseReason::kPeerClosed);
+    } else {
+      StartLingering();
+    }
+  }
+}
+
+void Connection::OnDelayTimer() {
+  if (!closed()) {
+    Progress();
+  }
+}
+
+void Connection::OnTimeoutTimer() {
+  if (closed()) {
+    return;
+  }
+  const ConfigSnapshot& config = context_.snapshots.current();
+  const MonoTime current = now();
+  MonoTime deadline = current + config.idle_timeout;
+  switch (state_) {
+    case State::kIdle:
+      deadline = last_activity_ + config.idle_timeout;
+      if (current >= deadline) {
+        Close(CloseReason::kIdleTimeout);
+        return;
+      }
+      break;
+    case State::kReadingHead:
+    case State::kReadingBody:
+      deadline = state_ == State::kReadingHead ? head_started_at_ + config.header_timeout
+                                               : last_activity_ + config.idle_timeout;
+      if (current >= deadline) {
+        context_.stats.rejected.header_timeout.Add();
+        head_in_progress_ = body_in_progress_ = false;
+        in_.Consume(in_.size());
+        EnqueueImmediate(408, ErrorBody(408), /*close=*/true, 0);
+        Progress();
+        return;
+      }
+      break;
+    case State::kWriting:
+      deadline = last_activity_ + config.idle_timeout;
+      if (current >= deadline) {
+        Close(CloseReason::kIoError);  // the client stopped reading its responses
+        return;
+      }
+      break;
+    case State::kLingering:
+      Close(CloseReason::kNormal);
+      return;
+    case State::kWaiting:
+    case State::kClosed:
+      // Waiting on our own delay is not the client's fault: look again later.
+      deadline = current + config.idle_timeout;
+      break;
+  }
+  timeout_timer_.ArmAt(deadline);
+}
+
+void Connection::ScheduleTimeout(MonoTime deadline) {
+  // One timer covers every deadline; it only moves earlier here, and OnTimeoutTimer works
+  // out the deadline that applies when it fires (so keep-alive requests re-arm nothing).
+  if (!timeout_timer_.armed() || deadline < timeout_timer_.deadline()) {
+    timeout_timer_.ArmAt(deadline);
+  }
+}
+
+void Connection::UpdateState() {
+  if (state_ == State::kLingering || closed()) {
+    return;
+  }
+  State next;
+  if (write_blocked_) {
+    next = State::kWriting;
+  } else if (head_in_progress_) {
+    next = State::kReadingHead;
+  } else if (body_in_progress_) {
+    next = State::kReadingBody;
+  } else if (queue_depth() > 0) {
+    next = State::kWaiting;
+  } else {
+    next = State::kIdle;
+  }
+  if (next == State::kIdle) {
+    if (peer_closed_) {
+      Close(CloseReason::kPeerClosed);
+      return;
+    }
+    if (context_.draining) {
+      Close(CloseReason::kDrain);
+      return;
+    }
+    if (state_ != State::kIdle) {
+      in_.ReleaseIfEmpty(context_.pool);
+      out_.ReleaseIfEmpty(context_.pool);
+      ScheduleTimeout(last_activity_ + context_.snapshots.current().idle_timeout);
+    }
+  }
+  state_ = next;
+}
+
+void Connection::StartLingering() {
+  shutdown(fd_, SHUT_WR);
+  state_ = State::kLingering;
+  delay_timer_.Cancel();
+  timeout_timer_.ArmAt(now() + kLingerTimeout);
+  DiscardInput();
+}
+
+void Connection::ReleaseQueue() {
+  for (size_t i = queue_head_; i < queue_.size(); ++i) {
+    PendingResponse& entry = queue_[i];
+    if (entry.delayed) {
+      context_.stats.pending_timers.Add(-1);
+    }
+    if (entry.holds_pending) {
+      context_.admission->ReleasePending();
+    }
+  }
+  queue_.clear();
+  queue_head_ = 0;
+}
+
+void Connection::ReleaseResources() {
+  if (closed()) {
+    return;
+  }
+  state_ = State::kClosed;
+  delay_timer_.Cancel();
+  timeout_timer_.Cancel();
+  ReleaseQueue();
+  close(fd_);  // also removes it from the epoll set
+  if (holds_slot_) {
+    holds_slot_ = false;
+    context_.admission->ReleaseConnection();
+  }
+  context_.stats.connections_active.Add(-1);
+  context_.stats.connections_closed.Add();
+}
+
+void Connection::Close(CloseReason reason) {
+  if (closed()) {
+    return;
+  }
+  WorkerStats& stats = context_.stats;
+  switch (reason) {
+    case CloseReason::kPeerClosed:
+      stats.closed_by_peer.Add();
+      break;
+    case CloseReason::kIoError:
+      stats.closed_io_error.Add();
+      break;
+    case CloseReason::kIdleTimeout:
+      stats.closed_idle_timeout.Add();
+      break;
+    case CloseReason::kDrain:
+      stats.closed_drain.Add();
+      break;
+    case CloseReason::kNormal:
+      break;
+  }
+  ReleaseResources();
+  context_.owner.OnConnectionClosed(this);
+}
+
+}  // namespace proxynode

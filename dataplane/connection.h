@@ -1,0 +1,149 @@
+#pragma once
+
+// One client connection: reads and parses requests, holds each response until its delay
+// has passed, and writes responses in request order (pipelining), with keep-alive.
+//
+// State machine (state()):
+//   kIdle         keep-alive, nothing buffered, nothing owed; idle timeout runs
+//   kReadingHead  part of a request head has arrived; header timeout runs
+//   kReadingBody  a request body is arriving
+//   kWaiting      every parsed request waits on its delay timer
+//   kWriting      output is blocked on a full socket buffer
+//   kLingering    final response sent, write side shut; input discarded until EOF or timeout,
+//                 so the client sees the response instead of a reset
+//   kClosed       fd closed; the object waits for deferred deletion
+//
+// Thread contract: owned by one worker; every method runs in that worker's loop thread.
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "dataplane/buffer.h"
+#include "dataplane/event_loop.h"
+#include "dataplane/http_parser.h"
+#include "dataplane/request_handler.h"
+#include "dataplane/snapshot_cache.h"
+#include "dataplane/timer_queue.h"
+#include "dataplane/worker_context.h"
+
+namespace proxynode {
+
+class Connection final : public FileEventHandler, public DeferredDeletable {
+ public:
+  enum class State : uint8_t {
+    kIdle,
+    kReadingHead,
+    kReadingBody,
+    kWaiting,
+    kWriting,
+    kLingering,
+    kClosed
+  };
+  static std::string_view StateName(State state);
+
+  // Most requests a connection parses ahead of its responses before it stops reading.
+  static constexpr size_t kMaxPipelineDepth = 128;
+  // Serialized responses buffered per connection before the rest wait in the queue.
+  static constexpr size_t kMaxBufferedOutput = 256 * 1024;
+  // How long a lingering close waits for the client's FIN.
+  static constexpr Nanos kLingerTimeout = 2 * kSecond;
+
+  // `holds_slot`: the connection took one of Admission's connection slots.
+  Connection(WorkerContext& context, int fd, uint64_t id, bool holds_slot);
+  ~Connection() override;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Registers with the loop and serves.
+  void Start();
+  // Answers `status` (503 over the connection limit) with Connection: close and
+  // Retry-After, then closes with a lingering close; no request is read.
+  void StartRejected(int status, uint32_t retry_after_seconds);
+  // The node is draining: close now if idle, else after the responses owed.
+  void BeginDrain();
+  // Closes at once (drain deadline passed).
+  void Abort();
+
+  void OnFileEvent(uint32_t events) override;
+
+  uint64_t id() const { return id_; }
+  int fd() const { return fd_; }
+  State state() const { return state_; }
+  MonoTime accepted_at() const { return accepted_at_; }
+  uint64_t requests_served() const { return requests_served_; }
+
+ private:
+  enum class CloseReason : uint8_t { kNormal, kPeerClosed, kIoError, kIdleTimeout, kDrain };
+
+  struct PendingResponse {
+    MonoTime deadline = 0;
+    MonoTime started = 0;
+    SnapshotRef snapshot;  // keeps `body` valid
+    std::string_view body;
+    std::string owned_body;
+    std::string_view content_type;
+    int status = 200;
+    uint32_t retry_after_seconds = 0;
+    bool owns_body = false;
+    bool head_only = false;
+    bool close = false;
+    bool keep_alive_header = false;
+    bool ready = false;          // the request (body included) has been read
+    bool holds_pending = false;  // took one of Admission's pending slots
+    bool delayed = false;
+  };
+
+  // Reads, parses and writes until nothing more can happen now.
+  void Progress();
+  void ReadSocket();
+  void DiscardInput();
+  void ProcessInput();
+  void OnRequestHead();
+  void OnMessageComplete();
+  void OnParseError(ParseError error);
+  void EnqueueImmediate(int status, std::string_view body, bool close, uint32_t retry_after);
+  void FlushDueResponses();
+  void WriteOutput();
+  void OnDelayTimer();
+  void OnTimeoutTimer();
+  void ScheduleTimeout(MonoTime deadline);
+  void UpdateState();
+  void StartLingering();
+  void Close(CloseReason reason);
+  // Closes the fd and returns every slot and counter; no owner callback.
+  void ReleaseResources();
+  void ReleaseQueue();
+  // The body of the current request is always read; a new request only when allowed.
+  bool WantsInput() const { return body_in_progress_ || (!stop_reading_ && !reading_paused_); }
+  size_t queue_depth() const { return queue_.size() - queue_head_; }
+  bool closed() const { return state_ == State::kClosed; }
+  MonoTime now() const { return context_.loop.now(); }
+
+  WorkerContext& context_;
+  const int fd_;
+  const uint64_t id_;
+  const MonoTime accepted_at_;
+  MonoTime last_activity_;
+  MonoTime head_started_at_ = 0;
+  uint64_t requests_served_ = 0;
+  State state_ = State::kIdle;
+  bool holds_slot_;
+  bool socket_readable_ = false;  // edge-triggered: data may be waiting in the socket
+  bool reading_paused_ = false;   // pipeline full: parse no further until responses leave
+  bool stop_reading_ = false;     // a final request was seen; read no more requests
+  bool peer_closed_ = false;      // the client half-closed
+  bool write_blocked_ = false;
+  bool close_after_write_ = false;
+  bool head_in_progress_ = false;
+  bool body_in_progress_ = false;
+  Buffer in_;
+  Buffer out_;
+  HttpRequestParser parser_;
+  std::vector<PendingResponse> queue_;
+  size_t queue_head_ = 0;
+  Timer delay_timer_;
+  Timer timeout_timer_;
+};
+
+}  // namespace proxynode

@@ -1,0 +1,98 @@
+#pragma once
+
+// The data plane of one node: the listening sockets, the workers, the admin listener, the
+// shared admission limits and the stats registry. Owned by the main thread.
+//
+// Thread contract: every method is safe to call from any non-worker thread.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "dataplane/admin_handler.h"
+#include "dataplane/admission.h"
+#include "dataplane/clock.h"
+#include "dataplane/config_snapshot.h"
+#include "dataplane/prometheus.h"
+#include "dataplane/request_handler.h"
+#include "dataplane/socket_ops.h"
+#include "dataplane/stats_registry.h"
+#include "dataplane/worker.h"
+
+namespace proxynode {
+
+struct DataplaneOptions {
+  SocketAddress http_address;
+  SocketAddress admin_address;
+  NodeConfig config;
+  // The kernel caps the backlog at net.core.somaxconn; ask for plenty so a connect storm
+  // queues instead of dropping SYNs.
+  int listen_backlog = 65535;
+};
+
+class Dataplane {
+ public:
+  // File descriptors kept back from the connection cap for listeners, the admin side,
+  // 503 answers over the limit, and the process's own files.
+  static constexpr uint64_t kReservedFds = 128;
+
+  // Binds both listeners (port 0 picks a free port) without starting any thread.
+  static absl::StatusOr<std::unique_ptr<Dataplane>> Create(DataplaneOptions options);
+  ~Dataplane();
+  Dataplane(const Dataplane&) = delete;
+  Dataplane& operator=(const Dataplane&) = delete;
+
+  void Start();
+
+  const SocketAddress& http_address() const { return http_address_; }
+  const SocketAddress& admin_address() const { return admin_address_; }
+  const FdLimits& fd_limits() const { return fd_limits_; }
+  uint32_t connection_cap() const { return admission_.connection_cap(); }
+
+  // Publishes `config` (already validated) to every worker; `applied` runs once all of them
+  // have it, on the thread of the last worker to apply it.
+  void PublishConfig(ConfigSnapshotPtr config, absl::AnyInvocable<void()> applied);
+  ConfigSnapshotPtr config() const;
+
+  // Shutdown: readiness turns false, accepting stops, idle connections close, busy ones close
+  // after their responses. Drained() turns true when no connection is left.
+  void BeginDrain();
+  bool draining() const { return draining_.load(std::memory_order_acquire); }
+  bool Drained() const;
+  void AbortConnections();
+  // Stops every thread. Called once, at exit.
+  void Stop();
+
+  StatsSnapshot CollectStats() const { return stats_.Collect(); }
+  NodeInfo Info() const;
+  std::string RenderMetrics() const;
+
+ private:
+  Dataplane(DataplaneOptions options, int http_fd, int admin_fd, FdLimits fd_limits);
+
+  const DataplaneOptions options_;
+  const int http_fd_;
+  const int admin_fd_;
+  const SocketAddress http_address_;
+  const SocketAddress admin_address_;
+  const FdLimits fd_limits_;
+  const MonoTime started_at_;
+  std::atomic<bool> draining_{false};
+  Admission admission_;
+  StatsRegistry stats_;
+  RespondHandler respond_handler_;
+  AdminHandler admin_handler_;
+
+  mutable absl::Mutex config_mutex_;
+  ConfigSnapshotPtr config_ ABSL_GUARDED_BY(config_mutex_);
+
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<Worker> admin_worker_;
+};
+
+}  // namespace proxynode

@@ -1,0 +1,108 @@
+#include "dataplane/histogram.h"
+
+#include <bit>
+
+namespace proxynode {
+
+size_t LatencyHistogram::BucketFor(Nanos value) {
+  if (value < 0) {
+    value = 0;
+  }
+  auto v = static_cast<uint64_t>(value);
+  if (v < kSubBuckets) {
+    return static_cast<size_t>(v);
+  }
+  int exponent = 63 - std::countl_zero(v);  // >= kSubBucketBits
+  if (exponent > kMaxExponent) {
+    return kBucketCount - 1;
+  }
+  int shift = exponent - kSubBucketBits;
+  size_t sub = static_cast<size_t>(v >> shift) - kSubBuckets;  // drop the leading one
+  return kSubBuckets * static_cast<size_t>(shift + 1) + sub;
+}
+
+Nanos LatencyHistogram::BucketLow(size_t bucket) {
+  if (bucket < kSubBuckets) {
+    return static_cast<Nanos>(bucket);
+  }
+  size_t shift = bucket / kSubBuckets - 1;
+  size_t sub = bucket % kSubBuckets;
+  return static_cast<Nanos>((kSubBuckets + sub) << shift);
+}
+
+Nanos LatencyHistogram::BucketHigh(size_t bucket) {
+  if (bucket < kSubBuckets) {
+    return static_cast<Nanos>(bucket + 1);
+  }
+  size_t shift = bucket / kSubBuckets - 1;
+  return BucketLow(bucket) + static_cast<Nanos>(size_t{1} << shift);
+}
+
+void LatencyHistogram::Record(Nanos value) {
+  std::atomic<uint64_t>& bucket = buckets_[BucketFor(value)];
+  // Single writer: a plain load/store pair avoids a locked read-modify-write.
+  bucket.store(bucket.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void LatencyHistogram::AddTo(std::vector<uint64_t>& totals) const {
+  for (size_t i = 0; i < kBucketCount; ++i) {
+    totals[i] += buckets_[i].load(std::memory_order_relaxed);
+  }
+}
+
+uint64_t HistogramSnapshot::count() const {
+  uint64_t total = 0;
+  for (uint64_t c : counts_) {
+    total += c;
+  }
+  return total;
+}
+
+Nanos HistogramSnapshot::Percentile(double q) const {
+  uint64_t total = count();
+  if (total == 0) {
+    return 0;
+  }
+  // Rank of the sample at quantile q, 1-based, at least 1.
+  auto rank = static_cast<uint64_t>(q * static_cast<double>(total) + 0.5);
+  if (rank < 1) {
+    rank = 1;
+  }
+  if (rank > total) {
+    rank = total;
+  }
+  uint64_t seen = 0;
+  for (size_t i = 0; i < counts_.size(); ++i) {
+    seen += counts_[i];
+    if (seen >= rank) {
+      return (LatencyHistogram::BucketLow(i) + LatencyHistogram::BucketHigh(i) - 1) / 2;
+    }
+  }
+  return LatencyHistogram::BucketLow(counts_.size() - 1);
+}
+
+uint64_t HistogramSnapshot::CountAtOrBelow(Nanos limit) const {
+  uint64_t total = 0;
+  for (size_t i = 0; i < counts_.size(); ++i) {
+    if (LatencyHistogram::BucketHigh(i) - 1 > limit) {
+      break;
+    }
+    total += counts_[i];
+  }
+  return total;
+}
+
+double HistogramSnapshot::ApproximateSum() const {
+  double sum = 0;
+  for (size_t i = 0; i < counts_.size(); ++i) {
+    if (counts_[i] != 0) {
+      double mid = static_cast<double>(LatencyHistogram::BucketLow(i) +
+                                       LatencyHistogram::BucketHigh(i) - 1) /
+                   2.0;
+      sum += mid * static_cast<double>(counts_[i]);
+    }
+  }
+  return sum;
+}
+
+}  // namespace proxynode

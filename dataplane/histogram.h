@@ -1,0 +1,57 @@
+#pragma once
+
+// A log-linear histogram of durations in nanoseconds: exact below 128 ns, then 128
+// sub-buckets per power of two, so any percentile is within 0.4% of the true value.
+// One writer (the owning loop thread) records with relaxed atomics; any thread may read.
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/clock.h"
+
+namespace proxynode {
+
+class LatencyHistogram {
+ public:
+  static constexpr int kSubBucketBits = 7;
+  static constexpr size_t kSubBuckets = size_t{1} << kSubBucketBits;
+  static constexpr int kMaxExponent = 42;  // values >= 2^42 ns (~73 min) land in the last bucket
+  static constexpr size_t kBucketCount = kSubBuckets * (kMaxExponent - kSubBucketBits + 2);
+
+  // Owner thread only.
+  void Record(Nanos value);
+
+  static size_t BucketFor(Nanos value);
+  // The smallest and one-past-largest value a bucket holds.
+  static Nanos BucketLow(size_t bucket);
+  static Nanos BucketHigh(size_t bucket);
+
+  // Any thread: adds this histogram's counts into `totals` (sized kBucketCount).
+  void AddTo(std::vector<uint64_t>& totals) const;
+
+ private:
+  std::array<std::atomic<uint64_t>, kBucketCount> buckets_{};
+};
+
+// A merged, immutable copy of one or more histograms, for percentiles and export.
+class HistogramSnapshot {
+ public:
+  HistogramSnapshot() : counts_(LatencyHistogram::kBucketCount, 0) {}
+  void Add(const LatencyHistogram& histogram) { histogram.AddTo(counts_); }
+
+  uint64_t count() const;
+  // Value at quantile q in [0, 1] (midpoint of its bucket); 0 when empty.
+  Nanos Percentile(double q) const;
+  // Values <= `limit` (bucket granularity), for Prometheus cumulative buckets.
+  uint64_t CountAtOrBelow(Nanos limit) const;
+  // Approximate sum of all values (bucket midpoints), for Prometheus _sum.
+  double ApproximateSum() const;
+
+ private:
+  std::vector<uint64_t> counts_;
+};
+
+}  // namespace proxynode

@@ -1,0 +1,95 @@
+#include "dataplane/prometheus.h"
+
+#include <array>
+
+#include "absl/strings/str_cat.h"
+
+namespace proxynode {
+namespace {
+
+// Bucket bounds in seconds, dense around the default 100 ms delay.
+constexpr std::array<double, 22> kLatencyBounds = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.09, 0.1, 0.101,
+    0.102,  0.105, 0.11,   0.125, 0.15, 0.2,   0.3,  0.5,   1,    2.5, 10};
+constexpr std::array<double, 12> kLatenessBounds = {
+    0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.1, 1};
+
+void Header(std::string& out, const char* name, const char* type, const char* help) {
+  absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
+}
+
+template <size_t N>
+void Histogram(std::string& out, const char* name, const char* help,
+               const HistogramSnapshot& histogram, const std::array<double, N>& bounds) {
+  Header(out, name, "histogram", help);
+  for (double bound : bounds) {
+    auto limit = static_cast<Nanos>(bound * 1e9);
+    absl::StrAppend(&out, name, "_bucket{le=\"", bound, "\"} ", histogram.CountAtOrBelow(limit),
+                    "\n");
+  }
+  uint64_t count = histogram.count();
+  absl::StrAppend(&out, name, "_bucket{le=\"+Inf\"} ", count, "\n");
+  absl::StrAppend(&out, name, "_sum ", histogram.ApproximateSum() / 1e9, "\n");
+  absl::StrAppend(&out, name, "_count ", count, "\n");
+}
+
+}  // namespace
+
+std::string RenderPrometheus(const StatsSnapshot& stats, const NodeInfo& info) {
+  std::string out;
+  out.reserve(16384);
+
+#define PROXYNODE_RENDER_COUNTER(name, help)                                                     \
+  Header(out, "proxynode_" #name "_total", "counter", help);                                     \
+  for (const WorkerStatsValues& w : stats.workers) {                                             \
+    absl::StrAppend(&out, "proxynode_" #name "_total{worker=\"", w.index, "\"} ", w.values.name, \
+                    "\n");                                                                       \
+  }
+  PROXYNODE_WORKER_COUNTERS(PROXYNODE_RENDER_COUNTER)
+#undef PROXYNODE_RENDER_COUNTER
+
+  Header(out, "proxynode_rejected_total", "counter",
+         "Requests or connections refused by a limit, by reason");
+#define PROXYNODE_RENDER_REJECTION(reason, help)                                    \
+  for (const WorkerStatsValues& w : stats.workers) {                                \
+    absl::StrAppend(&out, "proxynode_rejected_total{worker=\"", w.index,            \
+                    "\",reason=\"" #reason "\"} ", w.values.rejected.reason, "\n"); \
+  }
+  PROXYNODE_REJECTION_REASONS(PROXYNODE_RENDER_REJECTION)
+#undef PROXYNODE_RENDER_REJECTION
+
+#define PROXYNODE_RENDER_GAUGE(name, help)                                                        \
+  Header(out, "proxynode_" #name, "gauge", help);                                                 \
+  for (const WorkerStatsValues& w : stats.workers) {                                              \
+    absl::StrAppend(&out, "proxynode_" #name "{worker=\"", w.index, "\"} ", w.values.name, "\n"); \
+  }
+  PROXYNODE_WORKER_GAUGES(PROXYNODE_RENDER_GAUGE)
+#undef PROXYNODE_RENDER_GAUGE
+
+  Histogram(out, "proxynode_request_duration_seconds",
+            "Time from request head parsed to response written, delay included",
+            stats.request_latency, kLatencyBounds);
+  Histogram(out, "proxynode_timer_lateness_seconds",
+            "How late delayed responses left compared with their deadline", stats.timer_lateness,
+            kLatenessBounds);
+
+  Header(out, "proxynode_config_version", "gauge", "Version of the configuration in force");
+  absl::StrAppend(&out, "proxynode_config_version ", info.config_version, "\n");
+  Header(out, "proxynode_workers", "gauge", "Worker threads serving traffic");
+  absl::StrAppend(&out, "proxynode_workers ", info.workers, "\n");
+  Header(out, "proxynode_draining", "gauge", "1 while the node drains before exit");
+  absl::StrAppend(&out, "proxynode_draining ", info.draining ? 1 : 0, "\n");
+  Header(out, "proxynode_uptime_seconds", "gauge", "Seconds since start");
+  absl::StrAppend(&out, "proxynode_uptime_seconds ", info.uptime_seconds, "\n");
+  Header(out, "proxynode_open_files_limit", "gauge", "RLIMIT_NOFILE (the connection ceiling)");
+  absl::StrAppend(&out, "proxynode_open_files_limit{kind=\"soft\"} ", info.fd_soft_limit, "\n");
+  absl::StrAppend(&out, "proxynode_open_files_limit{kind=\"hard\"} ", info.fd_hard_limit, "\n");
+  Header(out, "proxynode_node_connections", "gauge", "Open client connections, node-wide");
+  absl::StrAppend(&out, "proxynode_node_connections ", info.connections, "\n");
+  Header(out, "proxynode_node_pending_requests", "gauge",
+         "Requests waiting on their delay, node-wide (compared with max_pending)");
+  absl::StrAppend(&out, "proxynode_node_pending_requests ", info.pending_requests, "\n");
+  return out;
+}
+
+}  // namespace proxynode

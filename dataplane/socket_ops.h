@@ -1,0 +1,45 @@
+#pragma once
+
+// Thin, checked wrappers over the socket calls the data plane needs.
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace proxynode {
+
+struct SocketAddress {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+
+  // "127.0.0.1:8080" or "[::1]:8080".
+  std::string ToString() const;
+  uint16_t port() const;
+};
+
+// Parses "host:port" (IPv4 literal, "[v6]:port", "localhost", or "*"/"0.0.0.0" for any).
+absl::StatusOr<SocketAddress> ParseSocketAddress(std::string_view host_port);
+
+// A non-blocking, close-on-exec listening TCP socket with SO_REUSEADDR and the given backlog
+// (the kernel caps it at net.core.somaxconn).
+absl::StatusOr<int> ListenTcp(const SocketAddress& address, int backlog);
+
+// The address a socket is bound to (to report the port chosen for port 0).
+SocketAddress LocalAddress(int fd);
+SocketAddress PeerAddress(int fd);
+
+void SetTcpNoDelay(int fd);
+
+// Raises RLIMIT_NOFILE's soft limit to the hard limit; returns {soft, hard} after the change.
+struct FdLimits {
+  uint64_t soft = 0;
+  uint64_t hard = 0;
+};
+FdLimits RaiseFdLimit();
+
+}  // namespace proxynode

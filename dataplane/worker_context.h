@@ -1,0 +1,38 @@
+#pragma once
+
+// What a connection needs from the worker that owns it. One per worker; loop thread only.
+
+#include <cstdint>
+
+#include "dataplane/buffer.h"
+#include "dataplane/event_loop.h"
+#include "dataplane/http_response.h"
+#include "dataplane/snapshot_cache.h"
+#include "dataplane/worker_stats.h"
+
+namespace proxynode {
+
+class Admission;
+class Connection;
+class RequestHandler;
+
+class ConnectionOwner {
+ public:
+  virtual ~ConnectionOwner() = default;
+  // The connection has closed its fd; the owner forgets it and defers its deletion.
+  virtual void OnConnectionClosed(Connection* connection) = 0;
+};
+
+struct WorkerContext {
+  EventLoop& loop;
+  BufferPool& pool;
+  WorkerStats& stats;
+  SnapshotCache& snapshots;
+  DateHeaderCache& date;
+  RequestHandler& handler;
+  ConnectionOwner& owner;
+  Admission* admission;  // null on the admin listener: no limits apply there
+  bool draining = false;
+};
+
+}  // namespace proxynode
