@@ -1,6 +1,7 @@
 #include "dataplane/prometheus.h"
 
 #include <array>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 
@@ -31,6 +32,16 @@ void Histogram(std::string& out, const char* name, const char* help,
   absl::StrAppend(&out, name, "_bucket{le=\"+Inf\"} ", count, "\n");
   absl::StrAppend(&out, name, "_sum ", histogram.ApproximateSum() / 1e9, "\n");
   absl::StrAppend(&out, name, "_count ", count, "\n");
+}
+
+void Quantiles(std::string& out, const char* name, const char* help,
+               const HistogramSnapshot& histogram) {
+  Header(out, name, "gauge", help);
+  for (const char* q : {"0.5", "0.9", "0.99", "0.999"}) {
+    double quantile = std::stod(q);
+    absl::StrAppend(&out, name, "{quantile=\"", q, "\"} ",
+                    static_cast<double>(histogram.Percentile(quantile)) / 1e9, "\n");
+  }
 }
 
 }  // namespace
@@ -72,6 +83,11 @@ std::string RenderPrometheus(const StatsSnapshot& stats, const NodeInfo& info) {
   Histogram(out, "proxynode_timer_lateness_seconds",
             "How late delayed responses left compared with their deadline", stats.timer_lateness,
             kLatenessBounds);
+
+  Quantiles(out, "proxynode_request_duration_quantile_seconds",
+            "Request duration percentiles since start (within 1%)", stats.request_latency);
+  Quantiles(out, "proxynode_timer_lateness_quantile_seconds",
+            "Timer lateness percentiles since start (within 1%)", stats.timer_lateness);
 
   Header(out, "proxynode_config_version", "gauge", "Version of the configuration in force");
   absl::StrAppend(&out, "proxynode_config_version ", info.config_version, "\n");
