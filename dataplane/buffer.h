@@ -38,8 +38,18 @@ class BufferPool {
 class Buffer {
  public:
   Buffer() = default;
-  Buffer(Buffer&&) = default;
-  Buffer& operator=(Buffer&&) = default;
+  // The moved-from buffer is left empty, without storage.
+  Buffer(Buffer&& other) noexcept
+      : storage_(std::move(other.storage_)),
+        capacity_(other.capacity_),
+        begin_(other.begin_),
+        end_(other.end_) {
+    other.capacity_ = other.begin_ = other.end_ = 0;
+  }
+  // Assigning over pooled storage would need the pool to give it back to.
+  Buffer& operator=(Buffer&&) = delete;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
 
   bool empty() const { return begin_ == end_; }
   size_t size() const { return end_ - begin_; }

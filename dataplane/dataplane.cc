@@ -78,7 +78,7 @@ void Dataplane::Start() {
 
 void Dataplane::PublishConfig(ConfigSnapshotPtr config, absl::AnyInvocable<void()> applied) {
   {
-    absl::MutexLock lock(&config_mutex_);
+    std::lock_guard<std::mutex> lock(config_mutex_);
     config_ = config;
   }
   // The last worker to apply it runs `applied`.
@@ -101,7 +101,7 @@ void Dataplane::PublishConfig(ConfigSnapshotPtr config, absl::AnyInvocable<void(
 }
 
 ConfigSnapshotPtr Dataplane::config() const {
-  absl::MutexLock lock(&config_mutex_);
+  std::lock_guard<std::mutex> lock(config_mutex_);
   return config_;
 }
 

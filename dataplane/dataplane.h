@@ -7,13 +7,13 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "dataplane/admin_handler.h"
 #include "dataplane/admission.h"
 #include "dataplane/clock.h"
@@ -88,7 +88,7 @@ class Dataplane {
   RespondHandler respond_handler_;
   AdminHandler admin_handler_;
 
-  mutable absl::Mutex config_mutex_;
+  mutable std::mutex config_mutex_;
   ConfigSnapshotPtr config_ ABSL_GUARDED_BY(config_mutex_);
 
   std::vector<std::unique_ptr<Worker>> workers_;

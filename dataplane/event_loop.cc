@@ -61,7 +61,7 @@ void EventLoop::Stop() {
 void EventLoop::Post(Task task) {
   bool was_empty;
   {
-    absl::MutexLock lock(&task_mutex_);
+    std::lock_guard<std::mutex> lock(task_mutex_);
     was_empty = tasks_.empty();
     tasks_.push_back(std::move(task));
   }
@@ -111,7 +111,7 @@ void EventLoop::DrainWakeFd() {
 
 void EventLoop::RunPostedTasks() {
   {
-    absl::MutexLock lock(&task_mutex_);
+    std::lock_guard<std::mutex> lock(task_mutex_);
     running_tasks_.swap(tasks_);
   }
   for (Task& task : running_tasks_) {
@@ -122,7 +122,7 @@ void EventLoop::RunPostedTasks() {
 
 void EventLoop::Run() {
   thread_id_.store(std::this_thread::get_id());
-  stop_.store(false, std::memory_order_relaxed);
+  // stop_ is not reset here: a Stop() that raced ahead of Run() must still stop it.
   while (!stop_.load(std::memory_order_acquire)) {
     ++iterations_;
     now_ = MonotonicNow();

@@ -18,12 +18,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
-#include "absl/synchronization/mutex.h"
 #include "dataplane/clock.h"
 #include "dataplane/timer_queue.h"
 
@@ -53,7 +53,7 @@ class EventLoop {
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
-  // Runs until Stop(); binds the loop to the calling thread.
+  // Runs until Stop() (also if Stop() came first); binds the loop to the calling thread.
   void Run();
   // Safe from any thread: Run() returns after the current iteration.
   void Stop();
@@ -94,7 +94,9 @@ class EventLoop {
   std::vector<std::unique_ptr<DeferredDeletable>> deleting_;
   uint64_t iterations_ = 0;
 
-  absl::Mutex task_mutex_;
+  // std::mutex rather than absl::Mutex: Debian's Abseil is not built for ThreadSanitizer,
+  // which then cannot see absl::Mutex and reports false races.
+  std::mutex task_mutex_;
   std::vector<Task> tasks_ ABSL_GUARDED_BY(task_mutex_);
   std::vector<Task> running_tasks_;  // loop thread only; swapped with tasks_
 };

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
@@ -49,22 +50,34 @@ void Quantiles(std::string& out, const char* name, const char* help,
 std::string RenderPrometheus(const StatsSnapshot& stats, const NodeInfo& info) {
   std::string out;
   out.reserve(16384);
+  // One series per live worker, plus worker="retired" for the counts of retired workers.
+  struct Series {
+    std::string worker;
+    const StatsValues* values;
+  };
+  std::vector<Series> series;
+  for (const WorkerStatsValues& w : stats.workers) {
+    series.push_back({absl::StrCat(w.index), &w.values});
+  }
+  if (stats.has_retired) {
+    series.push_back({"retired", &stats.retired});
+  }
 
-#define PROXYNODE_RENDER_COUNTER(name, help)                                                     \
-  Header(out, "proxynode_" #name "_total", "counter", help);                                     \
-  for (const WorkerStatsValues& w : stats.workers) {                                             \
-    absl::StrAppend(&out, "proxynode_" #name "_total{worker=\"", w.index, "\"} ", w.values.name, \
-                    "\n");                                                                       \
+#define PROXYNODE_RENDER_COUNTER(name, help)                                                       \
+  Header(out, "proxynode_" #name "_total", "counter", help);                                       \
+  for (const Series& s : series) {                                                                 \
+    absl::StrAppend(&out, "proxynode_" #name "_total{worker=\"", s.worker, "\"} ", s.values->name, \
+                    "\n");                                                                         \
   }
   PROXYNODE_WORKER_COUNTERS(PROXYNODE_RENDER_COUNTER)
 #undef PROXYNODE_RENDER_COUNTER
 
   Header(out, "proxynode_rejected_total", "counter",
          "Requests or connections refused by a limit, by reason");
-#define PROXYNODE_RENDER_REJECTION(reason, help)                                    \
-  for (const WorkerStatsValues& w : stats.workers) {                                \
-    absl::StrAppend(&out, "proxynode_rejected_total{worker=\"", w.index,            \
-                    "\",reason=\"" #reason "\"} ", w.values.rejected.reason, "\n"); \
+#define PROXYNODE_RENDER_REJECTION(reason, help)                                     \
+  for (const Series& s : series) {                                                   \
+    absl::StrAppend(&out, "proxynode_rejected_total{worker=\"", s.worker,            \
+                    "\",reason=\"" #reason "\"} ", s.values->rejected.reason, "\n"); \
   }
   PROXYNODE_REJECTION_REASONS(PROXYNODE_RENDER_REJECTION)
 #undef PROXYNODE_RENDER_REJECTION

@@ -37,12 +37,12 @@ uint64_t StatsValues::responses_total() const {
 }
 
 void StatsRegistry::AddWorker(int index, std::shared_ptr<const WorkerStats> stats) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   workers_.push_back(Entry{index, std::move(stats)});
 }
 
 void StatsRegistry::RetireWorker(int index) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   auto it = std::find_if(workers_.begin(), workers_.end(),
                          [index](const Entry& e) { return e.index == index; });
   if (it == workers_.end()) {
@@ -60,8 +60,10 @@ void StatsRegistry::RetireWorker(int index) {
 
 StatsSnapshot StatsRegistry::Collect() const {
   StatsSnapshot snapshot;
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   snapshot.total = retired_;
+  snapshot.retired = retired_;
+  snapshot.has_retired = !retired_histograms_.empty();
   for (const auto& stats : retired_histograms_) {
     snapshot.request_latency.Add(stats->request_latency);
     snapshot.timer_lateness.Add(stats->timer_lateness);

@@ -8,10 +8,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "dataplane/histogram.h"
 #include "dataplane/worker_stats.h"
 
@@ -41,8 +41,11 @@ struct WorkerStatsValues {
 };
 
 struct StatsSnapshot {
-  StatsValues total;
+  StatsValues total;  // live workers plus `retired`
   std::vector<WorkerStatsValues> workers;
+  // Counts of workers that were retired, so that node-wide sums never go backwards.
+  StatsValues retired;
+  bool has_retired = false;
   HistogramSnapshot request_latency;
   HistogramSnapshot timer_lateness;
 };
@@ -59,7 +62,7 @@ class StatsRegistry {
     int index;
     std::shared_ptr<const WorkerStats> stats;
   };
-  mutable absl::Mutex mutex_;
+  mutable std::mutex mutex_;
   std::vector<Entry> workers_ ABSL_GUARDED_BY(mutex_);
   StatsValues retired_ ABSL_GUARDED_BY(mutex_);
   std::vector<std::shared_ptr<const WorkerStats>> retired_histograms_ ABSL_GUARDED_BY(mutex_);

@@ -1,0 +1,425 @@
+#include "dataplane/prometheus.h"
+
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dataplane/clock.h"
+#include "dataplane/stats_registry.h"
+#include "dataplane/worker_stats.h"
+
+namespace proxynode {
+namespace {
+
+struct Sample {
+  std::string name;
+  std::string labels;  // the text between the braces, without them; may be empty
+  double value = 0;
+};
+
+bool IsNameStart(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) != 0 || c == '_' || c == ':';
+}
+bool IsNameChar(char c) {
+  return IsNameStart(c) || std::isdigit(static_cast<unsigned char>(c)) != 0;
+}
+
+// Consumes a metric (or, with colons disallowed, a label) name from the front of `s`.
+bool TakeName(std::string_view& s, std::string* name, bool allow_colon = true) {
+  size_t n = 0;
+  while (n < s.size() && (n == 0 ? IsNameStart(s[n]) : IsNameChar(s[n])) &&
+         (allow_colon || s[n] != ':')) {
+    ++n;
+  }
+  if (n == 0) {
+    return false;
+  }
+  *name = std::string(s.substr(0, n));
+  s.remove_prefix(n);
+  return true;
+}
+
+bool ParseValue(std::string_view text, double* value) {
+  if (text == "+Inf" || text == "-Inf" || text == "NaN") {
+    *value = text == "NaN" ? std::nan("") : (text[0] == '+' ? HUGE_VAL : -HUGE_VAL);
+    return true;
+  }
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0])) != 0) {
+    return false;
+  }
+  const std::string copy(text);
+  char* end = nullptr;
+  *value = std::strtod(copy.c_str(), &end);
+  return end == copy.c_str() + copy.size();
+}
+
+// `name{label="value",...} value` or `name value` (no timestamp).
+bool ParseSample(std::string_view line, Sample* sample) {
+  std::string_view s = line;
+  if (!TakeName(s, &sample->name)) {
+    return false;
+  }
+  sample->labels.clear();
+  if (!s.empty() && s[0] == '{') {
+    s.remove_prefix(1);
+    const std::string_view labels_start = s;
+    bool first = true;
+    while (true) {
+      if (!s.empty() && s[0] == '}') {
+        break;
+      }
+      if (!first) {
+        if (s.empty() || s[0] != ',') {
+          return false;
+        }
+        s.remove_prefix(1);
+      }
+      first = false;
+      std::string label;
+      if (!TakeName(s, &label, /*allow_colon=*/false)) {
+        return false;
+      }
+      if (s.size() < 2 || s[0] != '=' || s[1] != '"') {
+        return false;
+      }
+      s.remove_prefix(2);
+      while (!s.empty() && s[0] != '"') {
+        if (s[0] == '\n') {
+          return false;
+        }
+        if (s[0] == '\\') {
+          if (s.size() < 2) {
+            return false;
+          }
+          s.remove_prefix(1);
+        }
+        s.remove_prefix(1);
+      }
+      if (s.empty()) {
+        return false;
+      }
+      s.remove_prefix(1);  // closing quote
+    }
+    sample->labels = std::string(labels_start.substr(0, labels_start.size() - s.size()));
+    s.remove_prefix(1);  // '}'
+  }
+  if (s.empty() || s[0] != ' ') {
+    return false;
+  }
+  s.remove_prefix(1);
+  return ParseValue(s, &sample->value);
+}
+
+struct Exposition {
+  std::vector<Sample> samples;
+  std::map<std::string, std::string> types;  // family -> type
+  std::vector<std::string> errors;
+};
+
+// Checks the whole text: every line a HELP/TYPE comment or a sample; each family typed once,
+// HELP then TYPE, its samples right after it; histogram samples use the _bucket/_sum/_count
+// suffixes.
+Exposition Parse(std::string_view text) {
+  Exposition out;
+  if (text.empty() || text.back() != '\n') {
+    out.errors.push_back("text does not end with a newline");
+  }
+  std::string family;
+  std::string help_for;
+  std::set<std::string> closed;
+  size_t line_no = 0;
+  while (!text.empty()) {
+    const size_t eol = text.find('\n');
+    const std::string_view line = text.substr(0, eol);
+    text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
+    ++line_no;
+    const std::string where = "line " + std::to_string(line_no) + ": '" + std::string(line) + "'";
+    if (line.empty()) {
+      out.errors.push_back(where + " is empty");
+      continue;
+    }
+    if (line[0] == '#') {
+      std::string_view rest = line;
+      std::string name;
+      if (rest.substr(0, 7) == "# HELP ") {
+        rest.remove_prefix(7);
+        if (!TakeName(rest, &name) || rest.size() < 2 || rest[0] != ' ') {
+          out.errors.push_back(where + ": bad HELP");
+        }
+        help_for = name;
+      } else if (rest.substr(0, 7) == "# TYPE ") {
+        rest.remove_prefix(7);
+        static const std::set<std::string, std::less<>> kTypes = {"counter", "gauge", "histogram",
+                                                                  "summary", "untyped"};
+        if (!TakeName(rest, &name) || rest.empty() || rest[0] != ' ' ||
+            kTypes.find(rest.substr(1)) == kTypes.end()) {
+          out.errors.push_back(where + ": bad TYPE");
+        }
+        if (out.types.count(name) != 0) {
+          out.errors.push_back(where + ": family typed twice");
+        }
+        if (help_for != name) {
+          out.errors.push_back(where + ": TYPE not preceded by its HELP");
+        }
+        if (!family.empty()) {
+          closed.insert(family);
+        }
+        family = name;
+        out.types[name] = std::string(rest.substr(1));
+      } else {
+        out.errors.push_back(where + ": unknown comment");
+      }
+      continue;
+    }
+    Sample sample;
+    if (!ParseSample(line, &sample)) {
+      out.errors.push_back(where + ": not `name{labels} value`");
+      continue;
+    }
+    std::string base = sample.name;
+    const auto type = out.types.find(family);
+    if (type != out.types.end() && type->second == "histogram") {
+      for (std::string_view suffix : {"_bucket", "_sum", "_count"}) {
+        if (base.size() > suffix.size() && base.ends_with(suffix)) {
+          base.resize(base.size() - suffix.size());
+          break;
+        }
+      }
+    }
+    if (base != family) {
+      out.errors.push_back(where + ": sample outside its family '" + family + "'");
+    }
+    out.samples.push_back(sample);
+  }
+  return out;
+}
+
+// The value of the one sample with this name and labels; NaN if absent or repeated.
+double Value(const Exposition& e, std::string_view name, std::string_view labels = "") {
+  double value = std::nan("");
+  int found = 0;
+  for (const Sample& s : e.samples) {
+    if (s.name == name && s.labels == labels) {
+      value = s.value;
+      ++found;
+    }
+  }
+  return found == 1 ? value : std::nan("");
+}
+
+// Sum over every sample of a family (all label sets).
+double Sum(const Exposition& e, std::string_view name) {
+  double sum = 0;
+  for (const Sample& s : e.samples) {
+    if (s.name == name) {
+      sum += s.value;
+    }
+  }
+  return sum;
+}
+
+class PrometheusTest : public testing::Test {
+ protected:
+  PrometheusTest() {
+    a_->requests.Add(5);
+    a_->connections_accepted.Add(2);
+    a_->rejected.rate_limited.Add(1);
+    a_->connections_active.Set(3);
+    a_->request_latency.Record(80 * kMillisecond);
+    a_->request_latency.Record(120 * kMillisecond);
+
+    b_->requests.Add(7);
+    b_->connections_accepted.Add(1);
+    b_->rejected.max_connections.Add(4);
+    b_->connections_active.Set(2);
+    b_->pending_timers.Set(1);
+    b_->request_latency.Record(400 * kMillisecond);
+    b_->timer_lateness.Record(30 * kMicrosecond);
+
+    registry_.AddWorker(0, a_);
+    registry_.AddWorker(1, b_);
+
+    info_.config_version = 7;
+    info_.workers = 2;
+    info_.draining = true;
+    info_.uptime_seconds = 12.5;
+    info_.fd_soft_limit = 1024;
+    info_.fd_hard_limit = 4096;
+    info_.connections = 5;
+    info_.pending_requests = 1;
+  }
+
+  std::string Render() { return RenderPrometheus(registry_.Collect(), info_); }
+
+  std::shared_ptr<WorkerStats> a_ = std::make_shared<WorkerStats>();
+  std::shared_ptr<WorkerStats> b_ = std::make_shared<WorkerStats>();
+  StatsRegistry registry_;
+  NodeInfo info_;
+};
+
+bool HasLine(const std::string& text, const std::string& line) {
+  return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
+}
+
+TEST_F(PrometheusTest, EveryLineIsACommentOrASample) {
+  const std::string text = Render();
+  const Exposition e = Parse(text);
+  for (const std::string& error : e.errors) {
+    ADD_FAILURE() << error;
+  }
+  EXPECT_GT(e.samples.size(), 50u);
+}
+
+TEST_F(PrometheusTest, EmptyStatsAreWellFormed) {
+  StatsRegistry empty;
+  const std::string text = RenderPrometheus(empty.Collect(), NodeInfo{});
+  const Exposition e = Parse(text);
+  for (const std::string& error : e.errors) {
+    ADD_FAILURE() << error;
+  }
+  EXPECT_EQ(Value(e, "proxynode_request_duration_seconds_count"), 0.0);
+  EXPECT_EQ(Value(e, "proxynode_request_duration_seconds_bucket", "le=\"+Inf\""), 0.0);
+  EXPECT_EQ(Value(e, "proxynode_request_duration_quantile_seconds", "quantile=\"0.5\""), 0.0);
+}
+
+TEST_F(PrometheusTest, ContainsExpectedLines) {
+  const std::string text = Render();
+  for (const char* line : {
+           "# TYPE proxynode_requests_total counter",
+           "proxynode_requests_total{worker=\"0\"} 5",
+           "proxynode_requests_total{worker=\"1\"} 7",
+           "proxynode_connections_accepted_total{worker=\"0\"} 2",
+           "# TYPE proxynode_rejected_total counter",
+           "proxynode_rejected_total{worker=\"0\",reason=\"rate_limited\"} 1",
+           "proxynode_rejected_total{worker=\"1\",reason=\"max_connections\"} 4",
+           "proxynode_rejected_total{worker=\"1\",reason=\"rate_limited\"} 0",
+           "# TYPE proxynode_connections_active gauge",
+           "proxynode_connections_active{worker=\"0\"} 3",
+           "proxynode_connections_active{worker=\"1\"} 2",
+           "proxynode_pending_timers{worker=\"1\"} 1",
+           "# TYPE proxynode_request_duration_seconds histogram",
+           "proxynode_request_duration_seconds_count 3",
+           "proxynode_request_duration_seconds_bucket{le=\"+Inf\"} 3",
+           "proxynode_timer_lateness_seconds_count 1",
+           "proxynode_config_version 7",
+           "proxynode_workers 2",
+           "proxynode_draining 1",
+           "proxynode_uptime_seconds 12.5",
+           "proxynode_open_files_limit{kind=\"soft\"} 1024",
+           "proxynode_open_files_limit{kind=\"hard\"} 4096",
+           "proxynode_node_connections 5",
+           "proxynode_node_pending_requests 1",
+       }) {
+    EXPECT_TRUE(HasLine(text, line)) << "missing: " << line;
+  }
+}
+
+TEST_F(PrometheusTest, EveryDeclaredStatIsExported) {
+  const Exposition e = Parse(Render());
+#define PROXYNODE_CHECK_COUNTER(name, help)                           \
+  EXPECT_EQ(e.types.count("proxynode_" #name "_total"), 1u) << #name; \
+  EXPECT_FALSE(std::isnan(Value(e, "proxynode_" #name "_total", "worker=\"0\""))) << #name;
+  PROXYNODE_WORKER_COUNTERS(PROXYNODE_CHECK_COUNTER)
+#undef PROXYNODE_CHECK_COUNTER
+#define PROXYNODE_CHECK_GAUGE(name, help)                    \
+  EXPECT_EQ(e.types.count("proxynode_" #name), 1u) << #name; \
+  EXPECT_FALSE(std::isnan(Value(e, "proxynode_" #name, "worker=\"1\""))) << #name;
+  PROXYNODE_WORKER_GAUGES(PROXYNODE_CHECK_GAUGE)
+#undef PROXYNODE_CHECK_GAUGE
+#define PROXYNODE_CHECK_REASON(reason, help)                                                   \
+  EXPECT_FALSE(                                                                                \
+      std::isnan(Value(e, "proxynode_rejected_total", "worker=\"1\",reason=\"" #reason "\""))) \
+      << #reason;
+  PROXYNODE_REJECTION_REASONS(PROXYNODE_CHECK_REASON)
+#undef PROXYNODE_CHECK_REASON
+}
+
+TEST_F(PrometheusTest, HistogramBucketsAreCumulative) {
+  const Exposition e = Parse(Render());
+  // Latencies 80 ms, 120 ms and 400 ms.
+  const char* kName = "proxynode_request_duration_seconds_bucket";
+  EXPECT_EQ(Value(e, kName, "le=\"0.075\""), 0.0);
+  EXPECT_EQ(Value(e, kName, "le=\"0.09\""), 1.0);
+  EXPECT_EQ(Value(e, kName, "le=\"0.11\""), 1.0);
+  EXPECT_EQ(Value(e, kName, "le=\"0.125\""), 2.0);
+  EXPECT_EQ(Value(e, kName, "le=\"0.3\""), 2.0);
+  EXPECT_EQ(Value(e, kName, "le=\"0.5\""), 3.0);
+  EXPECT_EQ(Value(e, kName, "le=\"10\""), 3.0);
+  EXPECT_NEAR(Value(e, "proxynode_request_duration_seconds_sum"), 0.6, 0.006);
+
+  for (const char* family :
+       {"proxynode_request_duration_seconds", "proxynode_timer_lateness_seconds"}) {
+    const std::string bucket = std::string(family) + "_bucket";
+    double previous = 0;
+    double last_bound = -1;
+    int buckets = 0;
+    for (const Sample& s : e.samples) {
+      if (s.name != bucket) {
+        continue;
+      }
+      ++buckets;
+      ASSERT_EQ(s.labels.rfind("le=\"", 0), 0u) << s.labels;
+      double bound = 0;
+      ASSERT_TRUE(ParseValue(s.labels.substr(4, s.labels.size() - 5), &bound)) << s.labels;
+      EXPECT_GT(bound, last_bound) << family << " " << s.labels;
+      EXPECT_GE(s.value, previous) << family << " " << s.labels;
+      last_bound = bound;
+      previous = s.value;
+    }
+    EXPECT_GT(buckets, 2) << family;
+    EXPECT_TRUE(std::isinf(last_bound)) << family << ": the last bucket must be +Inf";
+    EXPECT_EQ(previous, Value(e, std::string(family) + "_count")) << family;
+  }
+}
+
+TEST_F(PrometheusTest, QuantileGaugesWithinOnePercent) {
+  auto stats = std::make_shared<WorkerStats>();
+  for (int i = 0; i < 100; ++i) {
+    stats->request_latency.Record(100 * kMillisecond);
+  }
+  StatsRegistry registry;
+  registry.AddWorker(0, stats);
+  const Exposition e = Parse(RenderPrometheus(registry.Collect(), info_));
+  for (const char* q : {"0.5", "0.9", "0.99", "0.999"}) {
+    const double v = Value(e, "proxynode_request_duration_quantile_seconds",
+                           std::string("quantile=\"") + q + "\"");
+    EXPECT_NEAR(v, 0.1, 0.001) << q;
+  }
+}
+
+TEST_F(PrometheusTest, WorkerSeriesSumToTheTotals) {
+  const StatsSnapshot snapshot = registry_.Collect();
+  const Exposition e = Parse(RenderPrometheus(snapshot, info_));
+  EXPECT_EQ(Sum(e, "proxynode_requests_total"), static_cast<double>(snapshot.total.requests));
+  EXPECT_EQ(Sum(e, "proxynode_rejected_total"),
+            static_cast<double>(snapshot.total.rejected_total()));
+}
+
+// RetireWorker() keeps a worker's counts in StatsSnapshot::total, but the exposition has only
+// per-worker series: a retired worker's counts vanish from /metrics, so node-wide counters
+// (sum over workers) go backwards, while the histograms (which keep retired workers) do not.
+TEST_F(PrometheusTest, RetiredWorkerCountsStayInTheExposition) {
+  registry_.RetireWorker(1);
+  const StatsSnapshot snapshot = registry_.Collect();
+  ASSERT_EQ(snapshot.total.requests, 12u);
+  const Exposition e = Parse(RenderPrometheus(snapshot, info_));
+  for (const std::string& error : e.errors) {
+    ADD_FAILURE() << error;
+  }
+  EXPECT_EQ(Sum(e, "proxynode_requests_total"), 12.0);
+  EXPECT_EQ(Sum(e, "proxynode_rejected_total"), 5.0);
+  EXPECT_EQ(Value(e, "proxynode_request_duration_seconds_count"), 3.0);
+}
+
+}  // namespace
+}  // namespace proxynode
