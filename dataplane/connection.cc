@@ -264,8 +264,7 @@ void Connection::ProcessInput() {
   }
   if (peer_closed_ && (head_in_progress_ || body_in_progress_)) {
     // The client half-closed in the middle of a request: it can never complete.
-    head_in_progress_ = body_in_progress_ = false;
-    in_.Consume(in_.size());
+    AbandonCurrentRequest();
   }
 }
 
@@ -361,9 +360,7 @@ void Connection::OnParseError(ParseError error) {
       context_.stats.rejected.bad_request.Add();
       break;
   }
-  head_in_progress_ = body_in_progress_ = false;
-  stop_reading_ = true;
-  in_.Consume(in_.size());
+  AbandonCurrentRequest();
   EnqueueImmediate(status, ErrorBody(status), /*close=*/true, 0);
 }
 
@@ -387,7 +384,7 @@ void Connection::EnqueueImmediate(int status, std::string_view body, bool close,
   }
 }
 
-void Connection::FlushDueResponses() {
+void Connection::SerializeDueResponses() {
   const MonoTime current = now();
   while (queue_head_ < queue_.size() && out_.size() < kMaxBufferedOutput) {
     PendingResponse& entry = queue_[queue_head_];
@@ -431,12 +428,30 @@ void Connection::FlushDueResponses() {
     queue_.clear();
     queue_head_ = 0;
   }
-  if (!out_.empty() && !write_blocked_) {
+}
+
+bool Connection::HasDueResponse() const {
+  if (close_after_write_ || queue_head_ == queue_.size()) {
+    return false;
+  }
+  const PendingResponse& front = queue_[queue_head_];
+  return front.ready && front.deadline <= now();
+}
+
+void Connection::FlushDueResponses() {
+  // Serialize and write in rounds: one round buffers at most kMaxBufferedOutput, and when the
+  // socket takes it all without blocking no EPOLLOUT edge will come, so go on here.
+  do {
+    SerializeDueResponses();
+    if (out_.empty() || write_blocked_) {
+      break;
+    }
     WriteOutput();
     if (closed() || state_ == State::kLingering) {
       return;
     }
-  }
+  } while (!write_blocked_ && HasDueResponse());
+  const MonoTime current = now();
   if (queue_head_ < queue_.size()) {
     const PendingResponse& front = queue_[queue_head_];
     if (front.ready && front.deadline > current &&
@@ -508,8 +523,7 @@ void Connection::OnTimeoutTimer() {
                                                : last_activity_ + config.idle_timeout;
       if (current >= deadline) {
         context_.stats.rejected.header_timeout.Add();
-        head_in_progress_ = body_in_progress_ = false;
-        in_.Consume(in_.size());
+        AbandonCurrentRequest();
         EnqueueImmediate(408, ErrorBody(408), /*close=*/true, 0);
         Progress();
         return;
@@ -584,15 +598,33 @@ void Connection::StartLingering() {
   DiscardInput();
 }
 
+void Connection::AbandonCurrentRequest() {
+  head_in_progress_ = false;
+  if (body_in_progress_) {
+    body_in_progress_ = false;
+    // Its response slot was queued at the head; it will never be ready, so release it.
+    if (queue_depth() > 0 && !queue_.back().ready) {
+      ReleaseEntry(queue_.back());
+      queue_.pop_back();
+    }
+  }
+  in_.Consume(in_.size());
+}
+
+void Connection::ReleaseEntry(PendingResponse& entry) {
+  if (entry.delayed) {
+    context_.stats.pending_timers.Add(-1);
+    entry.delayed = false;
+  }
+  if (entry.holds_pending) {
+    context_.admission->ReleasePending();
+    entry.holds_pending = false;
+  }
+}
+
 void Connection::ReleaseQueue() {
   for (size_t i = queue_head_; i < queue_.size(); ++i) {
-    PendingResponse& entry = queue_[i];
-    if (entry.delayed) {
-      context_.stats.pending_timers.Add(-1);
-    }
-    if (entry.holds_pending) {
-      context_.admission->ReleasePending();
-    }
+    ReleaseEntry(queue_[i]);
   }
   queue_.clear();
   queue_head_ = 0;

@@ -103,7 +103,10 @@ class Connection final : public FileEventHandler, public DeferredDeletable {
   void OnMessageComplete();
   void OnParseError(ParseError error);
   void EnqueueImmediate(int status, std::string_view body, bool close, uint32_t retry_after);
+  // Writes every response that is due, in order, then arms the delay timer for the next.
   void FlushDueResponses();
+  void SerializeDueResponses();
+  bool HasDueResponse() const;
   void WriteOutput();
   void OnDelayTimer();
   void OnTimeoutTimer();
@@ -113,6 +116,11 @@ class Connection final : public FileEventHandler, public DeferredDeletable {
   void Close(CloseReason reason);
   // Closes the fd and returns every slot and counter; no owner callback.
   void ReleaseResources();
+  // Forgets a request that cannot complete (error, timeout or EOF mid-request), with the
+  // response slot its head had queued.
+  void AbandonCurrentRequest();
+  // Returns the admission slot and gauge an entry holds.
+  void ReleaseEntry(PendingResponse& entry);
   void ReleaseQueue();
   // The body of the current request is always read; a new request only when allowed.
   bool WantsInput() const { return body_in_progress_ || (!stop_reading_ && !reading_paused_); }

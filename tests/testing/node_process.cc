@@ -1,0 +1,203 @@
+#include "tests/testing/node_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#ifndef PROXYNODE_BINARY
+#error \
+    "PROXYNODE_BINARY must name the proxynode executable (set by tests/integration/CMakeLists.txt)"
+#endif
+
+extern char** environ;
+
+namespace proxynode::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::chrono::seconds kStartTimeout{10};
+
+// The port of "key=127.0.0.1:PORT" in the start-up line; 0 if absent.
+uint16_t PortAfter(std::string_view line, std::string_view key) {
+  size_t at = line.find(key);
+  if (at == std::string_view::npos) return 0;
+  std::string_view address = line.substr(at + key.size());
+  address = address.substr(0, address.find(' '));
+  size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos) return 0;
+  std::string_view digits = address.substr(colon + 1);
+  uint16_t port = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  return ec == std::errc() && end == digits.data() + digits.size() ? port : 0;
+}
+
+}  // namespace
+
+ExitStatus ExitStatus::FromWaitStatus(int status) {
+  ExitStatus result;
+  result.exited = WIFEXITED(status);
+  result.code = result.exited ? WEXITSTATUS(status) : 0;
+  result.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  return result;
+}
+
+std::string ExitStatus::ToString() const {
+  return exited ? "exit " + std::to_string(code) : "signal " + std::to_string(signal);
+}
+
+NodeProcess::~NodeProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    int status = 0;
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  if (stdout_fd_ >= 0) close(stdout_fd_);
+}
+
+::testing::AssertionResult NodeProcess::Start(const std::vector<std::string>& flags) {
+  if (pid_ > 0) return ::testing::AssertionFailure() << "already started";
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    return ::testing::AssertionFailure() << "pipe2: " << std::strerror(errno);
+  }
+  std::vector<std::string> args = {PROXYNODE_BINARY, "--http_listen=127.0.0.1:0",
+                                   "--admin_listen=127.0.0.1:0"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+
+  // The child's stdout is the pipe; stderr stays the test's, so node logs show on failure.
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(pipe_fds[1]);
+  stdout_fd_ = pipe_fds[0];
+  if (rc != 0) {
+    pid_ = -1;
+    return ::testing::AssertionFailure() << "posix_spawn " << argv[0] << ": " << std::strerror(rc);
+  }
+
+  // Read the first line, byte by byte so nothing after it is consumed.
+  const auto deadline = Clock::now() + kStartTimeout;
+  std::string line;
+  while (line.empty() || line.back() != '\n') {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    pollfd pfd{stdout_fd_, POLLIN, 0};
+    int n = poll(&pfd, 1, left.count() > 0 ? static_cast<int>(left.count()) : 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      return ::testing::AssertionFailure()
+             << "no start-up line within 10 s; got \"" << line << "\"";
+    }
+    char c;
+    ssize_t got = read(stdout_fd_, &c, 1);
+    if (got == 1) {
+      line.push_back(c);
+    } else if (got == 0) {
+      std::optional<ExitStatus> exit = WaitExit(std::chrono::seconds(2));
+      return ::testing::AssertionFailure()
+             << "node closed stdout before its start-up line (" << line << "); "
+             << (exit ? exit->ToString() : "still running");
+    } else if (errno != EINTR) {
+      return ::testing::AssertionFailure() << "read stdout: " << std::strerror(errno);
+    }
+  }
+  line.pop_back();
+  banner_ = line;
+  http_port_ = PortAfter(line, "http=");
+  admin_port_ = PortAfter(line, "admin=");
+  if (line.rfind("proxynode listening ", 0) != 0 || http_port_ == 0 || admin_port_ == 0) {
+    return ::testing::AssertionFailure() << "unexpected start-up line: " << line;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+bool NodeProcess::Signal(int signo) { return pid_ > 0 && kill(pid_, signo) == 0; }
+
+std::optional<ExitStatus> NodeProcess::WaitExit(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return std::nullopt;
+  // waitpid has no timeout: poll it with WNOHANG (the node exiting is what we wait for).
+  const auto deadline = Clock::now() + timeout;
+  while (true) {
+    int status = 0;
+    pid_t done = waitpid(pid_, &status, WNOHANG);
+    if (done == pid_) {
+      pid_ = -1;
+      return ExitStatus::FromWaitStatus(status);
+    }
+    if (done < 0 && errno != EINTR) return std::nullopt;
+    if (Clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+std::optional<HttpResponse> NodeProcess::AdminGet(std::string_view path) {
+  HttpClient client;
+  ::testing::AssertionResult connected = client.Connect(admin_port_);
+  if (!connected) {
+    ADD_FAILURE() << "admin: " << connected.message();
+    return std::nullopt;
+  }
+  ::testing::AssertionResult sent = client.Send(GetRequest(path, "Connection: close\r\n"));
+  if (!sent) {
+    ADD_FAILURE() << "admin: " << sent.message();
+    return std::nullopt;
+  }
+  std::optional<HttpResponse> response = client.ReadResponse();
+  if (!response) ADD_FAILURE() << "admin GET " << path << ": " << client.error();
+  return response;
+}
+
+double NodeProcess::MetricSum(std::string_view name, std::string_view label_filter) {
+  std::optional<HttpResponse> response = AdminGet("/metrics");
+  if (!response || response->status != 200) {
+    ADD_FAILURE() << "GET /metrics failed";
+    return -1;
+  }
+  return SumMetric(response->body, name, label_filter);
+}
+
+double SumMetric(std::string_view metrics_text, std::string_view name,
+                 std::string_view label_filter) {
+  double sum = 0;
+  while (!metrics_text.empty()) {
+    size_t eol = metrics_text.find('\n');
+    std::string_view line = metrics_text.substr(0, eol);
+    metrics_text.remove_prefix(eol == std::string_view::npos ? metrics_text.size() : eol + 1);
+    if (line.empty() || line.front() == '#') continue;
+    // "name{labels} value" or "name value".
+    size_t space = line.rfind(' ');
+    if (space == std::string_view::npos) continue;
+    std::string_view series = line.substr(0, space);
+    std::string_view series_name = series.substr(0, series.find('{'));
+    if (series_name != name) continue;
+    if (!label_filter.empty() && series.find(label_filter) == std::string_view::npos) continue;
+    sum += std::strtod(std::string(line.substr(space + 1)).c_str(), nullptr);
+  }
+  return sum;
+}
+
+bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+               std::chrono::milliseconds interval) {
+  const auto deadline = Clock::now() + timeout;
+  while (true) {
+    if (condition()) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(interval);
+  }
+}
+
+}  // namespace proxynode::testing
