@@ -1,13 +1,33 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, builds, runs every test (unit and
-# integration against the real binary). Fails when any test fails.
+# The whole test suite: installs what is missing, builds, runs every test (unit tests and
+# integration tests against the real binary), then the same under AddressSanitizer+UBSan and
+# under ThreadSanitizer, each in its own build directory. Fails when any test fails.
+#   SANITIZERS="address thread" (default) | "" to skip the sanitizer passes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
 ulimit -n "$(ulimit -Hn)"
+
 # clang-format is a check of its own: the tree must stay formatted.
 if command -v clang-format >/dev/null; then
   git ls-files '*.cc' '*.h' | xargs clang-format --dry-run -Werror
 fi
-ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -j2 --timeout 300
+
+# Any sanitizer report fails the test, including reports from the proxynode processes the
+# integration tests start (they inherit this environment).
+export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:second_deadlock_stack=1
+
+run_suite() {  # run_suite BUILD_DIR [cmake options...]
+  local dir=$1
+  shift
+  echo "== tests in $dir $*" >&2
+  BUILD_DIR=$dir scripts/build.sh "$@"
+  ctest --test-dir "$dir" --output-on-failure -j2 --timeout 300
+}
+
+run_suite build
+for sanitizer in ${SANITIZERS-address thread}; do
+  run_suite "build-$sanitizer" -DPROXYNODE_SANITIZE="$sanitizer" -DCMAKE_BUILD_TYPE=Debug
+done
