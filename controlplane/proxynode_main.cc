@@ -1,21 +1,29 @@
-// proxynode: the node's entry point. Builds the start-up configuration from flags, starts the
-// data plane, prints the bound addresses on one line, and drains on SIGTERM/SIGINT.
+// proxynode: the node's entry point. Builds the start-up configuration from a config file and
+// flags, starts the data plane and the gRPC control plane, prints the bound addresses on one
+// line, and drains on SIGTERM/SIGINT or a Drain call.
 
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/internal/parse.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "controlplane/config_translator.h"
+#include "controlplane/control_server.h"
+#include "controlplane/control_service.h"
 #include "dataplane/clock.h"
 #include "dataplane/config_snapshot.h"
 #include "dataplane/dataplane.h"
@@ -41,29 +49,71 @@ ABSL_FLAG(uint64_t, max_body_bytes, 1 << 20, "Largest request body; over it 413 
 ABSL_FLAG(uint32_t, max_requests_per_connection, 0,
           "Requests per connection; the last response carries Connection: close (0 = unlimited)");
 ABSL_FLAG(std::string, body, "Hello World\n", "Response body");
+ABSL_FLAG(std::string, control_listen, "127.0.0.1:9090",
+          "gRPC control-plane address (host:port; port 0 picks one)");
+ABSL_FLAG(std::string, config, "",
+          "Start-up config file: NodeConfig in protobuf text format or JSON; flags given on the "
+          "command line override it");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(25),
           "On SIGTERM, how long in-flight requests may take before connections are closed");
 
 namespace proxynode {
 namespace {
 
-Nanos ToNanos(absl::Duration d) { return absl::ToInt64Nanoseconds(d); }
+bool OnCommandLine(const char* flag) {
+  // Abseil 20220623 (Debian 12) exposes this only in its internal header; it is exactly
+  // "the user gave this flag", which a comparison with the default cannot tell.
+  return absl::flags_internal::WasPresentOnCommandLine(flag);
+}
 
-NodeConfig ConfigFromFlags() {
+// The start-up config: defaults, then the config file, then the flags given on the command
+// line (a flag left at its default does not override the file).
+absl::StatusOr<NodeConfig> StartupConfig() {
   NodeConfig config;
+  config.workers = std::max(1u, std::thread::hardware_concurrency());
+  if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
+    std::ifstream file(path);
+    if (!file) {
+      return absl::InvalidArgumentError(absl::StrCat("--config ", path, ": cannot read it"));
+    }
+    std::stringstream text;
+    text << file.rdbuf();
+    absl::StatusOr<v1::NodeConfig> parsed = ParseConfigText(text.str());
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--config ", path, ": ", parsed.status().message()));
+    }
+    absl::StatusOr<NodeConfig> merged = MergePresentFields(config, *parsed);
+    if (!merged.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--config ", path, ": ", merged.status().message()));
+    }
+    config = *merged;
+  }
+  auto duration = [](absl::Duration d) { return absl::ToInt64Nanoseconds(d); };
+  if (OnCommandLine("delay")) config.delay = duration(absl::GetFlag(FLAGS_delay));
+  if (OnCommandLine("body")) config.body = absl::GetFlag(FLAGS_body);
+  if (OnCommandLine("workers") && absl::GetFlag(FLAGS_workers) != 0) {
+    config.workers = absl::GetFlag(FLAGS_workers);
+  }
+  if (OnCommandLine("max_connections"))
+    config.max_connections = absl::GetFlag(FLAGS_max_connections);
+  if (OnCommandLine("max_pending")) config.max_pending = absl::GetFlag(FLAGS_max_pending);
+  if (OnCommandLine("rate_limit")) config.rate_limit = absl::GetFlag(FLAGS_rate_limit);
+  if (OnCommandLine("header_timeout"))
+    config.header_timeout = duration(absl::GetFlag(FLAGS_header_timeout));
+  if (OnCommandLine("idle_timeout"))
+    config.idle_timeout = duration(absl::GetFlag(FLAGS_idle_timeout));
+  if (OnCommandLine("max_header_bytes"))
+    config.max_header_bytes = absl::GetFlag(FLAGS_max_header_bytes);
+  if (OnCommandLine("max_body_bytes")) config.max_body_bytes = absl::GetFlag(FLAGS_max_body_bytes);
+  if (OnCommandLine("max_requests_per_connection")) {
+    config.max_requests_per_connection = absl::GetFlag(FLAGS_max_requests_per_connection);
+  }
   config.version = 1;
-  config.delay = ToNanos(absl::GetFlag(FLAGS_delay));
-  config.body = absl::GetFlag(FLAGS_body);
-  uint32_t workers = absl::GetFlag(FLAGS_workers);
-  config.workers = workers != 0 ? workers : std::max(1u, std::thread::hardware_concurrency());
-  config.max_connections = absl::GetFlag(FLAGS_max_connections);
-  config.max_pending = absl::GetFlag(FLAGS_max_pending);
-  config.rate_limit = absl::GetFlag(FLAGS_rate_limit);
-  config.header_timeout = ToNanos(absl::GetFlag(FLAGS_header_timeout));
-  config.idle_timeout = ToNanos(absl::GetFlag(FLAGS_idle_timeout));
-  config.max_header_bytes = absl::GetFlag(FLAGS_max_header_bytes);
-  config.max_body_bytes = absl::GetFlag(FLAGS_max_body_bytes);
-  config.max_requests_per_connection = absl::GetFlag(FLAGS_max_requests_per_connection);
+  if (absl::Status status = ValidateConfig(config); !status.ok()) {
+    return status;
+  }
   return config;
 }
 
@@ -94,8 +144,13 @@ int WaitForSignal(int signal_fd, int timeout_ms) {
 
 int Run() {
   int signal_fd = BlockSignalsIntoFd();
+  absl::StatusOr<NodeConfig> config = StartupConfig();
+  if (!config.ok()) {
+    std::fprintf(stderr, "proxynode: %s\n", std::string(config.status().message()).c_str());
+    return 2;
+  }
   DataplaneOptions options;
-  options.config = ConfigFromFlags();
+  options.config = *config;
   for (auto [flag, address] : {std::pair{"--http_listen", &options.http_address},
                                std::pair{"--admin_listen", &options.admin_address}}) {
     std::string text = flag == std::string("--http_listen") ? absl::GetFlag(FLAGS_http_listen)
@@ -114,27 +169,40 @@ int Run() {
     return created.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
   Dataplane& dataplane = **created;
+  std::atomic<bool> drain_requested{false};
+  ControlService service(dataplane, [&drain_requested] { drain_requested.store(true); });
+  absl::StatusOr<std::unique_ptr<ControlServer>> control =
+      ControlServer::Start(absl::GetFlag(FLAGS_control_listen), service);
+  if (!control.ok()) {
+    std::fprintf(stderr, "proxynode: %s\n", std::string(control.status().message()).c_str());
+    return 1;
+  }
   dataplane.Start();
-  const ConfigSnapshotPtr config = dataplane.config();
+  const ConfigSnapshotPtr running = dataplane.config();
   // One line, first on stdout, so scripts and tests can find the ports chosen for port 0.
   std::printf(
-      "proxynode listening http=%s admin=%s workers=%u delay=%s max_connections=%u "
+      "proxynode listening http=%s admin=%s control=%s workers=%u delay=%s max_connections=%u "
       "fd_limit=%llu/%llu\n",
       dataplane.http_address().ToString().c_str(), dataplane.admin_address().ToString().c_str(),
-      config->workers, FormatDuration(config->delay).c_str(),
-      config->max_connections != 0 ? config->max_connections : dataplane.connection_cap(),
+      (*control)->address().c_str(), running->workers, FormatDuration(running->delay).c_str(),
+      running->max_connections != 0 ? running->max_connections : dataplane.connection_cap(),
       static_cast<unsigned long long>(dataplane.fd_limits().soft),
       static_cast<unsigned long long>(dataplane.fd_limits().hard));
   std::fflush(stdout);
 
+  // Housekeeping every 100 ms: join retired workers, notice a Drain call.
   int signo = 0;
-  while (signo == 0) {
-    signo = WaitForSignal(signal_fd, -1);
+  while (signo == 0 && !drain_requested.load()) {
+    signo = WaitForSignal(signal_fd, 100);
+    dataplane.ReapRetiredWorkers();
   }
-  std::fprintf(stderr, "proxynode: signal %d: draining (up to %s)\n", signo,
+  std::fprintf(stderr, "proxynode: %s: draining (up to %s)\n",
+               signo != 0 ? absl::StrCat("signal ", signo).c_str() : "Drain call",
                absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)).c_str());
+  (*control)->SetServing(false);
   dataplane.BeginDrain();
-  const MonoTime deadline = MonotonicNow() + ToNanos(absl::GetFlag(FLAGS_drain_timeout));
+  const MonoTime deadline =
+      MonotonicNow() + absl::ToInt64Nanoseconds(absl::GetFlag(FLAGS_drain_timeout));
   while (!dataplane.Drained()) {
     if (MonotonicNow() >= deadline || WaitForSignal(signal_fd, 10) != 0) {
       std::fprintf(stderr, "proxynode: closing the connections still open\n");
@@ -142,6 +210,7 @@ int Run() {
       break;
     }
   }
+  (*control)->Shutdown();
   dataplane.Stop();
   std::fprintf(stderr, "proxynode: stopped\n");
   return 0;

@@ -18,7 +18,8 @@ class BufferPool {
  public:
   static constexpr size_t kBlockSize = 16 * 1024;
 
-  explicit BufferPool(size_t max_free_blocks = 4096) : max_free_blocks_(max_free_blocks) {}
+  // Free blocks kept for reuse (4 MiB); beyond that they go back to the allocator.
+  explicit BufferPool(size_t max_free_blocks = 256) : max_free_blocks_(max_free_blocks) {}
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;
 

@@ -7,6 +7,7 @@
 
 #include "dataplane/admission.h"
 #include "dataplane/http_response.h"
+#include "dataplane/socket_ops.h"
 
 namespace proxynode {
 namespace {
@@ -77,6 +78,14 @@ Connection::Connection(WorkerContext& context, int fd, uint64_t id, bool holds_s
       delay_timer_(context.loop.timers(), [this] { OnDelayTimer(); }),
       timeout_timer_(context.loop.timers(), [this] { OnTimeoutTimer(); }) {}
 
+Connection::Connection(WorkerContext& context, uint64_t id, const ConnectionHandover& handover)
+    : Connection(context, handover.fd, id, handover.holds_slot) {
+  accepted_at_ = handover.accepted_at;
+  requests_served_ = handover.requests_served;
+  bytes_in_ = handover.bytes_in;
+  bytes_out_ = handover.bytes_out;
+}
+
 Connection::~Connection() {
   // Normally closed already; a worker shutting down destroys open ones directly.
   ReleaseResources();
@@ -113,6 +122,40 @@ void Connection::BeginDrain() {
 }
 
 void Connection::Abort() { Close(CloseReason::kDrain); }
+
+ConnectionHandover Connection::Detach() {
+  ConnectionHandover handover;
+  handover.fd = fd_;
+  handover.holds_slot = holds_slot_;
+  handover.accepted_at = accepted_at_;
+  handover.requests_served = requests_served_;
+  handover.bytes_in = bytes_in_;
+  handover.bytes_out = bytes_out_;
+  context_.loop.RemoveFd(fd_);
+  delay_timer_.Cancel();
+  timeout_timer_.Cancel();
+  in_.ReleaseIfEmpty(context_.pool);
+  out_.ReleaseIfEmpty(context_.pool);
+  holds_slot_ = false;  // the slot travels with the socket
+  state_ = State::kClosed;
+  context_.stats.connections_active.Add(-1);
+  context_.stats.connections_handed_out.Add();
+  context_.owner.OnConnectionClosed(this);
+  return handover;
+}
+
+ConnectionInfo Connection::Describe(int worker) const {
+  ConnectionInfo info;
+  info.id = id_;
+  info.worker = worker;
+  info.peer = PeerAddress(fd_).ToString();
+  info.accepted_at = accepted_at_;
+  info.requests_served = requests_served_;
+  info.state = StateName(state_);
+  info.bytes_in = bytes_in_;
+  info.bytes_out = bytes_out_;
+  return info;
+}
 
 void Connection::OnFileEvent(uint32_t events) {
   if (closed()) {
@@ -175,6 +218,7 @@ void Connection::ReadSocket() {
       auto bytes = static_cast<size_t>(n);
       in_.Commit(bytes);
       context_.stats.bytes_in.Add(bytes);
+      bytes_in_ += bytes;
       last_activity_ = now();
       if (bytes < available) {
         // A short read drained the socket; edge-triggered epoll reports the next arrival.
@@ -469,6 +513,7 @@ void Connection::WriteOutput() {
       auto bytes = static_cast<size_t>(n);
       out_.Consume(bytes);
       context_.stats.bytes_out.Add(bytes);
+      bytes_out_ += bytes;
       last_activity_ = now();
       if (bytes < data.size()) {
         write_blocked_ = true;  // the socket buffer is full; EPOLLOUT will tell us
@@ -581,9 +626,14 @@ void Connection::UpdateState() {
       Close(CloseReason::kDrain);
       return;
     }
+    if (context_.retiring) {
+      context_.owner.HandOver(this);  // its worker is going away: move, never close
+      return;
+    }
+    // An idle connection keeps no buffer (a read that found nothing still took one).
+    in_.ReleaseIfEmpty(context_.pool);
+    out_.ReleaseIfEmpty(context_.pool);
     if (state_ != State::kIdle) {
-      in_.ReleaseIfEmpty(context_.pool);
-      out_.ReleaseIfEmpty(context_.pool);
       ScheduleTimeout(last_activity_ + context_.snapshots.current().idle_timeout);
     }
   }

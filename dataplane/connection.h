@@ -16,6 +16,7 @@
 // Thread contract: owned by one worker; every method runs in that worker's loop thread.
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -28,6 +29,29 @@
 #include "dataplane/worker_context.h"
 
 namespace proxynode {
+
+// What moves with a connection from one worker to another (worker retirement): the socket
+// and its history. Only idle connections move, so no request state travels.
+struct ConnectionHandover {
+  int fd = -1;
+  bool holds_slot = false;
+  MonoTime accepted_at = 0;
+  uint64_t requests_served = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+};
+
+// One row of ListConnections.
+struct ConnectionInfo {
+  uint64_t id = 0;
+  int worker = 0;
+  std::string peer;
+  MonoTime accepted_at = 0;
+  uint64_t requests_served = 0;
+  std::string_view state;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+};
 
 class Connection final : public FileEventHandler, public DeferredDeletable {
  public:
@@ -51,6 +75,8 @@ class Connection final : public FileEventHandler, public DeferredDeletable {
 
   // `holds_slot`: the connection took one of Admission's connection slots.
   Connection(WorkerContext& context, int fd, uint64_t id, bool holds_slot);
+  // A connection adopted from another worker, keeping its history.
+  Connection(WorkerContext& context, uint64_t id, const ConnectionHandover& handover);
   ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -64,6 +90,10 @@ class Connection final : public FileEventHandler, public DeferredDeletable {
   void BeginDrain();
   // Closes at once (drain deadline passed).
   void Abort();
+  // Idle only: leaves this worker's epoll set without closing the socket, and returns what
+  // the adopting worker needs. The object is then closed (deferred deletion).
+  ConnectionHandover Detach();
+  ConnectionInfo Describe(int worker) const;
 
   void OnFileEvent(uint32_t events) override;
 
@@ -72,6 +102,7 @@ class Connection final : public FileEventHandler, public DeferredDeletable {
   State state() const { return state_; }
   MonoTime accepted_at() const { return accepted_at_; }
   uint64_t requests_served() const { return requests_served_; }
+  bool idle() const { return state_ == State::kIdle; }
 
  private:
   enum class CloseReason : uint8_t { kNormal, kPeerClosed, kIoError, kIdleTimeout, kDrain };
@@ -131,10 +162,12 @@ class Connection final : public FileEventHandler, public DeferredDeletable {
   WorkerContext& context_;
   const int fd_;
   const uint64_t id_;
-  const MonoTime accepted_at_;
+  MonoTime accepted_at_;
   MonoTime last_activity_;
   MonoTime head_started_at_ = 0;
   uint64_t requests_served_ = 0;
+  uint64_t bytes_in_ = 0;
+  uint64_t bytes_out_ = 0;
   State state_ = State::kIdle;
   bool holds_slot_;
   bool socket_readable_ = false;  // edge-triggered: data may be waiting in the socket

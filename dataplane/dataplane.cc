@@ -46,19 +46,43 @@ Dataplane::~Dataplane() {
   close(admin_fd_);
 }
 
+std::unique_ptr<Worker> Dataplane::MakeWorker(const ConfigSnapshotPtr& config,
+                                              std::function<void()> on_listening) {
+  WorkerOptions worker;
+  worker.index = FreeWorkerIndex();
+  worker.listen_fd = http_fd_;
+  worker.handler = &respond_handler_;
+  worker.admission = &admission_;
+  worker.config = config;
+  worker.stats = std::make_shared<WorkerStats>();
+  worker.thread_name = absl::StrCat("worker-", worker.index);
+  worker.handover_sink = [this](ConnectionHandover handover) { AdoptElsewhere(handover); };
+  worker.on_listening = std::move(on_listening);
+  stats_.AddWorker(worker.index, worker.stats);
+  return std::make_unique<Worker>(std::move(worker));
+}
+
+int Dataplane::FreeWorkerIndex() const {
+  // The lowest index no running worker uses, so metric labels stay few across changes.
+  for (int index = 0;; ++index) {
+    auto uses = [index](const std::unique_ptr<Worker>& w) { return w->index() == index; };
+    if (std::none_of(workers_.begin(), workers_.end(), uses) &&
+        std::none_of(retiring_.begin(), retiring_.end(), uses)) {
+      return index;
+    }
+  }
+}
+
 void Dataplane::Start() {
   ConfigSnapshotPtr config = this->config();
-  for (uint32_t i = 0; i < config->workers; ++i) {
-    WorkerOptions worker;
-    worker.index = static_cast<int>(i);
-    worker.listen_fd = http_fd_;
-    worker.handler = &respond_handler_;
-    worker.admission = &admission_;
-    worker.config = config;
-    worker.stats = std::make_shared<WorkerStats>();
-    worker.thread_name = absl::StrCat("worker-", i);
-    stats_.AddWorker(worker.index, worker.stats);
-    workers_.push_back(std::make_unique<Worker>(std::move(worker)));
+  {
+    std::lock_guard<std::mutex> lock(workers_mutex_);
+    for (uint32_t i = 0; i < config->workers; ++i) {
+      workers_.push_back(MakeWorker(config, nullptr));
+    }
+    for (auto& worker : workers_) {
+      worker->Start();
+    }
   }
   WorkerOptions admin;
   admin.index = -1;
@@ -69,35 +93,128 @@ void Dataplane::Start() {
   admin.stats = std::make_shared<WorkerStats>();  // kept apart from the data-plane totals
   admin.thread_name = "admin";
   admin_worker_ = std::make_unique<Worker>(std::move(admin));
-
-  for (auto& worker : workers_) {
-    worker->Start();
-  }
   admin_worker_->Start();
 }
 
 void Dataplane::PublishConfig(ConfigSnapshotPtr config, absl::AnyInvocable<void()> applied) {
-  {
-    std::lock_guard<std::mutex> lock(config_mutex_);
-    config_ = config;
-  }
-  // The last worker to apply it runs `applied`.
   struct Countdown {
-    std::atomic<size_t> remaining;
+    std::atomic<size_t> remaining{0};
     absl::AnyInvocable<void()> applied;
   };
   auto countdown = std::make_shared<Countdown>();
-  countdown->remaining = workers_.size() + 1;  // + the admin worker
   countdown->applied = std::move(applied);
   auto ack = [countdown] {
     if (countdown->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       countdown->applied();
     }
   };
+
+  std::lock_guard<std::mutex> lock(workers_mutex_);
+  {
+    std::lock_guard<std::mutex> config_lock(config_mutex_);
+    config_ = config;
+  }
+  const size_t running = workers_.size();
+  const size_t wanted = config->workers;
+  // One ack per running worker and the admin worker, plus one per worker started or retired.
+  countdown->remaining = running + 1 + (wanted > running ? wanted - running : running - wanted);
   for (auto& worker : workers_) {
     worker->PublishConfig(config, ack);
   }
   admin_worker_->PublishConfig(config, ack);
+  while (workers_.size() < wanted) {
+    workers_.push_back(MakeWorker(config, ack));
+    workers_.back()->Start();
+  }
+  while (workers_.size() > wanted) {
+    // The newest workers go first; their connections move to the ones that stay.
+    retiring_.push_back(std::move(workers_.back()));
+    workers_.pop_back();
+    retiring_.back()->Retire(ack);
+  }
+}
+
+void Dataplane::AdoptElsewhere(ConnectionHandover handover) {
+  std::lock_guard<std::mutex> lock(workers_mutex_);
+  if (workers_.empty()) {  // cannot happen (at least one worker serves); never leak the fd
+    close(handover.fd);
+    if (handover.holds_slot) {
+      admission_.ReleaseConnection();
+    }
+    return;
+  }
+  auto least_loaded = std::min_element(
+      workers_.begin(), workers_.end(),
+      [](const auto& a, const auto& b) { return a->connection_count() < b->connection_count(); });
+  (*least_loaded)->Adopt(handover);
+}
+
+void Dataplane::ReapRetiredWorkers() {
+  std::vector<std::unique_ptr<Worker>> finished;
+  {
+    std::lock_guard<std::mutex> lock(workers_mutex_);
+    for (auto it = retiring_.begin(); it != retiring_.end();) {
+      if ((*it)->retired()) {
+        finished.push_back(std::move(*it));
+        it = retiring_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& worker : finished) {
+    worker->StopAndJoin();  // outside the lock: the thread may still be finishing a task
+    stats_.RetireWorker(worker->index());
+  }
+}
+
+uint32_t Dataplane::worker_count() const {
+  std::lock_guard<std::mutex> lock(workers_mutex_);
+  return static_cast<uint32_t>(workers_.size());
+}
+
+std::vector<Worker*> Dataplane::AllWorkers() const {
+  std::vector<Worker*> all;
+  for (const auto& worker : workers_) {
+    all.push_back(worker.get());
+  }
+  for (const auto& worker : retiring_) {
+    all.push_back(worker.get());
+  }
+  return all;
+}
+
+void Dataplane::ListConnections(absl::AnyInvocable<void(std::vector<ConnectionInfo>)> done) {
+  struct Gather {
+    std::mutex mutex;
+    std::vector<ConnectionInfo> rows;
+    size_t remaining = 0;
+    absl::AnyInvocable<void(std::vector<ConnectionInfo>)> done;
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->done = std::move(done);
+  std::lock_guard<std::mutex> lock(workers_mutex_);
+  std::vector<Worker*> all = AllWorkers();
+  gather->remaining = all.size();
+  for (Worker* worker : all) {
+    worker->CollectConnections([gather](std::vector<ConnectionInfo> rows) {
+      bool last;
+      {
+        std::lock_guard<std::mutex> gather_lock(gather->mutex);
+        for (ConnectionInfo& row : rows) {
+          gather->rows.push_back(std::move(row));
+        }
+        last = --gather->remaining == 0;
+      }
+      if (last) {
+        std::sort(gather->rows.begin(), gather->rows.end(),
+                  [](const ConnectionInfo& a, const ConnectionInfo& b) {
+                    return a.accepted_at < b.accepted_at;
+                  });
+        gather->done(std::move(gather->rows));
+      }
+    });
+  }
 }
 
 ConfigSnapshotPtr Dataplane::config() const {
@@ -107,24 +224,39 @@ ConfigSnapshotPtr Dataplane::config() const {
 
 void Dataplane::BeginDrain() {
   draining_.store(true, std::memory_order_release);
-  for (auto& worker : workers_) {
+  std::lock_guard<std::mutex> lock(workers_mutex_);
+  for (Worker* worker : AllWorkers()) {
     worker->BeginDrain();
   }
 }
 
 bool Dataplane::Drained() const {
-  return std::all_of(workers_.begin(), workers_.end(),
-                     [](const auto& worker) { return worker->drained(); });
+  std::lock_guard<std::mutex> lock(workers_mutex_);
+  std::vector<Worker*> all = AllWorkers();
+  return std::all_of(all.begin(), all.end(), [](Worker* worker) { return worker->drained(); });
 }
 
 void Dataplane::AbortConnections() {
-  for (auto& worker : workers_) {
+  std::lock_guard<std::mutex> lock(workers_mutex_);
+  for (Worker* worker : AllWorkers()) {
     worker->AbortConnections();
   }
 }
 
 void Dataplane::Stop() {
-  for (auto& worker : workers_) {
+  std::vector<std::unique_ptr<Worker>> all;
+  {
+    std::lock_guard<std::mutex> lock(workers_mutex_);
+    for (auto& worker : workers_) {
+      all.push_back(std::move(worker));
+    }
+    for (auto& worker : retiring_) {
+      all.push_back(std::move(worker));
+    }
+    workers_.clear();
+    retiring_.clear();
+  }
+  for (auto& worker : all) {
     worker->StopAndJoin();
   }
   if (admin_worker_ != nullptr) {
@@ -136,7 +268,7 @@ NodeInfo Dataplane::Info() const {
   NodeInfo info;
   ConfigSnapshotPtr config = this->config();
   info.config_version = config->version;
-  info.workers = static_cast<uint32_t>(workers_.size());
+  info.workers = worker_count();
   info.draining = draining();
   info.uptime_seconds = static_cast<double>(MonotonicNow() - started_at_) / 1e9;
   info.fd_soft_limit = fd_limits_.soft;

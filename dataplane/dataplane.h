@@ -6,6 +6,7 @@
 // Thread contract: every method is safe to call from any non-worker thread.
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -54,10 +55,21 @@ class Dataplane {
   const FdLimits& fd_limits() const { return fd_limits_; }
   uint32_t connection_cap() const { return admission_.connection_cap(); }
 
-  // Publishes `config` (already validated) to every worker; `applied` runs once all of them
-  // have it, on the thread of the last worker to apply it.
+  // Publishes `config` (already validated) to every worker and, when `config->workers`
+  // differs from the running count, starts or retires workers. `applied` runs once every
+  // worker has the snapshot, new workers listen and retiring ones no longer accept, on the
+  // thread of the last one to get there. Concurrent calls are applied one after the other.
   void PublishConfig(ConfigSnapshotPtr config, absl::AnyInvocable<void()> applied);
   ConfigSnapshotPtr config() const;
+
+  // Joins workers that finished retiring (every connection handed over). Call periodically
+  // from a non-worker thread.
+  void ReapRetiredWorkers();
+  // Workers serving (not retiring).
+  uint32_t worker_count() const;
+
+  // Calls `done` (on some worker thread) with every open connection, oldest first.
+  void ListConnections(absl::AnyInvocable<void(std::vector<ConnectionInfo>)> done);
 
   // Shutdown: readiness turns false, accepting stops, idle connections close, busy ones close
   // after their responses. Drained() turns true when no connection is left.
@@ -74,6 +86,14 @@ class Dataplane {
 
  private:
   Dataplane(DataplaneOptions options, int http_fd, int admin_fd, FdLimits fd_limits);
+  std::unique_ptr<Worker> MakeWorker(const ConfigSnapshotPtr& config,
+                                     std::function<void()> on_listening)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(workers_mutex_);
+  int FreeWorkerIndex() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(workers_mutex_);
+  // Retiring workers' connections land here (in the retiring worker's thread).
+  void AdoptElsewhere(ConnectionHandover handover);
+  // All workers still running, serving or retiring.
+  std::vector<Worker*> AllWorkers() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(workers_mutex_);
 
   const DataplaneOptions options_;
   const int http_fd_;
@@ -91,7 +111,11 @@ class Dataplane {
   mutable std::mutex config_mutex_;
   ConfigSnapshotPtr config_ ABSL_GUARDED_BY(config_mutex_);
 
-  std::vector<std::unique_ptr<Worker>> workers_;
+  // Guards the worker lists. Held briefly by control threads and by a retiring worker's
+  // thread when it hands a connection over; never across I/O or a join.
+  mutable std::mutex workers_mutex_;
+  std::vector<std::unique_ptr<Worker>> workers_ ABSL_GUARDED_BY(workers_mutex_);
+  std::vector<std::unique_ptr<Worker>> retiring_ ABSL_GUARDED_BY(workers_mutex_);
   std::unique_ptr<Worker> admin_worker_;
 };
 

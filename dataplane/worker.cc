@@ -25,7 +25,12 @@ Worker::~Worker() { StopAndJoin(); }
 void Worker::Start() {
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), options_.thread_name.substr(0, 15).c_str());
-    loop_.Post([this] { listener_.Enable(); });
+    loop_.Post([this] {
+      listener_.Enable();
+      if (options_.on_listening) {
+        options_.on_listening();
+      }
+    });
     loop_.Run();
   });
 }
@@ -49,16 +54,20 @@ void Worker::PublishConfig(ConfigSnapshotPtr config, absl::AnyInvocable<void()> 
   });
 }
 
+std::vector<Connection*> Worker::OpenConnections() const {
+  std::vector<Connection*> open;
+  open.reserve(connections_.size());
+  for (const auto& [id, connection] : connections_) {
+    open.push_back(connection.get());
+  }
+  return open;
+}
+
 void Worker::BeginDrain() {
   loop_.Post([this] {
     context_.draining = true;
     listener_.Disable();
-    std::vector<Connection*> open;
-    open.reserve(connections_.size());
-    for (auto& [id, connection] : connections_) {
-      open.push_back(connection.get());
-    }
-    for (Connection* connection : open) {
+    for (Connection* connection : OpenConnections()) {
       connection->BeginDrain();  // may close it (and erase it from the map)
     }
     UpdateDrained();
@@ -67,22 +76,63 @@ void Worker::BeginDrain() {
 
 void Worker::AbortConnections() {
   loop_.Post([this] {
-    std::vector<Connection*> open;
-    for (auto& [id, connection] : connections_) {
-      open.push_back(connection.get());
-    }
-    for (Connection* connection : open) {
+    for (Connection* connection : OpenConnections()) {
       connection->Abort();
     }
     UpdateDrained();
   });
 }
 
+void Worker::Retire(absl::AnyInvocable<void()> stopped_accepting) {
+  loop_.Post([this, stopped_accepting = std::move(stopped_accepting)]() mutable {
+    context_.retiring = true;
+    listener_.Disable();
+    for (Connection* connection : OpenConnections()) {
+      if (connection->idle() && !context_.draining) {
+        HandOver(connection);
+      }
+      // Busy ones hand themselves over when they turn idle (Connection::UpdateState).
+    }
+    stopped_accepting();
+    UpdateDrained();
+  });
+}
+
+void Worker::HandOver(Connection* connection) { options_.handover_sink(connection->Detach()); }
+
+void Worker::Adopt(ConnectionHandover handover) {
+  loop_.Post([this, handover] {
+    options_.stats->connections_handed_in.Add();
+    uint64_t id = NextConnectionId();
+    auto owned = std::make_unique<Connection>(context_, id, handover);
+    Connection* connection = owned.get();
+    connections_.emplace(id, std::move(owned));
+    connection->Start();  // reads what arrived meanwhile; closes at once if draining
+  });
+}
+
+void Worker::CollectConnections(absl::AnyInvocable<void(std::vector<ConnectionInfo>)> done) {
+  loop_.Post([this, done = std::move(done)]() mutable {
+    std::vector<ConnectionInfo> rows;
+    rows.reserve(connections_.size());
+    for (const auto& [id, connection] : connections_) {
+      if (connection->state() != Connection::State::kClosed) {
+        rows.push_back(connection->Describe(options_.index));
+      }
+    }
+    done(std::move(rows));
+  });
+}
+
+uint64_t Worker::NextConnectionId() {
+  // Unique across workers: the worker index in the top bits.
+  return (static_cast<uint64_t>(options_.index) << 48) | ++next_connection_serial_;
+}
+
 void Worker::Accept(int fd) {
   WorkerStats& stats = *options_.stats;
   stats.connections_accepted.Add();
-  // Unique across workers: the worker index in the top bits.
-  uint64_t id = (static_cast<uint64_t>(options_.index) << 48) | ++next_connection_serial_;
+  uint64_t id = NextConnectionId();
   bool admitted = options_.admission == nullptr ||
                   options_.admission->TryAcquireConnection(snapshots_.current().max_connections);
   auto owned =
@@ -111,6 +161,9 @@ void Worker::OnConnectionClosed(Connection* connection) {
 void Worker::UpdateDrained() {
   if (context_.draining && connections_.empty()) {
     drained_.store(true, std::memory_order_release);
+  }
+  if (context_.retiring && connections_.empty()) {
+    retired_.store(true, std::memory_order_release);
   }
 }
 

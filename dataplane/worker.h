@@ -8,9 +8,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
@@ -38,6 +40,10 @@ struct WorkerOptions {
   ConfigSnapshotPtr config;
   std::shared_ptr<WorkerStats> stats;
   std::string thread_name;
+  // Where a retiring worker sends its connections; called in this worker's thread.
+  std::function<void(ConnectionHandover)> handover_sink;
+  // Runs in the worker's thread once it listens (Start) — the "applied" of a grow.
+  std::function<void()> on_listening;
 };
 
 class Worker : public ConnectionOwner {
@@ -55,6 +61,17 @@ class Worker : public ConnectionOwner {
   void BeginDrain();
   // Closes every remaining connection at once.
   void AbortConnections();
+  // Retirement (worker count lowered): stops accepting, hands idle connections to other
+  // workers now and busy ones once their responses are out, then runs `stopped_accepting`;
+  // retired() turns true when no connection is left.
+  void Retire(absl::AnyInvocable<void()> stopped_accepting);
+  bool retired() const { return retired_.load(std::memory_order_acquire); }
+  // Takes over a connection from a retiring worker.
+  void Adopt(ConnectionHandover handover);
+  // Calls `done` in this worker's thread with a row per open connection.
+  void CollectConnections(absl::AnyInvocable<void(std::vector<ConnectionInfo>)> done);
+  // Open connections (approximate when read from another thread).
+  int64_t connection_count() const { return options_.stats->connections_active.Get(); }
   // True once draining and no connection is left.
   bool drained() const { return drained_.load(std::memory_order_acquire); }
   // Stops the loop and joins the thread (call from another thread).
@@ -64,10 +81,13 @@ class Worker : public ConnectionOwner {
   const std::shared_ptr<WorkerStats>& stats() const { return options_.stats; }
 
   void OnConnectionClosed(Connection* connection) override;
+  void HandOver(Connection* connection) override;
 
  private:
   void Accept(int fd);
   void UpdateDrained();
+  uint64_t NextConnectionId();
+  std::vector<Connection*> OpenConnections() const;
 
   WorkerOptions options_;
   EventLoop loop_;
@@ -78,6 +98,7 @@ class Worker : public ConnectionOwner {
   Listener listener_;
   uint64_t next_connection_serial_ = 0;
   std::atomic<bool> drained_{false};
+  std::atomic<bool> retired_{false};
   std::thread thread_;
   // Last member: connections go first, while everything they point at still exists.
   absl::flat_hash_map<uint64_t, std::unique_ptr<Connection>> connections_;

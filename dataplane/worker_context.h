@@ -21,6 +21,8 @@ class ConnectionOwner {
   virtual ~ConnectionOwner() = default;
   // The connection has closed its fd; the owner forgets it and defers its deletion.
   virtual void OnConnectionClosed(Connection* connection) = 0;
+  // The connection is idle and its worker is retiring: move it to another worker.
+  virtual void HandOver(Connection* connection) = 0;
 };
 
 struct WorkerContext {
@@ -33,6 +35,7 @@ struct WorkerContext {
   ConnectionOwner& owner;
   Admission* admission;  // null on the admin listener: no limits apply there
   bool draining = false;
+  bool retiring = false;
 };
 
 }  // namespace proxynode

@@ -71,7 +71,7 @@ NodeProcess::~NodeProcess() {
     return ::testing::AssertionFailure() << "pipe2: " << std::strerror(errno);
   }
   std::vector<std::string> args = {PROXYNODE_BINARY, "--http_listen=127.0.0.1:0",
-                                   "--admin_listen=127.0.0.1:0"};
+                                   "--admin_listen=127.0.0.1:0", "--control_listen=127.0.0.1:0"};
   args.insert(args.end(), flags.begin(), flags.end());
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
@@ -119,7 +119,9 @@ NodeProcess::~NodeProcess() {
   banner_ = line;
   http_port_ = PortAfter(line, "http=");
   admin_port_ = PortAfter(line, "admin=");
-  if (line.rfind("proxynode listening ", 0) != 0 || http_port_ == 0 || admin_port_ == 0) {
+  control_port_ = PortAfter(line, "control=");
+  if (line.rfind("proxynode listening ", 0) != 0 || http_port_ == 0 || admin_port_ == 0 ||
+      control_port_ == 0) {
     return ::testing::AssertionFailure() << "unexpected start-up line: " << line;
   }
   return ::testing::AssertionSuccess();

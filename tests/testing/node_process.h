@@ -1,8 +1,8 @@
 #pragma once
 
 // Runs the real proxynode binary as a child process for integration tests. The node binds
-// 127.0.0.1 port 0 for both listeners and announces the ports on its first stdout line,
-// which Start() waits for, so tests never guess ports and never race the bind.
+// 127.0.0.1 port 0 for all three listeners (http, admin, control) and announces the ports on its
+// first stdout line, which Start() waits for, so tests never guess ports and never race the bind.
 //
 // Thread contract: use from one thread (the test body).
 
@@ -45,6 +45,7 @@ class NodeProcess {
 
   uint16_t http_port() const { return http_port_; }
   uint16_t admin_port() const { return admin_port_; }
+  uint16_t control_port() const { return control_port_; }
   const std::string& banner() const { return banner_; }
   pid_t pid() const { return pid_; }
 
@@ -65,6 +66,7 @@ class NodeProcess {
   int stdout_fd_ = -1;
   uint16_t http_port_ = 0;
   uint16_t admin_port_ = 0;
+  uint16_t control_port_ = 0;
   std::string banner_;
 };
 

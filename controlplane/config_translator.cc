@@ -1,0 +1,194 @@
+#include "controlplane/config_translator.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace proxynode {
+namespace {
+
+using google::protobuf::Duration;
+
+// Durations beyond this many seconds cannot be nanoseconds in an int64; they are refused
+// here rather than wrapped (every valid duration is far below it).
+constexpr int64_t kMaxDurationSeconds = 9'000'000'000;
+
+absl::StatusOr<Nanos> ToNanos(const char* field, const Duration& d) {
+  if (d.seconds() > kMaxDurationSeconds || d.seconds() < -kMaxDurationSeconds) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", d.seconds(), "s is out of range (far beyond the maximum)"));
+  }
+  if (d.nanos() <= -1'000'000'000 || d.nanos() >= 1'000'000'000 ||
+      (d.seconds() > 0 && d.nanos() < 0) || (d.seconds() < 0 && d.nanos() > 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": malformed duration"));
+  }
+  return d.seconds() * kSecond + d.nanos();
+}
+
+Duration ToDuration(Nanos nanos) {
+  Duration d;
+  d.set_seconds(nanos / kSecond);
+  d.set_nanos(static_cast<int32_t>(nanos % kSecond));
+  return d;
+}
+
+// One entry per settable field: its mask path, whether `update` has it, and how to copy it.
+struct FieldRule {
+  const char* path;
+  bool (*present)(const v1::NodeConfig&);
+  absl::Status (*copy)(const v1::NodeConfig&, NodeConfig&);
+};
+
+#define PROXYNODE_SCALAR_FIELD(name)                                         \
+  FieldRule {                                                                \
+#name, [](const v1::NodeConfig& u) { return u.has_##name(); },             \
+        [](const v1::NodeConfig& u, NodeConfig& c) {                           \
+          c.name = u.name();                                                   \
+          return absl::OkStatus();                                             \
+        } \
+  }
+#define PROXYNODE_DURATION_FIELD(name)                                       \
+  FieldRule {                                                                \
+#name, [](const v1::NodeConfig& u) { return u.has_##name(); },             \
+        [](const v1::NodeConfig& u, NodeConfig& c) {                           \
+          absl::StatusOr<Nanos> nanos = ToNanos(#name, u.name());              \
+          if (!nanos.ok()) {                                                   \
+            return nanos.status();                                             \
+          }                                                                    \
+          c.name = *nanos;                                                     \
+          return absl::OkStatus();                                             \
+        } \
+  }
+
+const FieldRule kFieldRules[] = {
+    PROXYNODE_DURATION_FIELD(delay),
+    PROXYNODE_SCALAR_FIELD(body),
+    PROXYNODE_SCALAR_FIELD(workers),
+    PROXYNODE_SCALAR_FIELD(max_connections),
+    PROXYNODE_SCALAR_FIELD(max_pending),
+    PROXYNODE_SCALAR_FIELD(rate_limit),
+    PROXYNODE_DURATION_FIELD(header_timeout),
+    PROXYNODE_DURATION_FIELD(idle_timeout),
+    PROXYNODE_SCALAR_FIELD(max_header_bytes),
+    PROXYNODE_SCALAR_FIELD(max_body_bytes),
+    PROXYNODE_SCALAR_FIELD(max_requests_per_connection),
+};
+
+#undef PROXYNODE_SCALAR_FIELD
+#undef PROXYNODE_DURATION_FIELD
+
+const FieldRule* FindRule(const std::string& path) {
+  for (const FieldRule& rule : kFieldRules) {
+    if (path == rule.path) {
+      return &rule;
+    }
+  }
+  return nullptr;
+}
+
+std::string KnownPaths() {
+  std::string paths;
+  for (const FieldRule& rule : kFieldRules) {
+    absl::StrAppend(&paths, paths.empty() ? "" : ", ", rule.path);
+  }
+  return paths;
+}
+
+absl::StatusOr<NodeConfig> Validated(NodeConfig config) {
+  if (absl::Status status = ValidateConfig(config); !status.ok()) {
+    return status;
+  }
+  return config;
+}
+
+}  // namespace
+
+v1::NodeConfig ToProto(const NodeConfig& config) {
+  v1::NodeConfig proto;
+  proto.set_version(config.version);
+  *proto.mutable_delay() = ToDuration(config.delay);
+  proto.set_body(config.body);
+  proto.set_workers(config.workers);
+  proto.set_max_connections(config.max_connections);
+  proto.set_max_pending(config.max_pending);
+  proto.set_rate_limit(config.rate_limit);
+  *proto.mutable_header_timeout() = ToDuration(config.header_timeout);
+  *proto.mutable_idle_timeout() = ToDuration(config.idle_timeout);
+  proto.set_max_header_bytes(config.max_header_bytes);
+  proto.set_max_body_bytes(config.max_body_bytes);
+  proto.set_max_requests_per_connection(config.max_requests_per_connection);
+  return proto;
+}
+
+absl::StatusOr<NodeConfig> MergePresentFields(const NodeConfig& base,
+                                              const v1::NodeConfig& update) {
+  NodeConfig config = base;
+  for (const FieldRule& rule : kFieldRules) {
+    if (rule.present(update)) {
+      if (absl::Status status = rule.copy(update, config); !status.ok()) {
+        return status;
+      }
+    }
+  }
+  return Validated(std::move(config));
+}
+
+absl::StatusOr<NodeConfig> ApplyFieldMask(const NodeConfig& base, const v1::NodeConfig& update,
+                                          const google::protobuf::FieldMask& mask) {
+  if (mask.paths().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("update_mask: empty; name the fields to change (", KnownPaths(), ")"));
+  }
+  NodeConfig config = base;
+  for (const std::string& path : mask.paths()) {
+    if (path == "version") {
+      return absl::InvalidArgumentError(
+          "update_mask: version is output only; use expected_version to guard an update");
+    }
+    const FieldRule* rule = FindRule(path);
+    if (rule == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("update_mask: unknown field '", path, "'; known fields: ", KnownPaths()));
+    }
+    if (absl::Status status = rule->copy(update, config); !status.ok()) {
+      return status;
+    }
+  }
+  return Validated(std::move(config));
+}
+
+absl::StatusOr<v1::NodeConfig> ParseConfigText(const std::string& text) {
+  v1::NodeConfig proto;
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && text[first] == '{') {
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = false;
+    auto status = google::protobuf::util::JsonStringToMessage(text, &proto, options);
+    if (!status.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("config (JSON): ", std::string(status.message())));
+    }
+    return proto;
+  }
+  // Collects the parser's messages instead of letting it log to stderr.
+  class Collector : public google::protobuf::io::ErrorCollector {
+   public:
+    void AddError(int line, int column, const std::string& message) override {
+      absl::StrAppend(&errors, errors.empty() ? "" : "; ", "line ", line + 1, " column ",
+                      column + 1, ": ", message);
+    }
+    std::string errors;
+  } collector;
+  google::protobuf::TextFormat::Parser parser;
+  parser.RecordErrorsTo(&collector);
+  if (!parser.ParseFromString(text, &proto)) {
+    return absl::InvalidArgumentError(absl::StrCat("config (text format): ", collector.errors));
+  }
+  return proto;
+}
+
+}  // namespace proxynode

@@ -1,0 +1,53 @@
+#include "controlplane/control_server.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "controlplane/control_service.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+
+namespace proxynode {
+
+absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(const std::string& address,
+                                                                    ControlService& service) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  // Control messages are small; refuse anything larger than this outright.
+  builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat("--control_listen ", address,
+                                               ": cannot listen there (in use or bad address)"));
+  }
+  std::string host = address.substr(0, address.rfind(':'));
+  auto control = std::unique_ptr<ControlServer>(
+      new ControlServer(std::move(server), absl::StrCat(host, ":", port)));
+  control->SetServing(true);
+  return control;
+}
+
+ControlServer::~ControlServer() { Shutdown(); }
+
+void ControlServer::SetServing(bool serving) {
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  if (health != nullptr) {
+    health->SetServingStatus(serving);
+  }
+}
+
+void ControlServer::Shutdown() {
+  if (server_ != nullptr) {
+    // Open streams (WatchStats) get a moment to end, then are cancelled.
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    server_.reset();
+  }
+}
+
+}  // namespace proxynode

@@ -1,0 +1,57 @@
+#include "controlplane/stats_translator.h"
+
+#include <sys/time.h>
+
+namespace proxynode {
+namespace {
+
+void SetDuration(google::protobuf::Duration* out, Nanos nanos) {
+  out->set_seconds(nanos / kSecond);
+  out->set_nanos(static_cast<int32_t>(nanos % kSecond));
+}
+
+void FillCounters(const StatsValues& values, v1::Counters* out) {
+#define PROXYNODE_SET(name, help) out->set_##name(values.name);
+  PROXYNODE_WORKER_COUNTERS(PROXYNODE_SET)
+  PROXYNODE_WORKER_GAUGES(PROXYNODE_SET)
+#undef PROXYNODE_SET
+  auto& rejected = *out->mutable_rejected();
+#define PROXYNODE_SET(reason, help) rejected[#reason] = values.rejected.reason;
+  PROXYNODE_REJECTION_REASONS(PROXYNODE_SET)
+#undef PROXYNODE_SET
+}
+
+void FillLatency(const HistogramSnapshot& histogram, v1::LatencySummary* out) {
+  out->set_count(histogram.count());
+  SetDuration(out->mutable_p50(), histogram.Percentile(0.5));
+  SetDuration(out->mutable_p90(), histogram.Percentile(0.9));
+  SetDuration(out->mutable_p99(), histogram.Percentile(0.99));
+  SetDuration(out->mutable_p999(), histogram.Percentile(0.999));
+}
+
+}  // namespace
+
+v1::Stats ToProto(const StatsSnapshot& stats, const NodeInfo& info) {
+  v1::Stats proto;
+  timeval now{};
+  gettimeofday(&now, nullptr);
+  proto.mutable_time()->set_seconds(now.tv_sec);
+  proto.mutable_time()->set_nanos(static_cast<int32_t>(now.tv_usec * 1000));
+  SetDuration(proto.mutable_uptime(), static_cast<Nanos>(info.uptime_seconds * 1e9));
+  proto.set_config_version(info.config_version);
+  proto.set_workers(info.workers);
+  proto.set_draining(info.draining);
+  FillCounters(stats.total, proto.mutable_total());
+  for (const WorkerStatsValues& worker : stats.workers) {
+    v1::WorkerStats* row = proto.add_per_worker();
+    row->set_index(worker.index);
+    FillCounters(worker.values, row->mutable_counters());
+  }
+  FillLatency(stats.request_latency, proto.mutable_request_latency());
+  FillLatency(stats.timer_lateness, proto.mutable_timer_lateness());
+  proto.set_fd_soft_limit(info.fd_soft_limit);
+  proto.set_fd_hard_limit(info.fd_hard_limit);
+  return proto;
+}
+
+}  // namespace proxynode
