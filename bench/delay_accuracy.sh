@@ -21,7 +21,8 @@ echo
 echo "| conns | req/s | of limit | wrk p99 ms | errors c/r/w/t | node p99 ms | lateness p50 ms | p99 ms | p999 ms | RSS MiB |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for conns in 1000 10000; do
-  "$NODE_BIN" --http_listen=127.0.0.1:0 --admin_listen=127.0.0.1:0 --workers="$WORKERS" \
+  "$NODE_BIN" --http_listen=127.0.0.1:0 --admin_listen=127.0.0.1:0 --control_listen=127.0.0.1:0 \
+    --workers="$WORKERS" \
     --delay=100ms >"$OUT/node-$conns.out" 2>&1 &
   pid=$!
   for _ in $(seq 100); do grep -q listening "$OUT/node-$conns.out" && break; sleep 0.05; done

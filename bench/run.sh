@@ -26,7 +26,7 @@ echo
 echo "proxynode $(git rev-parse --short HEAD), --workers=$WORKERS; $(date -u +%FT%TZ)"
 echo
 TARGET_NAME=proxynode TARGET_PORT=$PORT \
-  TARGET_DELAY_CMD="$NODE_BIN --http_listen=127.0.0.1:$PORT --admin_listen=127.0.0.1:0 --workers=$WORKERS --delay={delay}ms" \
+  TARGET_DELAY_CMD="$NODE_BIN --http_listen=127.0.0.1:$PORT --admin_listen=127.0.0.1:0 --control_listen=127.0.0.1:0 --workers=$WORKERS --delay={delay}ms" \
   SCENARIOS=${SCENARIOS:-"S1 S2 S3 S4"} PEERS=${PEERS-"node nginx haproxy"} \
   DUR=${DUR:-10} WARM=${WARM:-2} REPEAT=${REPEAT:-2} "$PEERS_SH"
 
