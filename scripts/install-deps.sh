@@ -4,7 +4,7 @@
 set -euo pipefail
 
 # Build: compiler, CMake, gRPC/Protobuf (code generation included), Abseil, GoogleTest.
-BUILD_PACKAGES=(g++ cmake make pkg-config libabsl-dev libgtest-dev libgmock-dev
+BUILD_PACKAGES=(g++ cmake make pkg-config libabsl-dev libgtest-dev libgmock-dev libcli11-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler)
 # Tests: curl for smoke checks, python3 for the test helpers.
 TEST_PACKAGES=(curl python3)
