@@ -38,7 +38,11 @@ ControlServer::~ControlServer() { Shutdown(); }
 void ControlServer::SetServing(bool serving) {
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   if (health != nullptr) {
+    // "" (the node) and the control service follow the drain: readiness probes use them.
     health->SetServingStatus(serving);
+    // "liveness" stays SERVING while the process works, drain included, so a liveness
+    // probe never restarts a node that is finishing its requests.
+    health->SetServingStatus(std::string(kLivenessService), true);
   }
 }
 

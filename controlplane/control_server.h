@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "grpcpp/server.h"
@@ -15,6 +16,9 @@ class ControlService;
 
 class ControlServer {
  public:
+  // grpc.health.v1 service name that reports SERVING for as long as the process runs.
+  static constexpr std::string_view kLivenessService = "liveness";
+
   // Listens on `address` ("host:port"; port 0 picks one) and starts serving.
   static absl::StatusOr<std::unique_ptr<ControlServer>> Start(const std::string& address,
                                                               ControlService& service);
@@ -22,7 +26,8 @@ class ControlServer {
 
   // The address actually bound, "host:port".
   const std::string& address() const { return address_; }
-  // grpc.health.v1: SERVING or NOT_SERVING (draining), for "" and the control service.
+  // grpc.health.v1: SERVING or NOT_SERVING (draining) for "" and every registered service,
+  // except kLivenessService which stays SERVING.
   void SetServing(bool serving);
   void Shutdown();
 
