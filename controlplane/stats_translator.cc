@@ -23,10 +23,11 @@ void FillCounters(const StatsValues& values, v1::Counters* out) {
 
 void FillLatency(const HistogramSnapshot& histogram, v1::LatencySummary* out) {
   out->set_count(histogram.count());
-  SetDuration(out->mutable_p50(), histogram.Percentile(0.5));
-  SetDuration(out->mutable_p90(), histogram.Percentile(0.9));
-  SetDuration(out->mutable_p99(), histogram.Percentile(0.99));
-  SetDuration(out->mutable_p999(), histogram.Percentile(0.999));
+  std::vector<Nanos> p = histogram.Percentiles({0.5, 0.9, 0.99, 0.999});
+  SetDuration(out->mutable_p50(), p[0]);
+  SetDuration(out->mutable_p90(), p[1]);
+  SetDuration(out->mutable_p99(), p[2]);
+  SetDuration(out->mutable_p999(), p[3]);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "dataplane/histogram.h"
 
+#include <algorithm>
 #include <bit>
 
 namespace proxynode {
@@ -44,41 +45,38 @@ void LatencyHistogram::Record(Nanos value) {
   bucket.store(bucket.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
-void LatencyHistogram::AddTo(std::vector<uint64_t>& totals) const {
+uint64_t LatencyHistogram::AddTo(std::vector<uint64_t>& totals) const {
+  uint64_t added = 0;
   for (size_t i = 0; i < kBucketCount; ++i) {
-    totals[i] += buckets_[i].load(std::memory_order_relaxed);
+    uint64_t n = buckets_[i].load(std::memory_order_relaxed);
+    totals[i] += n;
+    added += n;
   }
+  return added;
 }
 
-uint64_t HistogramSnapshot::count() const {
-  uint64_t total = 0;
-  for (uint64_t c : counts_) {
-    total += c;
-  }
-  return total;
-}
+Nanos HistogramSnapshot::Percentile(double q) const { return Percentiles({q}).front(); }
 
-Nanos HistogramSnapshot::Percentile(double q) const {
-  uint64_t total = count();
-  if (total == 0) {
-    return 0;
+std::vector<Nanos> HistogramSnapshot::Percentiles(
+    const std::vector<double>& ascending_quantiles) const {
+  std::vector<Nanos> values(ascending_quantiles.size(), 0);
+  if (count_ == 0) {
+    return values;
   }
-  // Rank of the sample at quantile q, 1-based, at least 1.
-  auto rank = static_cast<uint64_t>(q * static_cast<double>(total) + 0.5);
-  if (rank < 1) {
-    rank = 1;
-  }
-  if (rank > total) {
-    rank = total;
-  }
+  // Rank of the sample at quantile q, 1-based, within [1, count].
+  auto rank_of = [this](double q) {
+    auto rank = static_cast<uint64_t>(q * static_cast<double>(count_) + 0.5);
+    return std::clamp<uint64_t>(rank, 1, count_);
+  };
+  size_t next = 0;
   uint64_t seen = 0;
-  for (size_t i = 0; i < counts_.size(); ++i) {
+  for (size_t i = 0; i < counts_.size() && next < values.size(); ++i) {
     seen += counts_[i];
-    if (seen >= rank) {
-      return (LatencyHistogram::BucketLow(i) + LatencyHistogram::BucketHigh(i) - 1) / 2;
+    while (next < values.size() && seen >= rank_of(ascending_quantiles[next])) {
+      values[next++] = (LatencyHistogram::BucketLow(i) + LatencyHistogram::BucketHigh(i) - 1) / 2;
     }
   }
-  return LatencyHistogram::BucketLow(counts_.size() - 1);
+  return values;
 }
 
 uint64_t HistogramSnapshot::CountAtOrBelow(Nanos limit) const {

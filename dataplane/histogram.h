@@ -29,8 +29,9 @@ class LatencyHistogram {
   static Nanos BucketLow(size_t bucket);
   static Nanos BucketHigh(size_t bucket);
 
-  // Any thread: adds this histogram's counts into `totals` (sized kBucketCount).
-  void AddTo(std::vector<uint64_t>& totals) const;
+  // Any thread: adds this histogram's counts into `totals` (sized kBucketCount); returns how
+  // many values that added.
+  uint64_t AddTo(std::vector<uint64_t>& totals) const;
 
  private:
   std::array<std::atomic<uint64_t>, kBucketCount> buckets_{};
@@ -40,11 +41,13 @@ class LatencyHistogram {
 class HistogramSnapshot {
  public:
   HistogramSnapshot() : counts_(LatencyHistogram::kBucketCount, 0) {}
-  void Add(const LatencyHistogram& histogram) { histogram.AddTo(counts_); }
+  void Add(const LatencyHistogram& histogram) { count_ += histogram.AddTo(counts_); }
 
-  uint64_t count() const;
+  uint64_t count() const { return count_; }
   // Value at quantile q in [0, 1] (midpoint of its bucket); 0 when empty.
   Nanos Percentile(double q) const;
+  // Several quantiles (ascending) in one pass over the buckets.
+  std::vector<Nanos> Percentiles(const std::vector<double>& ascending_quantiles) const;
   // Values <= `limit` (bucket granularity), for Prometheus cumulative buckets.
   uint64_t CountAtOrBelow(Nanos limit) const;
   // Approximate sum of all values (bucket midpoints), for Prometheus _sum.
@@ -52,6 +55,7 @@ class HistogramSnapshot {
 
  private:
   std::vector<uint64_t> counts_;
+  uint64_t count_ = 0;
 };
 
 }  // namespace proxynode

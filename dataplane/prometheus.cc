@@ -38,10 +38,11 @@ void Histogram(std::string& out, const char* name, const char* help,
 void Quantiles(std::string& out, const char* name, const char* help,
                const HistogramSnapshot& histogram) {
   Header(out, name, "gauge", help);
-  for (const char* q : {"0.5", "0.9", "0.99", "0.999"}) {
-    double quantile = std::stod(q);
-    absl::StrAppend(&out, name, "{quantile=\"", q, "\"} ",
-                    static_cast<double>(histogram.Percentile(quantile)) / 1e9, "\n");
+  static const char* const kLabels[] = {"0.5", "0.9", "0.99", "0.999"};
+  std::vector<Nanos> values = histogram.Percentiles({0.5, 0.9, 0.99, 0.999});
+  for (size_t i = 0; i < values.size(); ++i) {
+    absl::StrAppend(&out, name, "{quantile=\"", kLabels[i], "\"} ",
+                    static_cast<double>(values[i]) / 1e9, "\n");
   }
 }
 
