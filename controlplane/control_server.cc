@@ -8,6 +8,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "proxynode/v1/control.grpc.pb.h"
 
 namespace proxynode {
 
@@ -40,6 +41,8 @@ void ControlServer::SetServing(bool serving) {
   if (health != nullptr) {
     // "" (the node) and the control service follow the drain: readiness probes use them.
     health->SetServingStatus(serving);
+    // Registers the service's own name too (the default service knows only "").
+    health->SetServingStatus(v1::ControlService::service_full_name(), serving);
     // "liveness" stays SERVING while the process works, drain included, so a liveness
     // probe never restarts a node that is finishing its requests.
     health->SetServingStatus(std::string(kLivenessService), true);

@@ -103,6 +103,11 @@ grpc::ServerUnaryReactor* ControlService::UpdateConfig(grpc::CallbackServerConte
                                                        v1::UpdateConfigResponse* response) {
   const MonoTime started = MonotonicNow();
   std::lock_guard<std::mutex> lock(update_mutex_);
+  if (dataplane_.draining()) {
+    return Finished(context, grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                          "the node is draining and will exit; change the "
+                                          "config of the nodes that stay"));
+  }
   ConfigSnapshotPtr current = dataplane_.config();
   if (request->expected_version() != 0 && request->expected_version() != current->version) {
     return Finished(context,

@@ -123,6 +123,18 @@ void Connection::BeginDrain() {
 
 void Connection::Abort() { Close(CloseReason::kDrain); }
 
+void Connection::OnConfigChanged() {
+  if (closed() || state_ == State::kLingering) {
+    return;
+  }
+  const ConfigSnapshot& config = context_.snapshots.current();
+  if (state_ == State::kReadingHead) {
+    ScheduleTimeout(head_started_at_ + config.header_timeout);
+  } else {
+    ScheduleTimeout(last_activity_ + config.idle_timeout);
+  }
+}
+
 ConnectionHandover Connection::Detach() {
   ConnectionHandover handover;
   handover.fd = fd_;
@@ -277,6 +289,8 @@ void Connection::ProcessInput() {
       if (!head_in_progress_) {
         head_in_progress_ = true;
         head_started_at_ = now();
+        // Limits in force when a message starts apply to all of it (live updates included).
+        parser_.set_limits(LimitsFrom(context_.snapshots.current()));
       }
     }
     ParseResult result = parser_.Parse(in_.readable());
@@ -387,7 +401,6 @@ void Connection::OnMessageComplete() {
   if (queue_depth() > 0) {
     queue_.back().ready = true;
   }
-  parser_.set_limits(LimitsFrom(context_.snapshots.current()));
   parser_.Reset();
 }
 
@@ -633,9 +646,8 @@ void Connection::UpdateState() {
     // An idle connection keeps no buffer (a read that found nothing still took one).
     in_.ReleaseIfEmpty(context_.pool);
     out_.ReleaseIfEmpty(context_.pool);
-    if (state_ != State::kIdle) {
-      ScheduleTimeout(last_activity_ + context_.snapshots.current().idle_timeout);
-    }
+    // Only moves the timer earlier (a shortened idle_timeout); cheap otherwise.
+    ScheduleTimeout(last_activity_ + context_.snapshots.current().idle_timeout);
   }
   state_ = next;
 }

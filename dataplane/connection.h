@@ -90,6 +90,8 @@ class Connection final : public FileEventHandler, public DeferredDeletable {
   void BeginDrain();
   // Closes at once (drain deadline passed).
   void Abort();
+  // A new config is current: a shortened header or idle timeout applies from now on.
+  void OnConfigChanged();
   // Idle only: leaves this worker's epoll set without closing the socket, and returns what
   // the adopting worker needs. The object is then closed (deferred deletion).
   ConnectionHandover Detach();

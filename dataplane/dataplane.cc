@@ -115,7 +115,8 @@ void Dataplane::PublishConfig(ConfigSnapshotPtr config, absl::AnyInvocable<void(
     config_ = config;
   }
   const size_t running = workers_.size();
-  const size_t wanted = config->workers;
+  // A draining node keeps its workers: new ones would only listen again.
+  const size_t wanted = draining() ? running : config->workers;
   // One ack per running worker and the admin worker, plus one per worker started or retired.
   countdown->remaining = running + 1 + (wanted > running ? wanted - running : running - wanted);
   for (auto& worker : workers_) {

@@ -49,7 +49,17 @@ void Worker::StopAndJoin() {
 
 void Worker::PublishConfig(ConfigSnapshotPtr config, absl::AnyInvocable<void()> applied) {
   loop_.Post([this, config = std::move(config), applied = std::move(applied)]() mutable {
+    const Nanos old_header_timeout = snapshots_.current().header_timeout;
+    const Nanos old_idle_timeout = snapshots_.current().idle_timeout;
     snapshots_.Publish(std::move(config));
+    // Shorter timeouts must reach connections already waiting; longer ones are noticed when
+    // the current deadline fires. Only then is the walk over every connection worth it.
+    if (snapshots_.current().header_timeout < old_header_timeout ||
+        snapshots_.current().idle_timeout < old_idle_timeout) {
+      for (Connection* connection : OpenConnections()) {
+        connection->OnConfigChanged();
+      }
+    }
     applied();
   });
 }
