@@ -29,6 +29,16 @@ echo '```'
 "$BENCH_BIN" --addr="$control" updates 1000
 echo '```'
 echo
+# The direct cost: CPU the node spends answering 100 GetStats/s with an idle data plane.
+ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
+hz=$(getconf CLK_TCK)
+before=$(ticks)
+"$BENCH_BIN" --addr="$control" poll 100 10 >"$OUT/poll-idle.txt"
+after=$(ticks)
+echo "### Cost of GetStats polled 100/s"
+echo
+echo "node CPU while polled 100/s for 10 s (idle data plane): $(awk -v t=$((after - before)) -v hz="$hz" 'BEGIN { printf "%.1f%% of one core", 100 * t / hz / 10 }'); $(cat "$OUT/poll-idle.txt")"
+echo
 rps() { wrk -t2 -c100 -d"${DUR}s" "http://$http/" | awk '/^Requests\/sec/ { print $2 }'; }
 echo "### Throughput with and without GetStats polled 100/s (wrk -t2 -c100 -d${DUR}s, zero delay)"
 echo
