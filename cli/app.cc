@@ -1,0 +1,278 @@
+#include "cli/app.h"
+
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <map>
+
+// GCC 12 reports a false -Wnull-dereference inside CLI11's inlined string helpers
+// (CLI::detail::split); the suppression covers CLI11's code only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#include "CLI/CLI.hpp"
+#pragma GCC diagnostic pop
+#include "cli/commands.h"
+#include "cli/completion.h"
+#include "cli/config_keys.h"
+#include "cli/fleet.h"
+#include "grpc/support/log.h"
+
+namespace proxyctl {
+namespace {
+
+// Everything the command line can set.
+struct Flags {
+  GlobalOptions global;
+  ConnectionsOptions connections;
+  TopOptions top;
+  VersionOptions version;
+  ConfigGetOptions config_get;
+  ConfigSetOptions config_set;
+  ConfigApplyOptions config_apply;
+  std::string shell;
+};
+
+// A runnable (leaf) command: what it runs, and whether it talks to a node (only then are
+// --addr and --timeout resolved, so a bad PROXYCTL_ADDR does not break `completion`).
+struct Leaf {
+  std::function<int(const Context*)> run;
+  std::function<bool()> needs_node = [] { return true; };
+};
+
+constexpr char kConnectionSorts[] = "age requests bytes_in bytes_out worker";
+
+std::string CommandPath(const CLI::App* app) {
+  std::string path;
+  for (; app != nullptr; app = app->get_parent()) {
+    path = app->get_name() + (path.empty() ? "" : " " + path);
+  }
+  return path;
+}
+
+// The deepest command the parse got into.
+CLI::App* Deepest(CLI::App* app) {
+  while (!app->get_subcommands().empty()) app = app->get_subcommands().front();
+  return app;
+}
+
+std::string SubcommandNames(const CLI::App* app) {
+  std::string names;
+  for (const CLI::App* sub : app->get_subcommands({})) {
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  return names;
+}
+
+// One line for any parse error, naming the command and pointing at its --help.
+std::string UsageMessage(const CLI::ParseError& error, CLI::App& root) {
+  CLI::App* deepest = Deepest(&root);
+  std::string path = CommandPath(deepest);
+  std::string what = error.what();
+  std::string message = what;
+  // A required command that is missing because the word was not one of them reads better
+  // as "unknown command".
+  std::vector<std::string> leftover = root.remaining(true);
+  if (dynamic_cast<const CLI::RequiredError*>(&error) != nullptr && !leftover.empty() &&
+      !leftover.front().empty() && leftover.front()[0] != '-' &&
+      !deepest->get_subcommands({}).empty()) {
+    message = "unknown command \"" + leftover.front() + "\" for '" + path +
+              "'; commands: " + SubcommandNames(deepest);
+  } else if (dynamic_cast<const CLI::ExtrasError*>(&error) != nullptr) {
+    // "The following argument(s) was/were not expected: a b"
+    std::string extras = what.substr(what.find(": ") + 2);
+    std::string first = extras.substr(0, extras.find(' '));
+    bool has_subcommands = !deepest->get_subcommands({}).empty();
+    if (!first.empty() && first[0] == '-') {
+      message = "unknown flag " + first + " for '" + path + "'";
+    } else if (has_subcommands) {
+      message = "unknown command \"" + first + "\" for '" + path +
+                "'; commands: " + SubcommandNames(deepest);
+    } else {
+      message = "'" + path + "' does not take \"" + first + "\"";
+    }
+  } else if (dynamic_cast<const CLI::RequiredError*>(&error) != nullptr &&
+             what.rfind("A subcommand", 0) == 0) {
+    message = "'" + path + "' needs a command: " + SubcommandNames(deepest);
+  }
+  for (char& c : message) {
+    if (c == '\n') c = ' ';
+  }
+  return message + " (see '" + path + " --help')";
+}
+
+CLI::App* AddLeaf(CLI::App& parent, const std::string& name, const std::string& description,
+                  std::map<const CLI::App*, Leaf>& leaves, Leaf leaf) {
+  CLI::App* command = parent.add_subcommand(name, description);
+  leaves[command] = std::move(leaf);
+  return command;
+}
+
+void BuildCommands(CLI::App& app, Flags& flags, std::map<const CLI::App*, Leaf>& leaves,
+                   CompletionHints& hints) {
+  app.add_option("--addr", flags.global.addr,
+                 "Node control address host:port (port defaults to 9090); a comma-separated "
+                 "list or a name resolving to several addresses needs --all")
+      ->envname("PROXYCTL_ADDR")
+      ->capture_default_str();
+  app.add_option("--timeout", flags.global.timeout,
+                 "How long to wait for a node to answer, e.g. 500ms, 3s")
+      ->capture_default_str();
+  app.add_option("-o,--output", flags.global.output, "Output format: table or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+  app.add_flag("--all", flags.global.all,
+               "Run on every node --addr names or resolves to (one row per node)");
+  hints.option_values["-o"] = hints.option_values["--output"] = "table json";
+  // The global flags are accepted after a command too (proxyctl status -o json).
+  app.fallthrough();
+
+  AddLeaf(app, "status", "Version, uptime, workers, connections and requests/s", leaves,
+          {[](const Context* c) { return RunStatus(*c); }})
+      ->footer(
+          "Requests/s is measured over 0.5 s.\nExamples:\n  proxyctl status\n"
+          "  proxyctl --addr proxynode-headless:9090 --all status");
+
+  CLI::App* config = app.add_subcommand("config", "Read or change the node's configuration");
+  config->require_subcommand(1);
+  CLI::App* get =
+      AddLeaf(*config, "get", "Show the configuration, or one key's value", leaves,
+              {[&flags](const Context* c) { return RunConfigGet(*c, flags.config_get); }});
+  get->add_option("key", flags.config_get.key, "Only this key (e.g. delay, or version)");
+  get->footer(
+      "Examples:\n  proxyctl config get\n  proxyctl config get delay\n"
+      "  proxyctl config get -o json > node.json");
+  CLI::App* set =
+      AddLeaf(*config, "set", "Change keys: key=value ...", leaves,
+              {[&flags](const Context* c) { return RunConfigSet(*c, flags.config_set); }});
+  set->add_option("assignments", flags.config_set.assignments, "key=value pairs")
+      ->type_name("KEY=VALUE");
+  set->add_option("--expected-version", flags.config_set.expected_version,
+                  "Apply only if the node's config version is this (else refused, exit 1)");
+  std::string key_help = "Keys:\n";
+  for (const ConfigKey& key : ConfigKeys()) {
+    key_help += "  " + std::string(key.name) + std::string(30 - std::string(key.name).size(), ' ') +
+                key.allowed + "\n";
+  }
+  set->footer(key_help +
+              "Durations: ns, us, ms, s, m, h (250ms, 1.5s, 1m30s). Sizes: 8192, 16KiB, 1MiB, 1k "
+              "(k/M/G decimal, Ki/Mi/Gi binary).\nThe node checks ranges and refuses the whole "
+              "update if any value is out of range.\nExamples:\n"
+              "  proxyctl config set delay=250ms workers=3\n"
+              "  proxyctl config set --expected-version 7 rate_limit=1000");
+  CLI::App* apply =
+      AddLeaf(*config, "apply", "Apply a NodeConfig file (text format or JSON)", leaves,
+              {[&flags](const Context* c) { return RunConfigApply(*c, flags.config_apply); }});
+  apply->add_option("-f,--file", flags.config_apply.file, "The file; - reads stdin")->required();
+  apply->add_option("--expected-version", flags.config_apply.expected_version,
+                    "Apply only if the node's config version is this (else refused, exit 1)");
+  apply->footer(
+      "The fields present in the file are changed; the others are kept. A \"version\" field "
+      "is ignored.\nExamples:\n  proxyctl config apply -f node.textproto   # delay { "
+      "nanos: 250000000 } workers: 4\n  proxyctl config apply -f node.json        # {\"delay\": "
+      "\"0.250s\", \"workers\": 4}");
+  hints.option_values["-f"] = hints.option_values["--file"] = "@file";
+  std::string key_words, key_assignments;
+  for (const ConfigKey& key : ConfigKeys()) {
+    key_words += std::string(" ") + key.name;
+    key_assignments += (key_assignments.empty() ? "" : " ") + std::string(key.name) + "=";
+  }
+  hints.positional_words["config get"] = "version" + key_words;
+  hints.positional_words["config set"] = key_assignments;
+  hints.no_space_paths.insert("config set");
+
+  AddLeaf(app, "stats", "Counters, rates, latency percentiles and per-worker figures", leaves,
+          {[](const Context* c) { return RunStats(*c); }})
+      ->footer("Rates are measured over 0.5 s. -o json prints the node's Stats message.");
+
+  CLI::App* top = AddLeaf(app, "top", "Live view of one node, redrawn every --interval", leaves,
+                          {[&flags](const Context* c) { return RunTop(*c, flags.top); }});
+  top->add_option("--interval", flags.top.interval, "Time between updates (100ms-1h)")
+      ->capture_default_str();
+  top->add_option("--iterations", flags.top.iterations,
+                  "Stop after this many updates (0 = until Ctrl-C)")
+      ->capture_default_str();
+
+  CLI::App* connections =
+      AddLeaf(app, "connections", "List open connections", leaves,
+              {[&flags](const Context* c) { return RunConnections(*c, flags.connections); }});
+  connections
+      ->add_option("--sort", flags.connections.sort,
+                   "Order: age, requests, bytes_in, bytes_out (largest first) or worker")
+      ->check(CLI::IsMember({"age", "requests", "bytes_in", "bytes_out", "worker"}))
+      ->capture_default_str();
+  connections->add_option("--limit", flags.connections.limit, "At most this many rows (0 = all)")
+      ->capture_default_str();
+  hints.option_values["--sort"] = kConnectionSorts;
+
+  AddLeaf(app, "drain", "Drain the node: stop accepting, finish requests, exit", leaves,
+          {[](const Context* c) { return RunDrain(*c); }});
+
+  CLI::App* version = AddLeaf(
+      app, "version", "proxyctl's version, and the node's config version and uptime", leaves,
+      {[](const Context* c) { return RunVersion(c); },
+       [&flags] { return !flags.version.client_only; }});
+  version->add_flag("--client", flags.version.client_only, "Only proxyctl's version; no node");
+
+  CLI::App* completion = AddLeaf(app, "completion", "Print a shell completion script", leaves,
+                                 {[&app, &hints](const Context*) {
+                                    PrintOut(BashCompletionScript(app, hints));
+                                    return kExitOk;
+                                  },
+                                  [] { return false; }});
+  completion->add_option("shell", flags.shell, "The shell (bash)")
+      ->check(CLI::IsMember({"bash"}))
+      ->required();
+  completion->footer(
+      "Examples:\n  source <(proxyctl completion bash)\n"
+      "  proxyctl completion bash > ~/.local/share/bash-completion/completions/proxyctl");
+  hints.positional_words["completion"] = "bash";
+}
+
+}  // namespace
+
+int RunMain(int argc, char** argv) {
+  // gRPC logs connection failures on stderr; proxyctl reports them itself, on one line.
+  if (std::getenv("PROXYCTL_DEBUG") == nullptr) {
+    gpr_set_log_function([](gpr_log_func_args*) {});
+  }
+  CLI::App app("proxyctl: control proxynode nodes over their gRPC control API.", "proxyctl");
+  app.set_version_flag("--version", std::string("proxyctl ") + ClientVersion());
+  app.require_subcommand(0, 1);
+  app.footer(
+      "Exit codes: 0 ok, 1 refused by the node, 2 usage error, 3 node unreachable.\n"
+      "Run 'proxyctl COMMAND --help' for a command's flags.");
+  Flags flags;
+  std::map<const CLI::App*, Leaf> leaves;
+  CompletionHints hints;
+  BuildCommands(app, flags, leaves, hints);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& success) {
+    return app.exit(success);  // --help, --version: printed on stdout, exit 0
+  } catch (const CLI::ParseError& error) {
+    PrintError(UsageMessage(error, app));
+    return kExitUsage;
+  }
+
+  CLI::App* chosen = Deepest(&app);
+  auto leaf = leaves.find(chosen);
+  if (leaf == leaves.end()) {  // only the root: every other command requires a subcommand
+    if (argc > 1) {
+      PrintError("a command is needed: " + SubcommandNames(&app) + " (see 'proxyctl --help')");
+      return kExitUsage;
+    }
+    std::cout << app.help();  // no arguments at all: the overview, as kubectl does
+    return kExitOk;
+  }
+  if (!leaf->second.needs_node()) return leaf->second.run(nullptr);
+  Context context;
+  if (Outcome resolved = ResolveContext(flags.global, ResolveWithGetaddrinfo, &context);
+      !resolved.ok()) {
+    PrintError(resolved.error);
+    return resolved.exit_code;
+  }
+  return leaf->second.run(&context);
+}
+
+}  // namespace proxyctl

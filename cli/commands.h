@@ -1,0 +1,61 @@
+#pragma once
+
+// The commands' entry points and their own flags. Each returns the process exit code
+// (exit_codes.h) and prints its output itself; app.cc parses the command line into these
+// structs and calls the one chosen.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cli/context.h"
+
+namespace proxyctl {
+
+// Read commands (read_commands.cc).
+int RunStatus(const Context& context);
+int RunStats(const Context& context);
+
+struct ConnectionsOptions {
+  std::string sort = "age";  // age, requests, bytes_in, bytes_out, worker
+  uint32_t limit = 0;        // 0 = all
+};
+int RunConnections(const Context& context, const ConnectionsOptions& options);
+
+struct VersionOptions {
+  bool client_only = false;
+};
+// `context` is null with --client (no node is contacted).
+int RunVersion(const Context* context);
+
+// top (top_command.cc).
+struct TopOptions {
+  std::string interval = "1s";
+  int iterations = 0;  // 0 = until Ctrl-C
+};
+int RunTop(const Context& context, const TopOptions& options);
+
+// Changes (config_commands.cc).
+struct ConfigGetOptions {
+  std::string key;  // empty: every key
+};
+int RunConfigGet(const Context& context, const ConfigGetOptions& options);
+
+struct ConfigSetOptions {
+  std::vector<std::string> assignments;
+  uint64_t expected_version = 0;
+};
+int RunConfigSet(const Context& context, const ConfigSetOptions& options);
+
+struct ConfigApplyOptions {
+  std::string file;  // "-" = stdin
+  uint64_t expected_version = 0;
+};
+int RunConfigApply(const Context& context, const ConfigApplyOptions& options);
+
+int RunDrain(const Context& context);
+
+// The proxyctl version, set by the build from the project version.
+const char* ClientVersion();
+
+}  // namespace proxyctl

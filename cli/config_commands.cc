@@ -1,0 +1,185 @@
+// config get / set / apply and drain: the commands that read or change a node's
+// configuration or lifecycle.
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/config_keys.h"
+#include "cli/fleet.h"
+#include "cli/stats_view.h"
+#include "cli/units.h"
+
+namespace proxyctl {
+namespace {
+
+using proxynode::v1::NodeConfig;
+using proxynode::v1::UpdateConfigRequest;
+using proxynode::v1::UpdateConfigResponse;
+
+// A --all row keeps the body short; it can be up to 1 MiB.
+constexpr size_t kBodyCellLimit = 24;
+
+std::string Upper(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return text;
+}
+
+std::string Shortened(std::string text) {
+  if (text.size() <= kBodyCellLimit) return text;
+  return text.substr(0, kBodyCellLimit - 4) + "...\"";
+}
+
+// "delay=250ms workers=3": the changed keys as the node now has them.
+std::string Changes(const NodeConfig& config, const google::protobuf::FieldMask& mask) {
+  std::string out;
+  for (const std::string& path : mask.paths()) {
+    const ConfigKey* key = FindConfigKey(path);
+    if (key == nullptr) continue;
+    out += (out.empty() ? "" : " ") + path + "=" + Shortened(FormatConfigValue(config, *key));
+  }
+  return out;
+}
+
+// Sends one UpdateConfig to every node and reports the version each applied.
+int Update(const Context& context, const UpdateConfigRequest& request) {
+  return RunOnNodes(context, {"RESULT", "VERSION", "APPLY_TIME", "CHANGES"},
+                    [&request](NodeClient& client) {
+                      NodeReport report;
+                      UpdateConfigResponse response;
+                      report.outcome = client.UpdateConfig(request, &response);
+                      if (!report.outcome.ok()) return report;
+                      std::string version = std::to_string(response.config().version());
+                      std::string apply_time = FormatDurationApprox(ToNanos(response.apply_time()));
+                      std::string changes = Changes(response.config(), request.update_mask());
+                      report.rows.push_back({"applied", version, apply_time, changes});
+                      report.text = "applied on " + client.address() + ": config version " +
+                                    version + " in " + apply_time + ": " + changes + "\n";
+                      report.json = ToJson(response);
+                      return report;
+                    });
+}
+
+}  // namespace
+
+int RunConfigGet(const Context& context, const ConfigGetOptions& options) {
+  const ConfigKey* only = nullptr;
+  if (!options.key.empty() && options.key != "version") {
+    only = FindConfigKey(options.key);
+    if (only == nullptr) {
+      PrintError(options.key + ": unknown key; keys: version, " + ConfigKeyList());
+      return kExitUsage;
+    }
+  }
+  bool version_only = options.key == "version";
+  Row headers = {"VERSION"};
+  if (only != nullptr) {
+    headers.push_back("VALUE");
+  } else if (!version_only) {
+    // The body last: it is the widest and least aligned.
+    for (const ConfigKey& key : ConfigKeys()) {
+      if (key.kind != ConfigKey::Kind::kString) headers.push_back(Upper(key.name));
+    }
+    headers.push_back("BODY");
+  }
+  return RunOnNodes(context, headers, [&](NodeClient& client) {
+    NodeReport report;
+    NodeConfig config;
+    report.outcome = client.GetConfig(&config);
+    if (!report.outcome.ok()) return report;
+    std::string version = std::to_string(config.version());
+    if (version_only) {
+      report.rows.push_back({version});
+      report.text = version + "\n";
+      NodeConfig shown;
+      shown.set_version(config.version());
+      report.json = ToJson(shown);
+    } else if (only != nullptr) {
+      std::string value = FormatConfigValue(config, *only);
+      report.rows.push_back({version, value});
+      report.text = value + "\n";
+      // Just that field (and the version): presence keeps the others out of the JSON.
+      NodeConfig shown;
+      shown.set_version(config.version());
+      const auto* field = NodeConfig::descriptor()->FindFieldByName(only->name);
+      std::vector<const google::protobuf::FieldDescriptor*> fields = {field};
+      shown.GetReflection()->SwapFields(&config, &shown, fields);
+      report.json = ToJson(shown);
+    } else {
+      Row row = {version};
+      Table table({"KEY", "VALUE"});
+      table.AddRow({"version", version});
+      std::string body;
+      for (const ConfigKey& key : ConfigKeys()) {
+        std::string value = FormatConfigValue(config, key);
+        table.AddRow({key.name, value});
+        if (key.kind == ConfigKey::Kind::kString) {
+          body = Shortened(value);
+        } else {
+          row.push_back(value);
+        }
+      }
+      row.push_back(body);
+      report.rows.push_back(row);
+      report.text = table.Render();
+      report.json = ToJson(config);
+    }
+    return report;
+  });
+}
+
+int RunConfigSet(const Context& context, const ConfigSetOptions& options) {
+  absl::StatusOr<ConfigChange> change = ParseAssignments(options.assignments);
+  if (!change.ok()) {
+    PrintError(std::string(change.status().message()));
+    return kExitUsage;
+  }
+  UpdateConfigRequest request;
+  *request.mutable_config() = change->config;
+  *request.mutable_update_mask() = change->mask;
+  request.set_expected_version(options.expected_version);
+  return Update(context, request);
+}
+
+int RunConfigApply(const Context& context, const ConfigApplyOptions& options) {
+  std::stringstream text;
+  if (options.file == "-") {
+    text << std::cin.rdbuf();
+  } else {
+    std::ifstream file(options.file);
+    if (!file) {
+      PrintError(options.file + ": cannot read it");
+      return kExitUsage;
+    }
+    text << file.rdbuf();
+  }
+  absl::StatusOr<ConfigChange> change = ParseConfigText(text.str());
+  if (!change.ok()) {
+    PrintError(options.file + ": " + std::string(change.status().message()));
+    return kExitUsage;
+  }
+  UpdateConfigRequest request;
+  *request.mutable_config() = change->config;
+  *request.mutable_update_mask() = change->mask;
+  request.set_expected_version(options.expected_version);
+  return Update(context, request);
+}
+
+int RunDrain(const Context& context) {
+  return RunOnNodes(context, {"RESULT", "CONNECTIONS"}, [](NodeClient& client) {
+    NodeReport report;
+    proxynode::v1::DrainResponse response;
+    report.outcome = client.Drain(&response);
+    if (!report.outcome.ok()) return report;
+    std::string connections = std::to_string(response.connections());
+    report.rows.push_back({"draining", connections});
+    report.text = "draining " + client.address() + ": " + connections +
+                  " connections open; the node exits once they finish\n";
+    report.json = ToJson(response);
+    return report;
+  });
+}
+
+}  // namespace proxyctl

@@ -1,0 +1,62 @@
+#pragma once
+
+// The settable keys of NodeConfig (the UpdateConfig mask paths) and `key=value` parsing
+// into a NodeConfig plus field mask. Pure: no I/O, so every key and message is unit-tested.
+//
+// Only syntax is checked here (is it a duration, a size, an integer that fits the field);
+// ranges are the node's job, so there is one source of truth for them and its
+// INVALID_ARGUMENT message reaches the user. The `allowed` texts quote the node's ranges as
+// guidance only.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "google/protobuf/field_mask.pb.h"
+#include "proxynode/v1/control.pb.h"
+
+namespace proxyctl {
+
+struct ConfigKey {
+  enum class Kind { kDuration, kString, kCount, kSize };
+  const char* name;  // the NodeConfig field and mask path
+  Kind kind;
+  const char* allowed;  // what a value must look like, for error messages and help
+};
+
+// Every settable key, in the proto's field order.
+const std::vector<ConfigKey>& ConfigKeys();
+
+// The key named `name` ('-' accepted for '_', e.g. "max-pending"); nullptr if none.
+const ConfigKey* FindConfigKey(std::string_view name);
+
+// "delay, body, workers, ...".
+std::string ConfigKeyList();
+
+struct ConfigChange {
+  proxynode::v1::NodeConfig config;
+  google::protobuf::FieldMask mask;
+};
+
+// Parses `key=value` arguments. On error, INVALID_ARGUMENT with one line naming the
+// argument, e.g. "workers=abc: must be an integer 1-256".
+absl::StatusOr<ConfigChange> ParseAssignments(const std::vector<std::string>& assignments);
+
+// A config file's text: a NodeConfig in protobuf text format, or JSON when it starts with
+// '{' (as the node's --config reads it). The mask is the fields the file has. On error,
+// INVALID_ARGUMENT with the parser's messages on one line.
+absl::StatusOr<ConfigChange> ParseConfigText(const std::string& text);
+
+// The fields a parsed config file has (proto presence), as a mask; "version" is left out:
+// it is output only, and a file saved by `config get -o json` carries it.
+google::protobuf::FieldMask PresentFields(const proxynode::v1::NodeConfig& config);
+
+// `key`'s value in human units ("250ms", "8KiB", "\"Hello World\\n\""), as `config get`
+// shows it; empty if the field is unset.
+std::string FormatConfigValue(const proxynode::v1::NodeConfig& config, const ConfigKey& key);
+
+// A string with C-style escapes for control characters and quotes, in double quotes.
+std::string Quote(std::string_view text);
+
+}  // namespace proxyctl

@@ -1,0 +1,72 @@
+#pragma once
+
+// One node's control API with proxyctl's conventions: every unary call has a deadline of
+// the --timeout, and every failure becomes an Outcome: an exit code (refused = 1,
+// unreachable = 3) and a one-line message fit for stderr or a table cell.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "cli/exit_codes.h"
+#include "grpcpp/grpcpp.h"
+#include "proxynode/v1/control.grpc.pb.h"
+
+namespace proxyctl {
+
+struct Outcome {
+  int exit_code = kExitOk;
+  std::string error;  // one line; empty when ok
+
+  bool ok() const { return exit_code == kExitOk; }
+  static Outcome Failure(int exit_code, std::string error) {
+    return Outcome{exit_code, std::move(error)};
+  }
+};
+
+// Maps a finished call's status to an Outcome. `connected`: whether the channel had a
+// connection when the call ended, which tells a node that never answered (unreachable)
+// from one that answered too slowly (refused).
+Outcome OutcomeFromStatus(const std::string& address, std::chrono::milliseconds timeout,
+                          const grpc::Status& status, bool connected);
+
+class NodeClient {
+ public:
+  // `address` is a gRPC target ("127.0.0.1:9090", "[::1]:9090", "name:9090").
+  NodeClient(std::string address, std::chrono::milliseconds timeout);
+
+  const std::string& address() const { return address_; }
+
+  Outcome GetConfig(proxynode::v1::NodeConfig* config);
+  Outcome UpdateConfig(const proxynode::v1::UpdateConfigRequest& request,
+                       proxynode::v1::UpdateConfigResponse* response);
+  Outcome GetStats(proxynode::v1::Stats* stats);
+  Outcome ListConnections(uint32_t limit, proxynode::v1::ListConnectionsResponse* response);
+  Outcome Drain(proxynode::v1::DrainResponse* response);
+
+  // Streams Stats every `interval` to `on_stats` until it returns false, CancelWatch() is
+  // called (from any thread), or the stream fails. Stopping on either of the first two is
+  // success. Reachability is checked first with a GetStats (which has the deadline); the
+  // stream itself has none.
+  Outcome WatchStats(std::chrono::milliseconds interval,
+                     const std::function<bool(const proxynode::v1::Stats&)>& on_stats);
+  void CancelWatch();
+
+ private:
+  std::unique_ptr<grpc::ClientContext> NewContext() const;
+  Outcome Finish(const grpc::Status& status) const;
+
+  const std::string address_;
+  const std::chrono::milliseconds timeout_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<proxynode::v1::ControlService::Stub> stub_;
+
+  std::mutex watch_mutex_;
+  grpc::ClientContext* watch_context_ = nullptr;  // guarded by watch_mutex_
+  bool watch_cancelled_ = false;                  // guarded by watch_mutex_
+};
+
+}  // namespace proxyctl

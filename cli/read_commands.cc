@@ -1,0 +1,193 @@
+// status, stats, connections, version: read-only commands.
+
+#include <algorithm>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/fleet.h"
+#include "cli/stats_view.h"
+#include "cli/units.h"
+
+#ifndef PROXYCTL_VERSION
+#error "PROXYCTL_VERSION must be set by cli/CMakeLists.txt"
+#endif
+
+namespace proxyctl {
+namespace {
+
+using proxynode::v1::Connection;
+using proxynode::v1::ListConnectionsResponse;
+using proxynode::v1::Stats;
+
+// Rates need two samples; half a second keeps `status` quick and is long enough to count
+// a few requests on a node that is serving.
+constexpr std::chrono::milliseconds kSampleInterval{500};
+
+// Two GetStats kSampleInterval apart; `after` gets the rate fields filled.
+Outcome Sample(NodeClient& client, Stats* before, Stats* after) {
+  if (Outcome outcome = client.GetStats(before); !outcome.ok()) return outcome;
+  std::this_thread::sleep_for(kSampleInterval);
+  if (Outcome outcome = client.GetStats(after); !outcome.ok()) return outcome;
+  FillRates(*before, *after);
+  return Outcome{};
+}
+
+double UptimeSeconds(const Stats& stats) {
+  return static_cast<double>(ToNanos(stats.uptime())) / 1e9;
+}
+
+}  // namespace
+
+const char* ClientVersion() { return PROXYCTL_VERSION; }
+
+int RunStatus(const Context& context) {
+  return RunOnNodes(
+      context, {"STATUS", "VERSION", "UPTIME", "WORKERS", "CONNECTIONS", "REQ/S"},
+      [&context](NodeClient& client) {
+        NodeReport report;
+        Stats before, after;
+        report.outcome = Sample(client, &before, &after);
+        if (!report.outcome.ok()) return report;
+        report.rows.push_back({NodeState(after), std::to_string(after.config_version()),
+                               FormatUptime(ToNanos(after.uptime())),
+                               std::to_string(after.workers()),
+                               std::to_string(after.total().connections_active()),
+                               FormatRate(after.requests_per_second())});
+        std::vector<std::pair<std::string, std::string>> members;
+        if (!context.all) members.push_back({"addr", JsonString(client.address())});
+        members.insert(members.end(),
+                       {{"status", JsonString(NodeState(after))},
+                        {"config_version", std::to_string(after.config_version())},
+                        {"uptime_seconds", JsonNumber(UptimeSeconds(after))},
+                        {"workers", std::to_string(after.workers())},
+                        {"connections", std::to_string(after.total().connections_active())},
+                        {"requests_per_second", JsonNumber(after.requests_per_second())}});
+        report.json = JsonObject(members);
+        return report;
+      });
+}
+
+int RunStats(const Context& context) {
+  return RunOnNodes(
+      context, {"UPTIME", "CONNECTIONS", "REQUESTS", "REQ/S", "2XX", "4XX", "5XX", "P50", "P99"},
+      [](NodeClient& client) {
+        NodeReport report;
+        Stats before, after;
+        report.outcome = Sample(client, &before, &after);
+        if (!report.outcome.ok()) return report;
+        const auto& total = after.total();
+        report.rows.push_back(
+            {FormatUptime(ToNanos(after.uptime())), std::to_string(total.connections_active()),
+             std::to_string(total.requests()), FormatRate(after.requests_per_second()),
+             std::to_string(total.responses_2xx()), std::to_string(total.responses_4xx()),
+             std::to_string(total.responses_5xx()),
+             Percentile(after.request_latency(), after.request_latency().p50()),
+             Percentile(after.request_latency(), after.request_latency().p99())});
+        report.text = RenderStats(after, &before, {client.address(), false});
+        report.json = ToJson(after);
+        return report;
+      });
+}
+
+int RunConnections(const Context& context, const ConnectionsOptions& options) {
+  Row headers = {"ID", "PEER", "WORKER", "AGE", "REQUESTS", "STATE", "BYTES_IN", "BYTES_OUT"};
+  return RunOnNodes(context, headers, [&context, &options, &headers](NodeClient& client) {
+    NodeReport report;
+    ListConnectionsResponse response;
+    // The node returns the oldest first and cuts there; another order must see them all.
+    bool by_age = options.sort == "age";
+    report.outcome = client.ListConnections(by_age ? options.limit : 0, &response);
+    if (!report.outcome.ok()) return report;
+    auto* rows = response.mutable_connections();
+    auto key = [&options](const Connection& c) -> int64_t {
+      if (options.sort == "requests") return static_cast<int64_t>(c.requests());
+      if (options.sort == "bytes_in") return static_cast<int64_t>(c.bytes_in());
+      if (options.sort == "bytes_out") return static_cast<int64_t>(c.bytes_out());
+      if (options.sort == "worker") return -c.worker();  // ascending below
+      return ToNanos(c.age());
+    };
+    // Largest first (oldest, busiest), ties in the node's order; workers ascending.
+    std::stable_sort(rows->begin(), rows->end(),
+                     [&key](const Connection& a, const Connection& b) { return key(a) > key(b); });
+    if (options.limit != 0 && static_cast<uint32_t>(rows->size()) > options.limit) {
+      rows->DeleteSubrange(static_cast<int>(options.limit),
+                           rows->size() - static_cast<int>(options.limit));
+    }
+    for (const Connection& c : *rows) {
+      report.rows.push_back({std::to_string(c.id()), c.peer(), std::to_string(c.worker()),
+                             FormatDurationApprox(ToNanos(c.age())), std::to_string(c.requests()),
+                             c.state(), FormatBytes(c.bytes_in()), FormatBytes(c.bytes_out())});
+    }
+    if (!context.all) {
+      Table table(headers);
+      for (const Row& row : report.rows) table.AddRow(row);
+      report.text = rows->empty() ? "" : table.Render();
+      uint32_t shown_count = static_cast<uint32_t>(rows->size());
+      std::string shown = std::to_string(shown_count);
+      report.text +=
+          shown_count == response.total()
+              ? std::to_string(response.total()) + " open connections\n"
+              : shown + " of " + std::to_string(response.total()) + " open connections shown\n";
+    }
+    report.json = ToJson(response);
+    return report;
+  });
+}
+
+int RunVersion(const Context* context) {
+  std::string client_line = std::string("proxyctl ") + ClientVersion() + "\n";
+  if (context == nullptr) {
+    PrintOut(client_line);
+    return kExitOk;
+  }
+  // The node has no build version of its own to report; its config version and uptime say
+  // which state it is in.
+  auto node_members = [](const Stats& stats) -> std::vector<std::pair<std::string, std::string>> {
+    return {{"config_version", std::to_string(stats.config_version())},
+            {"uptime_seconds", JsonNumber(UptimeSeconds(stats))}};
+  };
+  if (context->all) {
+    if (!context->json) PrintOut(client_line);
+    return RunOnNodes(*context, {"VERSION", "UPTIME"}, [&node_members](NodeClient& client) {
+      NodeReport report;
+      Stats stats;
+      report.outcome = client.GetStats(&stats);
+      if (!report.outcome.ok()) return report;
+      report.rows.push_back(
+          {std::to_string(stats.config_version()), FormatUptime(ToNanos(stats.uptime()))});
+      auto members = node_members(stats);
+      members.insert(members.begin(), {"client_version", JsonString(ClientVersion())});
+      report.json = JsonObject(members);
+      return report;
+    });
+  }
+  // One node: the client version always; the node's when it answers (a note on stderr
+  // otherwise, and still success: "which proxyctl is this" was answered).
+  NodeClient client(context->addresses.front(), context->timeout);
+  Stats stats;
+  Outcome outcome = client.GetStats(&stats);
+  if (context->json) {
+    std::vector<std::pair<std::string, std::string>> members = {
+        {"client_version", JsonString(ClientVersion())}};
+    if (outcome.ok()) {
+      auto node = node_members(stats);
+      node.insert(node.begin(), {"addr", JsonString(client.address())});
+      members.push_back({"node", JsonObject(node)});
+    } else {
+      members.push_back({"node", "null"});
+      members.push_back({"error", JsonString(outcome.error)});
+    }
+    PrintOut(JsonObject(members) + "\n");
+  } else {
+    PrintOut(client_line);
+    if (outcome.ok()) {
+      PrintOut("node " + client.address() + ": config version " +
+               std::to_string(stats.config_version()) + ", uptime " +
+               FormatUptime(ToNanos(stats.uptime())) + "\n");
+    }
+  }
+  if (!outcome.ok()) PrintError("node: " + outcome.error);
+  return kExitOk;
+}
+
+}  // namespace proxyctl

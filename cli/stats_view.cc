@@ -1,0 +1,129 @@
+#include "cli/stats_view.h"
+
+#include <map>
+
+#include "cli/units.h"
+#include "google/protobuf/descriptor.h"
+
+namespace proxyctl {
+namespace {
+
+using google::protobuf::FieldDescriptor;
+using proxynode::v1::Counters;
+using proxynode::v1::LatencySummary;
+using proxynode::v1::Stats;
+
+// Counters (uint64, totals since start) and gauges (int64) are told apart by their type,
+// so a counter added to the proto shows up here without a change.
+void AddCounterRows(const Counters& now, const Counters* before, std::optional<double> seconds,
+                    bool hide_zero, Table& table) {
+  const google::protobuf::Reflection* reflection = now.GetReflection();
+  for (int i = 0; i < Counters::descriptor()->field_count(); ++i) {
+    const FieldDescriptor* field = Counters::descriptor()->field(i);
+    if (field->cpp_type() != FieldDescriptor::CPPTYPE_UINT64 || field->is_repeated()) continue;
+    uint64_t value = reflection->GetUInt64(now, field);
+    if (hide_zero && value == 0) continue;
+    double rate =
+        before == nullptr ? -1 : Rate(reflection->GetUInt64(*before, field), value, seconds);
+    table.AddRow({field->name(), std::to_string(value), FormatRate(rate)});
+  }
+  // Sorted by reason, so rows keep their place from frame to frame in `top`.
+  std::map<std::string, uint64_t> rejected(now.rejected().begin(), now.rejected().end());
+  for (const auto& [reason, value] : rejected) {
+    if (hide_zero && value == 0) continue;
+    double rate = -1;
+    if (before != nullptr) {
+      auto it = before->rejected().find(reason);
+      rate = Rate(it == before->rejected().end() ? 0 : it->second, value, seconds);
+    }
+    table.AddRow({"rejected/" + reason, std::to_string(value), FormatRate(rate)});
+  }
+}
+
+Row LatencyRow(const std::string& name, const LatencySummary& summary) {
+  return {name,
+          std::to_string(summary.count()),
+          Percentile(summary, summary.p50()),
+          Percentile(summary, summary.p90()),
+          Percentile(summary, summary.p99()),
+          Percentile(summary, summary.p999())};
+}
+
+}  // namespace
+
+int64_t ToNanos(const google::protobuf::Duration& duration) {
+  return duration.seconds() * kNanosPerSecond + duration.nanos();
+}
+
+std::optional<double> SecondsBetween(const Stats& before, const Stats& after) {
+  int64_t elapsed = ToNanos(after.uptime()) - ToNanos(before.uptime());
+  if (elapsed <= 0) return std::nullopt;
+  return static_cast<double>(elapsed) / 1e9;
+}
+
+double Rate(uint64_t before, uint64_t after, std::optional<double> seconds) {
+  if (!seconds || after < before) return -1;
+  return static_cast<double>(after - before) / *seconds;
+}
+
+void FillRates(const Stats& before, Stats& after) {
+  std::optional<double> seconds = SecondsBetween(before, after);
+  double requests = Rate(before.total().requests(), after.total().requests(), seconds);
+  double accepts =
+      Rate(before.total().connections_accepted(), after.total().connections_accepted(), seconds);
+  after.set_requests_per_second(requests < 0 ? 0 : requests);
+  after.set_accepts_per_second(accepts < 0 ? 0 : accepts);
+}
+
+std::string Percentile(const LatencySummary& summary, const google::protobuf::Duration& value) {
+  return summary.count() == 0 ? "-" : FormatDurationApprox(ToNanos(value));
+}
+
+std::string NodeState(const Stats& stats) { return stats.draining() ? "draining" : "serving"; }
+
+std::string RenderStats(const Stats& now, const Stats* before, const StatsViewOptions& options) {
+  std::optional<double> seconds;
+  if (before != nullptr) seconds = SecondsBetween(*before, now);
+  std::string out =
+      "node " + options.address + "   " + NodeState(now) + "   config version " +
+      std::to_string(now.config_version()) + "   uptime " + FormatUptime(ToNanos(now.uptime())) +
+      "   workers " + std::to_string(now.workers()) + "   fd limit " +
+      std::to_string(now.fd_soft_limit()) + "/" + std::to_string(now.fd_hard_limit()) + "\n\n";
+
+  Table counters({"COUNTER", "TOTAL", "PER_SECOND"});
+  AddCounterRows(now.total(), before == nullptr ? nullptr : &before->total(), seconds,
+                 options.hide_zero_counters, counters);
+  if (!counters.empty()) out += counters.Render() + "\n";
+
+  Table gauges({"GAUGE", "VALUE"});
+  gauges.AddRow({"connections_active", std::to_string(now.total().connections_active())});
+  gauges.AddRow({"pending_timers", std::to_string(now.total().pending_timers())});
+  gauges.AddRow({"buffer_blocks_in_use", std::to_string(now.total().buffer_blocks_in_use())});
+  out += gauges.Render() + "\n";
+
+  Table latency({"LATENCY", "COUNT", "P50", "P90", "P99", "P99.9"});
+  latency.AddRow(LatencyRow("request", now.request_latency()));
+  latency.AddRow(LatencyRow("timer_lateness", now.timer_lateness()));
+  out += latency.Render() + "\n";
+
+  // Workers are matched by index: after a change of `workers` the set differs.
+  std::map<int, const Counters*> previous;
+  if (before != nullptr) {
+    for (const auto& worker : before->per_worker()) previous[worker.index()] = &worker.counters();
+  }
+  Table workers({"WORKER", "CONNECTIONS", "ACCEPTED", "REQUESTS", "REQ/S", "BYTES_IN", "BYTES_OUT",
+                 "PENDING"});
+  for (const auto& worker : now.per_worker()) {
+    const Counters& c = worker.counters();
+    auto it = previous.find(worker.index());
+    double rate = it == previous.end() ? -1 : Rate(it->second->requests(), c.requests(), seconds);
+    workers.AddRow({std::to_string(worker.index()), std::to_string(c.connections_active()),
+                    std::to_string(c.connections_accepted()), std::to_string(c.requests()),
+                    FormatRate(rate), FormatBytes(c.bytes_in()), FormatBytes(c.bytes_out()),
+                    std::to_string(c.pending_timers())});
+  }
+  out += workers.Render();
+  return out;
+}
+
+}  // namespace proxyctl

@@ -1,0 +1,264 @@
+// key=value parsing (every key, every error message), config files, and the human units
+// they rest on.
+
+#include "cli/config_keys.h"
+
+#include <string>
+#include <vector>
+
+#include "cli/units.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace proxyctl {
+namespace {
+
+using proxynode::v1::NodeConfig;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr int64_t kMs = 1'000'000;
+constexpr int64_t kS = 1'000'000'000;
+
+TEST(UnitsTest, ParsesDurations) {
+  EXPECT_EQ(ParseDuration("250ms"), 250 * kMs);
+  EXPECT_EQ(ParseDuration("1.5s"), 1500 * kMs);
+  EXPECT_EQ(ParseDuration("2m"), 120 * kS);
+  EXPECT_EQ(ParseDuration("0s"), 0);
+  EXPECT_EQ(ParseDuration("0"), 0);
+  EXPECT_EQ(ParseDuration("100us"), 100'000);
+  EXPECT_EQ(ParseDuration("100\xC2\xB5s"), 100'000);  // µs
+  EXPECT_EQ(ParseDuration("7ns"), 7);
+  EXPECT_EQ(ParseDuration("1h30m"), 5400 * kS);
+  EXPECT_EQ(ParseDuration("1m30.5s"), 90'500 * kMs);
+  EXPECT_EQ(ParseDuration(".5s"), 500 * kMs);
+  EXPECT_EQ(ParseDuration("0.000000001s"), 1);
+  EXPECT_EQ(ParseDuration("-5ms"), -5 * kMs);  // parsed; callers refuse negatives
+}
+
+TEST(UnitsTest, RefusesWhatIsNotADuration) {
+  for (const char* text : {"", "5", "ms", "5x", "5 ms", "1.5", "1..5s", "5MS", "s5", "-", "1.5.s",
+                           "9999999999999h", "99999999999999999999ns"}) {
+    EXPECT_EQ(ParseDuration(text), std::nullopt) << text;
+  }
+}
+
+TEST(UnitsTest, ParsesSizes) {
+  EXPECT_EQ(ParseSize("8192"), 8192u);
+  EXPECT_EQ(ParseSize("8192B"), 8192u);
+  EXPECT_EQ(ParseSize("16KiB"), 16u * 1024);
+  EXPECT_EQ(ParseSize("16Ki"), 16u * 1024);
+  EXPECT_EQ(ParseSize("16kib"), 16u * 1024);
+  EXPECT_EQ(ParseSize("1MiB"), 1u << 20);
+  EXPECT_EQ(ParseSize("2Gi"), 2ULL << 30);
+  EXPECT_EQ(ParseSize("1TiB"), 1ULL << 40);
+  EXPECT_EQ(ParseSize("1k"), 1000u);
+  EXPECT_EQ(ParseSize("1K"), 1000u);
+  EXPECT_EQ(ParseSize("1kB"), 1000u);
+  EXPECT_EQ(ParseSize("3M"), 3'000'000u);
+  EXPECT_EQ(ParseSize("2G"), 2'000'000'000u);
+  EXPECT_EQ(ParseSize("0"), 0u);
+}
+
+TEST(UnitsTest, RefusesWhatIsNotASize) {
+  for (const char* text : {"", "abc", "KiB", "1.5MiB", "-1", "1Xi", "16 KiB", "1KiBB", "1ib",
+                           "99999999999999999999", "20000000Ti"}) {
+    EXPECT_EQ(ParseSize(text), std::nullopt) << text;
+  }
+}
+
+TEST(UnitsTest, ParsesCountsOnlyAsPlainIntegers) {
+  EXPECT_EQ(ParseCount("0"), 0u);
+  EXPECT_EQ(ParseCount("18446744073709551615"), 18446744073709551615ULL);
+  for (const char* text : {"", "-1", "+1", "1k", "1.0", " 1", "18446744073709551616"}) {
+    EXPECT_EQ(ParseCount(text), std::nullopt) << text;
+  }
+}
+
+TEST(UnitsTest, FormatsDurationsExactlyAndShort) {
+  EXPECT_EQ(FormatDuration(0), "0s");
+  EXPECT_EQ(FormatDuration(250 * kMs), "250ms");
+  EXPECT_EQ(FormatDuration(1500 * kMs), "1.5s");
+  EXPECT_EQ(FormatDuration(90 * kS), "90s");
+  EXPECT_EQ(FormatDuration(120 * kS), "2m");
+  EXPECT_EQ(FormatDuration(3600 * kS), "1h");
+  EXPECT_EQ(FormatDuration(100'000), "100us");
+  EXPECT_EQ(FormatDuration(1'500), "1.5us");
+  EXPECT_EQ(FormatDuration(7), "7ns");
+  EXPECT_EQ(FormatDuration(kS + 1), "1.000000001s");
+  // Every form parses back to the same value.
+  for (int64_t nanos : {int64_t{0}, 250 * kMs, 1500 * kMs, 90 * kS, 7200 * kS, int64_t{1'500},
+                        kS + 1, 86'400 * kS}) {
+    EXPECT_EQ(ParseDuration(FormatDuration(nanos)), nanos) << FormatDuration(nanos);
+  }
+}
+
+TEST(ConfigKeysTest, EveryKeyIsANodeConfigField) {
+  ASSERT_EQ(ConfigKeys().size(), 11u);
+  for (const ConfigKey& key : ConfigKeys()) {
+    EXPECT_NE(NodeConfig::descriptor()->FindFieldByName(key.name), nullptr) << key.name;
+  }
+  // Every NodeConfig field but the output-only version is settable.
+  EXPECT_EQ(NodeConfig::descriptor()->field_count(), static_cast<int>(ConfigKeys().size()) + 1);
+}
+
+TEST(ConfigKeysTest, SetsEveryKey) {
+  absl::StatusOr<ConfigChange> change = ParseAssignments(
+      {"delay=250ms", "body=Hi there=1", "workers=3", "max_connections=1000", "max_pending=50",
+       "rate_limit=2000", "header_timeout=1.5s", "idle_timeout=2m", "max_header_bytes=16KiB",
+       "max_body_bytes=1MiB", "max_requests_per_connection=100"});
+  ASSERT_TRUE(change.ok()) << change.status();
+  const NodeConfig& c = change->config;
+  EXPECT_EQ(c.delay().seconds(), 0);
+  EXPECT_EQ(c.delay().nanos(), 250'000'000);
+  EXPECT_EQ(c.body(), "Hi there=1");  // split at the first '=' only
+  EXPECT_EQ(c.workers(), 3u);
+  EXPECT_EQ(c.max_connections(), 1000u);
+  EXPECT_EQ(c.max_pending(), 50u);
+  EXPECT_EQ(c.rate_limit(), 2000u);
+  EXPECT_EQ(c.header_timeout().seconds(), 1);
+  EXPECT_EQ(c.header_timeout().nanos(), 500'000'000);
+  EXPECT_EQ(c.idle_timeout().seconds(), 120);
+  EXPECT_EQ(c.max_header_bytes(), 16u * 1024);
+  EXPECT_EQ(c.max_body_bytes(), 1u << 20);
+  EXPECT_EQ(c.max_requests_per_connection(), 100u);
+  std::vector<std::string> paths(change->mask.paths().begin(), change->mask.paths().end());
+  EXPECT_THAT(paths, ::testing::ElementsAre("delay", "body", "workers", "max_connections",
+                                            "max_pending", "rate_limit", "header_timeout",
+                                            "idle_timeout", "max_header_bytes", "max_body_bytes",
+                                            "max_requests_per_connection"));
+}
+
+TEST(ConfigKeysTest, OnlyTheNamedFieldsAreSet) {
+  absl::StatusOr<ConfigChange> change = ParseAssignments({"delay=0s"});
+  ASSERT_TRUE(change.ok()) << change.status();
+  EXPECT_TRUE(change->config.has_delay());
+  EXPECT_FALSE(change->config.has_workers());
+  EXPECT_EQ(change->mask.paths_size(), 1);
+}
+
+TEST(ConfigKeysTest, AcceptsDashesForUnderscoresAndEmptyBody) {
+  absl::StatusOr<ConfigChange> change = ParseAssignments({"max-pending=5", "body="});
+  ASSERT_TRUE(change.ok()) << change.status();
+  EXPECT_EQ(change->config.max_pending(), 5u);
+  EXPECT_EQ(change->config.body(), "");
+  EXPECT_EQ(change->mask.paths(0), "max_pending");
+}
+
+TEST(ConfigKeysTest, SyntaxOnlyRangesAreTheNodes) {
+  // Out of the node's range, but well-formed: the node refuses these, not proxyctl.
+  EXPECT_TRUE(ParseAssignments({"workers=1000"}).ok());
+  EXPECT_TRUE(ParseAssignments({"workers=0"}).ok());
+  EXPECT_TRUE(ParseAssignments({"delay=2h"}).ok());
+  EXPECT_TRUE(ParseAssignments({"header_timeout=0s"}).ok());
+}
+
+std::string ErrorOf(const std::vector<std::string>& args) {
+  absl::StatusOr<ConfigChange> change = ParseAssignments(args);
+  EXPECT_FALSE(change.ok()) << "accepted: " << args.front();
+  if (change.ok()) return "";
+  EXPECT_EQ(change.status().code(), absl::StatusCode::kInvalidArgument);
+  std::string message(change.status().message());
+  EXPECT_EQ(message.find('\n'), std::string::npos) << "not one line: " << message;
+  return message;
+}
+
+TEST(ConfigKeysTest, BadValueNamesKeyValueAndAllowedForm) {
+  EXPECT_EQ(ErrorOf({"delay=-5ms"}),
+            "delay=-5ms: must be a duration >= 0 like 250ms, 1.5s or 0s (0s-1h)");
+  EXPECT_EQ(ErrorOf({"workers=abc"}), "workers=abc: must be an integer 1-256");
+  // One bad value for every key that can have one (body takes any text).
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"delay", "5"},
+      {"workers", "-1"},
+      {"workers", "4294967296"},  // does not fit the field
+      {"max_connections", "1k"},
+      {"max_pending", "ten"},
+      {"rate_limit", "1.5"},
+      {"header_timeout", "10"},
+      {"idle_timeout", "-1s"},
+      {"max_header_bytes", "8GiB"},  // beyond uint32
+      {"max_body_bytes", "1.5MiB"},
+      {"max_requests_per_connection", ""},
+  };
+  for (const auto& [key, value] : cases) {
+    std::string arg = key + "=" + value;
+    const ConfigKey* found = FindConfigKey(key);
+    ASSERT_NE(found, nullptr) << key;
+    EXPECT_EQ(ErrorOf({arg}), arg + ": must be " + found->allowed);
+  }
+  for (const ConfigKey& key : ConfigKeys()) {
+    EXPECT_THAT(key.allowed, ::testing::AnyOf(HasSubstr("duration"), HasSubstr("integer"),
+                                              HasSubstr("size"), HasSubstr("text")))
+        << key.name;
+  }
+}
+
+TEST(ConfigKeysTest, OtherMistakesAreNamed) {
+  EXPECT_THAT(ErrorOf({"nosuchkey=1"}),
+              StartsWith("nosuchkey=1: unknown key; keys: delay, body, workers,"));
+  EXPECT_THAT(ErrorOf({"workers"}), StartsWith("workers: expected key=value"));
+  EXPECT_THAT(ErrorOf({"=5"}), StartsWith("=5: expected key=value"));
+  EXPECT_EQ(ErrorOf({"workers=2", "workers=3"}), "workers=3: workers is given twice");
+  EXPECT_THAT(ErrorOf({"version=3"}), StartsWith("version=3: version is output only"));
+  EXPECT_THAT(ErrorOf({}), StartsWith("nothing to set"));
+  // The first bad argument is the one reported.
+  EXPECT_THAT(ErrorOf({"delay=1s", "workers=x", "nosuch=1"}), StartsWith("workers=x:"));
+}
+
+TEST(ConfigKeysTest, FormattedValuesParseBack) {
+  absl::StatusOr<ConfigChange> change = ParseAssignments(
+      {"delay=1.5s", "body=a\"b\n", "workers=3", "max_connections=7", "max_pending=0",
+       "rate_limit=9", "header_timeout=250ms", "idle_timeout=90s", "max_header_bytes=16KiB",
+       "max_body_bytes=1000", "max_requests_per_connection=4"});
+  ASSERT_TRUE(change.ok()) << change.status();
+  std::vector<std::string> again;
+  for (const ConfigKey& key : ConfigKeys()) {
+    if (key.kind == ConfigKey::Kind::kString) continue;  // shown quoted
+    again.push_back(std::string(key.name) + "=" + FormatConfigValue(change->config, key));
+  }
+  absl::StatusOr<ConfigChange> reparsed = ParseAssignments(again);
+  ASSERT_TRUE(reparsed.ok()) << reparsed.status();
+  reparsed->config.set_body(change->config.body());
+  EXPECT_EQ(reparsed->config.SerializeAsString(), change->config.SerializeAsString());
+  EXPECT_EQ(FormatConfigValue(change->config, *FindConfigKey("body")), "\"a\\\"b\\n\"");
+  EXPECT_EQ(FormatConfigValue(change->config, *FindConfigKey("max_header_bytes")), "16KiB");
+  EXPECT_EQ(FormatConfigValue(change->config, *FindConfigKey("max_body_bytes")), "1000");
+  EXPECT_EQ(FormatConfigValue(NodeConfig(), *FindConfigKey("delay")), "");  // unset
+}
+
+TEST(ConfigFileTest, TextFormatSetsTheFieldsItHas) {
+  absl::StatusOr<ConfigChange> change =
+      ParseConfigText("# comment\ndelay { nanos: 250000000 }\nworkers: 4\nversion: 9\n");
+  ASSERT_TRUE(change.ok()) << change.status();
+  EXPECT_EQ(change->config.delay().nanos(), 250'000'000);
+  EXPECT_EQ(change->config.workers(), 4u);
+  std::vector<std::string> paths(change->mask.paths().begin(), change->mask.paths().end());
+  EXPECT_THAT(paths, ::testing::ElementsAre("delay", "workers"));  // version left out
+}
+
+TEST(ConfigFileTest, JsonSetsTheFieldsItHas) {
+  absl::StatusOr<ConfigChange> change = ParseConfigText(
+      "  {\"max_body_bytes\": \"65536\", \"idleTimeout\": \"30s\", \"body\": \"\"}");
+  ASSERT_TRUE(change.ok()) << change.status();
+  EXPECT_EQ(change->config.max_body_bytes(), 65536u);
+  EXPECT_EQ(change->config.idle_timeout().seconds(), 30);
+  std::vector<std::string> paths(change->mask.paths().begin(), change->mask.paths().end());
+  EXPECT_THAT(paths, ::testing::UnorderedElementsAre("body", "idle_timeout", "max_body_bytes"));
+}
+
+TEST(ConfigFileTest, ErrorsAreOneLine) {
+  for (const char* text :
+       {"workers: abc\n", "nosuch: 1\nalso: 2\n", "{\"nosuch\": 1}", "{", "version: 3\n", ""}) {
+    absl::StatusOr<ConfigChange> change = ParseConfigText(text);
+    ASSERT_FALSE(change.ok()) << text;
+    std::string message(change.status().message());
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
+  EXPECT_THAT(std::string(ParseConfigText("workers: abc\n").status().message()),
+              HasSubstr("line 1"));
+  EXPECT_THAT(std::string(ParseConfigText("").status().message()), StartsWith("sets no field"));
+}
+
+}  // namespace
+}  // namespace proxyctl

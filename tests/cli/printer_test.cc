@@ -1,0 +1,146 @@
+// Tables, JSON helpers, human formatting of figures, and the rates of the stats view.
+
+#include "cli/printer.h"
+
+#include "cli/stats_view.h"
+#include "cli/units.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace proxyctl {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(TableTest, PadsColumnsToTheWidestCell) {
+  Table table({"ADDR", "VERSION", "UPTIME"});
+  table.AddRow({"127.0.0.1:9090", "3", "2m14s"});
+  table.AddRow({"[fd00::1]:9090", "12", "5s"});
+  EXPECT_EQ(table.Render(),
+            "ADDR             VERSION   UPTIME\n"
+            "127.0.0.1:9090   3         2m14s\n"
+            "[fd00::1]:9090   12        5s\n");
+}
+
+TEST(TableTest, HeaderWiderThanCellsAndNoTrailingBlanks) {
+  Table table({"A", "LONG_HEADER", "B"});
+  table.AddRow({"x", "1", ""});
+  std::string rendered = table.Render();
+  EXPECT_EQ(rendered, "A   LONG_HEADER   B\nx   1\n");
+  Table last({"KEY", "VALUE"});
+  last.AddRow({"delay", "250ms"});
+  last.AddRow({"body", "\"a very long value\""});
+  EXPECT_EQ(last.Render(),
+            "KEY     VALUE\n"
+            "delay   250ms\n"
+            "body    \"a very long value\"\n");
+}
+
+TEST(TableTest, SpanningLastCellDoesNotWidenItsColumn) {
+  Table table({"ADDR", "STATUS", "VERSION"});
+  table.AddRow({"10.0.0.1:9090", "serving", "3"});
+  table.AddRow({"10.0.0.2:9090", "error: cannot reach 10.0.0.2:9090: connection refused"});
+  EXPECT_EQ(table.Render(),
+            "ADDR            STATUS    VERSION\n"
+            "10.0.0.1:9090   serving   3\n"
+            "10.0.0.2:9090   error: cannot reach 10.0.0.2:9090: connection refused\n");
+}
+
+TEST(TableTest, CountsCharactersNotBytes) {
+  Table table({"N", "X"});
+  table.AddRow({"\xC2\xB5s", "1"});  // "µs": two characters, three bytes
+  table.AddRow({"abc", "2"});
+  EXPECT_EQ(table.Render(), "N     X\n\xC2\xB5s    1\nabc   2\n");
+}
+
+TEST(TableTest, HeadersOnly) { EXPECT_EQ(Table({"ID", "PEER"}).Render(), "ID   PEER\n"); }
+
+TEST(JsonTest, StringsAreEscaped) {
+  EXPECT_EQ(JsonString("a\"b\\c\nd\x01"), "\"a\\\"b\\\\c\\u000ad\\u0001\"");
+  EXPECT_EQ(JsonObject({{"a", "1"}, {"b", JsonString("x")}, {"c", "null"}}),
+            "{\"a\":1,\"b\":\"x\",\"c\":null}");
+  EXPECT_EQ(JsonObject({}), "{}");
+  EXPECT_EQ(JsonNumber(1520.4), "1520.4");
+  EXPECT_EQ(JsonNumber(3), "3");
+  EXPECT_EQ(JsonNumber(0.0 / 0.0), "null");
+}
+
+TEST(JsonTest, ProtoFieldNamesAndZeros) {
+  proxynode::v1::Connection connection;
+  connection.set_bytes_in(0);
+  connection.set_peer("1.2.3.4:5");
+  std::string json = ToJson(connection);
+  EXPECT_THAT(json, HasSubstr("\"bytes_in\":\"0\""));  // proto name, printed though zero
+  EXPECT_THAT(json, HasSubstr("\"peer\":\"1.2.3.4:5\""));
+  EXPECT_THAT(json, HasSubstr("\"worker\":0"));
+}
+
+TEST(FormatTest, ApproximateDurations) {
+  EXPECT_EQ(FormatDurationApprox(850), "850ns");
+  EXPECT_EQ(FormatDurationApprox(12'345), "12.35us");
+  EXPECT_EQ(FormatDurationApprox(1'234'567), "1.235ms");
+  EXPECT_EQ(FormatDurationApprox(101'200'000), "101.2ms");
+  EXPECT_EQ(FormatDurationApprox(250'000'000), "250ms");
+  EXPECT_EQ(FormatDurationApprox(12'500'000'000), "12.5s");
+  EXPECT_EQ(FormatDurationApprox(123'000'000'000), "2m3s");
+  EXPECT_EQ(FormatDurationApprox(3'723'000'000'000), "1h2m");
+}
+
+TEST(FormatTest, UptimeBytesRatesSizes) {
+  constexpr int64_t kS = 1'000'000'000;
+  EXPECT_EQ(FormatUptime(45 * kS + 999), "45s");
+  EXPECT_EQ(FormatUptime(725 * kS), "12m5s");
+  EXPECT_EQ(FormatUptime(11'520 * kS), "3h12m");
+  EXPECT_EQ(FormatUptime(183'600 * kS), "2d3h");
+  EXPECT_EQ(FormatBytes(512), "512B");
+  EXPECT_EQ(FormatBytes(1536), "1.5KiB");
+  EXPECT_EQ(FormatBytes(1 << 20), "1MiB");
+  EXPECT_EQ(FormatRate(1520.44), "1520.4");
+  EXPECT_EQ(FormatRate(-1), "-");
+  EXPECT_EQ(FormatSizeExact(8192), "8KiB");
+  EXPECT_EQ(FormatSizeExact(1 << 20), "1MiB");
+  EXPECT_EQ(FormatSizeExact(1000), "1000");
+  EXPECT_EQ(FormatSizeExact(0), "0");
+}
+
+proxynode::v1::Stats StatsAt(int64_t uptime_ms, uint64_t requests) {
+  proxynode::v1::Stats stats;
+  stats.mutable_uptime()->set_seconds(uptime_ms / 1000);
+  stats.mutable_uptime()->set_nanos(static_cast<int32_t>(uptime_ms % 1000 * 1'000'000));
+  stats.mutable_total()->set_requests(requests);
+  stats.mutable_total()->set_connections_accepted(requests / 10);
+  auto* worker = stats.add_per_worker();
+  worker->set_index(0);
+  worker->mutable_counters()->set_requests(requests);
+  stats.mutable_request_latency()->set_count(requests);
+  return stats;
+}
+
+TEST(StatsViewTest, RatesComeFromUptimes) {
+  proxynode::v1::Stats before = StatsAt(10'000, 1000);
+  proxynode::v1::Stats after = StatsAt(10'500, 1600);
+  FillRates(before, after);
+  EXPECT_DOUBLE_EQ(after.requests_per_second(), 1200);
+  EXPECT_DOUBLE_EQ(after.accepts_per_second(), 120);
+  // A restart (uptime went back) or counters going back: unknown, not negative.
+  EXPECT_EQ(SecondsBetween(after, before), std::nullopt);
+  EXPECT_EQ(Rate(10, 5, 1.0), -1);
+  EXPECT_EQ(Rate(5, 10, std::nullopt), -1);
+}
+
+TEST(StatsViewTest, RendersEverySection) {
+  proxynode::v1::Stats before = StatsAt(10'000, 1000);
+  proxynode::v1::Stats after = StatsAt(10'500, 1600);
+  std::string view = RenderStats(after, &before, {"127.0.0.1:9090", false});
+  EXPECT_THAT(view, HasSubstr("node 127.0.0.1:9090   serving"));
+  EXPECT_THAT(view, ::testing::ContainsRegex("\nrequests +1600 +1200.0\n"));
+  EXPECT_THAT(view, HasSubstr("LATENCY"));
+  EXPECT_THAT(view, HasSubstr("WORKER"));
+  // Without a previous sample the rates are unknown; zero counters hidden on request.
+  std::string first = RenderStats(after, nullptr, {"n", true});
+  EXPECT_THAT(first, ::testing::ContainsRegex("\nrequests +1600 +-\n"));
+  EXPECT_THAT(first, ::testing::Not(HasSubstr("responses_5xx")));
+}
+
+}  // namespace
+}  // namespace proxyctl

@@ -1,0 +1,663 @@
+// The real proxyctl binary against real nodes (NodeProcess): every command in table and
+// JSON form, each exit code, one-line errors, --all over two nodes, PROXYCTL_ADDR, top,
+// drain and the bash completion script.
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "tests/testing/http_client.h"
+#include "tests/testing/node_process.h"
+
+#ifndef PROXYCTL_BINARY
+#error "PROXYCTL_BINARY must name the proxyctl executable (set by tests/cli/CMakeLists.txt)"
+#endif
+
+extern char** environ;
+
+namespace proxynode::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using google::protobuf::Value;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::ostream& operator<<(std::ostream& os, const Result& r) {
+  return os << "exit " << r.code << "\n--- stdout\n" << r.out << "--- stderr\n" << r.err;
+}
+
+// Runs proxyctl with `args`, stdin from /dev/null and an environment without PROXYCTL_ADDR
+// (plus `env`), and collects stdout, stderr and the exit code; killed after 20 s. With
+// `interrupt_after`, sends SIGINT (Ctrl-C) that long after the start.
+Result Proxyctl(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
+                std::optional<std::chrono::milliseconds> interrupt_after = std::nullopt) {
+  Result result;
+  std::vector<std::string> argv_text = {PROXYCTL_BINARY};
+  argv_text.insert(argv_text.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& arg : argv_text) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_text;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "PROXYCTL_", 9) != 0) env_text.emplace_back(*e);
+  }
+  env_text.insert(env_text.end(), env.begin(), env.end());
+  std::vector<char*> envp;
+  for (std::string& e : env_text) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe2: " << std::strerror(errno);
+    return result;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  if (rc != 0) {
+    ADD_FAILURE() << "posix_spawn " << argv[0] << ": " << std::strerror(rc);
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    return result;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + 20s;
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&result.out, &result.err};
+  int open_fds = 2;
+  while (open_fds > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      ADD_FAILURE() << "proxyctl did not finish within 20 s; killed";
+      kill(pid, SIGKILL);
+      break;
+    }
+    if (interrupt_after) {
+      auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
+          start + *interrupt_after - std::chrono::steady_clock::now());
+      if (until.count() <= 0) {
+        kill(pid, SIGINT);
+        interrupt_after.reset();
+      } else {
+        left = std::min(left, until);
+      }
+    }
+    int n = poll(fds, 2, static_cast<int>(left.count()));
+    if (n < 0 && errno == EINTR) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buffer[4096];
+      ssize_t got = read(fds[i].fd, buffer, sizeof(buffer));
+      if (got > 0) {
+        sinks[i]->append(buffer, static_cast<size_t>(got));
+      } else if (got == 0 || errno != EINTR) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  for (pollfd& fd : fds) {
+    if (fd.fd >= 0) close(fd.fd);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+std::string Addr(const NodeProcess& node) {
+  return "127.0.0.1:" + std::to_string(node.control_port());
+}
+
+// Runs against `node`: --addr first, then `args`.
+Result RunOn(const NodeProcess& node, std::vector<std::string> args) {
+  args.insert(args.begin(), {"--addr", Addr(node)});
+  return Proxyctl(args);
+}
+
+// Parses JSON (any value, arrays included) with protobuf's parser: proof it is valid JSON.
+std::optional<Value> ParseJson(const std::string& text) {
+  Value value;
+  auto status = google::protobuf::util::JsonStringToMessage(text, &value);
+  if (!status.ok()) {
+    ADD_FAILURE() << "not JSON (" << status.ToString() << "): " << text;
+    return std::nullopt;
+  }
+  return value;
+}
+
+const Value& Field(const Value& object, const std::string& name) {
+  static const Value kMissing;
+  auto it = object.struct_value().fields().find(name);
+  if (it == object.struct_value().fields().end()) {
+    ADD_FAILURE() << "no field " << name;
+    return kMissing;
+  }
+  return it->second;
+}
+
+// proto3 JSON prints 64-bit integers as strings, 32-bit as numbers.
+double Number(const Value& value) {
+  return value.has_string_value() ? std::stod(value.string_value()) : value.number_value();
+}
+
+size_t Lines(const std::string& text) {
+  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+class ProxyctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(node_.Start({"--workers=2", "--delay=0s"})); }
+  NodeProcess node_;
+};
+
+TEST_F(ProxyctlTest, StatusTableAndJson) {
+  Result table = RunOn(node_, {"status"});
+  ASSERT_EQ(table.code, 0) << table;
+  EXPECT_THAT(table.out, StartsWith("ADDR "));
+  EXPECT_THAT(table.out,
+              ::testing::ContainsRegex("STATUS +VERSION +UPTIME +WORKERS +CONNECTIONS +REQ/S"));
+  EXPECT_THAT(table.out, ::testing::ContainsRegex(Addr(node_) + " +serving +1 +[0-9]+s +2 +0 +"));
+  EXPECT_EQ(table.err, "");
+
+  Result json = RunOn(node_, {"status", "-o", "json"});
+  ASSERT_EQ(json.code, 0) << json;
+  std::optional<Value> parsed = ParseJson(json.out);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(Field(*parsed, "addr").string_value(), Addr(node_));
+  EXPECT_EQ(Field(*parsed, "status").string_value(), "serving");
+  EXPECT_EQ(Number(Field(*parsed, "config_version")), 1);
+  EXPECT_EQ(Number(Field(*parsed, "workers")), 2);
+  EXPECT_GE(Number(Field(*parsed, "requests_per_second")), 0);
+}
+
+TEST_F(ProxyctlTest, ConfigSetThenGetShowsTheValues) {
+  Result set = RunOn(node_, {"config", "set", "delay=250ms", "workers=3"});
+  ASSERT_EQ(set.code, 0) << set;
+  EXPECT_EQ(set.out, "applied on " + Addr(node_) + ": config version 2 in " +
+                         set.out.substr(set.out.find(" in ") + 4,
+                                        set.out.find(": delay") - set.out.find(" in ") - 4) +
+                         ": delay=250ms workers=3\n");
+
+  Result get = RunOn(node_, {"config", "get"});
+  ASSERT_EQ(get.code, 0) << get;
+  EXPECT_THAT(get.out, StartsWith("KEY "));
+  EXPECT_THAT(get.out, ::testing::ContainsRegex("\nversion +2\n"));
+  EXPECT_THAT(get.out, ::testing::ContainsRegex("\ndelay +250ms\n"));
+  EXPECT_THAT(get.out, ::testing::ContainsRegex("\nworkers +3\n"));
+  EXPECT_THAT(get.out, ::testing::ContainsRegex("\nmax_header_bytes +8KiB\n"));
+
+  Result json = RunOn(node_, {"config", "get", "-o", "json"});
+  ASSERT_EQ(json.code, 0) << json;
+  std::optional<Value> parsed = ParseJson(json.out);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(Field(*parsed, "delay").string_value(), "0.250s");
+  EXPECT_EQ(Number(Field(*parsed, "workers")), 3);
+  EXPECT_EQ(Number(Field(*parsed, "version")), 2);
+  EXPECT_EQ(parsed->struct_value().fields().size(), 12u);  // every field, proto names
+
+  Result one = RunOn(node_, {"config", "get", "delay"});
+  ASSERT_EQ(one.code, 0) << one;
+  EXPECT_EQ(one.out, "250ms\n");
+  Result one_json = RunOn(node_, {"config", "get", "workers", "-o", "json"});
+  ASSERT_EQ(one_json.code, 0) << one_json;
+  parsed = ParseJson(one_json.out);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(Number(Field(*parsed, "workers")), 3);
+  EXPECT_EQ(parsed->struct_value().fields().size(), 2u);  // version and workers
+
+  Result set_json = RunOn(node_, {"config", "set", "max_body_bytes=64KiB", "-o", "json"});
+  ASSERT_EQ(set_json.code, 0) << set_json;
+  parsed = ParseJson(set_json.out);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(Number(Field(Field(*parsed, "config"), "max_body_bytes")), 65536);
+  EXPECT_EQ(Number(Field(Field(*parsed, "config"), "version")), 3);
+  EXPECT_TRUE(Field(*parsed, "apply_time").has_string_value());
+}
+
+TEST_F(ProxyctlTest, ConfigApplyTextAndJsonFiles) {
+  std::string dir = ::testing::TempDir();
+  std::string text_path = dir + "/proxyctl_apply.textproto";
+  std::string json_path = dir + "/proxyctl_apply.json";
+  std::string bad_path = dir + "/proxyctl_apply_bad.textproto";
+  std::ofstream(text_path)
+      << "# a comment\nversion: 99\ndelay { nanos: 5000000 }\nrate_limit: 700\n";
+  std::ofstream(json_path) << "{\"max_pending\": 12, \"idle_timeout\": \"30s\"}\n";
+  std::ofstream(bad_path) << "workers: many\n";
+
+  Result text = RunOn(node_, {"config", "apply", "-f", text_path});
+  ASSERT_EQ(text.code, 0) << text;
+  EXPECT_THAT(text.out, HasSubstr("config version 2"));
+  EXPECT_THAT(text.out, HasSubstr("delay=5ms rate_limit=700"));
+  Result json = RunOn(node_, {"config", "apply", "--file", json_path, "--expected-version", "2"});
+  ASSERT_EQ(json.code, 0) << json;
+  EXPECT_THAT(json.out, HasSubstr("config version 3"));
+
+  Result get = RunOn(node_, {"config", "get", "-o", "json"});
+  std::optional<Value> parsed = ParseJson(get.out);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(Field(*parsed, "delay").string_value(), "0.005s");
+  EXPECT_EQ(Number(Field(*parsed, "rate_limit")), 700);
+  EXPECT_EQ(Number(Field(*parsed, "max_pending")), 12);
+  EXPECT_EQ(Field(*parsed, "idle_timeout").string_value(), "30s");
+  EXPECT_EQ(Number(Field(*parsed, "workers")), 2);  // not in either file: kept
+
+  // What `config get -o json` saves applies back as it is (its version is ignored).
+  std::string saved_path = dir + "/proxyctl_saved.json";
+  std::ofstream(saved_path) << get.out;
+  ASSERT_EQ(RunOn(node_, {"config", "set", "delay=1s", "rate_limit=0"}).code, 0);
+  Result restore = RunOn(node_, {"config", "apply", "-f", saved_path});
+  ASSERT_EQ(restore.code, 0) << restore;
+  EXPECT_EQ(RunOn(node_, {"config", "get", "delay"}).out, "5ms\n");
+  EXPECT_EQ(RunOn(node_, {"config", "get", "rate_limit"}).out, "700\n");
+
+  Result bad = RunOn(node_, {"config", "apply", "-f", bad_path});
+  EXPECT_EQ(bad.code, 2) << bad;
+  EXPECT_EQ(Lines(bad.err), 1u) << bad;
+  EXPECT_THAT(bad.err, HasSubstr(bad_path + ": text format: line 1"));
+  Result missing = RunOn(node_, {"config", "apply", "-f", dir + "/no/such/file"});
+  EXPECT_EQ(missing.code, 2) << missing;
+  EXPECT_THAT(missing.err, HasSubstr("cannot read it"));
+}
+
+TEST_F(ProxyctlTest, StatsTableAndJson) {
+  HttpClient client = ConnectTo(node_.http_port());
+  ASSERT_TRUE(client.RoundTrip(GetRequest()));
+  Result table = RunOn(node_, {"stats"});
+  ASSERT_EQ(table.code, 0) << table;
+  EXPECT_THAT(table.out, StartsWith("node " + Addr(node_) + "   serving   config version 1"));
+  EXPECT_THAT(table.out, ::testing::ContainsRegex("\nrequests +1 +[0-9.]+\n"));
+  EXPECT_THAT(table.out, ::testing::ContainsRegex("\nconnections_active +1\n"));
+  EXPECT_THAT(table.out, ::testing::ContainsRegex("\nLATENCY +COUNT +P50 +P90 +P99 +P99.9\n"));
+  EXPECT_THAT(table.out, ::testing::ContainsRegex("\nWORKER +CONNECTIONS"));
+  EXPECT_THAT(table.out, ::testing::ContainsRegex("\n1 +[01] +"));  // second worker's row
+
+  Result json = RunOn(node_, {"stats", "-o", "json"});
+  ASSERT_EQ(json.code, 0) << json;
+  std::optional<Value> parsed = ParseJson(json.out);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(Number(Field(Field(*parsed, "total"), "requests")), 1);
+  EXPECT_EQ(Field(*parsed, "per_worker").list_value().values_size(), 2);
+  EXPECT_TRUE(Field(Field(*parsed, "request_latency"), "p99").has_string_value());
+  Field(*parsed, "requests_per_second");  // present
+}
+
+TEST_F(ProxyctlTest, ConnectionsSortLimitAndJson) {
+  HttpClient first = ConnectTo(node_.http_port());
+  HttpClient second = ConnectTo(node_.http_port());
+  ASSERT_TRUE(first.RoundTrip(GetRequest()));
+  ASSERT_TRUE(second.RoundTrip(GetRequest()));
+  ASSERT_TRUE(second.RoundTrip(GetRequest()));
+
+  Result all = RunOn(node_, {"connections"});
+  ASSERT_EQ(all.code, 0) << all;
+  EXPECT_THAT(all.out, ::testing::ContainsRegex(
+                           "^ID +PEER +WORKER +AGE +REQUESTS +STATE +BYTES_IN +BYTES_OUT\n"));
+  EXPECT_EQ(Lines(all.out), 4u) << all;  // header, two rows, footer
+  EXPECT_THAT(all.out, HasSubstr("\n2 open connections\n"));
+
+  Result busiest = RunOn(node_, {"connections", "--sort", "requests", "--limit", "1"});
+  ASSERT_EQ(busiest.code, 0) << busiest;
+  EXPECT_THAT(busiest.out,
+              ::testing::ContainsRegex("\n[0-9]+ +127.0.0.1:[0-9]+ +[01] +[0-9.]+m?s +2 +"));
+  EXPECT_THAT(busiest.out, HasSubstr("\n1 of 2 open connections shown\n"));
+
+  Result json = RunOn(node_, {"connections", "-o", "json", "--sort", "requests"});
+  ASSERT_EQ(json.code, 0) << json;
+  std::optional<Value> parsed = ParseJson(json.out);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(Number(Field(*parsed, "total")), 2);
+  const auto& rows = Field(*parsed, "connections").list_value().values();
+  ASSERT_EQ(rows.size(), 2);
+  EXPECT_EQ(Number(Field(rows[0], "requests")), 2);
+  EXPECT_EQ(Number(Field(rows[1], "requests")), 1);
+  EXPECT_THAT(Field(rows[0], "peer").string_value(), StartsWith("127.0.0.1:"));
+
+  Result bad_sort = RunOn(node_, {"connections", "--sort", "size"});
+  EXPECT_EQ(bad_sort.code, 2) << bad_sort;
+  EXPECT_EQ(Lines(bad_sort.err), 1u) << bad_sort;
+}
+
+TEST_F(ProxyctlTest, VersionWithAndWithoutANode) {
+  Result table = RunOn(node_, {"version"});
+  ASSERT_EQ(table.code, 0) << table;
+  EXPECT_THAT(table.out,
+              ::testing::ContainsRegex("^proxyctl [0-9]+\\.[0-9]+\\.[0-9]+\nnode " + Addr(node_) +
+                                       ": config version 1, uptime [0-9]+s\n$"));
+
+  Result json = RunOn(node_, {"version", "-o", "json"});
+  ASSERT_EQ(json.code, 0) << json;
+  std::optional<Value> parsed = ParseJson(json.out);
+  ASSERT_TRUE(parsed);
+  EXPECT_FALSE(Field(*parsed, "client_version").string_value().empty());
+  EXPECT_EQ(Number(Field(Field(*parsed, "node"), "config_version")), 1);
+
+  Result unreachable = Proxyctl({"--addr", "127.0.0.1:1", "--timeout", "500ms", "version"});
+  EXPECT_EQ(unreachable.code, 0) << unreachable;
+  EXPECT_THAT(unreachable.out, StartsWith("proxyctl "));
+  EXPECT_EQ(Lines(unreachable.out), 1u);
+  EXPECT_THAT(unreachable.err, HasSubstr("cannot reach 127.0.0.1:1"));
+
+  Result client_only = Proxyctl({"version", "--client"});
+  EXPECT_EQ(client_only.code, 0) << client_only;
+  EXPECT_EQ(client_only.out, table.out.substr(0, table.out.find('\n') + 1));
+  EXPECT_EQ(Proxyctl({"--version"}).out, client_only.out);
+}
+
+TEST_F(ProxyctlTest, TopPrintsEachIterationThenExits) {
+  Result top = RunOn(node_, {"top", "--iterations", "2", "--interval", "200ms"});
+  ASSERT_EQ(top.code, 0) << top;
+  size_t frames = 0;
+  for (size_t at = top.out.find("proxyctl top   " + Addr(node_)); at != std::string::npos;
+       at = top.out.find("proxyctl top   ", at + 1)) {
+    ++frames;
+  }
+  EXPECT_EQ(frames, 2u) << top;
+  EXPECT_THAT(top.out, HasSubstr("every 200ms"));
+  EXPECT_EQ(top.err, "");
+
+  Result json = RunOn(node_, {"top", "--iterations", "2", "--interval", "100ms", "-o", "json"});
+  ASSERT_EQ(json.code, 0) << json;
+  ASSERT_EQ(Lines(json.out), 2u) << json;
+  std::string second_line = json.out.substr(json.out.find('\n') + 1);
+  EXPECT_TRUE(ParseJson(json.out.substr(0, json.out.find('\n'))));
+  EXPECT_TRUE(ParseJson(second_line));
+
+  // Ctrl-C ends it cleanly: exit 0 after the frames so far.
+  Result interrupted = Proxyctl({"--addr", Addr(node_), "top", "--interval", "100ms"}, {}, 700ms);
+  EXPECT_EQ(interrupted.code, 0) << interrupted;
+  EXPECT_THAT(interrupted.out, HasSubstr("proxyctl top")) << interrupted;
+  EXPECT_EQ(interrupted.err, "");
+
+  Result too_fast = RunOn(node_, {"top", "--iterations", "1", "--interval", "10ms"});
+  EXPECT_EQ(too_fast.code, 1) << too_fast;  // the node refuses the interval
+  EXPECT_THAT(too_fast.err, HasSubstr("INVALID_ARGUMENT: interval"));
+  Result bad = RunOn(node_, {"top", "--interval", "often"});
+  EXPECT_EQ(bad.code, 2) << bad;
+  EXPECT_EQ(Lines(bad.err), 1u) << bad;
+}
+
+TEST_F(ProxyctlTest, DrainMakesTheNodeExitZero) {
+  Result drain = RunOn(node_, {"drain", "-o", "json"});
+  ASSERT_EQ(drain.code, 0) << drain;
+  std::optional<Value> parsed = ParseJson(drain.out);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(Number(Field(*parsed, "connections")), 0);
+  std::optional<ExitStatus> exit = node_.WaitExit(10s);
+  ASSERT_TRUE(exit) << "the node is still running after drain";
+  EXPECT_TRUE(exit->exited && exit->code == 0) << exit->ToString();
+}
+
+TEST_F(ProxyctlTest, DrainTable) {
+  Result drain = RunOn(node_, {"drain"});
+  ASSERT_EQ(drain.code, 0) << drain;
+  EXPECT_EQ(drain.out,
+            "draining " + Addr(node_) + ": 0 connections open; the node exits once they finish\n");
+  std::optional<ExitStatus> exit = node_.WaitExit(10s);
+  ASSERT_TRUE(exit);
+  EXPECT_EQ(exit->ToString(), "exit 0");
+}
+
+TEST_F(ProxyctlTest, RefusedRequestsExitOneWithTheNodesMessage) {
+  Result range = RunOn(node_, {"config", "set", "workers=1000"});
+  EXPECT_EQ(range.code, 1) << range;
+  EXPECT_EQ(range.out, "");
+  EXPECT_EQ(range.err, "proxyctl: INVALID_ARGUMENT: workers: 1000 is out of range [1, 256]\n");
+
+  ASSERT_EQ(RunOn(node_, {"config", "set", "delay=1ms"}).code, 0);  // now at version 2
+  Result stale = RunOn(node_, {"config", "set", "--expected-version", "1", "delay=2ms"});
+  EXPECT_EQ(stale.code, 1) << stale;
+  EXPECT_EQ(Lines(stale.err), 1u) << stale;
+  EXPECT_THAT(stale.err, HasSubstr("FAILED_PRECONDITION: expected_version 1"));
+  Result current = RunOn(node_, {"config", "set", "--expected-version", "2", "delay=2ms"});
+  EXPECT_EQ(current.code, 0) << current;
+
+  // Nothing was applied by the refused updates.
+  EXPECT_EQ(RunOn(node_, {"config", "get", "workers"}).out, "2\n");
+  EXPECT_EQ(RunOn(node_, {"config", "get", "delay"}).out, "2ms\n");
+}
+
+TEST_F(ProxyctlTest, UsageErrorsExitTwoWithOneLine) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"bogus"}, "unknown command \"bogus\""},
+      {{"config", "bogus"}, "unknown command \"bogus\" for 'proxyctl config'"},
+      {{"config"}, "'proxyctl config' needs a command"},
+      {{"config", "set", "delay=-5ms"}, "delay=-5ms: must be a duration >= 0"},
+      {{"config", "set", "workers=abc"}, "workers=abc: must be an integer 1-256"},
+      {{"config", "set", "nosuchkey=1"}, "nosuchkey=1: unknown key"},
+      {{"config", "set", "max_header_bytes=lots"}, "max_header_bytes=lots: must be a size"},
+      {{"config", "set"}, "nothing to set"},
+      {{"config", "get", "nosuchkey"}, "nosuchkey: unknown key"},
+      {{"config", "apply"}, "--file is required"},
+      {{"status", "--bogus"}, "unknown flag --bogus"},
+      {{"status", "extra"}, "'proxyctl status' does not take \"extra\""},
+      {{"-o", "yaml", "status"}, "--output: yaml"},
+      {{"--timeout", "soon", "status"}, "--timeout soon"},
+      {{"completion", "zsh"}, "zsh"},
+  };
+  for (const auto& [args, expected] : cases) {
+    Result result = RunOn(node_, args);
+    EXPECT_EQ(result.code, 2) << result;
+    EXPECT_EQ(result.out, "") << result;
+    EXPECT_EQ(Lines(result.err), 1u) << result;
+    EXPECT_THAT(result.err, StartsWith("proxyctl: ")) << result;
+    EXPECT_THAT(result.err, HasSubstr(expected)) << result;
+  }
+  Result list = Proxyctl({"--addr", Addr(node_) + "," + Addr(node_), "status"});
+  EXPECT_EQ(list.code, 2) << list;
+  EXPECT_EQ(list.err, "proxyctl: --addr names 2 nodes; pass --all to run the command on each\n");
+  // None of them changed anything.
+  EXPECT_EQ(RunOn(node_, {"config", "get", "version"}).out, "1\n");
+}
+
+TEST(ProxyctlUnreachableTest, ExitThreeWithOneLine) {
+  for (const std::vector<std::string>& command :
+       std::vector<std::vector<std::string>>{{"status"},
+                                             {"config", "get"},
+                                             {"config", "set", "delay=1s"},
+                                             {"stats"},
+                                             {"connections"},
+                                             {"drain"},
+                                             {"top"}}) {
+    std::vector<std::string> args = {"--addr", "127.0.0.1:1", "--timeout", "500ms"};
+    args.insert(args.end(), command.begin(), command.end());
+    Result result = Proxyctl(args);
+    EXPECT_EQ(result.code, 3) << command.front() << ": " << result;
+    EXPECT_EQ(result.out, "") << result;
+    EXPECT_EQ(result.err, "proxyctl: cannot reach 127.0.0.1:1: connection refused\n") << result;
+  }
+}
+
+// A socket that listens but never accepts: TCP connects, gRPC never gets an answer.
+TEST(ProxyctlUnreachableTest, SilentPeerExitsThreeAfterTheTimeout) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(listen(fd, 16), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  std::string silent = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+
+  const auto start = std::chrono::steady_clock::now();
+  Result result = Proxyctl({"--addr", silent, "--timeout", "500ms", "config", "get"});
+  const auto took = std::chrono::steady_clock::now() - start;
+  close(fd);
+  EXPECT_EQ(result.code, 3) << result;
+  EXPECT_EQ(result.err, "proxyctl: cannot reach " + silent + ": no answer within 500ms\n");
+  EXPECT_GE(took, 500ms);
+  EXPECT_LT(took, 5s);
+}
+
+TEST(ProxyctlFleetTest, AllChangesEveryNodeOfACommaList) {
+  NodeProcess first, second;
+  ASSERT_TRUE(first.Start({"--workers=1"}));
+  ASSERT_TRUE(second.Start({"--workers=1"}));
+  ASSERT_EQ(RunOn(second, {"config", "set", "rate_limit=5"}).code, 0);  // versions differ
+  std::string both = Addr(first) + "," + Addr(second);
+
+  Result set = Proxyctl({"--addr", both, "--all", "config", "set", "delay=75ms", "workers=2"});
+  ASSERT_EQ(set.code, 0) << set;
+  EXPECT_THAT(set.out, ::testing::ContainsRegex("^ADDR +RESULT +VERSION +APPLY_TIME +CHANGES\n"));
+  EXPECT_THAT(set.out,
+              ::testing::ContainsRegex(Addr(first) + " +applied +2 +.* delay=75ms workers=2\n"));
+  EXPECT_THAT(set.out,
+              ::testing::ContainsRegex(Addr(second) + " +applied +3 +.* delay=75ms workers=2\n"));
+  for (NodeProcess* node : {&first, &second}) {
+    EXPECT_EQ(RunOn(*node, {"config", "get", "delay"}).out, "75ms\n");
+    EXPECT_EQ(RunOn(*node, {"config", "get", "workers"}).out, "2\n");
+  }
+
+  Result status = Proxyctl({"--addr", both, "--all", "status", "-o", "json"});
+  ASSERT_EQ(status.code, 0) << status;
+  std::optional<Value> parsed = ParseJson(status.out);
+  ASSERT_TRUE(parsed);
+  const auto& nodes = parsed->list_value().values();
+  ASSERT_EQ(nodes.size(), 2);
+  EXPECT_EQ(Field(nodes[0], "addr").string_value(), Addr(first));
+  EXPECT_TRUE(Field(nodes[0], "ok").bool_value());
+  EXPECT_TRUE(Field(nodes[0], "error").has_null_value());
+  EXPECT_EQ(Number(Field(Field(nodes[1], "result"), "config_version")), 3);
+
+  // Every read command takes --all, in both formats.
+  for (const std::vector<std::string>& command : std::vector<std::vector<std::string>>{
+           {"config", "get"}, {"stats"}, {"connections"}, {"version"}}) {
+    std::vector<std::string> args = {"--addr", both, "--all"};
+    args.insert(args.end(), command.begin(), command.end());
+    Result table = Proxyctl(args);
+    ASSERT_EQ(table.code, 0) << table;
+    EXPECT_THAT(table.out, HasSubstr("ADDR ")) << table;
+    args.insert(args.end(), {"-o", "json"});
+    Result json = Proxyctl(args);
+    ASSERT_EQ(json.code, 0) << json;
+    std::optional<Value> array = ParseJson(json.out);
+    ASSERT_TRUE(array);
+    EXPECT_EQ(array->list_value().values_size(), 2) << json;
+  }
+
+  // A node that is down makes the whole command fail, with its own row.
+  std::string three = both + ",127.0.0.1:1";
+  Result partial = Proxyctl({"--addr", three, "--all", "--timeout", "500ms", "status"});
+  EXPECT_EQ(partial.code, 3) << partial;
+  EXPECT_THAT(partial.out, HasSubstr("127.0.0.1:1       error: cannot reach 127.0.0.1:1"));
+  EXPECT_EQ(Lines(partial.out), 4u) << partial;
+  EXPECT_EQ(partial.err, "proxyctl: 1 of 3 nodes failed\n");
+  Result partial_json =
+      Proxyctl({"--addr", three, "--all", "--timeout", "500ms", "config", "get", "-o", "json"});
+  EXPECT_EQ(partial_json.code, 3) << partial_json;
+  parsed = ParseJson(partial_json.out);
+  ASSERT_TRUE(parsed);
+  const Value& down = parsed->list_value().values(2);
+  EXPECT_FALSE(Field(down, "ok").bool_value());
+  EXPECT_THAT(Field(down, "error").string_value(), HasSubstr("cannot reach"));
+  EXPECT_TRUE(Field(down, "result").has_null_value());
+
+  // Refused by one node only: exit 1, the other applied.
+  Result refused = Proxyctl(
+      {"--addr", both, "--all", "config", "set", "--expected-version", "2", "max_pending=9"});
+  EXPECT_EQ(refused.code, 1) << refused;
+  EXPECT_THAT(refused.out, ::testing::ContainsRegex(Addr(first) + " +applied +3"));
+  EXPECT_THAT(refused.out, HasSubstr(Addr(second) + "   error: FAILED_PRECONDITION"));
+}
+
+TEST(ProxyctlEnvTest, ProxyctlAddrIsHonouredAndFlagWins) {
+  NodeProcess node;
+  ASSERT_TRUE(node.Start({}));
+  Result env = Proxyctl({"config", "get", "version"}, {"PROXYCTL_ADDR=" + Addr(node)});
+  EXPECT_EQ(env.code, 0) << env;
+  EXPECT_EQ(env.out, "1\n");
+  Result flag = Proxyctl({"--addr", "127.0.0.1:1", "--timeout", "500ms", "config", "get"},
+                         {"PROXYCTL_ADDR=" + Addr(node)});
+  EXPECT_EQ(flag.code, 3) << flag;
+  // The default address when neither is given.
+  Result fallback = Proxyctl({"--timeout", "300ms", "status"});
+  // (Whether or not something answers there: the address shows in the row or the error.)
+  EXPECT_THAT(fallback.out + fallback.err, HasSubstr("127.0.0.1:9090")) << fallback;
+}
+
+TEST(ProxyctlHelpTest, HelpAndCompletion) {
+  Result help = Proxyctl({"--help"});
+  EXPECT_EQ(help.code, 0) << help;
+  EXPECT_THAT(help.out, HasSubstr("Exit codes: 0 ok, 1 refused by the node, 2 usage error"));
+  Result bare = Proxyctl({});
+  EXPECT_EQ(bare.code, 0) << bare;
+  EXPECT_EQ(bare.out, help.out);
+  for (const char* command :
+       {"status", "config", "stats", "top", "connections", "drain", "version", "completion"}) {
+    Result sub = Proxyctl({command, "--help"});
+    EXPECT_EQ(sub.code, 0) << command << ": " << sub;
+    EXPECT_THAT(sub.out, HasSubstr(std::string("Usage: proxyctl ") + command)) << sub;
+  }
+  Result set_help = Proxyctl({"config", "set", "--help"});
+  EXPECT_THAT(set_help.out, HasSubstr("max_requests_per_connection"));
+
+  Result script = Proxyctl({"completion", "bash"});
+  ASSERT_EQ(script.code, 0) << script;
+  EXPECT_THAT(script.out, HasSubstr("complete -F _proxyctl proxyctl"));
+  // Drive the completion function as bash would, for a few command lines.
+  std::string path = ::testing::TempDir() + "/proxyctl_completion.bash";
+  std::ofstream(path) << script.out;
+  auto complete = [&path](const std::string& words) {
+    std::string script_path = path + ".run";
+    std::ofstream(script_path) << "source '" << path << "'\nCOMP_WORDS=(" << words
+                               << ")\nCOMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n_proxyctl\n"
+                               << "echo \"${COMPREPLY[*]}\"\n";
+    FILE* out = popen(("bash '" + script_path + "' 2>/dev/null").c_str(), "r");
+    std::string text;
+    char buffer[512];
+    while (out != nullptr && std::fgets(buffer, sizeof(buffer), out) != nullptr) text += buffer;
+    if (out != nullptr) pclose(out);
+    return text;
+  };
+  EXPECT_EQ(complete("proxyctl ''"),
+            "status config stats top connections drain version completion\n");
+  EXPECT_EQ(complete("proxyctl co"), "config connections completion\n");
+  EXPECT_EQ(complete("proxyctl config s"), "set\n");
+  EXPECT_EQ(complete("proxyctl --addr 127.0.0.1 : 9090 config set de"), "delay=\n");
+  EXPECT_EQ(complete("proxyctl config get max_h"), "max_header_bytes\n");
+  EXPECT_EQ(complete("proxyctl connections --sort b"), "bytes_in bytes_out\n");
+  EXPECT_EQ(complete("proxyctl -o ''"), "table json\n");
+  EXPECT_EQ(complete("proxyctl top --i"), "--interval --iterations\n");
+}
+
+}  // namespace
+}  // namespace proxynode::testing
