@@ -187,6 +187,9 @@ void Connection::OnFileEvent(uint32_t events) {
   if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
     socket_readable_ = true;
   }
+  if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+    peer_shut_down_ = true;  // the EOF may sit right behind the data: read until it
+  }
   Progress();
 }
 
@@ -232,8 +235,9 @@ void Connection::ReadSocket() {
       context_.stats.bytes_in.Add(bytes);
       bytes_in_ += bytes;
       last_activity_ = now();
-      if (bytes < available) {
+      if (bytes < available && !peer_shut_down_) {
         // A short read drained the socket; edge-triggered epoll reports the next arrival.
+        // Not so for a FIN that came with this edge: it was reported already, so read on.
         socket_readable_ = false;
         return;
       }

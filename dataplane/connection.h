@@ -175,7 +175,8 @@ class Connection final : public FileEventHandler, public DeferredDeletable {
   bool socket_readable_ = false;  // edge-triggered: data may be waiting in the socket
   bool reading_paused_ = false;   // pipeline full: parse no further until responses leave
   bool stop_reading_ = false;     // a final request was seen; read no more requests
-  bool peer_closed_ = false;      // the client half-closed
+  bool peer_closed_ = false;      // the client half-closed (we read its EOF)
+  bool peer_shut_down_ = false;   // epoll reported RDHUP/HUP/ERR: an EOF or error is pending
   bool write_blocked_ = false;
   bool close_after_write_ = false;
   bool head_in_progress_ = false;
