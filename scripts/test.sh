@@ -17,7 +17,8 @@ fi
 # integration tests start (they inherit this environment).
 export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-export TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:second_deadlock_stack=1
+# tests/tsan.supp: reports from inside Debian's uninstrumented gRPC/Abseil/Protobuf libraries.
+export TSAN_OPTIONS="halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
 
 run_suite() {  # run_suite BUILD_DIR [cmake options...]
   local dir=$1

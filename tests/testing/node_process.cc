@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -78,16 +78,26 @@ NodeProcess::~NodeProcess() {
   argv.push_back(nullptr);
 
   // The child's stdout is the pipe; stderr stays the test's, so node logs show on failure.
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-  int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
+  // fork+exec rather than posix_spawn: the child asks the kernel to kill it when the test
+  // process dies, so a crashed test never leaves a node holding ctest's output pipes open.
+  // Between fork and exec only async-signal-safe calls are made.
+  const pid_t parent = getpid();
+  pid_ = fork();
+  if (pid_ == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) {
+      _exit(127);  // the test died before prctl took effect
+    }
+    dup2(pipe_fds[1], STDOUT_FILENO);
+    execve(argv[0], argv.data(), environ);
+    _exit(127);
+  }
+  const int spawn_errno = errno;
   close(pipe_fds[1]);
   stdout_fd_ = pipe_fds[0];
-  if (rc != 0) {
+  if (pid_ < 0) {
     pid_ = -1;
-    return ::testing::AssertionFailure() << "posix_spawn " << argv[0] << ": " << std::strerror(rc);
+    return ::testing::AssertionFailure() << "fork: " << std::strerror(spawn_errno);
   }
 
   // Read the first line, byte by byte so nothing after it is consumed.
