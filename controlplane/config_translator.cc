@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "controlplane/proto_duration.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
@@ -27,13 +28,6 @@ absl::StatusOr<Nanos> ToNanos(const char* field, const Duration& d) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": malformed duration"));
   }
   return d.seconds() * kSecond + d.nanos();
-}
-
-Duration ToDuration(Nanos nanos) {
-  Duration d;
-  d.set_seconds(nanos / kSecond);
-  d.set_nanos(static_cast<int32_t>(nanos % kSecond));
-  return d;
 }
 
 // One entry per settable field: its mask path, whether `update` has it, and how to copy it.
@@ -110,14 +104,14 @@ absl::StatusOr<NodeConfig> Validated(NodeConfig config) {
 v1::NodeConfig ToProto(const NodeConfig& config) {
   v1::NodeConfig proto;
   proto.set_version(config.version);
-  *proto.mutable_delay() = ToDuration(config.delay);
+  *proto.mutable_delay() = ToProtoDuration(config.delay);
   proto.set_body(config.body);
   proto.set_workers(config.workers);
   proto.set_max_connections(config.max_connections);
   proto.set_max_pending(config.max_pending);
   proto.set_rate_limit(config.rate_limit);
-  *proto.mutable_header_timeout() = ToDuration(config.header_timeout);
-  *proto.mutable_idle_timeout() = ToDuration(config.idle_timeout);
+  *proto.mutable_header_timeout() = ToProtoDuration(config.header_timeout);
+  *proto.mutable_idle_timeout() = ToProtoDuration(config.idle_timeout);
   proto.set_max_header_bytes(config.max_header_bytes);
   proto.set_max_body_bytes(config.max_body_bytes);
   proto.set_max_requests_per_connection(config.max_requests_per_connection);

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "controlplane/config_translator.h"
+#include "controlplane/proto_duration.h"
 #include "controlplane/stats_translator.h"
 #include "controlplane/status_convert.h"
 #include "grpcpp/alarm.h"
@@ -17,11 +18,6 @@ grpc::ServerUnaryReactor* Finished(grpc::CallbackServerContext* context,
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(status);
   return reactor;
-}
-
-void SetDuration(google::protobuf::Duration* out, Nanos nanos) {
-  out->set_seconds(nanos / kSecond);
-  out->set_nanos(static_cast<int32_t>(nanos % kSecond));
 }
 
 }  // namespace
@@ -126,7 +122,7 @@ grpc::ServerUnaryReactor* ControlService::UpdateConfig(grpc::CallbackServerConte
   *response->mutable_config() = ToProto(*snapshot);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   dataplane_.PublishConfig(snapshot, [reactor, response, started] {
-    SetDuration(response->mutable_apply_time(), MonotonicNow() - started);
+    *response->mutable_apply_time() = ToProtoDuration(MonotonicNow() - started);
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;
@@ -181,7 +177,7 @@ grpc::ServerUnaryReactor* ControlService::ListConnections(grpc::CallbackServerCo
       out->set_id(row.id);
       out->set_peer(row.peer);
       out->set_worker(row.worker);
-      SetDuration(out->mutable_age(), now - row.accepted_at);
+      *out->mutable_age() = ToProtoDuration(now - row.accepted_at);
       out->set_requests(row.requests_served);
       out->set_state(std::string(row.state));
       out->set_bytes_in(row.bytes_in);

@@ -2,13 +2,10 @@
 
 #include <sys/time.h>
 
+#include "controlplane/proto_duration.h"
+
 namespace proxynode {
 namespace {
-
-void SetDuration(google::protobuf::Duration* out, Nanos nanos) {
-  out->set_seconds(nanos / kSecond);
-  out->set_nanos(static_cast<int32_t>(nanos % kSecond));
-}
 
 void FillCounters(const StatsValues& values, v1::Counters* out) {
 #define PROXYNODE_SET(name, help) out->set_##name(values.name);
@@ -24,10 +21,10 @@ void FillCounters(const StatsValues& values, v1::Counters* out) {
 void FillLatency(const HistogramSnapshot& histogram, v1::LatencySummary* out) {
   out->set_count(histogram.count());
   std::vector<Nanos> p = histogram.Percentiles({0.5, 0.9, 0.99, 0.999});
-  SetDuration(out->mutable_p50(), p[0]);
-  SetDuration(out->mutable_p90(), p[1]);
-  SetDuration(out->mutable_p99(), p[2]);
-  SetDuration(out->mutable_p999(), p[3]);
+  *out->mutable_p50() = ToProtoDuration(p[0]);
+  *out->mutable_p90() = ToProtoDuration(p[1]);
+  *out->mutable_p99() = ToProtoDuration(p[2]);
+  *out->mutable_p999() = ToProtoDuration(p[3]);
 }
 
 }  // namespace
@@ -38,7 +35,7 @@ v1::Stats ToProto(const StatsSnapshot& stats, const NodeInfo& info) {
   gettimeofday(&now, nullptr);
   proto.mutable_time()->set_seconds(now.tv_sec);
   proto.mutable_time()->set_nanos(static_cast<int32_t>(now.tv_usec * 1000));
-  SetDuration(proto.mutable_uptime(), static_cast<Nanos>(info.uptime_seconds * 1e9));
+  *proto.mutable_uptime() = ToProtoDuration(static_cast<Nanos>(info.uptime_seconds * 1e9));
   proto.set_config_version(info.config_version);
   proto.set_workers(info.workers);
   proto.set_draining(info.draining);
