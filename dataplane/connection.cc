@@ -373,12 +373,7 @@ void Connection::OnRequestHead() {
     out_.Append(context_.pool, kContinue);
   }
 
-  if (queue_head_ == queue_.size()) {
-    queue_.clear();
-    queue_head_ = 0;
-  }
-  PendingResponse& entry = queue_.emplace_back();
-  entry.started = now();
+  PendingResponse& entry = AppendEntry();
   entry.deadline = now() + plan.delay;
   entry.snapshot = context_.snapshots.Pin();
   entry.owns_body = plan.owns_body;
@@ -427,12 +422,7 @@ void Connection::OnParseError(ParseError error) {
 
 void Connection::EnqueueImmediate(int status, std::string_view body, bool close,
                                   uint32_t retry_after) {
-  if (queue_head_ == queue_.size()) {
-    queue_.clear();
-    queue_head_ = 0;
-  }
-  PendingResponse& entry = queue_.emplace_back();
-  entry.started = now();
+  PendingResponse& entry = AppendEntry();
   entry.deadline = now();
   entry.body = body;  // static text
   entry.content_type = "text/plain";
@@ -497,6 +487,18 @@ bool Connection::HasDueResponse() const {
   }
   const PendingResponse& front = queue_[queue_head_];
   return front.ready && front.deadline <= now();
+}
+
+Connection::PendingResponse& Connection::AppendEntry() {
+  // Restart at the front once everything queued has left: the vector's capacity is reused,
+  // so a keep-alive connection allocates nothing per request.
+  if (queue_head_ == queue_.size()) {
+    queue_.clear();
+    queue_head_ = 0;
+  }
+  PendingResponse& entry = queue_.emplace_back();
+  entry.started = now();
+  return entry;
 }
 
 void Connection::FlushDueResponses() {

@@ -135,6 +135,8 @@ class Connection final : public FileEventHandler, public DeferredDeletable {
   void OnRequestHead();
   void OnMessageComplete();
   void OnParseError(ParseError error);
+  // A new response slot at the back of the queue, stamped with the current time.
+  PendingResponse& AppendEntry();
   void EnqueueImmediate(int status, std::string_view body, bool close, uint32_t retry_after);
   // Writes every response that is due, in order, then arms the delay timer for the next.
   void FlushDueResponses();
