@@ -170,7 +170,13 @@ int Run() {
   }
   Dataplane& dataplane = **created;
   std::atomic<bool> drain_requested{false};
-  ControlService service(dataplane, [&drain_requested] { drain_requested.store(true); });
+  // The drain begins inside the Drain call (BeginDrain is thread-safe), so a request that
+  // completes after Drain returned already carries Connection: close; the main loop then
+  // notices the flag and runs the rest of the shutdown.
+  ControlService service(dataplane, [&dataplane, &drain_requested] {
+    dataplane.BeginDrain();
+    drain_requested.store(true);
+  });
   absl::StatusOr<std::unique_ptr<ControlServer>> control =
       ControlServer::Start(absl::GetFlag(FLAGS_control_listen), service);
   if (!control.ok()) {
@@ -200,7 +206,9 @@ int Run() {
                signo != 0 ? absl::StrCat("signal ", signo).c_str() : "Drain call",
                absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)).c_str());
   (*control)->SetServing(false);
-  dataplane.BeginDrain();
+  if (!dataplane.draining()) {
+    dataplane.BeginDrain();
+  }
   const MonoTime deadline =
       MonotonicNow() + absl::ToInt64Nanoseconds(absl::GetFlag(FLAGS_drain_timeout));
   while (!dataplane.Drained()) {

@@ -145,7 +145,8 @@ TEST(ControlDrainTest, DrainWithAWatchStatsStreamOpenStillExitsZero) {
 // flight are answered, not at --drain_timeout.
 TEST(ControlDrainTest, WorkersAddedDuringADrainDoNotHoldUpTheExit) {
   NodeProcess node;
-  ASSERT_TRUE(node.Start({"--delay=500ms", "--workers=1", "--drain_timeout=30s"}));
+  // 1.5 s: the request must still be waiting when the drain begins, on slow sanitizer builds too.
+  ASSERT_TRUE(node.Start({"--delay=1500ms", "--workers=1", "--drain_timeout=30s"}));
   ControlClient control(node.control_port());
   HttpClient in_flight = ConnectTo(node.http_port());
   ASSERT_TRUE(in_flight.Send(GetRequest()));
