@@ -40,14 +40,27 @@ Nanos LatencyHistogram::BucketHigh(size_t bucket) {
 }
 
 void LatencyHistogram::Record(Nanos value) {
-  std::atomic<uint64_t>& bucket = buckets_[BucketFor(value)];
+  const size_t index = BucketFor(value);
+  // The range grows before the count, so a reader that sees the count also scans its bucket.
+  if (index < first_used_.load(std::memory_order_relaxed)) {
+    first_used_.store(index, std::memory_order_release);
+  }
+  if (index >= end_used_.load(std::memory_order_relaxed)) {
+    end_used_.store(index + 1, std::memory_order_release);
+  }
+  std::atomic<uint64_t>& bucket = buckets_[index];
   // Single writer: a plain load/store pair avoids a locked read-modify-write.
   bucket.store(bucket.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 uint64_t LatencyHistogram::AddTo(std::vector<uint64_t>& totals) const {
+  const size_t end = end_used_.load(std::memory_order_acquire);
+  const size_t first = first_used_.load(std::memory_order_acquire);
+  if (totals.size() < end) {
+    totals.resize(end, 0);
+  }
   uint64_t added = 0;
-  for (size_t i = 0; i < kBucketCount; ++i) {
+  for (size_t i = first; i < end; ++i) {
     uint64_t n = buckets_[i].load(std::memory_order_relaxed);
     totals[i] += n;
     added += n;

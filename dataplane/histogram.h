@@ -29,18 +29,22 @@ class LatencyHistogram {
   static Nanos BucketLow(size_t bucket);
   static Nanos BucketHigh(size_t bucket);
 
-  // Any thread: adds this histogram's counts into `totals` (sized kBucketCount); returns how
-  // many values that added.
+  // Any thread: adds this histogram's counts into `totals`, growing it as far as the highest
+  // bucket in use; returns how many values that added. Only the buckets between the lowest
+  // and highest ever used are read: a few hundred of the thousands, so a stats poll stays cheap.
   uint64_t AddTo(std::vector<uint64_t>& totals) const;
 
  private:
   std::array<std::atomic<uint64_t>, kBucketCount> buckets_{};
+  // [first_used_, end_used_): the buckets ever recorded into (empty while first >= end).
+  std::atomic<size_t> first_used_{kBucketCount};
+  std::atomic<size_t> end_used_{0};
 };
 
 // A merged, immutable copy of one or more histograms, for percentiles and export.
 class HistogramSnapshot {
  public:
-  HistogramSnapshot() : counts_(LatencyHistogram::kBucketCount, 0) {}
+  HistogramSnapshot() = default;
   void Add(const LatencyHistogram& histogram) { count_ += histogram.AddTo(counts_); }
 
   uint64_t count() const { return count_; }
@@ -54,7 +58,7 @@ class HistogramSnapshot {
   double ApproximateSum() const;
 
  private:
-  std::vector<uint64_t> counts_;
+  std::vector<uint64_t> counts_;  // as long as the highest bucket any added histogram used
   uint64_t count_ = 0;
 };
 

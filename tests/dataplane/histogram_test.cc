@@ -175,6 +175,30 @@ TEST(HistogramTest, SnapshotMergesHistograms) {
   EXPECT_EQ(s.CountAtOrBelow(20), 3u);
 }
 
+// AddTo reads only the range of buckets ever used; a snapshot grows as far as needed, whatever
+// order the histograms come in.
+TEST(HistogramTest, SnapshotMergesDisjointRangesInEitherOrder) {
+  auto high = std::make_unique<H>();
+  auto low = std::make_unique<H>();
+  auto empty = std::make_unique<H>();
+  high->Record(std::numeric_limits<Nanos>::max());  // the last bucket
+  high->Record(2 * kSecond);
+  low->Record(3);
+  low->Record(3);
+  for (bool high_first : {true, false}) {
+    SCOPED_TRACE(high_first);
+    HistogramSnapshot s;
+    s.Add(high_first ? *high : *low);
+    s.Add(*empty);
+    s.Add(high_first ? *low : *high);
+    EXPECT_EQ(s.count(), 4u);
+    EXPECT_EQ(s.CountAtOrBelow(3), 2u);
+    EXPECT_EQ(s.Percentile(0.5), 3);
+    ExpectWithinPercent(s.Percentile(0.75), 2e9, 1.0);
+    EXPECT_EQ(s.CountAtOrBelow(std::numeric_limits<Nanos>::max()), 4u);
+  }
+}
+
 TEST(HistogramTest, CountAtOrBelowExactRange) {
   auto h = std::make_unique<H>();
   for (int i = 0; i < 10; ++i) {
