@@ -1,29 +1,73 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12's packages, whatever the build and the tests need and is missing.
 # Idempotent and quick when everything is there. Needs root (or sudo) only to install.
+#
+#   scripts/install-deps.sh             build + tests (what scripts/test.sh needs)
+#   scripts/install-deps.sh --bench     build + tests + benchmarks
+#   scripts/install-deps.sh --build     the build alone (the Dockerfile's build stage)
+#   scripts/install-deps.sh --runtime   only the shared libraries the binaries load (the
+#                                       Dockerfile's runtime stage)
+#   ... --list                          print the selected packages, one a line; install nothing
 set -euo pipefail
 
 # Build: compiler, CMake, gRPC/Protobuf (code generation included), Abseil, GoogleTest.
 BUILD_PACKAGES=(g++ cmake make pkg-config libabsl-dev libgtest-dev libgmock-dev libcli11-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler)
-# Tests: curl for smoke checks, python3 for the test helpers.
-TEST_PACKAGES=(curl python3)
+# Tests: curl for smoke checks, python3 for the test helpers, Node.js and npm for the
+# manifest check (scripts/check-manifests.sh), openssl for the control-port TLS test's CA.
+TEST_PACKAGES=(curl python3 nodejs npm openssl)
 # Benchmarks only (bench/run.sh): wrk and the peers measured beside proxynode.
 BENCH_PACKAGES=(wrk nginx-light libnginx-mod-http-echo haproxy nodejs libbenchmark-dev)
+# Runtime: the packages of the shared libraries proxynode and proxyctl load (`ldd`), apart
+# from those every Debian image has (libc6, libgcc-s1, zlib1g: Priority required) and those
+# these pull in (libstdc++6, libssl3, libc-ares2, libre2-9). libgrpc++1.51 holds libgrpc++
+# and libgrpc++_reflection. scripts/check-image-deps.sh checks this list against `ldd`.
+RUNTIME_PACKAGES=(libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 ca-certificates)
 
-want=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
-if [[ "${1:-}" == "--bench" ]]; then
-  want+=("${BENCH_PACKAGES[@]}")
+mode=default
+list=false
+for arg in "$@"; do
+  case "$arg" in
+    --bench | --build | --runtime) mode=${arg#--} ;;
+    --list) list=true ;;
+    *)
+      echo "usage: $0 [--bench | --build | --runtime] [--list]" >&2
+      exit 2
+      ;;
+  esac
+done
+case "$mode" in
+  default) want=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}") ;;
+  bench) want=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${BENCH_PACKAGES[@]}") ;;
+  build) want=("${BUILD_PACKAGES[@]}") ;;
+  runtime) want=("${RUNTIME_PACKAGES[@]}") ;;
+esac
+if $list; then
+  printf '%s\n' "${want[@]}" | awk '!seen[$0]++'
+  exit 0
 fi
 
+# Installed: the package itself, or an installed package that provides it (a Node.js from
+# another source provides npm, and Debian's npm would conflict with it).
+installed_or_provided=$(dpkg-query -W -f='${db:Status-Abbrev}|${Package}|${Provides}\n' 2>/dev/null |
+  awk -F'|' '$1 ~ /^ii/ {
+    print $2
+    n = split($3, provided, ",")
+    for (i = 1; i <= n; i++) {
+      name = provided[i]
+      sub(/^ +/, "", name)
+      sub(/[ (].*$/, "", name)
+      if (name != "") print name
+    }
+  }')
 missing=()
 for package in "${want[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
-    missing+=("$package")
+  grep -qxF -- "$package" <<<"$installed_or_provided" || missing+=("$package")
 done
 if ((${#missing[@]} == 0)); then
   exit 0
 fi
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | awk '!seen[$0]++')
 echo "install-deps: installing ${missing[*]}" >&2
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then
