@@ -26,8 +26,8 @@ for conns in 1000 10000; do
     --delay=100ms >"$OUT/node-$conns.out" 2>&1 &
   pid=$!
   for _ in $(seq 100); do grep -q listening "$OUT/node-$conns.out" && break; sleep 0.05; done
-  http=$(grep -o 'http=[0-9.:]*' "$OUT/node-$conns.out" | cut -d= -f2)
-  admin=$(grep -o 'admin=[0-9.:]*' "$OUT/node-$conns.out" | cut -d= -f2)
+  http=$(grep -o '"http":"[^"]*"' "$OUT/node-$conns.out" | cut -d'"' -f4)
+  admin=$(grep -o '"admin":"[^"]*"' "$OUT/node-$conns.out" | cut -d'"' -f4)
   wrk -t2 -c"$conns" -d2s --timeout 2s "http://$http/" >/dev/null 2>&1 || true   # warm-up
   wrk -t2 -c"$conns" -d"${DUR}s" --timeout 2s --latency "http://$http/" >"$OUT/wrk-$conns.txt" 2>&1
   rss=$(awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")

@@ -123,6 +123,21 @@ void BuildCommands(CLI::App& app, Flags& flags, std::map<const CLI::App*, Leaf>&
   app.add_flag("--all", flags.global.all,
                "Run on every node --addr names or resolves to (one row per node)");
   hints.option_values["-o"] = hints.option_values["--output"] = "table json";
+  app.add_option("--tls_ca", flags.global.tls_ca,
+                 "Connect with TLS and verify the node's certificate with this PEM CA file")
+      ->envname("PROXYCTL_TLS_CA");
+  app.add_option("--tls_cert", flags.global.tls_cert,
+                 "PEM client certificate, for nodes that require one (with --tls_key)")
+      ->envname("PROXYCTL_TLS_CERT");
+  app.add_option("--tls_key", flags.global.tls_key, "PEM private key of --tls_cert")
+      ->envname("PROXYCTL_TLS_KEY");
+  app.add_option("--tls_server_name", flags.global.tls_server_name,
+                 "The name to verify in the node's certificate instead of the --addr host "
+                 "(e.g. with --all, which connects to each IP address)")
+      ->envname("PROXYCTL_TLS_SERVER_NAME");
+  for (const char* file_flag : {"--tls_ca", "--tls_cert", "--tls_key"}) {
+    hints.option_values[file_flag] = "@file";
+  }
   // The global flags are accepted after a command too (proxyctl status -o json).
   app.fallthrough();
 

@@ -1,8 +1,90 @@
 #include "cli/context.h"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
 #include "cli/units.h"
 
 namespace proxyctl {
+namespace {
+
+// Certificate files are a few KiB; this stops a wrong path such as /dev/zero early.
+constexpr size_t kMaxPemBytes = 4 * 1024 * 1024;
+
+// Reads the PEM file `flag` names; it must hold a `block` ("CERTIFICATE", "PRIVATE KEY").
+// Whatever is wrong with it is a usage error naming the flag and the path, caught before
+// gRPC would turn it into a vague connection failure.
+Outcome ReadPemFile(const std::string& flag, const std::string& path, const std::string& block,
+                    std::string* text) {
+  auto failure = [&](const std::string& problem) {
+    return Outcome::Failure(kExitUsage, flag + " " + path + ": " + problem);
+  };
+  std::unique_ptr<std::FILE, decltype(&std::fclose)> file(std::fopen(path.c_str(), "rb"),
+                                                          &std::fclose);
+  if (file == nullptr) return failure("cannot read it (" + std::string(std::strerror(errno)) + ")");
+  text->clear();
+  char buffer[16 * 1024];
+  while (size_t got = std::fread(buffer, 1, sizeof(buffer), file.get())) {
+    text->append(buffer, got);
+    if (text->size() > kMaxPemBytes) return failure("larger than 4 MiB; not a PEM file");
+  }
+  if (std::ferror(file.get())) {
+    return failure("cannot read it (" + std::string(std::strerror(errno)) + ")");
+  }
+  if (text->find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string::npos) {
+    return failure("the key is encrypted; proxyctl needs it unencrypted");
+  }
+  if (text->find(block + "-----") == std::string::npos) {
+    return failure("no PEM " + block + " in it");
+  }
+  return Outcome{};
+}
+
+// Plaintext without --tls_ca; with it, SSL credentials from the files.
+Outcome ResolveTransport(const GlobalOptions& options, Transport* transport) {
+  if (options.tls_ca.empty()) {
+    for (auto [flag, value] :
+         {std::pair{"--tls_cert", &options.tls_cert}, std::pair{"--tls_key", &options.tls_key},
+          std::pair{"--tls_server_name", &options.tls_server_name}}) {
+      if (!value->empty()) {
+        return Outcome::Failure(kExitUsage, std::string(flag) +
+                                                " needs --tls_ca (the CA that signed the "
+                                                "node's certificate), which turns TLS on");
+      }
+    }
+    return Outcome{};
+  }
+  if (options.tls_cert.empty() != options.tls_key.empty()) {
+    return Outcome::Failure(kExitUsage,
+                            options.tls_cert.empty()
+                                ? "--tls_key needs --tls_cert (the client certificate of that key)"
+                                : "--tls_cert needs --tls_key (the certificate's private key)");
+  }
+  grpc::SslCredentialsOptions ssl;
+  if (Outcome read = ReadPemFile("--tls_ca", options.tls_ca, "CERTIFICATE", &ssl.pem_root_certs);
+      !read.ok()) {
+    return read;
+  }
+  if (!options.tls_cert.empty()) {
+    if (Outcome read =
+            ReadPemFile("--tls_cert", options.tls_cert, "CERTIFICATE", &ssl.pem_cert_chain);
+        !read.ok()) {
+      return read;
+    }
+    if (Outcome read =
+            ReadPemFile("--tls_key", options.tls_key, "PRIVATE KEY", &ssl.pem_private_key);
+        !read.ok()) {
+      return read;
+    }
+  }
+  transport->tls = grpc::SslCredentials(ssl);
+  transport->server_name = options.tls_server_name;
+  return Outcome{};
+}
+
+}  // namespace
 
 Outcome ParsePositiveDuration(const std::string& flag, const std::string& text,
                               std::chrono::milliseconds* out) {
@@ -19,6 +101,9 @@ Outcome ResolveContext(const GlobalOptions& options, const Resolver& resolver, C
   if (Outcome timeout = ParsePositiveDuration("--timeout", options.timeout, &context->timeout);
       !timeout.ok()) {
     return timeout;
+  }
+  if (Outcome transport = ResolveTransport(options, &context->transport); !transport.ok()) {
+    return transport;
   }
   context->json = options.output == "json";
   context->all = options.all;

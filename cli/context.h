@@ -1,8 +1,8 @@
 #pragma once
 
-// The global flags (--addr, --timeout, -o, --all) and what they resolve to: the nodes a
-// command talks to. Resolution happens only for commands that talk to a node, so
-// `completion` or `version --client` work whatever PROXYCTL_ADDR holds.
+// The global flags (--addr, --timeout, -o, --all, --tls_*) and what they resolve to: the
+// nodes a command talks to and how. Resolution happens only for commands that talk to a
+// node, so `completion` or `version --client` work whatever PROXYCTL_ADDR holds.
 
 #include <chrono>
 #include <string>
@@ -20,6 +20,13 @@ struct GlobalOptions {
   std::string timeout = "3s";
   std::string output = "table";
   bool all = false;
+  // TLS (each else $PROXYCTL_TLS_...): --tls_ca turns it on and verifies the node with this
+  // CA; --tls_cert and --tls_key add a client certificate (mutual TLS); --tls_server_name is
+  // the name to verify instead of the address's host.
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_server_name;
 };
 
 struct Context {
@@ -29,10 +36,12 @@ struct Context {
   std::chrono::milliseconds timeout{3000};
   bool json = false;
   bool all = false;
+  Transport transport;
 };
 
-// Checks the flags and expands the addresses. Usage errors (bad syntax, a list without
-// --all) give exit code 2; a name that does not resolve with --all gives 3.
+// Checks the flags, reads the TLS files and expands the addresses. Usage errors (bad syntax,
+// a list without --all, an unreadable TLS file) give exit code 2; a name that does not
+// resolve with --all gives 3.
 Outcome ResolveContext(const GlobalOptions& options, const Resolver& resolver, Context* context);
 
 // Parses a duration flag that must be positive, e.g. "--timeout 500ms".

@@ -17,7 +17,7 @@ std::vector<NodeReport> RunAll(const Context& context, const NodeTask& task) {
   std::atomic<size_t> next{0};
   auto worker = [&] {
     for (size_t i = next++; i < reports.size(); i = next++) {
-      NodeClient client(context.addresses[i], context.timeout);
+      NodeClient client(context.addresses[i], context.timeout, context.transport);
       reports[i] = task(client);
     }
   };
@@ -42,7 +42,7 @@ void PrintError(const std::string& message) {
 
 int RunOnNodes(const Context& context, const Row& headers, const NodeTask& task) {
   if (!context.all) {
-    NodeClient client(context.addresses.front(), context.timeout);
+    NodeClient client(context.addresses.front(), context.timeout, context.transport);
     NodeReport report = task(client);
     if (!report.outcome.ok()) {
       PrintError(report.outcome.error);
@@ -76,8 +76,8 @@ int RunOnNodes(const Context& context, const Row& headers, const NodeTask& task)
     std::string array = "[";
     for (size_t i = 0; i < reports.size(); ++i) {
       const NodeReport& report = reports[i];
+      if (i != 0) array += ',';
       array +=
-          (i == 0 ? "" : ",") +
           JsonObject({{"addr", JsonString(context.addresses[i])},
                       {"ok", report.outcome.ok() ? "true" : "false"},
                       {"error", report.outcome.ok() ? "null" : JsonString(report.outcome.error)},

@@ -21,6 +21,41 @@ std::string Cause(const std::string& message) {
   return cause;
 }
 
+bool EndsWith(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// A failed TLS handshake (or a TLS/plaintext mismatch) explained, from the connection error
+// gRPC 1.51 reports; empty when the message is not about that. The messages:
+//   "...: Ssl handshake failed: SSL_ERROR_SSL: error:0A000086:SSL routines::certificate
+//   verify failed" (wrong CA), "...::wrong version number" (the node speaks plaintext),
+//   "...: Peer name x is not in peer certificate", and "...: Socket closed" when the node
+//   hangs up: a TLS node on a plaintext connection, or one that wants a client certificate.
+std::string ConnectionProblem(const std::string& message, bool tls) {
+  if (message.find("Ssl handshake failed") != std::string::npos) {
+    std::string reason = message.substr(message.rfind(':') + 1);  // OpenSSL's reason string
+    std::string hint;
+    if (reason == "wrong version number") {
+      hint = " (is the node's control port plaintext? then leave out --tls_ca)";
+    } else if (reason == "certificate verify failed") {
+      hint = " (the node's certificate is not signed by the --tls_ca CA, or has expired)";
+    }
+    return "TLS handshake failed: " + reason + hint;
+  }
+  if (message.find("is not in peer certificate") != std::string::npos) {
+    return "TLS handshake failed: " + Cause(message) +
+           " (--tls_server_name sets the name to expect)";
+  }
+  if (EndsWith(message, "Socket closed") || EndsWith(message, "Connection reset by peer")) {
+    return tls ? "the node closed the connection in the TLS handshake (it may require a "
+                 "client certificate signed by its CA: --tls_cert and --tls_key)"
+               : "the node closed the connection (if its control port uses TLS, pass "
+                 "--tls_ca)";
+  }
+  return "";
+}
+
 std::string OneLine(std::string text) {
   for (char& c : text) {
     if (c == '\n' || c == '\r') c = ' ';
@@ -74,13 +109,16 @@ int64_t Nanos(std::chrono::milliseconds duration) {
 }  // namespace
 
 Outcome OutcomeFromStatus(const std::string& address, std::chrono::milliseconds timeout,
-                          const grpc::Status& status, bool connected) {
+                          const grpc::Status& status, bool connected, bool tls) {
   switch (status.error_code()) {
     case grpc::StatusCode::OK:
       return Outcome{};
-    case grpc::StatusCode::UNAVAILABLE:
-      return Outcome::Failure(kExitUnreachable, OneLine("cannot reach " + address + ": " +
-                                                        Cause(status.error_message())));
+    case grpc::StatusCode::UNAVAILABLE: {
+      std::string problem = ConnectionProblem(status.error_message(), tls);
+      return Outcome::Failure(kExitUnreachable,
+                              OneLine("cannot reach " + address + ": " +
+                                      (problem.empty() ? Cause(status.error_message()) : problem)));
+    }
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       if (!connected) {
         return Outcome::Failure(
@@ -96,12 +134,19 @@ Outcome OutcomeFromStatus(const std::string& address, std::chrono::milliseconds 
   }
 }
 
-NodeClient::NodeClient(std::string address, std::chrono::milliseconds timeout)
-    : address_(std::move(address)), timeout_(timeout) {
+NodeClient::NodeClient(std::string address, std::chrono::milliseconds timeout,
+                       const Transport& transport)
+    : address_(std::move(address)), timeout_(timeout), tls_(transport.tls != nullptr) {
   grpc::ChannelArguments args;
   // A node with tens of thousands of connections lists more than gRPC's default 4 MiB.
   args.SetMaxReceiveMessageSize(256 * 1024 * 1024);
-  channel_ = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+  if (tls_ && !transport.server_name.empty()) {
+    // GRPC_SSL_TARGET_NAME_OVERRIDE_ARG: the certificate is checked against this name (also
+    // sent as SNI) instead of the host in the address.
+    args.SetSslTargetNameOverride(transport.server_name);
+  }
+  channel_ = grpc::CreateCustomChannel(
+      address_, tls_ ? transport.tls : grpc::InsecureChannelCredentials(), args);
   stub_ = ControlService::NewStub(channel_);
 }
 
@@ -115,7 +160,7 @@ std::unique_ptr<grpc::ClientContext> NodeClient::NewContext() const {
 
 Outcome NodeClient::Finish(const grpc::Status& status) const {
   bool connected = channel_->GetState(false) == GRPC_CHANNEL_READY;
-  return OutcomeFromStatus(address_, timeout_, status, connected);
+  return OutcomeFromStatus(address_, timeout_, status, connected, tls_);
 }
 
 Outcome NodeClient::GetConfig(proxynode::v1::NodeConfig* config) {

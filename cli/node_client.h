@@ -29,14 +29,24 @@ struct Outcome {
 
 // Maps a finished call's status to an Outcome. `connected`: whether the channel had a
 // connection when the call ended, which tells a node that never answered (unreachable)
-// from one that answered too slowly (refused).
+// from one that answered too slowly (refused). `tls`: whether the channel uses TLS, to
+// explain a failed handshake.
 Outcome OutcomeFromStatus(const std::string& address, std::chrono::milliseconds timeout,
-                          const grpc::Status& status, bool connected);
+                          const grpc::Status& status, bool connected, bool tls = false);
+
+// How the channel to a node is secured (--tls_ca and friends): plaintext by default.
+struct Transport {
+  std::shared_ptr<grpc::ChannelCredentials> tls;  // SSL credentials; null: plaintext
+  // The name the node's certificate must carry when it is not the address's host (e.g.
+  // --all expands a name to pod IPs; the certificate names the Service).
+  std::string server_name;
+};
 
 class NodeClient {
  public:
   // `address` is a gRPC target ("127.0.0.1:9090", "[::1]:9090", "name:9090").
-  NodeClient(std::string address, std::chrono::milliseconds timeout);
+  NodeClient(std::string address, std::chrono::milliseconds timeout,
+             const Transport& transport = {});
 
   const std::string& address() const { return address_; }
 
@@ -61,6 +71,7 @@ class NodeClient {
 
   const std::string address_;
   const std::chrono::milliseconds timeout_;
+  const bool tls_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<proxynode::v1::ControlService::Stub> stub_;
 

@@ -163,7 +163,7 @@ int RunVersion(const Context* context) {
   }
   // One node: the client version always; the node's when it answers (a note on stderr
   // otherwise, and still success: "which proxyctl is this" was answered).
-  NodeClient client(context->addresses.front(), context->timeout);
+  NodeClient client(context->addresses.front(), context->timeout, context->transport);
   Stats stats;
   Outcome outcome = client.GetStats(&stats);
   if (context->json) {

@@ -79,7 +79,7 @@ int RunTop(const Context& context, const TopOptions& options) {
   sigaddset(&interrupts, SIGINT);
   sigaddset(&interrupts, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &interrupts, nullptr);
-  NodeClient client(context.addresses.front(), context.timeout);
+  NodeClient client(context.addresses.front(), context.timeout, context.transport);
   InterruptWatcher watcher(interrupts, client);
 
   // Clearing the screen only makes sense on a terminal; piped, frames follow each other.

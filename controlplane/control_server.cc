@@ -13,12 +13,18 @@
 namespace proxynode {
 
 absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(const std::string& address,
-                                                                    ControlService& service) {
+                                                                    ControlService& service,
+                                                                    const ControlTlsOptions& tls) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      ControlServerCredentials(tls);
+  if (!credentials.ok()) {
+    return credentials.status();
+  }
   int port = 0;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(address, *credentials, &port);
   builder.RegisterService(&service);
   // Control messages are small; refuse anything larger than this outright.
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "controlplane/control_tls.h"
 #include "grpcpp/server.h"
 
 namespace proxynode {
@@ -19,9 +20,12 @@ class ControlServer {
   // grpc.health.v1 service name that reports SERVING for as long as the process runs.
   static constexpr std::string_view kLivenessService = "liveness";
 
-  // Listens on `address` ("host:port"; port 0 picks one) and starts serving.
+  // Listens on `address` ("host:port"; port 0 picks one) and starts serving, over TLS when
+  // `tls` names a certificate. Bad TLS options or files: InvalidArgument (a start-up error);
+  // an address it cannot listen on: Unavailable.
   static absl::StatusOr<std::unique_ptr<ControlServer>> Start(const std::string& address,
-                                                              ControlService& service);
+                                                              ControlService& service,
+                                                              const ControlTlsOptions& tls = {});
   ~ControlServer();
 
   // The address actually bound, "host:port".

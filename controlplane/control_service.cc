@@ -1,6 +1,7 @@
 #include "controlplane/control_service.h"
 
 #include <algorithm>
+#include <future>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -126,6 +127,28 @@ grpc::ServerUnaryReactor* ControlService::UpdateConfig(grpc::CallbackServerConte
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;
+}
+
+absl::StatusOr<ControlService::Replaced> ControlService::ReplaceConfig(NodeConfig config) {
+  const MonoTime started = MonotonicNow();
+  std::lock_guard<std::mutex> lock(update_mutex_);
+  if (dataplane_.draining()) {
+    return absl::FailedPreconditionError("the node is draining; the config stays as it is");
+  }
+  ConfigSnapshotPtr current = dataplane_.config();
+  config.version = current->version;
+  if (config == *current) {
+    return Replaced{current, false, 0};
+  }
+  if (absl::Status valid = ValidateConfig(config); !valid.ok()) {
+    return valid;
+  }
+  config.version = current->version + 1;
+  auto snapshot = std::make_shared<const ConfigSnapshot>(std::move(config));
+  std::promise<void> applied;
+  dataplane_.PublishConfig(snapshot, [&applied] { applied.set_value(); });
+  applied.get_future().wait();
+  return Replaced{snapshot, true, MonotonicNow() - started};
 }
 
 grpc::ServerUnaryReactor* ControlService::GetStats(grpc::CallbackServerContext* context,

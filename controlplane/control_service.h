@@ -9,6 +9,7 @@
 #include <functional>
 #include <mutex>
 
+#include "absl/status/statusor.h"
 #include "dataplane/dataplane.h"
 #include "proxynode/v1/control.grpc.pb.h"
 
@@ -41,6 +42,18 @@ class ControlService final : public v1::ControlService::CallbackService {
                                   v1::DrainResponse* response) override;
 
   v1::Stats CurrentStats() const;
+
+  // Replaces the whole config (a reloaded config file), as an UpdateConfig of every field
+  // would: under the same lock, refused while draining, validated, version bumped. Blocks
+  // until every worker applied it (call it from a control thread, never from a worker).
+  // Returns the snapshot now running; an unchanged config returns the running one as is.
+  struct Replaced {
+    ConfigSnapshotPtr config;
+    bool changed = false;
+    Nanos apply_time = 0;
+  };
+  absl::StatusOr<Replaced> ReplaceConfig(NodeConfig config);
+  uint64_t RunningVersion() const { return dataplane_.config()->version; }
 
  private:
   friend class StatsWatcher;

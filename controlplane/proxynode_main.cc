@@ -10,8 +10,8 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
+#include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -20,10 +20,14 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "controlplane/config_translator.h"
+#include "controlplane/config_file.h"
+#include "controlplane/config_watcher.h"
 #include "controlplane/control_server.h"
 #include "controlplane/control_service.h"
+#include "controlplane/grpc_log_bridge.h"
+#include "controlplane/json_log.h"
 #include "dataplane/clock.h"
 #include "dataplane/config_snapshot.h"
 #include "dataplane/dataplane.h"
@@ -51,14 +55,37 @@ ABSL_FLAG(uint32_t, max_requests_per_connection, 0,
 ABSL_FLAG(std::string, body, "Hello World\n", "Response body");
 ABSL_FLAG(std::string, control_listen, "127.0.0.1:9090",
           "gRPC control-plane address (host:port; port 0 picks one)");
+ABSL_FLAG(std::string, control_tls_cert, "",
+          "PEM certificate chain for TLS on the control port (with --control_tls_key; re-read "
+          "every minute, so a renewed certificate needs no restart); empty: plaintext");
+ABSL_FLAG(std::string, control_tls_key, "", "PEM private key of --control_tls_cert");
+ABSL_FLAG(std::string, control_tls_client_ca, "",
+          "PEM CA bundle: clients of the control port must present a certificate it signed "
+          "(mutual TLS; needs --control_tls_cert)");
 ABSL_FLAG(std::string, config, "",
           "Start-up config file: NodeConfig in protobuf text format or JSON; flags given on the "
           "command line override it");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(25),
           "On SIGTERM, how long in-flight requests may take before connections are closed");
+ABSL_FLAG(bool, watch_config, true,
+          "Apply --config again whenever the file changes (a ConfigMap update), as an "
+          "UpdateConfig of every field; a file that does not validate is refused and logged");
+ABSL_FLAG(std::string, log_level, "info",
+          "Log records (JSON lines on stdout) below this level are dropped: debug, info, "
+          "warning, error");
 
 namespace proxynode {
 namespace {
+
+// A start-up refusal: one plain line on stderr, like any command's usage error, before the
+// node runs (from the start-up record on, the log is JSON on stdout).
+int Refuse(int exit_code, const std::string& message) {
+  std::fprintf(stderr, "proxynode: %s\n", message.c_str());
+  return exit_code;
+}
+int Refuse(int exit_code, const absl::Status& status) {
+  return Refuse(exit_code, std::string(status.message()));
+}
 
 bool OnCommandLine(const char* flag) {
   // Abseil 20220623 (Debian 12) exposes this only in its internal header; it is exactly
@@ -66,30 +93,7 @@ bool OnCommandLine(const char* flag) {
   return absl::flags_internal::WasPresentOnCommandLine(flag);
 }
 
-// The start-up config: defaults, then the config file, then the flags given on the command
-// line (a flag left at its default does not override the file).
-absl::StatusOr<NodeConfig> StartupConfig() {
-  NodeConfig config;
-  config.workers = std::max(1u, std::thread::hardware_concurrency());
-  if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
-    std::ifstream file(path);
-    if (!file) {
-      return absl::InvalidArgumentError(absl::StrCat("--config ", path, ": cannot read it"));
-    }
-    std::stringstream text;
-    text << file.rdbuf();
-    absl::StatusOr<v1::NodeConfig> parsed = ParseConfigText(text.str());
-    if (!parsed.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--config ", path, ": ", parsed.status().message()));
-    }
-    absl::StatusOr<NodeConfig> merged = MergePresentFields(config, *parsed);
-    if (!merged.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--config ", path, ": ", merged.status().message()));
-    }
-    config = *merged;
-  }
+void ApplyCommandLineFlags(NodeConfig& config) {
   auto duration = [](absl::Duration d) { return absl::ToInt64Nanoseconds(d); };
   if (OnCommandLine("delay")) config.delay = duration(absl::GetFlag(FLAGS_delay));
   if (OnCommandLine("body")) config.body = absl::GetFlag(FLAGS_body);
@@ -110,9 +114,27 @@ absl::StatusOr<NodeConfig> StartupConfig() {
   if (OnCommandLine("max_requests_per_connection")) {
     config.max_requests_per_connection = absl::GetFlag(FLAGS_max_requests_per_connection);
   }
+}
+
+// The config: defaults, then what the config file's `text` sets (when there is a file), then
+// the flags given on the command line (a flag left at its default does not override the
+// file). The same at start-up and at every reload, so a reload never undoes a flag.
+absl::StatusOr<NodeConfig> AssembleConfig(const std::string& path, const std::string& text) {
+  NodeConfig config;
+  config.workers = std::max(1u, std::thread::hardware_concurrency());
+  if (!path.empty()) {
+    absl::StatusOr<NodeConfig> overlaid = OverlayConfigText(config, text, path);
+    if (!overlaid.ok()) {
+      return overlaid.status();
+    }
+    config = *overlaid;
+  }
+  ApplyCommandLineFlags(config);
   config.version = 1;
   if (absl::Status status = ValidateConfig(config); !status.ok()) {
-    return status;
+    return path.empty() ? status
+                        : absl::InvalidArgumentError(absl::StrCat(
+                              "config file ", path, " with the flags: ", status.message()));
   }
   return config;
 }
@@ -129,12 +151,8 @@ int BlockSignalsIntoFd() {
   return signalfd(-1, &mask, SFD_CLOEXEC);
 }
 
-// Waits up to `timeout` for a signal; returns its number or 0.
-int WaitForSignal(int signal_fd, int timeout_ms) {
-  pollfd pfd{signal_fd, POLLIN, 0};
-  if (poll(&pfd, 1, timeout_ms) <= 0) {
-    return 0;
-  }
+// Reads a pending signal from the signalfd; its number, or 0.
+int TakeSignal(int signal_fd) {
   signalfd_siginfo info{};
   if (read(signal_fd, &info, sizeof(info)) != sizeof(info)) {
     return 0;
@@ -142,12 +160,84 @@ int WaitForSignal(int signal_fd, int timeout_ms) {
   return static_cast<int>(info.ssi_signo);
 }
 
+// Waits up to `timeout_ms` for a signal; returns its number or 0.
+int WaitForSignal(int signal_fd, int timeout_ms) {
+  pollfd pfd{signal_fd, POLLIN, 0};
+  if (poll(&pfd, 1, timeout_ms) <= 0) {
+    return 0;
+  }
+  return TakeSignal(signal_fd);
+}
+
+// Applies the config file again after it changed; a file that does not read, parse or
+// validate is refused whole and the running config stays.
+void ReloadConfigFile(ConfigFileWatcher& watcher, ControlService& service) {
+  absl::StatusOr<std::optional<std::string>> text = watcher.TakeChangedContent();
+  if (!text.ok()) {
+    LogWarning("config file unreadable; the running config stays",
+               {{"path", watcher.path()}, {"error", std::string(text.status().message())}});
+    return;
+  }
+  if (!text->has_value()) {
+    return;  // events, but the same content
+  }
+  absl::StatusOr<NodeConfig> config = AssembleConfig(watcher.path(), **text);
+  absl::StatusOr<ControlService::Replaced> replaced =
+      config.ok() ? service.ReplaceConfig(*config) : config.status();
+  if (!replaced.ok()) {
+    LogError("config file refused; the running config stays",
+             {{"path", watcher.path()},
+              {"error", std::string(replaced.status().message())},
+              {"version", service.RunningVersion()}});
+    return;
+  }
+  if (!replaced->changed) {
+    LogInfo("config file reloaded: same config",
+            {{"path", watcher.path()}, {"version", replaced->config->version}});
+    return;
+  }
+  const ConfigSnapshot& now = *replaced->config;
+  LogInfo("config file applied",
+          {{"path", watcher.path()},
+           {"version", now.version},
+           {"apply_time_ms", static_cast<double>(replaced->apply_time) / 1e6},
+           {"delay", FormatDuration(now.delay)},
+           {"workers", now.workers}});
+}
+
 int Run() {
   int signal_fd = BlockSignalsIntoFd();
-  absl::StatusOr<NodeConfig> config = StartupConfig();
+  absl::StatusOr<LogLevel> log_level = ParseLogLevel(absl::GetFlag(FLAGS_log_level));
+  if (!log_level.ok()) {
+    return Refuse(2, absl::StrCat("--log_level: ", log_level.status().message()));
+  }
+  SetLogLevel(*log_level);
+  RouteGrpcLogsToJsonLog();
+  // Debian builds Abseil with its debug checks, so every absl::Mutex lock inside gRPC would
+  // also update a lock-order graph for deadlock detection: a cost on every control call.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+
+  const std::string config_path = absl::GetFlag(FLAGS_config);
+  std::string config_text;
+  if (!config_path.empty()) {
+    absl::StatusOr<std::string> read = ReadConfigFile(config_path);
+    if (!read.ok()) {
+      return Refuse(2, read.status());
+    }
+    config_text = *std::move(read);
+  }
+  absl::StatusOr<NodeConfig> config = AssembleConfig(config_path, config_text);
   if (!config.ok()) {
-    std::fprintf(stderr, "proxynode: %s\n", std::string(config.status().message()).c_str());
-    return 2;
+    return Refuse(2, config.status());
+  }
+  std::unique_ptr<ConfigFileWatcher> watcher;
+  if (!config_path.empty() && absl::GetFlag(FLAGS_watch_config)) {
+    absl::StatusOr<std::unique_ptr<ConfigFileWatcher>> created =
+        ConfigFileWatcher::Create(config_path, config_text);
+    if (!created.ok()) {
+      return Refuse(2, absl::StrCat("--watch_config: ", created.status().message()));
+    }
+    watcher = *std::move(created);
   }
   DataplaneOptions options;
   options.config = *config;
@@ -157,16 +247,14 @@ int Run() {
                                                             : absl::GetFlag(FLAGS_admin_listen);
     absl::StatusOr<SocketAddress> parsed = ParseSocketAddress(text);
     if (!parsed.ok()) {
-      std::fprintf(stderr, "proxynode: %s: %s\n", flag,
-                   std::string(parsed.status().message()).c_str());
-      return 2;
+      return Refuse(2, absl::StrCat(flag, ": ", parsed.status().message()));
     }
     *address = *parsed;
   }
   absl::StatusOr<std::unique_ptr<Dataplane>> created = Dataplane::Create(options);
   if (!created.ok()) {
-    std::fprintf(stderr, "proxynode: %s\n", std::string(created.status().message()).c_str());
-    return created.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+    return Refuse(created.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1,
+                  created.status());
   }
   Dataplane& dataplane = **created;
   std::atomic<bool> drain_requested{false};
@@ -177,50 +265,76 @@ int Run() {
     dataplane.BeginDrain();
     drain_requested.store(true);
   });
+  const ControlTlsOptions tls{.cert_file = absl::GetFlag(FLAGS_control_tls_cert),
+                              .key_file = absl::GetFlag(FLAGS_control_tls_key),
+                              .client_ca_file = absl::GetFlag(FLAGS_control_tls_client_ca)};
   absl::StatusOr<std::unique_ptr<ControlServer>> control =
-      ControlServer::Start(absl::GetFlag(FLAGS_control_listen), service);
+      ControlServer::Start(absl::GetFlag(FLAGS_control_listen), service, tls);
   if (!control.ok()) {
-    std::fprintf(stderr, "proxynode: %s\n", std::string(control.status().message()).c_str());
-    return 1;
+    // Bad TLS flags or files are usage errors, like other flags; not listening is not.
+    return Refuse(control.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1,
+                  control.status());
   }
   dataplane.Start();
   const ConfigSnapshotPtr running = dataplane.config();
-  // One line, first on stdout, so scripts and tests can find the ports chosen for port 0.
-  std::printf(
-      "proxynode listening http=%s admin=%s control=%s workers=%u delay=%s max_connections=%u "
-      "fd_limit=%llu/%llu\n",
-      dataplane.http_address().ToString().c_str(), dataplane.admin_address().ToString().c_str(),
-      (*control)->address().c_str(), running->workers, FormatDuration(running->delay).c_str(),
-      running->max_connections != 0 ? running->max_connections : dataplane.connection_cap(),
-      static_cast<unsigned long long>(dataplane.fd_limits().soft),
-      static_cast<unsigned long long>(dataplane.fd_limits().hard));
-  std::fflush(stdout);
+  // The start-up record: scripts and tests find the ports chosen for port 0 in it.
+  LogInfo("proxynode listening",
+          {{"http", dataplane.http_address().ToString()},
+           {"admin", dataplane.admin_address().ToString()},
+           {"control", (*control)->address()},
+           {"control_tls", !tls.cert_file.empty()},
+           {"workers", running->workers},
+           {"delay", FormatDuration(running->delay)},
+           {"max_connections",
+            running->max_connections != 0 ? running->max_connections : dataplane.connection_cap()},
+           {"fd_limit_soft", dataplane.fd_limits().soft},
+           {"fd_limit_hard", dataplane.fd_limits().hard},
+           {"config", config_path},
+           {"version", running->version}});
 
-  // Housekeeping every 100 ms: join retired workers, notice a Drain call.
+  // Until a signal or a Drain call: every 100 ms (and on a config change) join retired
+  // workers, notice a Drain call, apply a changed config file once its events settle.
+  constexpr int kTickMs = 100;
+  constexpr Nanos kSettle = 100 * kMillisecond;  // an editor's write comes in several events
+  std::optional<MonoTime> reload_at;
   int signo = 0;
   while (signo == 0 && !drain_requested.load()) {
-    signo = WaitForSignal(signal_fd, 100);
+    pollfd fds[2] = {{signal_fd, POLLIN, 0}, {watcher ? watcher->fd() : -1, POLLIN, 0}};
+    if (poll(fds, 2, kTickMs) > 0) {
+      if ((fds[0].revents & POLLIN) != 0) {
+        signo = TakeSignal(signal_fd);
+      }
+      if ((fds[1].revents & POLLIN) != 0 && watcher->DrainEvents()) {
+        reload_at = MonotonicNow() + kSettle;
+      }
+    }
+    if (signo == 0 && reload_at && MonotonicNow() >= *reload_at) {
+      reload_at.reset();
+      ReloadConfigFile(*watcher, service);
+    }
     dataplane.ReapRetiredWorkers();
   }
-  std::fprintf(stderr, "proxynode: %s: draining (up to %s)\n",
-               signo != 0 ? absl::StrCat("signal ", signo).c_str() : "Drain call",
-               absl::FormatDuration(absl::GetFlag(FLAGS_drain_timeout)).c_str());
+  const absl::Duration drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  LogInfo("draining",
+          {{"reason", signo != 0 ? absl::StrCat("SIG", sigabbrev_np(signo)) : "Drain call"},
+           {"drain_timeout", absl::FormatDuration(drain_timeout)},
+           {"connections", dataplane.Info().connections}});
   (*control)->SetServing(false);
   if (!dataplane.draining()) {
     dataplane.BeginDrain();
   }
-  const MonoTime deadline =
-      MonotonicNow() + absl::ToInt64Nanoseconds(absl::GetFlag(FLAGS_drain_timeout));
+  const MonoTime deadline = MonotonicNow() + absl::ToInt64Nanoseconds(drain_timeout);
   while (!dataplane.Drained()) {
     if (MonotonicNow() >= deadline || WaitForSignal(signal_fd, 10) != 0) {
-      std::fprintf(stderr, "proxynode: closing the connections still open\n");
+      LogWarning("closing the connections still open",
+                 {{"connections", dataplane.Info().connections}});
       dataplane.AbortConnections();
       break;
     }
   }
   (*control)->Shutdown();
   dataplane.Stop();
-  std::fprintf(stderr, "proxynode: stopped\n");
+  LogInfo("stopped");
   return 0;
 }
 

@@ -27,6 +27,8 @@ struct NodeConfig {
   uint32_t max_header_bytes = 8192;
   uint64_t max_body_bytes = 1 << 20;
   uint32_t max_requests_per_connection = 0;  // 0 = unlimited
+
+  bool operator==(const NodeConfig&) const = default;
 };
 
 using ConfigSnapshot = NodeConfig;

@@ -29,6 +29,10 @@ run_suite() {  # run_suite BUILD_DIR [cmake options...]
 }
 
 run_suite build
+# The Kubernetes side: manifests valid against the API schemas (and the check able to fail),
+# the image's runtime package list covering every library the binaries load.
+scripts/check-manifests.sh
+scripts/check-image-deps.sh
 for sanitizer in ${SANITIZERS-address thread}; do
   run_suite "build-$sanitizer" -DPROXYNODE_SANITIZE="$sanitizer" -DCMAKE_BUILD_TYPE=Debug
 done

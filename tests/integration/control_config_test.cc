@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/testing/command.h"
 #include "tests/testing/control_client.h"
 #include "tests/testing/node_process.h"
 
@@ -251,55 +252,12 @@ TEST(ControlConfigTest, ExpectedVersionLetsExactlyOneOfTwoUpdatesThrough) {
   }
 }
 
-// How a node started only to fail ended, with what it wrote to stderr.
-struct FailedStart {
-  std::optional<ExitStatus> exit;  // nullopt: still running after the timeout (then killed)
-  std::string stderr_text;
-};
-
-// Runs the node with `flags` (listeners on port 0) to its exit, capturing stderr in `log`.
-FailedStart RunToExit(const std::vector<std::string>& flags, const std::filesystem::path& log) {
+// Runs the node with `flags` (listeners on port 0) to its exit: a refused start.
+CommandResult RunToExit(const std::vector<std::string>& flags, const std::filesystem::path& dir) {
   std::vector<std::string> args = {PROXYNODE_BINARY, "--http_listen=127.0.0.1:0",
                                    "--admin_listen=127.0.0.1:0", "--control_listen=127.0.0.1:0"};
   args.insert(args.end(), flags.begin(), flags.end());
-  std::vector<char*> argv;
-  for (std::string& arg : args) {
-    argv.push_back(arg.data());
-  }
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  FailedStart result;
-  if (rc != 0) {
-    ADD_FAILURE() << "posix_spawn: " << rc;
-    return result;
-  }
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (true) {
-    int status = 0;
-    pid_t done = waitpid(pid, &status, WNOHANG);
-    if (done == pid) {
-      result.exit = ExitStatus::FromWaitStatus(status);
-      break;
-    }
-    if ((done < 0 && errno != EINTR) || std::chrono::steady_clock::now() >= deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(5ms);
-  }
-  std::ifstream file(log);
-  std::stringstream text;
-  text << file.rdbuf();
-  result.stderr_text = text.str();
-  return result;
+  return RunCommand(args, dir, std::chrono::seconds(10));
 }
 
 class ControlConfigFileTest : public ::testing::Test {
@@ -341,13 +299,13 @@ class ControlConfigFileTest : public ::testing::Test {
       }
     }
     // Once more with stderr captured, for the message.
-    FailedStart failed = RunToExit({"--config=" + path, "--delay=0s"}, dir_ / (name + ".stderr"));
+    CommandResult failed = RunToExit({"--config=" + path, "--delay=0s"}, dir_);
     ASSERT_TRUE(failed.exit) << "still running";
     EXPECT_EQ(failed.exit->ToString(), "exit 2");
-    EXPECT_NE(failed.stderr_text.find(mentions), std::string::npos)
-        << "stderr does not mention \"" << mentions << "\": " << failed.stderr_text;
-    EXPECT_NE(failed.stderr_text.find(path), std::string::npos)
-        << "stderr does not name the file: " << failed.stderr_text;
+    EXPECT_NE(failed.err.find(mentions), std::string::npos)
+        << "stderr does not mention \"" << mentions << "\": " << failed.err;
+    EXPECT_NE(failed.err.find(path), std::string::npos)
+        << "stderr does not name the file: " << failed.err;
   }
 
   std::filesystem::path dir_;

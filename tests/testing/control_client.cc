@@ -108,9 +108,14 @@ std::string Describe(const grpc::Status& status) {
 }
 
 ControlClient::ControlClient(uint16_t control_port, std::chrono::milliseconds timeout)
+    : ControlClient(control_port, grpc::InsecureChannelCredentials(), timeout) {}
+
+ControlClient::ControlClient(uint16_t control_port,
+                             std::shared_ptr<grpc::ChannelCredentials> credentials,
+                             std::chrono::milliseconds timeout)
     : timeout_(timeout),
-      channel_(grpc::CreateChannel("127.0.0.1:" + std::to_string(control_port),
-                                   grpc::InsecureChannelCredentials())),
+      channel_(
+          grpc::CreateChannel("127.0.0.1:" + std::to_string(control_port), std::move(credentials))),
       stub_(v1::ControlService::NewStub(channel_)) {}
 
 std::unique_ptr<grpc::ClientContext> ControlClient::NewContext() const {

@@ -15,6 +15,7 @@
 
 #include "google/protobuf/duration.pb.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/security/credentials.h"
 #include "proxynode/v1/control.grpc.pb.h"
 
 namespace proxynode::testing {
@@ -36,6 +37,10 @@ class ControlClient {
   // Connects lazily: the first call opens the channel (within its deadline).
   explicit ControlClient(uint16_t control_port,
                          std::chrono::milliseconds timeout = kDefaultRpcTimeout);
+  // The same with `credentials`, e.g. grpc::SslCredentials for a node with TLS on its
+  // control port (its certificate must then name 127.0.0.1).
+  ControlClient(uint16_t control_port, std::shared_ptr<grpc::ChannelCredentials> credentials,
+                std::chrono::milliseconds timeout = kDefaultRpcTimeout);
 
   grpc::Status GetConfig(v1::NodeConfig* config);
   grpc::Status UpdateConfig(const v1::UpdateConfigRequest& request,

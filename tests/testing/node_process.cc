@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -26,12 +27,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::seconds kStartTimeout{10};
 
-// The port of "key=127.0.0.1:PORT" in the start-up line; 0 if absent.
-uint16_t PortAfter(std::string_view line, std::string_view key) {
-  size_t at = line.find(key);
+// The port of `"key":"127.0.0.1:PORT"` in the start-up record; 0 if absent.
+uint16_t PortOf(std::string_view line, std::string_view key) {
+  const std::string quoted_key = "\"" + std::string(key) + "\":\"";
+  size_t at = line.find(quoted_key);
   if (at == std::string_view::npos) return 0;
-  std::string_view address = line.substr(at + key.size());
-  address = address.substr(0, address.find(' '));
+  std::string_view address = line.substr(at + quoted_key.size());
+  address = address.substr(0, address.find('"'));
   size_t colon = address.rfind(':');
   if (colon == std::string_view::npos) return 0;
   std::string_view digits = address.substr(colon + 1);
@@ -39,6 +41,8 @@ uint16_t PortAfter(std::string_view line, std::string_view key) {
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
   return ec == std::errc() && end == digits.data() + digits.size() ? port : 0;
 }
+
+constexpr std::string_view kStartupMessage = "\"message\":\"proxynode listening\"";
 
 }  // namespace
 
@@ -61,6 +65,8 @@ NodeProcess::~NodeProcess() {
     while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }
   }
+  // The node is gone, so its stdout reaches end of file and the reader returns.
+  if (output_reader_.joinable()) output_reader_.join();
   if (stdout_fd_ >= 0) close(stdout_fd_);
 }
 
@@ -100,10 +106,11 @@ NodeProcess::~NodeProcess() {
     return ::testing::AssertionFailure() << "fork: " << std::strerror(spawn_errno);
   }
 
-  // Read the first line, byte by byte so nothing after it is consumed.
+  // Read up to the start-up record, byte by byte so nothing after it is consumed; earlier
+  // log records are kept with the rest of the output.
   const auto deadline = Clock::now() + kStartTimeout;
   std::string line;
-  while (line.empty() || line.back() != '\n') {
+  while (true) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     pollfd pfd{stdout_fd_, POLLIN, 0};
     int n = poll(&pfd, 1, left.count() > 0 ? static_cast<int>(left.count()) : 0);
@@ -116,6 +123,10 @@ NodeProcess::~NodeProcess() {
     ssize_t got = read(stdout_fd_, &c, 1);
     if (got == 1) {
       line.push_back(c);
+      if (c != '\n') continue;
+      AppendOutput(line);
+      if (line.find(kStartupMessage) != std::string::npos) break;
+      line.clear();
     } else if (got == 0) {
       std::optional<ExitStatus> exit = WaitExit(std::chrono::seconds(2));
       return ::testing::AssertionFailure()
@@ -127,14 +138,42 @@ NodeProcess::~NodeProcess() {
   }
   line.pop_back();
   banner_ = line;
-  http_port_ = PortAfter(line, "http=");
-  admin_port_ = PortAfter(line, "admin=");
-  control_port_ = PortAfter(line, "control=");
-  if (line.rfind("proxynode listening ", 0) != 0 || http_port_ == 0 || admin_port_ == 0 ||
-      control_port_ == 0) {
+  http_port_ = PortOf(line, "http");
+  admin_port_ = PortOf(line, "admin");
+  control_port_ = PortOf(line, "control");
+  if (http_port_ == 0 || admin_port_ == 0 || control_port_ == 0) {
     return ::testing::AssertionFailure() << "unexpected start-up line: " << line;
   }
+  // The node logs on: keep reading, or a full pipe would block it.
+  output_reader_ = std::thread([this] { ReadOutput(); });
   return ::testing::AssertionSuccess();
+}
+
+void NodeProcess::AppendOutput(std::string_view text) {
+  std::fwrite(text.data(), 1, text.size(), stderr);  // in the test's log, for failures
+  std::lock_guard<std::mutex> lock(output_mutex_);
+  output_.append(text);
+}
+
+void NodeProcess::ReadOutput() {
+  char buffer[4096];
+  while (true) {
+    ssize_t got = read(stdout_fd_, buffer, sizeof(buffer));
+    if (got > 0) {
+      AppendOutput(std::string_view(buffer, static_cast<size_t>(got)));
+    } else if (got == 0 || errno != EINTR) {
+      return;  // the node closed stdout (it exited)
+    }
+  }
+}
+
+std::string NodeProcess::Output() const {
+  std::lock_guard<std::mutex> lock(output_mutex_);
+  return output_;
+}
+
+bool NodeProcess::WaitForOutput(std::string_view text, std::chrono::milliseconds timeout) const {
+  return WaitUntil([&] { return Output().find(text) != std::string::npos; }, timeout);
 }
 
 bool NodeProcess::Signal(int signo) { return pid_ > 0 && kill(pid_, signo) == 0; }

@@ -1,8 +1,10 @@
 #pragma once
 
 // Runs the real proxynode binary as a child process for integration tests. The node binds
-// 127.0.0.1 port 0 for all three listeners (http, admin, control) and announces the ports on its
-// first stdout line, which Start() waits for, so tests never guess ports and never race the bind.
+// 127.0.0.1 port 0 for all three listeners (http, admin, control) and announces the ports in its
+// start-up log record, which Start() waits for, so tests never guess ports and never race the
+// bind. Its log (JSON lines on stdout) is read on by a thread, kept for tests (Output,
+// WaitForOutput) and copied to the test's stderr.
 //
 // Thread contract: use from one thread (the test body).
 
@@ -11,9 +13,11 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -46,7 +50,12 @@ class NodeProcess {
   uint16_t http_port() const { return http_port_; }
   uint16_t admin_port() const { return admin_port_; }
   uint16_t control_port() const { return control_port_; }
+  // The start-up log record.
   const std::string& banner() const { return banner_; }
+  // Everything the node wrote to stdout so far (its log).
+  std::string Output() const;
+  // Waits up to `timeout` for `text` to appear in the output.
+  bool WaitForOutput(std::string_view text, std::chrono::milliseconds timeout) const;
   pid_t pid() const { return pid_; }
 
   // Sends `signo` to the node; false if it is not running.
@@ -62,8 +71,14 @@ class NodeProcess {
   double MetricSum(std::string_view name, std::string_view label_filter = "");
 
  private:
+  void AppendOutput(std::string_view text);
+  void ReadOutput();  // the reader thread
+
   pid_t pid_ = -1;  // -1 once reaped
   int stdout_fd_ = -1;
+  std::thread output_reader_;
+  mutable std::mutex output_mutex_;
+  std::string output_;  // guarded by output_mutex_
   uint16_t http_port_ = 0;
   uint16_t admin_port_ = 0;
   uint16_t control_port_ = 0;
