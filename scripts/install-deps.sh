@@ -14,8 +14,9 @@ set -euo pipefail
 BUILD_PACKAGES=(g++ cmake make pkg-config libabsl-dev libgtest-dev libgmock-dev libcli11-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler)
 # Tests: curl for smoke checks, python3 for the test helpers, Node.js and npm for the
-# manifest check (scripts/check-manifests.sh), openssl for the control-port TLS test's CA.
-TEST_PACKAGES=(curl python3 nodejs npm openssl)
+# manifest check (scripts/check-manifests.sh), openssl for the control-port TLS test's CA,
+# wrk for the short soak run (bench/soak.sh).
+TEST_PACKAGES=(curl python3 nodejs npm openssl wrk)
 # Benchmarks only (bench/run.sh): wrk and the peers measured beside proxynode.
 BENCH_PACKAGES=(wrk nginx-light libnginx-mod-http-echo haproxy nodejs libbenchmark-dev)
 # Runtime: the packages of the shared libraries proxynode and proxyctl load (`ldd`), apart

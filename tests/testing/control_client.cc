@@ -199,6 +199,22 @@ grpc::Status ControlClient::HealthCheck(const std::string& service, HealthStatus
     AppendVarint(service.size(), &request_bytes);
     request_bytes += service;
   }
+  std::string bytes;
+  if (grpc::Status result = RawUnaryCall(kHealthCheckMethod, request_bytes, &bytes); !result.ok()) {
+    return result;
+  }
+  uint64_t value = 0;
+  if (!ParseHealthCheckResponse(bytes, &value) || value > 3) {
+    return grpc::Status(grpc::StatusCode::INTERNAL, "unparsable HealthCheckResponse (" +
+                                                        std::to_string(bytes.size()) + " bytes)");
+  }
+  *status = static_cast<HealthStatus>(value);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlClient::RawUnaryCall(const std::string& method,
+                                         const std::string& request_bytes,
+                                         std::string* response_bytes) {
   grpc::Slice request_slice(request_bytes);
   grpc::ByteBuffer request(&request_slice, 1);
   grpc::ByteBuffer response;
@@ -210,7 +226,7 @@ grpc::Status ControlClient::HealthCheck(const std::string& service, HealthStatus
   bool done = false;
   grpc::Status result;
   grpc::GenericStub generic(channel_);
-  generic.UnaryCall(context.get(), kHealthCheckMethod, grpc::StubOptions(), &request, &response,
+  generic.UnaryCall(context.get(), method, grpc::StubOptions(), &request, &response,
                     [&](grpc::Status call_status) {
                       std::lock_guard<std::mutex> lock(mutex);
                       result = std::move(call_status);
@@ -228,16 +244,10 @@ grpc::Status ControlClient::HealthCheck(const std::string& service, HealthStatus
   if (grpc::Status dumped = response.Dump(&slices); !dumped.ok()) {
     return dumped;
   }
-  std::string bytes;
+  response_bytes->clear();
   for (const grpc::Slice& slice : slices) {
-    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    response_bytes->append(reinterpret_cast<const char*>(slice.begin()), slice.size());
   }
-  uint64_t value = 0;
-  if (!ParseHealthCheckResponse(bytes, &value) || value > 3) {
-    return grpc::Status(grpc::StatusCode::INTERNAL, "unparsable HealthCheckResponse (" +
-                                                        std::to_string(bytes.size()) + " bytes)");
-  }
-  *status = static_cast<HealthStatus>(value);
   return grpc::Status::OK;
 }
 

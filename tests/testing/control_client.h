@@ -63,6 +63,11 @@ class ControlClient {
   // (no generated health stub): the request and the response are encoded by hand.
   grpc::Status HealthCheck(const std::string& service, HealthStatus* status);
 
+  // Calls unary `method` ("/package.Service/Method") with `request_bytes` sent as they are,
+  // whatever they encode (for malformed-message tests); the reply's bytes in `response_bytes`.
+  grpc::Status RawUnaryCall(const std::string& method, const std::string& request_bytes,
+                            std::string* response_bytes);
+
   v1::ControlService::Stub& stub() { return *stub_; }
   // A context whose deadline is now + the client's timeout.
   std::unique_ptr<grpc::ClientContext> NewContext() const;
