@@ -23,8 +23,7 @@ COPY scripts/install-deps.sh scripts/
 RUN scripts/install-deps.sh --build && rm -rf /var/lib/apt/lists/*
 COPY . .
 # The build type CI builds and tests (build.sh's default), so CI proves this step; the debug
-# info stays in the binaries, for core dumps and profilers. Release (-O3) does not build
-# with GCC 12 today: a false -Wrestrict at -O3 in cli/fleet.cc, an error under -Werror.
+# info stays in the binaries, for core dumps and profilers.
 ARG BUILD_TYPE=RelWithDebInfo
 RUN BUILD_DIR=build BUILD_TYPE=$BUILD_TYPE scripts/build.sh -DPROXYNODE_BUILD_TESTS=OFF
 
