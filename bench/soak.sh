@@ -6,8 +6,9 @@
 #     or timeout error, and every status was 200, or 429 from the rate-limit steps;
 #   - every config change was accepted;
 #   - the node's open file descriptors are back to their baseline, and its RSS within
-#     10% (or 8 MiB) of it, once the connections are closed (baseline: after a warm-up run
-#     of the same load, so allocator arenas and buffer pools have their working size);
+#     10% (or 8 MiB) of it, once the connections are closed and the starting config is
+#     restored (baseline: after a warm-up run of the same load, so buffer pools and
+#     allocator arenas have their working size);
 #   - the node's counters agree with what the clients counted: responses the node wrote
 #     minus those wrk completed is between 0 and the number of connections (wrk stops with
 #     at most one request in flight per connection).
@@ -94,6 +95,9 @@ wrk -t2 -c"$CONNS" -d"${DURATION}s" --timeout 5s -s bench/lua/count_statuses.lua
   "http://$http/" >"$OUT/soak.txt" 2>&1
 wait "$changer" || true
 changer=""
+# Back to the starting config (each worker holds an epoll fd and an eventfd), then compare.
+"$PROXYCTL_BIN" --addr "$control" config set workers=2 delay=20ms max_pending=0 rate_limit=0 \
+  max_connections=0 header_timeout=10s idle_timeout=60s max_requests_per_connection=0 >/dev/null
 settle
 sleep 1
 read -r written_after limited_after < <(node_counts)

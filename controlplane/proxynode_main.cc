@@ -28,6 +28,7 @@
 #include "controlplane/control_service.h"
 #include "controlplane/grpc_log_bridge.h"
 #include "controlplane/json_log.h"
+#include "controlplane/memory_trimmer.h"
 #include "dataplane/clock.h"
 #include "dataplane/config_snapshot.h"
 #include "dataplane/dataplane.h"
@@ -293,10 +294,12 @@ int Run() {
            {"version", running->version}});
 
   // Until a signal or a Drain call: every 100 ms (and on a config change) join retired
-  // workers, notice a Drain call, apply a changed config file once its events settle.
+  // workers, give freed memory back after a drop in connections, notice a Drain call, apply
+  // a changed config file once its events settle.
   constexpr int kTickMs = 100;
   constexpr Nanos kSettle = 100 * kMillisecond;  // an editor's write comes in several events
   std::optional<MonoTime> reload_at;
+  MemoryTrimmer memory;
   int signo = 0;
   while (signo == 0 && !drain_requested.load()) {
     pollfd fds[2] = {{signal_fd, POLLIN, 0}, {watcher ? watcher->fd() : -1, POLLIN, 0}};
@@ -312,7 +315,7 @@ int Run() {
       reload_at.reset();
       ReloadConfigFile(*watcher, service);
     }
-    dataplane.ReapRetiredWorkers();
+    memory.Tick(dataplane.Info().connections, dataplane.ReapRetiredWorkers());
   }
   const absl::Duration drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   LogInfo("draining",

@@ -150,7 +150,7 @@ void Dataplane::AdoptElsewhere(ConnectionHandover handover) {
   (*least_loaded)->Adopt(handover);
 }
 
-void Dataplane::ReapRetiredWorkers() {
+size_t Dataplane::ReapRetiredWorkers() {
   std::vector<std::unique_ptr<Worker>> finished;
   {
     std::lock_guard<std::mutex> lock(workers_mutex_);
@@ -167,6 +167,7 @@ void Dataplane::ReapRetiredWorkers() {
     worker->StopAndJoin();  // outside the lock: the thread may still be finishing a task
     stats_.RetireWorker(worker->index());
   }
+  return finished.size();
 }
 
 uint32_t Dataplane::worker_count() const {

@@ -62,9 +62,9 @@ class Dataplane {
   void PublishConfig(ConfigSnapshotPtr config, absl::AnyInvocable<void()> applied);
   ConfigSnapshotPtr config() const;
 
-  // Joins workers that finished retiring (every connection handed over). Call periodically
-  // from a non-worker thread.
-  void ReapRetiredWorkers();
+  // Joins workers that finished retiring (every connection handed over); returns how many.
+  // Call periodically from a non-worker thread.
+  size_t ReapRetiredWorkers();
   // Workers serving (not retiring).
   uint32_t worker_count() const;
 
