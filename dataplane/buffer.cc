@@ -7,6 +7,7 @@ namespace proxynode {
 
 std::unique_ptr<char[]> BufferPool::Acquire() {
   ++in_use_;
+  if (in_use_gauge_ != nullptr) in_use_gauge_->Add(1);
   if (free_.empty()) {
     return std::make_unique_for_overwrite<char[]>(kBlockSize);
   }
@@ -17,6 +18,7 @@ std::unique_ptr<char[]> BufferPool::Acquire() {
 
 void BufferPool::Release(std::unique_ptr<char[]> block) {
   --in_use_;
+  if (in_use_gauge_ != nullptr) in_use_gauge_->Add(-1);
   if (free_.size() < max_free_blocks_) {
     free_.push_back(std::move(block));
   }

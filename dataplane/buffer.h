@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "dataplane/worker_stats.h"
+
 namespace proxynode {
 
 class BufferPool {
@@ -26,6 +28,9 @@ class BufferPool {
   std::unique_ptr<char[]> Acquire();
   void Release(std::unique_ptr<char[]> block);
 
+  // Mirrors blocks_in_use() into `gauge` (the worker's buffer_blocks_in_use stat).
+  void ReportInUseTo(Gauge* gauge) { in_use_gauge_ = gauge; }
+
   size_t free_blocks() const { return free_.size(); }
   // Blocks handed out and not yet returned (for stats: pooled memory in use).
   size_t blocks_in_use() const { return in_use_; }
@@ -34,6 +39,7 @@ class BufferPool {
   std::vector<std::unique_ptr<char[]>> free_;
   size_t max_free_blocks_;
   size_t in_use_ = 0;
+  Gauge* in_use_gauge_ = nullptr;
 };
 
 class Buffer {

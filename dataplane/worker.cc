@@ -18,7 +18,9 @@ Worker::Worker(WorkerOptions options)
                date_,           *options_.handler,
                *this,           options_.admission},
       listener_(loop_, options_.listen_fd, options_.exclusive_accept, *options_.stats,
-                [this](int fd) { Accept(fd); }) {}
+                [this](int fd) { Accept(fd); }) {
+  pool_.ReportInUseTo(&options_.stats->buffer_blocks_in_use);
+}
 
 Worker::~Worker() { StopAndJoin(); }
 

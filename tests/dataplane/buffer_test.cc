@@ -295,3 +295,25 @@ TEST(BufferTest, MovedFromBufferIsEmptyAndReusable) {
 
 }  // namespace
 }  // namespace proxynode
+
+namespace proxynode {
+namespace {
+
+// The worker's buffer_blocks_in_use stat follows the pool: blocks handed out and not back.
+TEST(BufferPoolTest, InUseGaugeFollowsAcquireAndRelease) {
+  BufferPool pool(1);
+  Gauge gauge;
+  pool.ReportInUseTo(&gauge);
+  auto a = pool.Acquire();
+  auto b = pool.Acquire();
+  EXPECT_EQ(gauge.Get(), 2);
+  EXPECT_EQ(pool.blocks_in_use(), 2u);
+  pool.Release(std::move(a));
+  EXPECT_EQ(gauge.Get(), 1);
+  pool.Release(std::move(b));  // past max_free_blocks: freed, still counted back
+  EXPECT_EQ(gauge.Get(), 0);
+  EXPECT_EQ(pool.free_blocks(), 1u);
+}
+
+}  // namespace
+}  // namespace proxynode
