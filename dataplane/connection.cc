@@ -586,7 +586,9 @@ void Connection::OnTimeoutTimer() {
       deadline = state_ == State::kReadingHead ? head_started_at_ + config.header_timeout
                                                : last_activity_ + config.idle_timeout;
       if (current >= deadline) {
-        context_.stats.rejected.header_timeout.Add();
+        (state_ == State::kReadingHead ? context_.stats.rejected.header_timeout
+                                       : context_.stats.rejected.body_timeout)
+            .Add();
         AbandonCurrentRequest();
         EnqueueImmediate(408, ErrorBody(408), /*close=*/true, 0);
         Progress();

@@ -41,6 +41,7 @@ namespace proxynode {
   X(header_too_large, "431: request head over max_header_bytes")                       \
   X(body_too_large, "413: request body over max_body_bytes")                           \
   X(header_timeout, "408: request head not received within header_timeout")            \
+  X(body_timeout, "408: request body stalled for idle_timeout")                        \
   X(bad_request, "400/501/505: malformed or unsupported request")
 
 // X(name, help) — values that go up and down.

@@ -227,6 +227,9 @@ TEST(LimitsTest, StalledBodyGets408AndClose) {
   EXPECT_EQ(response->status, 408);
   EXPECT_TRUE(response->ConnectionClose());
   EXPECT_TRUE(client.IsClosedByPeer()) << client.error();
+  // Counted as a stalled body, not as a slow head.
+  EXPECT_EQ(Rejected(node, "body_timeout"), 1);
+  EXPECT_EQ(Rejected(node, "header_timeout"), 0);
 }
 
 TEST(LimitsTest, IdleKeepAliveConnectionIsClosedQuietly) {
