@@ -7,6 +7,7 @@
 #   scripts/install-deps.sh --build     the build alone (the Dockerfile's build stage)
 #   scripts/install-deps.sh --runtime   only the shared libraries the binaries load (the
 #                                       Dockerfile's runtime stage)
+#   scripts/install-deps.sh --fuzz      build + Clang and libFuzzer (scripts/fuzz.sh)
 #   ... --list                          print the selected packages, one a line; install nothing
 set -euo pipefail
 
@@ -24,15 +25,18 @@ BENCH_PACKAGES=(wrk nginx-light libnginx-mod-http-echo haproxy nodejs libbenchma
 # these pull in (libstdc++6, libssl3, libc-ares2, libre2-9). libgrpc++1.51 holds libgrpc++
 # and libgrpc++_reflection. scripts/check-image-deps.sh checks this list against `ldd`.
 RUNTIME_PACKAGES=(libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 ca-certificates)
+# Fuzzing only (scripts/fuzz.sh): Debian 12's default Clang (14) and its compiler-rt, which
+# holds libFuzzer and the sanitizer runtimes; libclang-common-14-dev only recommends it.
+FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
 mode=default
 list=false
 for arg in "$@"; do
   case "$arg" in
-    --bench | --build | --runtime) mode=${arg#--} ;;
+    --bench | --build | --runtime | --fuzz) mode=${arg#--} ;;
     --list) list=true ;;
     *)
-      echo "usage: $0 [--bench | --build | --runtime] [--list]" >&2
+      echo "usage: $0 [--bench | --build | --runtime | --fuzz] [--list]" >&2
       exit 2
       ;;
   esac
@@ -42,6 +46,7 @@ case "$mode" in
   bench) want=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${BENCH_PACKAGES[@]}") ;;
   build) want=("${BUILD_PACKAGES[@]}") ;;
   runtime) want=("${RUNTIME_PACKAGES[@]}") ;;
+  fuzz) want=("${BUILD_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}") ;;
 esac
 if $list; then
   printf '%s\n' "${want[@]}" | awk '!seen[$0]++'

@@ -36,6 +36,8 @@ scripts/check-image-deps.sh
 # A short soak: thousands of connections while the config changes every second; no failed
 # request, no leaked fd, RSS back to its baseline, counters that agree with the client's.
 SOAK_SECONDS=30 SOAK_CONNS=2000 bench/soak.sh
+# The HTTP parser's fuzzer, briefly (docs/reliability.md records the 10-minute runs).
+scripts/fuzz.sh 60
 for sanitizer in ${SANITIZERS-address thread}; do
   run_suite "build-$sanitizer" -DPROXYNODE_SANITIZE="$sanitizer" -DCMAKE_BUILD_TYPE=Debug
 done
