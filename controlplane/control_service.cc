@@ -145,9 +145,12 @@ absl::StatusOr<ControlService::Replaced> ControlService::ReplaceConfig(NodeConfi
   }
   config.version = current->version + 1;
   auto snapshot = std::make_shared<const ConfigSnapshot>(std::move(config));
-  std::promise<void> applied;
-  dataplane_.PublishConfig(snapshot, [&applied] { applied.set_value(); });
-  applied.get_future().wait();
+  // The callback owns the promise: the last worker may still be inside set_value when this
+  // thread wakes and returns.
+  auto applied = std::make_shared<std::promise<void>>();
+  std::future<void> done = applied->get_future();
+  dataplane_.PublishConfig(snapshot, [applied] { applied->set_value(); });
+  done.wait();
   return Replaced{snapshot, true, MonotonicNow() - started};
 }
 
