@@ -244,9 +244,11 @@ void Connection::ReadSocket() {
       continue;
     }
     if (n == 0) {
+      // Nothing more will come, but what already came is still served: the requests buffered
+      // with the FIN (data and FIN reported in one wake-up) are parsed and answered, the last
+      // answer says Connection: close. stop_reading_ would skip them.
       socket_readable_ = false;
       peer_closed_ = true;
-      stop_reading_ = true;
       return;
     }
     if (errno == EINTR) {

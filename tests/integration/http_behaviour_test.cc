@@ -2,6 +2,7 @@
 // pipelining and request bodies.
 
 #include <chrono>
+#include <csignal>
 #include <optional>
 #include <string>
 
@@ -144,6 +145,30 @@ TEST(KeepAliveTest, HalfClosedClientStillGetsItsResponses) {
     EXPECT_EQ(response->status, 200) << "response " << i;
     EXPECT_EQ(response->ConnectionClose(), i == 1) << "response " << i;
   }
+  EXPECT_TRUE(client.IsClosedByPeer()) << client.error();
+}
+
+// The same when the requests and the FIN are already there when the node first looks at the
+// connection (one wake-up reports both): stopping the node makes that certain.
+TEST(KeepAliveTest, RequestsThatArriveWithTheFinAreAnswered) {
+  NodeProcess node;
+  ASSERT_TRUE(node.Start({"--delay=0s", "--workers=1"}));
+  HttpClient client = ConnectTo(node.http_port());
+  // Accepted and looked at (nothing to read yet); then both arrive while the node is stopped.
+  ASSERT_TRUE(WaitUntil([&] { return node.MetricSum("proxynode_connections_active") == 1; },
+                        std::chrono::seconds(5)));
+  ASSERT_TRUE(node.Signal(SIGSTOP));
+  bool sent = client.Send(GetRequest() + GetRequest());
+  client.ShutdownWrite();
+  ASSERT_TRUE(node.Signal(SIGCONT));
+  ASSERT_TRUE(sent) << client.error();
+  for (int i = 0; i < 2; ++i) {
+    std::optional<HttpResponse> response = client.ReadResponse();
+    ASSERT_TRUE(response) << "response " << i << ": " << client.error();
+    EXPECT_EQ(response->status, 200) << "response " << i;
+  }
+  // (Whether the last one says Connection: close depends on whether the node saw the FIN
+  // before it answered; at zero delay it may not have.)
   EXPECT_TRUE(client.IsClosedByPeer()) << client.error();
 }
 
