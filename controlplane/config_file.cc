@@ -1,5 +1,6 @@
 #include "controlplane/config_file.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -9,6 +10,11 @@
 namespace proxynode {
 
 absl::StatusOr<std::string> ReadConfigFile(const std::string& path) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) {  // follows symlinks, as a ConfigMap has
+    return absl::InvalidArgumentError(
+        absl::StrCat("config file ", path, ": not a readable regular file"));
+  }
   std::ifstream file(path);
   if (!file) {
     return absl::InvalidArgumentError(absl::StrCat("config file ", path, ": cannot read it"));

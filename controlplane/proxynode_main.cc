@@ -152,6 +152,13 @@ int BlockSignalsIntoFd() {
   return signalfd(-1, &mask, SFD_CLOEXEC);
 }
 
+// "SIGTERM"; "signal N" for a number glibc has no name for.
+std::string SignalName(int signo) {
+  const char* abbreviation = sigabbrev_np(signo);
+  return abbreviation != nullptr ? absl::StrCat("SIG", abbreviation)
+                                 : absl::StrCat("signal ", signo);
+}
+
 // Reads a pending signal from the signalfd; its number, or 0.
 int TakeSignal(int signal_fd) {
   signalfd_siginfo info{};
@@ -181,6 +188,13 @@ void ReloadConfigFile(ConfigFileWatcher& watcher, ControlService& service) {
   }
   if (!text->has_value()) {
     return;  // events, but the same content
+  }
+  if ((*text)->find_first_not_of(" \t\r\n") == std::string::npos) {
+    // Most likely a file caught while being rewritten; were it meant, it would reset every
+    // setting to its default, which nobody does by emptying a file.
+    LogWarning("config file is empty; the running config stays",
+               {{"path", watcher.path()}, {"version", service.RunningVersion()}});
+    return;
   }
   absl::StatusOr<NodeConfig> config = AssembleConfig(watcher.path(), **text);
   absl::StatusOr<ControlService::Replaced> replaced =
@@ -318,10 +332,9 @@ int Run() {
     memory.Tick(dataplane.Info().connections, dataplane.ReapRetiredWorkers());
   }
   const absl::Duration drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
-  LogInfo("draining",
-          {{"reason", signo != 0 ? absl::StrCat("SIG", sigabbrev_np(signo)) : "Drain call"},
-           {"drain_timeout", absl::FormatDuration(drain_timeout)},
-           {"connections", dataplane.Info().connections}});
+  LogInfo("draining", {{"reason", signo != 0 ? SignalName(signo) : "Drain call"},
+                       {"drain_timeout", absl::FormatDuration(drain_timeout)},
+                       {"connections", dataplane.Info().connections}});
   (*control)->SetServing(false);
   if (!dataplane.draining()) {
     dataplane.BeginDrain();

@@ -41,7 +41,8 @@ Nanos LatencyHistogram::BucketHigh(size_t bucket) {
 
 void LatencyHistogram::Record(Nanos value) {
   const size_t index = BucketFor(value);
-  // The range grows before the count, so a reader that sees the count also scans its bucket.
+  // The range grows before the count. A reader racing with this may still scan the old range
+  // and miss this one value: that poll undercounts by one, the next sees it.
   if (index < first_used_.load(std::memory_order_relaxed)) {
     first_used_.store(index, std::memory_order_release);
   }

@@ -48,11 +48,5 @@ TEST_F(MemoryTrimmerTest, AReapedWorkerTrims) {
   EXPECT_EQ(trimmer_.trims(), 1);
 }
 
-TEST(MemoryTrimmerDefaultTest, RealTrimRuns) {
-  MemoryTrimmer trimmer;
-  trimmer.Tick(0, 1);
-  EXPECT_EQ(trimmer.trims(), 1);
-}
-
 }  // namespace
 }  // namespace proxynode

@@ -136,6 +136,33 @@ TEST(ConfigReloadTest, InvalidFilesAreRefusedAndTheRunningConfigStays) {
   EXPECT_EQ(GetConfigOrFail(control).body(), "fixed\n");
 }
 
+// An emptied file (most likely one caught mid-rewrite) would reset every setting: refused.
+TEST(ConfigReloadTest, AnEmptiedFileIsRefused) {
+  ConfigMapDirectory dir;
+  dir.Publish("body: \"kept\\n\"\n");
+  NodeProcess node;
+  ASSERT_TRUE(node.Start({"--config=" + dir.file()}));
+  ControlClient control(node.control_port());
+  dir.Publish("\n");
+  ASSERT_TRUE(node.WaitForOutput("config file is empty; the running config stays", kReloadWait))
+      << node.Output();
+  v1::NodeConfig config = GetConfigOrFail(control);
+  EXPECT_EQ(config.version(), 1u);
+  EXPECT_EQ(config.body(), "kept\n");
+}
+
+// A path that is not a regular file (here the ConfigMap's directory itself) is a start-up
+// error, not an empty config.
+TEST(ConfigReloadTest, ADirectoryIsNotAConfigFile) {
+  ConfigMapDirectory dir;
+  dir.Publish("workers: 1\n");
+  NodeProcess node;
+  ::testing::AssertionResult started = node.Start({"--config=" + dir.root().string()});
+  ASSERT_FALSE(started);
+  // Start() reaps a node that exits before its start-up line and says how it ended.
+  EXPECT_NE(std::string(started.message()).find("exit 2"), std::string::npos) << started.message();
+}
+
 TEST(ConfigReloadTest, FlagsOnTheCommandLineStillOverrideTheFile) {
   ConfigMapDirectory dir;
   dir.Publish("delay { nanos: 2000000 }\nworkers: 2\n");
