@@ -20,87 +20,74 @@ void Timer::Cancel() {
 }
 
 TimerQueue::~TimerQueue() {
-  for (Timer* timer : heap_) {
-    timer->state_ = Timer::State::kIdle;
+  for (const Entry& entry : heap_) {
+    entry.timer->state_ = Timer::State::kIdle;
   }
 }
 
-bool TimerQueue::Less(size_t a, size_t b) const {
-  const Timer* x = heap_[a];
-  const Timer* y = heap_[b];
-  if (x->deadline_ != y->deadline_) {
-    return x->deadline_ < y->deadline_;
-  }
-  return x->sequence_ < y->sequence_;
-}
-
-void TimerQueue::Place(size_t index, Timer* timer) {
-  heap_[index] = timer;
-  timer->index_ = index;
+void TimerQueue::Place(size_t index, const Entry& entry) {
+  heap_[index] = entry;
+  entry.timer->index_ = index;
 }
 
 void TimerQueue::SiftUp(size_t index) {
+  const Entry moving = heap_[index];
   while (index > 0) {
-    size_t parent = (index - 1) / 2;
-    if (!Less(index, parent)) {
+    const size_t parent = (index - 1) / 2;
+    if (!Before(moving, heap_[parent])) {
       break;
     }
-    Timer* child = heap_[index];
     Place(index, heap_[parent]);
-    Place(parent, child);
     index = parent;
   }
+  Place(index, moving);
 }
 
 void TimerQueue::SiftDown(size_t index) {
   const size_t n = heap_.size();
+  const Entry moving = heap_[index];
   while (true) {
-    size_t smallest = index;
-    size_t left = 2 * index + 1;
-    size_t right = left + 1;
-    if (left < n && Less(left, smallest)) {
-      smallest = left;
+    size_t child = 2 * index + 1;
+    if (child >= n) {
+      break;
     }
-    if (right < n && Less(right, smallest)) {
-      smallest = right;
+    if (child + 1 < n && Before(heap_[child + 1], heap_[child])) {
+      ++child;
     }
-    if (smallest == index) {
-      return;
+    if (!Before(heap_[child], moving)) {
+      break;
     }
-    Timer* parent = heap_[index];
-    Place(index, heap_[smallest]);
-    Place(smallest, parent);
-    index = smallest;
+    Place(index, heap_[child]);
+    index = child;
   }
+  Place(index, moving);
 }
 
 void TimerQueue::Insert(Timer* timer) {
-  timer->sequence_ = next_sequence_++;
   timer->state_ = Timer::State::kQueued;
-  heap_.push_back(timer);
-  timer->index_ = heap_.size() - 1;
-  SiftUp(timer->index_);
+  heap_.push_back(Entry{timer->deadline_, next_sequence_++, timer});
+  SiftUp(heap_.size() - 1);
 }
 
 void TimerQueue::Remove(Timer* timer) {
-  size_t index = timer->index_;
+  const size_t index = timer->index_;
   timer->state_ = Timer::State::kIdle;
-  Timer* last = heap_.back();
+  const Entry last = heap_.back();
   heap_.pop_back();
-  if (last == timer) {
+  if (last.timer == timer) {
     return;
   }
   Place(index, last);
   SiftUp(index);
-  SiftDown(last->index_);
+  SiftDown(last.timer->index_);
 }
 
 size_t TimerQueue::RunExpired(MonoTime now) {
   // Collect first, then run: a callback may cancel or re-arm other timers, including ones
   // collected here, so each is checked again just before it runs.
   expired_.clear();
-  while (!heap_.empty() && heap_.front()->deadline_ <= now) {
-    Timer* timer = heap_.front();
+  while (!heap_.empty() && heap_.front().deadline <= now) {
+    Timer* timer = heap_.front().timer;
     Remove(timer);
     timer->state_ = Timer::State::kFiring;
     timer->index_ = expired_.size();

@@ -1,8 +1,10 @@
 #pragma once
 
 // Timers of one event loop: an indexed binary min-heap ordered by (deadline, sequence), so
-// timers with equal deadlines fire in the order they were armed. A Timer is an intrusive
-// node owned by its user (usually a Connection member): arming and cancelling never
+// timers with equal deadlines fire in the order they were armed. The heap holds the keys
+// beside the pointers, so comparisons never touch the timers themselves (each is a member of
+// a separately allocated connection: reading it is a cache miss once the heap is large). A Timer is
+// an intrusive node owned by its user (usually a Connection member): arming and cancelling never
 // allocate, and destroying a Timer cancels it.
 //
 // Thread contract: a TimerQueue and its Timers belong to one loop thread.
@@ -41,7 +43,6 @@ class Timer {
   TimerQueue& queue_;
   absl::AnyInvocable<void()> callback_;
   MonoTime deadline_ = 0;
-  uint64_t sequence_ = 0;
   size_t index_ = 0;  // heap slot (kQueued) or expired-list slot (kFiring)
   State state_ = State::kIdle;
 };
@@ -61,18 +62,26 @@ class TimerQueue {
   bool empty() const { return heap_.empty(); }
   size_t size() const { return heap_.size(); }
   // Earliest deadline; only valid when !empty().
-  MonoTime NextDeadline() const { return heap_.front()->deadline_; }
+  MonoTime NextDeadline() const { return heap_.front().deadline; }
 
  private:
   friend class Timer;
+  struct Entry {
+    MonoTime deadline;
+    uint64_t sequence;
+    Timer* timer;
+  };
+  static bool Before(const Entry& a, const Entry& b) {
+    return a.deadline != b.deadline ? a.deadline < b.deadline : a.sequence < b.sequence;
+  }
   void Insert(Timer* timer);
   void Remove(Timer* timer);
-  bool Less(size_t a, size_t b) const;
-  void Place(size_t index, Timer* timer);
+  void Place(size_t index, const Entry& entry);
+  // Move the entry at `index` up or down to its place, shifting the others by one slot.
   void SiftUp(size_t index);
   void SiftDown(size_t index);
 
-  std::vector<Timer*> heap_;
+  std::vector<Entry> heap_;
   std::vector<Timer*> expired_;  // reused by RunExpired
   uint64_t next_sequence_ = 0;
 };
