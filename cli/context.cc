@@ -1,11 +1,10 @@
 #include "cli/context.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <memory>
+#include <optional>
 
 #include "cli/units.h"
+#include "controlplane/bounded_file.h"
 
 namespace proxyctl {
 namespace {
@@ -21,17 +20,8 @@ Outcome ReadPemFile(const std::string& flag, const std::string& path, const std:
   auto failure = [&](const std::string& problem) {
     return Outcome::Failure(kExitUsage, flag + " " + path + ": " + problem);
   };
-  std::unique_ptr<std::FILE, decltype(&std::fclose)> file(std::fopen(path.c_str(), "rb"),
-                                                          &std::fclose);
-  if (file == nullptr) return failure("cannot read it (" + std::string(std::strerror(errno)) + ")");
-  text->clear();
-  char buffer[16 * 1024];
-  while (size_t got = std::fread(buffer, 1, sizeof(buffer), file.get())) {
-    text->append(buffer, got);
-    if (text->size() > kMaxPemBytes) return failure("larger than 4 MiB; not a PEM file");
-  }
-  if (std::ferror(file.get())) {
-    return failure("cannot read it (" + std::string(std::strerror(errno)) + ")");
+  if (std::optional<std::string> problem = proxynode::ReadBoundedFile(path, kMaxPemBytes, text)) {
+    return failure(*problem);
   }
   if (text->find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string::npos) {
     return failure("the key is encrypted; proxyctl needs it unencrypted");

@@ -4,13 +4,11 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "controlplane/bounded_file.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
 
@@ -30,21 +28,9 @@ absl::Status FileError(const char* flag, const std::string& path, const std::str
 }
 
 absl::StatusOr<std::string> ReadFile(const char* flag, const std::string& path) {
-  std::unique_ptr<std::FILE, decltype(&std::fclose)> file(std::fopen(path.c_str(), "rb"),
-                                                          &std::fclose);
-  if (file == nullptr) {
-    return FileError(flag, path, absl::StrCat("cannot read it (", std::strerror(errno), ")"));
-  }
   std::string text;
-  char buffer[16 * 1024];
-  while (size_t got = std::fread(buffer, 1, sizeof(buffer), file.get())) {
-    text.append(buffer, got);
-    if (text.size() > kMaxFileBytes) {
-      return FileError(flag, path, "larger than 4 MiB; not a PEM file");
-    }
-  }
-  if (std::ferror(file.get())) {
-    return FileError(flag, path, absl::StrCat("cannot read it (", std::strerror(errno), ")"));
+  if (std::optional<std::string> problem = ReadBoundedFile(path, kMaxFileBytes, &text)) {
+    return FileError(flag, path, *problem);
   }
   return text;
 }

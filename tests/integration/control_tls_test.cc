@@ -3,21 +3,13 @@
 // for mutual TLS); TLS and plaintext clients, proxyctl with its --tls_* flags, and the
 // start-up errors of bad TLS flags.
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -33,8 +25,6 @@
 #ifndef PROXYCTL_BINARY
 #error "PROXYCTL_BINARY must name the proxyctl executable (set by CMakeLists.txt)"
 #endif
-
-extern char** environ;
 
 namespace proxynode::testing {
 namespace {
