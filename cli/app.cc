@@ -173,7 +173,10 @@ void BuildCommands(CLI::App& app, Flags& flags, std::map<const CLI::App*, Leaf>&
               "(k/M/G decimal, Ki/Mi/Gi binary).\nThe node checks ranges and refuses the whole "
               "update if any value is out of range.\nExamples:\n"
               "  proxyctl config set delay=250ms workers=3\n"
-              "  proxyctl config set --expected-version 7 rate_limit=1000");
+              "  proxyctl config set --expected-version 7 rate_limit=1000\n"
+              "  proxyctl config set upstream=10.0.0.1:8080,10.0.0.2:8080 delay=0s\n"
+              "  proxyctl config set 'routes=[{\"prefix\":\"/api/\",\"action\":\"PROXY\","
+              "\"upstreams\":[\"10.0.0.1:8080\"],\"delay\":\"0.2s\",\"delayPercent\":10}]'");
   CLI::App* apply =
       AddLeaf(*config, "apply", "Apply a NodeConfig file (text format or JSON)", leaves,
               {[&flags](const Context* c) { return RunConfigApply(*c, flags.config_apply); }});

@@ -32,13 +32,30 @@ std::string Shortened(std::string text) {
   return text.substr(0, kBodyCellLimit - 4) + "...\"";
 }
 
+// A key that sets another key's field (`upstream` sets routes): `config get` shows that one.
+bool IsShorthand(const ConfigKey& key) { return FieldName(key) != key.name; }
+
+// The routes, one per line in the VALUE column ("none" when there are none).
+void AddRouteRows(const NodeConfig& config, Table& table) {
+  std::vector<std::string> lines = FormatRoutes(config);
+  if (lines.empty()) {
+    table.AddRow({"routes", "none"});
+    return;
+  }
+  for (size_t i = 0; i < lines.size(); ++i) {
+    table.AddRow({i == 0 ? "routes" : "", lines[i]});
+  }
+}
+
 // "delay=250ms workers=3": the changed keys as the node now has them.
 std::string Changes(const NodeConfig& config, const google::protobuf::FieldMask& mask) {
   std::string out;
   for (const std::string& path : mask.paths()) {
     const ConfigKey* key = FindConfigKey(path);
     if (key == nullptr) continue;
-    out += (out.empty() ? "" : " ") + path + "=" + Shortened(FormatConfigValue(config, *key));
+    std::string value = FormatConfigValue(config, *key);
+    out += (out.empty() ? "" : " ") + path + "=" +
+           (key->kind == ConfigKey::Kind::kString ? Shortened(value) : value);
   }
   return out;
 }
@@ -72,6 +89,7 @@ int RunConfigGet(const Context& context, const ConfigGetOptions& options) {
       PrintError(options.key + ": unknown key; keys: version, " + ConfigKeyList());
       return kExitUsage;
     }
+    only = FindConfigKey(FieldName(*only));  // `upstream` shows the routes it sets
   }
   bool version_only = options.key == "version";
   Row headers = {"VERSION"};
@@ -80,7 +98,9 @@ int RunConfigGet(const Context& context, const ConfigGetOptions& options) {
   } else if (!version_only) {
     // The body last: it is the widest and least aligned.
     for (const ConfigKey& key : ConfigKeys()) {
-      if (key.kind != ConfigKey::Kind::kString) headers.push_back(Upper(key.name));
+      if (key.kind != ConfigKey::Kind::kString && !IsShorthand(key)) {
+        headers.push_back(Upper(key.name));
+      }
     }
     headers.push_back("BODY");
   }
@@ -95,24 +115,36 @@ int RunConfigGet(const Context& context, const ConfigGetOptions& options) {
       report.text = version + "\n";
       NodeConfig shown;
       shown.set_version(config.version());
-      report.json = ToJson(shown);
+      report.json = ToJsonPresentFields(shown);
     } else if (only != nullptr) {
       std::string value = FormatConfigValue(config, *only);
       report.rows.push_back({version, value});
       report.text = value + "\n";
+      if (only->kind == ConfigKey::Kind::kRoutes && config.routes_size() > 0) {
+        report.text = "";
+        for (const std::string& line : FormatRoutes(config)) report.text += line + "\n";
+      }
       // Just that field (and the version): presence keeps the others out of the JSON.
       NodeConfig shown;
       shown.set_version(config.version());
       const auto* field = NodeConfig::descriptor()->FindFieldByName(only->name);
       std::vector<const google::protobuf::FieldDescriptor*> fields = {field};
       shown.GetReflection()->SwapFields(&config, &shown, fields);
-      report.json = ToJson(shown);
+      // Present fields only, but routes even when there are none ([]): it was asked for.
+      report.json =
+          only->kind == ConfigKey::Kind::kRoutes ? ToJson(shown) : ToJsonPresentFields(shown);
     } else {
       Row row = {version};
       Table table({"KEY", "VALUE"});
       table.AddRow({"version", version});
       std::string body;
       for (const ConfigKey& key : ConfigKeys()) {
+        if (IsShorthand(key)) continue;
+        if (key.kind == ConfigKey::Kind::kRoutes) {
+          AddRouteRows(config, table);
+          row.push_back(std::to_string(config.routes_size()));
+          continue;
+        }
         std::string value = FormatConfigValue(config, key);
         table.AddRow({key.name, value});
         if (key.kind == ConfigKey::Kind::kString) {

@@ -2,8 +2,9 @@
 
 #include <cstdio>
 #include <limits>
-#include <set>
+#include <map>
 
+#include "cli/route_values.h"
 #include "cli/units.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/tokenizer.h"
@@ -17,7 +18,7 @@ using google::protobuf::FieldDescriptor;
 using proxynode::v1::NodeConfig;
 
 const FieldDescriptor* Field(const ConfigKey& key) {
-  return NodeConfig::descriptor()->FindFieldByName(key.name);
+  return NodeConfig::descriptor()->FindFieldByName(FieldName(key));
 }
 
 absl::Status BadValue(const std::string& assignment, const ConfigKey& key) {
@@ -55,8 +56,26 @@ bool SetField(const ConfigKey& key, const std::string& value, NodeConfig& config
       reflection->SetUInt32(&config, field, static_cast<uint32_t>(*number));
       return true;
     }
+    case ConfigKey::Kind::kUpstreamPool:
+      return ParseUpstreamPool(value, config);
+    case ConfigKey::Kind::kRoutes:
+      return ParseRoutesJson(value, config).ok();
   }
   return false;
+}
+
+// Sets the key's field from `value`; on error, the one-line message for `assignment`.
+absl::Status SetValue(const ConfigKey& key, const std::string& assignment, const std::string& value,
+                      NodeConfig& config) {
+  if (key.kind == ConfigKey::Kind::kRoutes) {
+    // The parser's reason says where the JSON goes wrong, which "must be" alone would not.
+    if (absl::Status status = ParseRoutesJson(value, config); !status.ok()) {
+      return absl::InvalidArgumentError(assignment + ": must be a JSON array of Route objects; " +
+                                        std::string(status.message()));
+    }
+    return absl::OkStatus();
+  }
+  return SetField(key, value, config) ? absl::OkStatus() : BadValue(assignment, key);
 }
 
 }  // namespace
@@ -77,8 +96,17 @@ const std::vector<ConfigKey>& ConfigKeys() {
       {"max_header_bytes", Kind::kSize, "a size like 8KiB, 16k or 8192 (256-1MiB)"},
       {"max_body_bytes", Kind::kSize, "a size like 1MiB, 64KiB or 0 (0-1TiB)"},
       {"max_requests_per_connection", Kind::kCount, "an integer >= 0 (0 = unlimited)"},
+      {"routes", Kind::kRoutes,
+       "a JSON array of Route objects like [{\"prefix\":\"/api/\",\"action\":\"PROXY\","
+       "\"upstreams\":[\"10.0.0.1:80\"]}] ([] = none)"},
+      {"upstream", Kind::kUpstreamPool,
+       "HOST:PORT[,HOST:PORT...]: every path proxied to this pool (empty = no routes)"},
   };
   return keys;
+}
+
+std::string FieldName(const ConfigKey& key) {
+  return key.kind == ConfigKey::Kind::kUpstreamPool ? "routes" : key.name;
 }
 
 const ConfigKey* FindConfigKey(std::string_view name) {
@@ -105,7 +133,7 @@ absl::StatusOr<ConfigChange> ParseAssignments(const std::vector<std::string>& as
     return absl::InvalidArgumentError("nothing to set: give key=value pairs, e.g. delay=250ms");
   }
   ConfigChange change;
-  std::set<std::string> seen;
+  std::map<std::string, std::string> seen;  // field -> the key that set it
   for (const std::string& assignment : assignments) {
     size_t equals = assignment.find('=');
     if (equals == std::string::npos || equals == 0) {
@@ -122,13 +150,17 @@ absl::StatusOr<ConfigChange> ParseAssignments(const std::vector<std::string>& as
     if (key == nullptr) {
       return absl::InvalidArgumentError(assignment + ": unknown key; keys: " + ConfigKeyList());
     }
-    if (!seen.insert(key->name).second) {
-      return absl::InvalidArgumentError(assignment + ": " + key->name + " is given twice");
+    const std::string field = FieldName(*key);
+    if (auto [it, inserted] = seen.emplace(field, key->name); !inserted) {
+      return absl::InvalidArgumentError(
+          assignment + ": " +
+          (it->second == key->name ? field + " is given twice"
+                                   : it->second + " and " + key->name + " both set " + field));
     }
-    if (!SetField(*key, value, change.config)) {
-      return BadValue(assignment, *key);
+    if (absl::Status status = SetValue(*key, assignment, value, change.config); !status.ok()) {
+      return status;
     }
-    change.mask.add_paths(key->name);
+    change.mask.add_paths(field);
   }
   return change;
 }
@@ -178,7 +210,22 @@ google::protobuf::FieldMask PresentFields(const NodeConfig& config) {
   return mask;
 }
 
+std::vector<std::string> FormatRoutes(const NodeConfig& config) {
+  std::vector<std::string> lines;
+  for (const proxynode::v1::Route& route : config.routes()) {
+    lines.push_back(FormatRoute(route));
+  }
+  return lines;
+}
+
 std::string FormatConfigValue(const NodeConfig& config, const ConfigKey& key) {
+  if (key.kind == ConfigKey::Kind::kRoutes || key.kind == ConfigKey::Kind::kUpstreamPool) {
+    std::string joined;
+    for (const std::string& line : FormatRoutes(config)) {
+      joined += (joined.empty() ? "" : "; ") + line;
+    }
+    return joined.empty() ? "none" : joined;
+  }
   const FieldDescriptor* field = Field(key);
   const google::protobuf::Reflection* reflection = config.GetReflection();
   if (!reflection->HasField(config, field)) return "";
@@ -197,6 +244,9 @@ std::string FormatConfigValue(const NodeConfig& config, const ConfigKey& key) {
                            : reflection->GetUInt32(config, field);
       return key.kind == ConfigKey::Kind::kSize ? FormatSizeExact(value) : std::to_string(value);
     }
+    case ConfigKey::Kind::kRoutes:
+    case ConfigKey::Kind::kUpstreamPool:
+      break;  // handled above: a list, not a field with presence
   }
   return "";
 }

@@ -19,14 +19,19 @@
 namespace proxyctl {
 
 struct ConfigKey {
-  enum class Kind { kDuration, kString, kCount, kSize };
-  const char* name;  // the NodeConfig field and mask path
+  // kRoutes: the routes list as JSON. kUpstreamPool: the `upstream` shorthand, which sets
+  // `routes` to one route "/" proxying to a pool.
+  enum class Kind { kDuration, kString, kCount, kSize, kRoutes, kUpstreamPool };
+  const char* name;  // the NodeConfig field and mask path (for a shorthand: FieldName)
   Kind kind;
   const char* allowed;  // what a value must look like, for error messages and help
 };
 
-// Every settable key, in the proto's field order.
+// Every settable key, in the proto's field order, then the `upstream` shorthand.
 const std::vector<ConfigKey>& ConfigKeys();
+
+// The NodeConfig field (and mask path) `key` sets: its name, or "routes" for `upstream`.
+std::string FieldName(const ConfigKey& key);
 
 // The key named `name` ('-' accepted for '_', e.g. "max-pending"); nullptr if none.
 const ConfigKey* FindConfigKey(std::string_view name);
@@ -53,8 +58,15 @@ absl::StatusOr<ConfigChange> ParseConfigText(const std::string& text);
 google::protobuf::FieldMask PresentFields(const proxynode::v1::NodeConfig& config);
 
 // `key`'s value in human units ("250ms", "8KiB", "\"Hello World\\n\""), as `config get`
-// shows it; empty if the field is unset.
+// shows it; empty if the field is unset. Routes on one line, "; " between them ("none" if
+// there are none).
 std::string FormatConfigValue(const proxynode::v1::NodeConfig& config, const ConfigKey& key);
+
+// One line per route, e.g. "/api/ proxy 10.0.0.1:80,10.0.0.2:80 balancing=round_robin
+// delay=200ms delay_percent=10 connect_timeout=2s first_byte_timeout=30s total_timeout=5m".
+// A respond route shows no upstream settings; an unset delay (the node's) and a
+// delay_percent of 100 are left out.
+std::vector<std::string> FormatRoutes(const proxynode::v1::NodeConfig& config);
 
 // A string with C-style escapes for control characters and quotes, in double quotes.
 std::string Quote(std::string_view text);

@@ -54,16 +54,26 @@ std::string Table::Render() const {
   return out;
 }
 
-std::string ToJson(const google::protobuf::Message& message) {
+namespace {
+
+std::string PrintJson(const google::protobuf::Message& message, bool every_field) {
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
+  options.always_print_primitive_fields = every_field;
   std::string json;
   if (!google::protobuf::util::MessageToJsonString(message, &json, options).ok()) {
     // Only an invalid Duration or Timestamp from the node can get here.
     return "null";
   }
   return json;
+}
+
+}  // namespace
+
+std::string ToJson(const google::protobuf::Message& message) { return PrintJson(message, true); }
+
+std::string ToJsonPresentFields(const google::protobuf::Message& message) {
+  return PrintJson(message, false);
 }
 
 std::string JsonString(std::string_view text) {

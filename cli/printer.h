@@ -36,6 +36,10 @@ class Table {
 // one line: machine-readable with a stable shape.
 std::string ToJson(const google::protobuf::Message& message);
 
+// The same, but only the fields the message has: for a view of some fields, where an empty
+// list (e.g. routes) must not show up as if it were asked for.
+std::string ToJsonPresentFields(const google::protobuf::Message& message);
+
 // A JSON string literal.
 std::string JsonString(std::string_view text);
 

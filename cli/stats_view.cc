@@ -49,6 +49,74 @@ Row LatencyRow(const std::string& name, const LatencySummary& summary) {
           Percentile(summary, summary.p999())};
 }
 
+// "broken=2 connect_timeout=1": the non-zero reasons, sorted; "-" when there are none.
+std::string ErrorReasons(const google::protobuf::Map<std::string, uint64_t>& errors) {
+  std::map<std::string, uint64_t> sorted(errors.begin(), errors.end());
+  std::string out;
+  for (const auto& [reason, count] : sorted) {
+    if (count == 0) continue;
+    if (!out.empty()) out += ' ';
+    out += reason + "=" + std::to_string(count);
+  }
+  return out.empty() ? "-" : out;
+}
+
+// Requests of each key in the previous sample, for the REQ/S column (the set of upstreams
+// and routes may change between samples).
+template <typename Rows, typename KeyOf>
+std::map<std::string, uint64_t> RequestsByKey(const Rows& rows, KeyOf key_of) {
+  std::map<std::string, uint64_t> out;
+  for (const auto& row : rows) out[key_of(row)] = row.requests();
+  return out;
+}
+
+double KeyRate(const std::map<std::string, uint64_t>& previous, const std::string& key,
+               uint64_t requests, const Stats* before, std::optional<double> seconds) {
+  if (before == nullptr) return -1;
+  auto it = previous.find(key);
+  return Rate(it == previous.end() ? 0 : it->second, requests, seconds);
+}
+
+std::string UpstreamTable(const Stats& now, const Stats* before, std::optional<double> seconds) {
+  std::map<std::string, uint64_t> previous;
+  if (before != nullptr) {
+    previous = RequestsByKey(before->upstreams(),
+                             [](const proxynode::v1::UpstreamStats& u) { return u.address(); });
+  }
+  // BY_REASON last: its cell can be long, and a row's last cell is not padded.
+  Table table({"UPSTREAM", "REQUESTS", "REQ/S", "CONNECTS", "REUSED", "OPEN", "IDLE", "OUTSTANDING",
+               "P50", "P99", "ERRORS", "BY_REASON"});
+  for (const proxynode::v1::UpstreamStats& u : now.upstreams()) {
+    uint64_t errors = 0;
+    for (const auto& [reason, count] : u.errors()) errors += count;
+    table.AddRow({u.address(), std::to_string(u.requests()),
+                  FormatRate(KeyRate(previous, u.address(), u.requests(), before, seconds)),
+                  std::to_string(u.connects()), std::to_string(u.reused()),
+                  std::to_string(u.open_connections()), std::to_string(u.idle_connections()),
+                  std::to_string(u.outstanding()), Percentile(u.latency(), u.latency().p50()),
+                  Percentile(u.latency(), u.latency().p99()), std::to_string(errors),
+                  ErrorReasons(u.errors())});
+  }
+  return table.Render();
+}
+
+std::string RouteTable(const Stats& now, const Stats* before, std::optional<double> seconds) {
+  std::map<std::string, uint64_t> previous;
+  if (before != nullptr) {
+    previous = RequestsByKey(before->routes(),
+                             [](const proxynode::v1::RouteStats& r) { return r.prefix(); });
+  }
+  Table table({"ROUTE", "REQUESTS", "REQ/S", "DELAYED", "ERRORS", "P50", "P99"});
+  for (const proxynode::v1::RouteStats& r : now.routes()) {
+    table.AddRow({r.prefix(), std::to_string(r.requests()),
+                  FormatRate(KeyRate(previous, r.prefix(), r.requests(), before, seconds)),
+                  std::to_string(r.delayed()), std::to_string(r.errors()),
+                  Percentile(r.latency(), r.latency().p50()),
+                  Percentile(r.latency(), r.latency().p99())});
+  }
+  return table.Render();
+}
+
 }  // namespace
 
 int64_t ToNanos(const google::protobuf::Duration& duration) {
@@ -123,6 +191,9 @@ std::string RenderStats(const Stats& now, const Stats* before, const StatsViewOp
                     std::to_string(c.pending_timers())});
   }
   out += workers.Render();
+  // Only a node that proxies has these; a plain node's view stays as it was.
+  if (now.upstreams_size() > 0) out += "\n" + UpstreamTable(now, before, seconds);
+  if (now.routes_size() > 0) out += "\n" + RouteTable(now, before, seconds);
   return out;
 }
 

@@ -1,9 +1,9 @@
 #pragma once
 
 // Renders Stats for `stats` and `top`: counters with per-second rates, gauges, latency
-// percentiles and per-worker rows. Rates come from two samples of the same node, over the
-// difference of their uptimes (the node's clock, so client-side scheduling jitter does not
-// skew them).
+// percentiles, per-worker rows, and a row per upstream and per route when the node proxies.
+// Rates come from two samples of the same node, over the difference of their uptimes (the
+// node's clock, so client-side scheduling jitter does not skew them).
 
 #include <optional>
 #include <string>

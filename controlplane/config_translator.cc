@@ -1,6 +1,8 @@
 #include "controlplane/config_translator.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -18,7 +20,7 @@ using google::protobuf::Duration;
 // here rather than wrapped (every valid duration is far below it).
 constexpr int64_t kMaxDurationSeconds = 9'000'000'000;
 
-absl::StatusOr<Nanos> ToNanos(const char* field, const Duration& d) {
+absl::StatusOr<Nanos> ToNanos(const std::string& field, const Duration& d) {
   if (d.seconds() > kMaxDurationSeconds || d.seconds() < -kMaxDurationSeconds) {
     return absl::InvalidArgumentError(
         absl::StrCat(field, ": ", d.seconds(), "s is out of range (far beyond the maximum)"));
@@ -28,6 +30,121 @@ absl::StatusOr<Nanos> ToNanos(const char* field, const Duration& d) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": malformed duration"));
   }
   return d.seconds() * kSecond + d.nanos();
+}
+
+absl::StatusOr<RouteAction> ToAction(const std::string& field, v1::Route::Action action) {
+  switch (action) {
+    case v1::Route::RESPOND:
+      return RouteAction::kRespond;
+    case v1::Route::PROXY:
+      return RouteAction::kProxy;
+    default:  // ACTION_UNSPECIFIED: a route must say what it does
+      return absl::InvalidArgumentError(absl::StrCat(field, ": must be RESPOND or PROXY"));
+  }
+}
+
+absl::StatusOr<LoadBalancing> ToBalancing(const std::string& field,
+                                          v1::Route::Balancing balancing) {
+  switch (balancing) {
+    case v1::Route::BALANCING_UNSPECIFIED:
+    case v1::Route::ROUND_ROBIN:
+      return LoadBalancing::kRoundRobin;
+    case v1::Route::LEAST_OUTSTANDING:
+      return LoadBalancing::kLeastOutstanding;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(field, ": ", static_cast<int>(balancing),
+                                                     " is not ROUND_ROBIN or LEAST_OUTSTANDING"));
+  }
+}
+
+// An unset duration leaves `target` at its default; a malformed one is refused.
+absl::Status CopyDurationIfSet(const std::string& field, bool present, const Duration& value,
+                               Nanos& target) {
+  if (!present) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<Nanos> nanos = ToNanos(field, value);
+  if (!nanos.ok()) {
+    return nanos.status();
+  }
+  target = *nanos;
+  return absl::OkStatus();
+}
+
+// Unset fields keep RouteConfig's defaults; unset delay means "the node's delay".
+absl::StatusOr<RouteConfig> FromProto(const std::string& field, const v1::Route& proto) {
+  RouteConfig route;
+  route.prefix = proto.prefix();
+  absl::StatusOr<RouteAction> action = ToAction(field + ".action", proto.action());
+  if (!action.ok()) {
+    return action.status();
+  }
+  route.action = *action;
+  for (const std::string& address : proto.upstreams()) {
+    route.upstreams.push_back(Upstream{address, {}});
+  }
+  absl::StatusOr<LoadBalancing> balancing = ToBalancing(field + ".balancing", proto.balancing());
+  if (!balancing.ok()) {
+    return balancing.status();
+  }
+  route.balancing = *balancing;
+  if (proto.has_delay()) {
+    absl::StatusOr<Nanos> delay = ToNanos(field + ".delay", proto.delay());
+    if (!delay.ok()) {
+      return delay.status();
+    }
+    route.delay = *delay;
+  }
+  if (proto.has_delay_percent()) {
+    route.delay_percent = proto.delay_percent();
+  }
+  absl::Status status;
+  status.Update(CopyDurationIfSet(field + ".connect_timeout", proto.has_connect_timeout(),
+                                  proto.connect_timeout(), route.connect_timeout));
+  status.Update(CopyDurationIfSet(field + ".first_byte_timeout", proto.has_first_byte_timeout(),
+                                  proto.first_byte_timeout(), route.first_byte_timeout));
+  status.Update(CopyDurationIfSet(field + ".total_timeout", proto.has_total_timeout(),
+                                  proto.total_timeout(), route.total_timeout));
+  if (!status.ok()) {
+    return status;
+  }
+  return route;
+}
+
+v1::Route ToProto(const RouteConfig& route) {
+  v1::Route proto;
+  proto.set_prefix(route.prefix);
+  proto.set_action(route.action == RouteAction::kProxy ? v1::Route::PROXY : v1::Route::RESPOND);
+  for (const Upstream& upstream : route.upstreams) {
+    proto.add_upstreams(upstream.address);
+  }
+  proto.set_balancing(route.balancing == LoadBalancing::kLeastOutstanding
+                          ? v1::Route::LEAST_OUTSTANDING
+                          : v1::Route::ROUND_ROBIN);
+  if (route.delay) {
+    *proto.mutable_delay() = ToProtoDuration(*route.delay);
+  }
+  proto.set_delay_percent(route.delay_percent);
+  *proto.mutable_connect_timeout() = ToProtoDuration(route.connect_timeout);
+  *proto.mutable_first_byte_timeout() = ToProtoDuration(route.first_byte_timeout);
+  *proto.mutable_total_timeout() = ToProtoDuration(route.total_timeout);
+  return proto;
+}
+
+// The whole list: an update never merges routes one by one.
+absl::Status CopyRoutes(const v1::NodeConfig& update, NodeConfig& config) {
+  std::vector<RouteConfig> routes;
+  routes.reserve(static_cast<size_t>(update.routes_size()));
+  for (int i = 0; i < update.routes_size(); ++i) {
+    absl::StatusOr<RouteConfig> route =
+        FromProto(absl::StrCat("routes[", i, "]"), update.routes(i));
+    if (!route.ok()) {
+      return route.status();
+    }
+    routes.push_back(*std::move(route));
+  }
+  config.routes = std::move(routes);
+  return absl::OkStatus();
 }
 
 // One entry per settable field: its mask path, whether `update` has it, and how to copy it.
@@ -70,6 +187,8 @@ const FieldRule kFieldRules[] = {
     PROXYNODE_SCALAR_FIELD(max_header_bytes),
     PROXYNODE_SCALAR_FIELD(max_body_bytes),
     PROXYNODE_SCALAR_FIELD(max_requests_per_connection),
+    // A repeated field has no presence: a config file "has" routes when it lists one.
+    FieldRule{"routes", [](const v1::NodeConfig& u) { return u.routes_size() > 0; }, CopyRoutes},
 };
 
 #undef PROXYNODE_SCALAR_FIELD
@@ -115,6 +234,9 @@ v1::NodeConfig ToProto(const NodeConfig& config) {
   proto.set_max_header_bytes(config.max_header_bytes);
   proto.set_max_body_bytes(config.max_body_bytes);
   proto.set_max_requests_per_connection(config.max_requests_per_connection);
+  for (const RouteConfig& route : config.routes) {
+    *proto.add_routes() = ToProto(route);
+  }
   return proto;
 }
 

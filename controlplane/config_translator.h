@@ -11,15 +11,17 @@
 
 namespace proxynode {
 
-// Every field set, version included.
+// Every field set, version included (a route's delay only when it overrides the node's).
 v1::NodeConfig ToProto(const NodeConfig& config);
 
 // Overlays the fields `update` has (proto presence) onto `base`: for config files, where
-// what a file leaves out keeps its default (or its flag value).
+// what a file leaves out keeps its default (or its flag value). Routes count as present
+// when the list is not empty.
 absl::StatusOr<NodeConfig> MergePresentFields(const NodeConfig& base, const v1::NodeConfig& update);
 
 // Overlays the fields named by `mask` onto `base`: for UpdateConfig. An empty mask, an
-// unknown path or "version" is refused. The version is left as in `base`.
+// unknown path or "version" is refused. The version is left as in `base`. "routes" replaces
+// the whole list (an empty one clears it).
 absl::StatusOr<NodeConfig> ApplyFieldMask(const NodeConfig& base, const v1::NodeConfig& update,
                                           const google::protobuf::FieldMask& mask);
 

@@ -9,6 +9,7 @@
 #include "controlplane/proto_duration.h"
 #include "controlplane/stats_translator.h"
 #include "controlplane/status_convert.h"
+#include "controlplane/upstream_resolver.h"
 #include "grpcpp/alarm.h"
 
 namespace proxynode {
@@ -85,7 +86,7 @@ ControlService::ControlService(Dataplane& dataplane, std::function<void()> on_dr
     : dataplane_(dataplane), on_drain_(std::move(on_drain)) {}
 
 v1::Stats ControlService::CurrentStats() const {
-  return ToProto(dataplane_.CollectStats(), dataplane_.Info());
+  return ToProto(dataplane_.CollectStats(), dataplane_.CollectProxyStats(), dataplane_.Info());
 }
 
 grpc::ServerUnaryReactor* ControlService::GetConfig(grpc::CallbackServerContext* context,
@@ -118,6 +119,11 @@ grpc::ServerUnaryReactor* ControlService::UpdateConfig(grpc::CallbackServerConte
   if (!updated.ok()) {
     return Finished(context, ToGrpcStatus(updated.status()));
   }
+  // Under the lock: resolution decides whether this update is accepted at all. Only the
+  // upstreams the update brings need a lookup.
+  if (absl::Status resolved = ResolveUpstreams(*updated); !resolved.ok()) {
+    return Finished(context, ToGrpcStatus(resolved));
+  }
   updated->version = current->version + 1;
   auto snapshot = std::make_shared<const ConfigSnapshot>(*std::move(updated));
   *response->mutable_config() = ToProto(*snapshot);
@@ -142,6 +148,9 @@ absl::StatusOr<ControlService::Replaced> ControlService::ReplaceConfig(NodeConfi
   }
   if (absl::Status valid = ValidateConfig(config); !valid.ok()) {
     return valid;
+  }
+  if (absl::Status resolved = ResolveUpstreams(config); !resolved.ok()) {
+    return resolved;
   }
   config.version = current->version + 1;
   auto snapshot = std::make_shared<const ConfigSnapshot>(std::move(config));

@@ -44,8 +44,9 @@ class ControlService final : public v1::ControlService::CallbackService {
   v1::Stats CurrentStats() const;
 
   // Replaces the whole config (a reloaded config file), as an UpdateConfig of every field
-  // would: under the same lock, refused while draining, validated, version bumped. Blocks
-  // until every worker applied it (call it from a control thread, never from a worker).
+  // would: under the same lock, refused while draining, validated, upstreams resolved,
+  // version bumped. Blocks until every worker applied it (call it from a control thread,
+  // never from a worker).
   // Returns the snapshot now running; an unchanged config returns the running one as is.
   struct Replaced {
     ConfigSnapshotPtr config;

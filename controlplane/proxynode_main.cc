@@ -14,12 +14,16 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/internal/parse.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "controlplane/config_file.h"
@@ -29,9 +33,11 @@
 #include "controlplane/grpc_log_bridge.h"
 #include "controlplane/json_log.h"
 #include "controlplane/memory_trimmer.h"
+#include "controlplane/upstream_resolver.h"
 #include "dataplane/clock.h"
 #include "dataplane/config_snapshot.h"
 #include "dataplane/dataplane.h"
+#include "dataplane/route_config.h"
 
 ABSL_FLAG(std::string, http_listen, "0.0.0.0:8080",
           "HTTP data-plane address (host:port; port 0 picks one)");
@@ -54,6 +60,11 @@ ABSL_FLAG(uint64_t, max_body_bytes, 1 << 20, "Largest request body; over it 413 
 ABSL_FLAG(uint32_t, max_requests_per_connection, 0,
           "Requests per connection; the last response carries Connection: close (0 = unlimited)");
 ABSL_FLAG(std::string, body, "Hello World\n", "Response body");
+ABSL_FLAG(std::string, upstream, "",
+          "Reverse-proxy quick start: HOST:PORT[,HOST:PORT...] (names resolved at start-up, "
+          "[v6]:port for IPv6). Every path is proxied to this pool, round robin (one route "
+          "\"/\"), and --delay defaults to 0s. Replaces the config file's routes; given empty, "
+          "no routes (every path answered with --body)");
 ABSL_FLAG(std::string, control_listen, "127.0.0.1:9090",
           "gRPC control-plane address (host:port; port 0 picks one)");
 ABSL_FLAG(std::string, control_tls_cert, "",
@@ -94,6 +105,43 @@ bool OnCommandLine(const char* flag) {
   return absl::flags_internal::WasPresentOnCommandLine(flag);
 }
 
+bool UpstreamFlagGiven() {
+  return OnCommandLine("upstream") && !absl::GetFlag(FLAGS_upstream).empty();
+}
+
+// --upstream's pool as the one route "/"; none when the flag is empty.
+std::vector<RouteConfig> UpstreamFlagRoutes() {
+  const std::string pool = absl::GetFlag(FLAGS_upstream);
+  if (pool.empty()) {
+    return {};
+  }
+  RouteConfig route;
+  route.prefix = "/";
+  route.action = RouteAction::kProxy;
+  route.balancing = LoadBalancing::kRoundRobin;
+  for (absl::string_view address : absl::StrSplit(pool, ',')) {
+    route.upstreams.push_back(Upstream{std::string(address), {}});
+  }
+  return {route};
+}
+
+// "--upstream: upstreams[1]: ...": a refusal of the flag's route, named as the flag.
+std::string UpstreamFlagError(const absl::Status& status) {
+  absl::string_view message = status.message();
+  absl::ConsumePrefix(&message, "routes[0].");
+  return absl::StrCat("--upstream: ", message);
+}
+
+// The pool on its own, so a mistake in it is reported as the flag's.
+absl::Status CheckUpstreamFlag() {
+  NodeConfig alone;
+  alone.routes = UpstreamFlagRoutes();
+  if (absl::Status status = ValidateConfig(alone); !status.ok()) {
+    return absl::InvalidArgumentError(UpstreamFlagError(status));
+  }
+  return absl::OkStatus();
+}
+
 void ApplyCommandLineFlags(NodeConfig& config) {
   auto duration = [](absl::Duration d) { return absl::ToInt64Nanoseconds(d); };
   if (OnCommandLine("delay")) config.delay = duration(absl::GetFlag(FLAGS_delay));
@@ -115,6 +163,7 @@ void ApplyCommandLineFlags(NodeConfig& config) {
   if (OnCommandLine("max_requests_per_connection")) {
     config.max_requests_per_connection = absl::GetFlag(FLAGS_max_requests_per_connection);
   }
+  if (OnCommandLine("upstream")) config.routes = UpstreamFlagRoutes();
 }
 
 // The config: defaults, then what the config file's `text` sets (when there is a file), then
@@ -123,6 +172,9 @@ void ApplyCommandLineFlags(NodeConfig& config) {
 absl::StatusOr<NodeConfig> AssembleConfig(const std::string& path, const std::string& text) {
   NodeConfig config;
   config.workers = std::max(1u, std::thread::hardware_concurrency());
+  if (UpstreamFlagGiven()) {
+    config.delay = 0;  // a proxy adds no delay unless asked to (by the file or --delay)
+  }
   if (!path.empty()) {
     absl::StatusOr<NodeConfig> overlaid = OverlayConfigText(config, text, path);
     if (!overlaid.ok()) {
@@ -217,7 +269,8 @@ void ReloadConfigFile(ConfigFileWatcher& watcher, ControlService& service) {
            {"version", now.version},
            {"apply_time_ms", static_cast<double>(replaced->apply_time) / 1e6},
            {"delay", FormatDuration(now.delay)},
-           {"workers", now.workers}});
+           {"workers", now.workers},
+           {"routes", now.routes.size()}});
 }
 
 int Run() {
@@ -241,9 +294,18 @@ int Run() {
     }
     config_text = *std::move(read);
   }
+  if (absl::Status upstream = CheckUpstreamFlag(); !upstream.ok()) {
+    return Refuse(2, upstream);
+  }
   absl::StatusOr<NodeConfig> config = AssembleConfig(config_path, config_text);
   if (!config.ok()) {
     return Refuse(2, config.status());
+  }
+  if (absl::Status resolved = ResolveUpstreams(*config); !resolved.ok()) {
+    return Refuse(2, UpstreamFlagGiven() ? UpstreamFlagError(resolved)
+                     : config_path.empty()
+                         ? std::string(resolved.message())
+                         : absl::StrCat("config file ", config_path, ": ", resolved.message()));
   }
   std::unique_ptr<ConfigFileWatcher> watcher;
   if (!config_path.empty() && absl::GetFlag(FLAGS_watch_config)) {
@@ -300,6 +362,7 @@ int Run() {
            {"control_tls", !tls.cert_file.empty()},
            {"workers", running->workers},
            {"delay", FormatDuration(running->delay)},
+           {"routes", running->routes.size()},
            {"max_connections",
             running->max_connections != 0 ? running->max_connections : dataplane.connection_cap()},
            {"fd_limit_soft", dataplane.fd_limits().soft},
@@ -360,7 +423,8 @@ int Run() {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "proxynode: an HTTP/1.1 node that answers after a configurable, non-blocking delay.\n"
-      "  proxynode --http_listen=0.0.0.0:8080 --delay=100ms --workers=2");
+      "  proxynode --http_listen=0.0.0.0:8080 --delay=100ms --workers=2\n"
+      "  proxynode --upstream=127.0.0.1:8081,127.0.0.1:8082   # a reverse proxy");
   absl::ParseCommandLine(argc, argv);
   return proxynode::Run();
 }

@@ -27,9 +27,31 @@ void FillLatency(const HistogramSnapshot& histogram, v1::LatencySummary* out) {
   *out->mutable_p999() = ToProtoDuration(p[3]);
 }
 
+void FillUpstream(const UpstreamStatsValues& values, v1::UpstreamStats* out) {
+  out->set_address(values.address);
+#define PROXYNODE_SET(name, help) out->set_##name(values.name);
+  PROXYNODE_UPSTREAM_COUNTERS(PROXYNODE_SET)
+  PROXYNODE_UPSTREAM_GAUGES(PROXYNODE_SET)
+#undef PROXYNODE_SET
+  auto& errors = *out->mutable_errors();
+#define PROXYNODE_SET(reason, help) errors[#reason] = values.errors.reason;
+  PROXYNODE_UPSTREAM_ERRORS(PROXYNODE_SET)
+#undef PROXYNODE_SET
+  FillLatency(values.latency, out->mutable_latency());
+}
+
+void FillRoute(const RouteStatsValues& values, v1::RouteStats* out) {
+  out->set_prefix(values.prefix);
+#define PROXYNODE_SET(name, help) out->set_##name(values.name);
+  PROXYNODE_ROUTE_COUNTERS(PROXYNODE_SET)
+#undef PROXYNODE_SET
+  FillLatency(values.latency, out->mutable_latency());
+}
+
 }  // namespace
 
-v1::Stats ToProto(const StatsSnapshot& stats, const NodeInfo& info) {
+v1::Stats ToProto(const StatsSnapshot& stats, const ProxyStatsSnapshot& proxy,
+                  const NodeInfo& info) {
   v1::Stats proto;
   timeval now{};
   gettimeofday(&now, nullptr);
@@ -49,6 +71,12 @@ v1::Stats ToProto(const StatsSnapshot& stats, const NodeInfo& info) {
   FillLatency(stats.timer_lateness, proto.mutable_timer_lateness());
   proto.set_fd_soft_limit(info.fd_soft_limit);
   proto.set_fd_hard_limit(info.fd_hard_limit);
+  for (const UpstreamStatsValues& upstream : proxy.upstreams) {
+    FillUpstream(upstream, proto.add_upstreams());
+  }
+  for (const RouteStatsValues& route : proxy.routes) {
+    FillRoute(route, proto.add_routes());
+  }
   return proto;
 }
 

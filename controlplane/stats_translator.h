@@ -1,13 +1,16 @@
 #pragma once
 
-// Builds the API's Stats message from a data-plane stats snapshot.
+// Builds the API's Stats message from the data plane's stats snapshots.
 
 #include "dataplane/prometheus.h"
+#include "dataplane/proxy_stats.h"
 #include "dataplane/stats_registry.h"
 #include "proxynode/v1/control.pb.h"
 
 namespace proxynode {
 
-v1::Stats ToProto(const StatsSnapshot& stats, const NodeInfo& info);
+// `proxy` fills Stats.upstreams and Stats.routes (left empty when nothing is proxied).
+v1::Stats ToProto(const StatsSnapshot& stats, const ProxyStatsSnapshot& proxy,
+                  const NodeInfo& info);
 
 }  // namespace proxynode

@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "dataplane/clock.h"
+#include "dataplane/route_config.h"
 
 namespace proxynode {
 
@@ -27,6 +29,8 @@ struct NodeConfig {
   uint32_t max_header_bytes = 8192;
   uint64_t max_body_bytes = 1 << 20;
   uint32_t max_requests_per_connection = 0;  // 0 = unlimited
+  // Empty: every path is answered by `respond` (the node's default behaviour).
+  std::vector<RouteConfig> routes;
 
   bool operator==(const NodeConfig&) const = default;
 };

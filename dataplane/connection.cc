@@ -8,6 +8,7 @@
 #include "dataplane/admission.h"
 #include "dataplane/http_response.h"
 #include "dataplane/socket_ops.h"
+#include "dataplane/upstream_pools.h"
 
 namespace proxynode {
 namespace {
@@ -16,6 +17,8 @@ constexpr size_t kReadChunk = 4096;
 // Input buffered beyond a request head before parsing catches up (bodies stream through).
 constexpr size_t kMaxBufferedInput = 64 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// Proxied response bytes buffered toward the client before the upstream is left to wait.
+constexpr size_t kMaxProxyOutput = 64 * 1024;
 
 ParserLimits LimitsFrom(const ConfigSnapshot& config) {
   ParserLimits limits;
@@ -34,6 +37,10 @@ std::string_view ErrorBody(int status) {
       return "Too Many Requests\n";
     case 431:
       return "Request Header Fields Too Large\n";
+    case 502:
+      return "Bad Gateway\n";
+    case 504:
+      return "Gateway Timeout\n";
     case 501:
       return "Not Implemented\n";
     case 503:
@@ -210,11 +217,11 @@ void Connection::Progress() {
     if (closed() || state_ == State::kLingering) {
       return;
     }
-    if (reading_paused_ && queue_depth() < kMaxPipelineDepth) {
+    if (reading_paused_ && queue_depth() < kMaxPipelineDepth && proxy_ == nullptr) {
       reading_paused_ = false;
     }
     bool unpaused = was_paused && !reading_paused_;
-    bool can_read = socket_readable_ && WantsInput();
+    bool can_read = socket_readable_ && WantsInput() && in_.size() < kMaxBufferedInput;
     if (!unpaused && !can_read) {
       break;
     }
@@ -288,8 +295,8 @@ void Connection::ProcessInput() {
       if (stop_reading_ || in_.empty()) {
         break;
       }
-      if (queue_depth() >= kMaxPipelineDepth) {
-        reading_paused_ = true;
+      if (queue_depth() >= kMaxPipelineDepth || proxy_ != nullptr) {
+        reading_paused_ = true;  // a proxied exchange is served alone
         break;
       }
       if (!head_in_progress_) {
@@ -299,7 +306,12 @@ void Connection::ProcessInput() {
         parser_.set_limits(LimitsFrom(context_.snapshots.current()));
       }
     }
-    ParseResult result = parser_.Parse(in_.readable());
+    if (body_in_progress_ && proxy_ != nullptr && !proxy_->CanAcceptBody()) {
+      break;  // the upstream takes the body slower than the client sends it
+    }
+    // The view stays valid through OnRequestHead: Consume only moves the read position.
+    const std::string_view input = in_.readable();
+    ParseResult result = parser_.Parse(input);
     in_.Consume(result.consumed);
     if (result.event == ParseEvent::kNeedMore) {
       break;
@@ -308,9 +320,12 @@ void Connection::ProcessInput() {
       case ParseEvent::kHeadComplete:
         head_in_progress_ = false;
         body_in_progress_ = true;
-        OnRequestHead();
+        OnRequestHead(input.substr(0, result.consumed));
         break;
       case ParseEvent::kBodyData:
+        if (proxy_ != nullptr) {
+          proxy_->OnRequestBody(result.body);
+        }
         break;  // the respond handler does not look at bodies
       case ParseEvent::kMessageComplete:
         OnMessageComplete();
@@ -332,7 +347,7 @@ void Connection::ProcessInput() {
   }
 }
 
-void Connection::OnRequestHead() {
+void Connection::OnRequestHead(std::string_view head_block) {
   const RequestHead& head = parser_.head();
   const ConfigSnapshot& config = context_.snapshots.current();
   context_.stats.requests.Add();
@@ -390,15 +405,78 @@ void Connection::OnRequestHead() {
   entry.head_only = head.method == HttpMethod::kHead;
   entry.close = close;
   entry.keep_alive_header = head.version == HttpVersion::kHttp10 && !close;
+  entry.http10 = head.version == HttpVersion::kHttp10;
   entry.holds_pending = holds_pending;
-  entry.delayed = plan.delay > 0;
+  entry.delayed = plan.delay > 0 && plan.proxy_route == nullptr;
   if (entry.delayed) {
     context_.stats.pending_timers.Add(1);
   }
+  if (plan.route != nullptr && context_.upstreams != nullptr) {
+    RouteStats& route_stats = *context_.upstreams->ForRoute(plan.route->prefix).stats;
+    route_stats.requests.Add();
+    if (plan.delay > 0) {
+      route_stats.delayed.Add();
+    }
+    entry.route_stats = &route_stats;
+  }
+  if (plan.proxy_route != nullptr && context_.upstreams != nullptr) {
+    StartProxy(head, head_block, plan);
+  }
+}
+
+void Connection::StartProxy(const RequestHead& head, std::string_view head_block,
+                            const ResponsePlan& plan) {
+  PendingResponse& entry = queue_.back();
+  entry.proxied = true;
+  entry.ready = true;  // the response may stream before the request body has all arrived
+  entry.deadline = now();
+  // Leading empty lines the parser tolerated are not part of the head.
+  while (head_block.starts_with("\r\n")) {
+    head_block.remove_prefix(2);
+  }
+  const SocketAddress peer = PeerAddress(fd_);
+  proxy_ = std::make_unique<ProxyExchange>(context_, *this, context_.snapshots.Pin(),
+                                           *plan.proxy_route, head, head_block, peer.Host(),
+                                           plan.delay);
+}
+
+void Connection::OnProxyProgress() {
+  if (!closed()) {
+    Progress();
+  }
+}
+
+void Connection::DropProxy() {
+  if (proxy_ != nullptr) {
+    proxy_->Abandon();
+    context_.loop.DeferDelete(std::move(proxy_));
+  }
+}
+
+Connection::ProxyStep Connection::PumpProxy(bool close) {
+  ProxyExchange::ClientSide client;
+  const PendingResponse& entry = queue_[queue_head_];
+  client.http10 = entry.http10;
+  client.head_only = entry.head_only;
+  client.close = close;
+  switch (proxy_->Pump(out_, context_.pool, kMaxProxyOutput, client)) {
+    case ProxyExchange::PumpResult::kWaiting:
+      return ProxyStep::kWaiting;
+    case ProxyExchange::PumpResult::kDone:
+      return ProxyStep::kAnswered;
+    case ProxyExchange::PumpResult::kFailed:
+      return ProxyStep::kFailed;
+    case ProxyExchange::PumpResult::kAborted:
+      return ProxyStep::kAborted;
+  }
+  return ProxyStep::kAborted;
 }
 
 void Connection::OnMessageComplete() {
   body_in_progress_ = false;
+  if (proxy_ != nullptr) {
+    proxy_->OnRequestComplete();
+  }
   if (queue_depth() > 0) {
     queue_.back().ready = true;
   }
@@ -448,6 +526,33 @@ void Connection::SerializeDueResponses() {
     // A draining node closes after the last response owed, saying so in that response.
     bool drain_close = context_.draining && !head_in_progress_ && !body_in_progress_;
     bool close = entry.close || (last && (peer_closed_ || drain_close));
+    if (entry.proxied) {
+      const ProxyStep step = PumpProxy(close);
+      if (step == ProxyStep::kWaiting) {
+        break;
+      }
+      if (step == ProxyStep::kAborted) {
+        Close(CloseReason::kIoError);  // the response was cut: only closing can say so
+        return;
+      }
+      if (step == ProxyStep::kAnswered) {
+        close = close || proxy_->closes_connection();
+        const int status = proxy_->response_status();
+        DropProxy();
+        CompleteEntry(entry, status, current);
+        if (close) {
+          close_after_write_ = true;
+          stop_reading_ = true;
+          break;
+        }
+        continue;
+      }
+      // Nothing reached the client: it gets a 502 or 504 like any other response.
+      entry.proxied = false;
+      entry.status = proxy_->error_status();
+      entry.body = ErrorBody(entry.status);
+      DropProxy();
+    }
     ResponseHead head;
     head.status = entry.status;
     std::string_view body = entry.owns_body ? std::string_view(entry.owned_body) : entry.body;
@@ -458,19 +563,7 @@ void Connection::SerializeDueResponses() {
     head.retry_after_seconds = entry.retry_after_seconds;
     AppendResponse(out_, context_.pool, head, context_.date.Get(WallClockSeconds()), body,
                    entry.head_only);
-
-    WorkerStats& stats = context_.stats;
-    stats.CountResponse(entry.status);
-    stats.request_latency.Record(current - entry.started);
-    if (entry.delayed) {
-      stats.timer_lateness.Record(current - entry.deadline);
-      stats.pending_timers.Add(-1);
-    }
-    if (entry.holds_pending) {
-      context_.admission->ReleasePending();
-    }
-    entry = PendingResponse{};  // unpins the snapshot now
-    ++queue_head_;
+    CompleteEntry(entry, entry.status, current);
     if (close) {
       close_after_write_ = true;
       stop_reading_ = true;
@@ -481,6 +574,24 @@ void Connection::SerializeDueResponses() {
     queue_.clear();
     queue_head_ = 0;
   }
+}
+
+void Connection::CompleteEntry(PendingResponse& entry, int status, MonoTime current) {
+  WorkerStats& stats = context_.stats;
+  stats.CountResponse(status);
+  stats.request_latency.Record(current - entry.started);
+  if (entry.route_stats != nullptr) {
+    entry.route_stats->latency.Record(current - entry.started);
+  }
+  if (entry.delayed) {
+    stats.timer_lateness.Record(current - entry.deadline);
+    stats.pending_timers.Add(-1);
+  }
+  if (entry.holds_pending) {
+    context_.admission->ReleasePending();
+  }
+  entry = PendingResponse{};  // unpins the snapshot now
+  ++queue_head_;
 }
 
 bool Connection::HasDueResponse() const {
@@ -508,6 +619,9 @@ void Connection::FlushDueResponses() {
   // socket takes it all without blocking no EPOLLOUT edge will come, so go on here.
   do {
     SerializeDueResponses();
+    if (closed()) {
+      return;
+    }
     if (out_.empty() || write_blocked_) {
       break;
     }
@@ -675,7 +789,11 @@ void Connection::AbandonCurrentRequest() {
   if (body_in_progress_) {
     body_in_progress_ = false;
     // Its response slot was queued at the head; it will never be ready, so release it.
-    if (queue_depth() > 0 && !queue_.back().ready) {
+    if (queue_depth() > 0 && queue_.back().proxied) {
+      DropProxy();
+      ReleaseEntry(queue_.back());
+      queue_.pop_back();
+    } else if (queue_depth() > 0 && !queue_.back().ready) {
       ReleaseEntry(queue_.back());
       queue_.pop_back();
     }
@@ -709,6 +827,7 @@ void Connection::ReleaseResources() {
   state_ = State::kClosed;
   delay_timer_.Cancel();
   timeout_timer_.Cancel();
+  DropProxy();
   ReleaseQueue();
   close(fd_);  // also removes it from the epoll set
   if (holds_slot_) {

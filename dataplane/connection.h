@@ -13,9 +13,15 @@
 //                 so the client sees the response instead of a reset
 //   kClosed       fd closed; the object waits for deferred deletion
 //
+// A proxied request (a `proxy` route) is served by a ProxyExchange whose response streams
+// into the output when it reaches the front of the queue; while one is in progress no
+// further request is parsed (pipelined ones wait in the input buffer), so it is always the
+// last queued.
+//
 // Thread contract: owned by one worker; every method runs in that worker's loop thread.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +29,8 @@
 #include "dataplane/buffer.h"
 #include "dataplane/event_loop.h"
 #include "dataplane/http_parser.h"
+#include "dataplane/proxy_exchange.h"
+#include "dataplane/proxy_stats.h"
 #include "dataplane/request_handler.h"
 #include "dataplane/snapshot_cache.h"
 #include "dataplane/timer_queue.h"
@@ -53,7 +61,9 @@ struct ConnectionInfo {
   uint64_t bytes_out = 0;
 };
 
-class Connection final : public FileEventHandler, public DeferredDeletable {
+class Connection final : public FileEventHandler,
+                         public DeferredDeletable,
+                         public ProxyExchange::Client {
  public:
   enum class State : uint8_t {
     kIdle,
@@ -98,6 +108,7 @@ class Connection final : public FileEventHandler, public DeferredDeletable {
   ConnectionInfo Describe(int worker) const;
 
   void OnFileEvent(uint32_t events) override;
+  void OnProxyProgress() override;
 
   uint64_t id() const { return id_; }
   int fd() const { return fd_; }
@@ -125,14 +136,26 @@ class Connection final : public FileEventHandler, public DeferredDeletable {
     bool ready = false;          // the request (body included) has been read
     bool holds_pending = false;  // took one of Admission's pending slots
     bool delayed = false;
+    bool proxied = false;  // the response comes from proxy_
+    bool http10 = false;
+    RouteStats* route_stats = nullptr;
   };
+  enum class ProxyStep : uint8_t { kWaiting, kAnswered, kFailed, kAborted };
 
   // Reads, parses and writes until nothing more can happen now.
   void Progress();
   void ReadSocket();
   void DiscardInput();
   void ProcessInput();
-  void OnRequestHead();
+  // `head_block`: the request's head as received (for forwarding).
+  void OnRequestHead(std::string_view head_block);
+  void StartProxy(const RequestHead& head, std::string_view head_block, const ResponsePlan& plan);
+  // Streams the proxied response at the front of the queue into the output.
+  ProxyStep PumpProxy(bool close);
+  // Ends the exchange (giving its upstream connection back) and defers its deletion.
+  void DropProxy();
+  // Counts a response that left and frees its queue slot.
+  void CompleteEntry(PendingResponse& entry, int status, MonoTime current);
   void OnMessageComplete();
   void OnParseError(ParseError error);
   // A new response slot at the back of the queue, stamped with the current time.
@@ -190,6 +213,7 @@ class Connection final : public FileEventHandler, public DeferredDeletable {
   size_t queue_head_ = 0;
   Timer delay_timer_;
   Timer timeout_timer_;
+  std::unique_ptr<ProxyExchange> proxy_;
 };
 
 }  // namespace proxynode

@@ -53,6 +53,7 @@ std::unique_ptr<Worker> Dataplane::MakeWorker(const ConfigSnapshotPtr& config,
   worker.listen_fd = http_fd_;
   worker.handler = &respond_handler_;
   worker.admission = &admission_;
+  worker.proxy_stats = &proxy_stats_;
   worker.config = config;
   worker.stats = std::make_shared<WorkerStats>();
   worker.thread_name = absl::StrCat("worker-", worker.index);
@@ -280,6 +281,8 @@ NodeInfo Dataplane::Info() const {
   return info;
 }
 
-std::string Dataplane::RenderMetrics() const { return RenderPrometheus(CollectStats(), Info()); }
+std::string Dataplane::RenderMetrics() const {
+  return RenderPrometheus(CollectStats(), CollectProxyStats(), Info());
+}
 
 }  // namespace proxynode

@@ -20,6 +20,7 @@
 #include "dataplane/clock.h"
 #include "dataplane/config_snapshot.h"
 #include "dataplane/prometheus.h"
+#include "dataplane/proxy_stats.h"
 #include "dataplane/request_handler.h"
 #include "dataplane/socket_ops.h"
 #include "dataplane/stats_registry.h"
@@ -81,6 +82,8 @@ class Dataplane {
   void Stop();
 
   StatsSnapshot CollectStats() const { return stats_.Collect(); }
+  // Per upstream and per route (reverse proxy); empty when no proxy route was ever used.
+  ProxyStatsSnapshot CollectProxyStats() const { return proxy_stats_.Collect(); }
   NodeInfo Info() const;
   std::string RenderMetrics() const;
 
@@ -105,6 +108,7 @@ class Dataplane {
   std::atomic<bool> draining_{false};
   Admission admission_;
   StatsRegistry stats_;
+  ProxyStatsRegistry proxy_stats_;
   RespondHandler respond_handler_;
   AdminHandler admin_handler_;
 

@@ -14,6 +14,9 @@
 #include <string>
 #include <string_view>
 
+#include "dataplane/http_body_decoder.h"
+#include "dataplane/http_syntax.h"
+
 namespace proxynode {
 
 enum class HttpMethod : uint8_t {
@@ -28,30 +31,6 @@ enum class HttpMethod : uint8_t {
   kConnect,
   kOther
 };
-
-enum class HttpVersion : uint8_t { kHttp10, kHttp11 };
-
-// Why a message was rejected. Each maps to one HTTP status (see StatusForParseError).
-enum class ParseError : uint8_t {
-  kNone,
-  kBadRequestLine,             // 400: malformed method, target, version or spacing
-  kUnsupportedVersion,         // 505: HTTP/2.0, HTTP/3, HTTP/1.x with x > 1 is treated as 1.1
-  kBadHeader,                  // 400: bad name, whitespace before colon, obs-fold, NUL, bare CR/LF
-  kMissingHost,                // 400: HTTP/1.1 request without exactly one Host header
-  kBadContentLength,           // 400: non-numeric, overflowing, or duplicate Content-Length
-  kConflictingFraming,         // 400: Content-Length together with Transfer-Encoding
-  kBadTransferEncoding,        // 400: chunked not last, chunked twice, or TE in an HTTP/1.0 request
-  kUnsupportedTransferCoding,  // 501: a coding other than chunked (e.g. gzip, chunked)
-  kBadChunk,                   // 400: bad chunk size or extension, missing CRLF after chunk data
-  kHeaderTooLarge,  // 431: header block (or trailer block) over max_header_bytes, or too many
-                    // fields
-  kBodyTooLarge,    // 413: declared or decoded body over max_body_bytes
-};
-
-// The HTTP status code a client gets for `error` (400, 413, 431, 501 or 505).
-int StatusForParseError(ParseError error);
-// A short stable name for stats and logs, e.g. "bad_header".
-std::string_view ParseErrorName(ParseError error);
 
 struct ParserLimits {
   size_t max_header_bytes = 8192;     // request line + header fields + final CRLF
@@ -71,24 +50,10 @@ struct RequestHead {
   size_t header_bytes = 0;       // size of the head block including final CRLF
 };
 
-enum class ParseEvent : uint8_t {
-  kNeedMore,         // all input consumed (or kept) and more bytes are needed
-  kHeadComplete,     // head() is valid; body (if any) follows in later calls
-  kBodyData,         // ParseResult::body holds decoded body bytes (a view into the input)
-  kMessageComplete,  // the message (head + body + trailers) is fully consumed
-  kError,            // ParseResult::error says why; the connection must be closed after replying
-};
-
-struct ParseResult {
-  ParseEvent event = ParseEvent::kNeedMore;
-  size_t consumed = 0;    // bytes of the input the caller must drop
-  std::string_view body;  // only for kBodyData: points into the input passed to Parse()
-  ParseError error = ParseError::kNone;
-};
-
 class HttpRequestParser {
  public:
-  explicit HttpRequestParser(ParserLimits limits = {}) : limits_(limits) {}
+  explicit HttpRequestParser(ParserLimits limits = {})
+      : limits_(limits), body_(BodyLimitsFor(limits)) {}
 
   // Consumes from `input` until one event happens. A message yields, in order: kHeadComplete,
   // zero or more kBodyData, kMessageComplete. After kMessageComplete call Reset() before the
@@ -101,7 +66,10 @@ class HttpRequestParser {
 
   // Changes the limits at once (live config updates); the connection calls it between
   // messages, and checks already passed for the current message are not re-run.
-  void set_limits(const ParserLimits& limits) { limits_ = limits; }
+  void set_limits(const ParserLimits& limits) {
+    limits_ = limits;
+    body_.set_limits(BodyLimitsFor(limits));
+  }
 
   const RequestHead& head() const { return head_; }
 
@@ -109,29 +77,21 @@ class HttpRequestParser {
   bool AtMessageStart() const { return state_ == State::kHead && head_scan_offset_ == 0; }
 
  private:
-  enum class State : uint8_t {
-    kHead,
-    kBodyFixed,
-    kChunkSize,
-    kChunkData,
-    kChunkDataEnd,
-    kTrailers,
-    kDone,
-    kError
-  };
+  enum class State : uint8_t { kHead, kBody, kError };
+
+  // The body's limits: max_body_bytes, and a trailer section as large as a head.
+  static BodyLimits BodyLimitsFor(const ParserLimits& limits) {
+    return BodyLimits{limits.max_body_bytes, limits.max_header_bytes};
+  }
 
   ParseResult ParseHead(std::string_view input);
-  ParseResult ParseChunkSize(std::string_view input);
-  ParseResult ParseTrailers(std::string_view input);
   ParseResult Fail(ParseError error);
 
   ParserLimits limits_;
   RequestHead head_;
+  HttpBodyDecoder body_;
   State state_ = State::kHead;
-  size_t head_scan_offset_ = 0;  // where the search for the end of the head resumes
-  uint64_t body_remaining_ = 0;  // of the fixed body or of the current chunk
-  uint64_t body_received_ = 0;   // decoded body bytes so far (chunked), checked against the limit
-  size_t trailer_bytes_ = 0;
+  size_t head_scan_offset_ = 0;           // where the search for the end of the head resumes
   ParseError error_ = ParseError::kNone;  // the sticky error in State::kError
 };
 

@@ -20,19 +20,126 @@ void Header(std::string& out, const char* name, const char* type, const char* he
   absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
 }
 
+// The samples of one histogram series; `labels` ("a=\"b\"" or empty) go before `le`.
+template <size_t N>
+void HistogramSeries(std::string& out, const char* name, const std::string& labels,
+                     const HistogramSnapshot& histogram, const std::array<double, N>& bounds) {
+  const char* comma = labels.empty() ? "" : ",";
+  for (double bound : bounds) {
+    auto limit = static_cast<Nanos>(bound * 1e9);
+    absl::StrAppend(&out, name, "_bucket{", labels, comma, "le=\"", bound, "\"} ",
+                    histogram.CountAtOrBelow(limit), "\n");
+  }
+  uint64_t count = histogram.count();
+  absl::StrAppend(&out, name, "_bucket{", labels, comma, "le=\"+Inf\"} ", count, "\n");
+  const std::string braced = labels.empty() ? "" : absl::StrCat("{", labels, "}");
+  absl::StrAppend(&out, name, "_sum", braced, " ", histogram.ApproximateSum() / 1e9, "\n");
+  absl::StrAppend(&out, name, "_count", braced, " ", count, "\n");
+}
+
 template <size_t N>
 void Histogram(std::string& out, const char* name, const char* help,
                const HistogramSnapshot& histogram, const std::array<double, N>& bounds) {
   Header(out, name, "histogram", help);
-  for (double bound : bounds) {
-    auto limit = static_cast<Nanos>(bound * 1e9);
-    absl::StrAppend(&out, name, "_bucket{le=\"", bound, "\"} ", histogram.CountAtOrBelow(limit),
-                    "\n");
+  HistogramSeries(out, name, "", histogram, bounds);
+}
+
+// A label value as the exposition format wants it: backslash, double quote and newline
+// escaped (addresses and prefixes come from the config, so they may hold any of them).
+std::string EscapeLabelValue(const std::string& value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
   }
-  uint64_t count = histogram.count();
-  absl::StrAppend(&out, name, "_bucket{le=\"+Inf\"} ", count, "\n");
-  absl::StrAppend(&out, name, "_sum ", histogram.ApproximateSum() / 1e9, "\n");
-  absl::StrAppend(&out, name, "_count ", count, "\n");
+  return out;
+}
+
+// `label="key"` for each row, escaped once and shared by all of the rows' families.
+template <typename Row>
+std::vector<std::string> KeyLabels(const std::vector<Row>& rows, const char* label,
+                                   std::string Row::*key) {
+  std::vector<std::string> labels;
+  labels.reserve(rows.size());
+  for (const Row& row : rows) {
+    labels.push_back(absl::StrCat(label, "=\"", EscapeLabelValue(row.*key), "\""));
+  }
+  return labels;
+}
+
+// One sample per row: name{labels[i]} value(rows[i]).
+template <typename Row, typename ValueOf>
+void Samples(std::string& out, const char* name, const std::vector<std::string>& labels,
+             const std::vector<Row>& rows, ValueOf value_of) {
+  for (size_t i = 0; i < rows.size(); ++i) {
+    absl::StrAppend(&out, name, "{", labels[i], "} ", value_of(rows[i]), "\n");
+  }
+}
+
+void RenderUpstreams(std::string& out, const std::vector<UpstreamStatsValues>& upstreams) {
+  if (upstreams.empty()) {
+    return;
+  }
+  const std::vector<std::string> labels =
+      KeyLabels(upstreams, "upstream", &UpstreamStatsValues::address);
+#define PROXYNODE_RENDER_COUNTER(name, help)                            \
+  Header(out, "proxynode_upstream_" #name "_total", "counter", help);   \
+  Samples(out, "proxynode_upstream_" #name "_total", labels, upstreams, \
+          [](const UpstreamStatsValues& u) { return u.name; });
+  PROXYNODE_UPSTREAM_COUNTERS(PROXYNODE_RENDER_COUNTER)
+#undef PROXYNODE_RENDER_COUNTER
+
+  Header(out, "proxynode_upstream_errors_total", "counter",
+         "Requests to this upstream that failed, by reason");
+  for (size_t i = 0; i < upstreams.size(); ++i) {
+#define PROXYNODE_RENDER_ERROR(reason, help)                           \
+  absl::StrAppend(&out, "proxynode_upstream_errors_total{", labels[i], \
+                  ",reason=\"" #reason "\"} ", upstreams[i].errors.reason, "\n");
+    PROXYNODE_UPSTREAM_ERRORS(PROXYNODE_RENDER_ERROR)
+#undef PROXYNODE_RENDER_ERROR
+  }
+
+#define PROXYNODE_RENDER_GAUGE(name, help)                     \
+  Header(out, "proxynode_upstream_" #name, "gauge", help);     \
+  Samples(out, "proxynode_upstream_" #name, labels, upstreams, \
+          [](const UpstreamStatsValues& u) { return u.name; });
+  PROXYNODE_UPSTREAM_GAUGES(PROXYNODE_RENDER_GAUGE)
+#undef PROXYNODE_RENDER_GAUGE
+
+  Header(out, "proxynode_upstream_latency_seconds", "histogram",
+         "Time from request forwarded to last response byte received from the upstream");
+  for (size_t i = 0; i < upstreams.size(); ++i) {
+    HistogramSeries(out, "proxynode_upstream_latency_seconds", labels[i], upstreams[i].latency,
+                    kLatencyBounds);
+  }
+}
+
+void RenderRoutes(std::string& out, const std::vector<RouteStatsValues>& routes) {
+  if (routes.empty()) {
+    return;
+  }
+  const std::vector<std::string> labels = KeyLabels(routes, "route", &RouteStatsValues::prefix);
+#define PROXYNODE_RENDER_COUNTER(name, help)                       \
+  Header(out, "proxynode_route_" #name "_total", "counter", help); \
+  Samples(out, "proxynode_route_" #name "_total", labels, routes,  \
+          [](const RouteStatsValues& r) { return r.name; });
+  PROXYNODE_ROUTE_COUNTERS(PROXYNODE_RENDER_COUNTER)
+#undef PROXYNODE_RENDER_COUNTER
+
+  Header(out, "proxynode_route_latency_seconds", "histogram",
+         "Time from request head parsed to response written on this route, delay included");
+  for (size_t i = 0; i < routes.size(); ++i) {
+    HistogramSeries(out, "proxynode_route_latency_seconds", labels[i], routes[i].latency,
+                    kLatencyBounds);
+  }
 }
 
 void Quantiles(std::string& out, const char* name, const char* help,
@@ -48,7 +155,8 @@ void Quantiles(std::string& out, const char* name, const char* help,
 
 }  // namespace
 
-std::string RenderPrometheus(const StatsSnapshot& stats, const NodeInfo& info) {
+std::string RenderPrometheus(const StatsSnapshot& stats, const ProxyStatsSnapshot& proxy,
+                             const NodeInfo& info) {
   std::string out;
   out.reserve(16384);
   // One series per live worker, plus worker="retired" for the counts of retired workers.
@@ -119,6 +227,9 @@ std::string RenderPrometheus(const StatsSnapshot& stats, const NodeInfo& info) {
   Header(out, "proxynode_node_pending_requests", "gauge",
          "Requests waiting on their delay, node-wide (compared with max_pending)");
   absl::StrAppend(&out, "proxynode_node_pending_requests ", info.pending_requests, "\n");
+
+  RenderUpstreams(out, proxy.upstreams);
+  RenderRoutes(out, proxy.routes);
   return out;
 }
 

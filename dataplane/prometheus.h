@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "dataplane/proxy_stats.h"
 #include "dataplane/stats_registry.h"
 
 namespace proxynode {
@@ -20,6 +21,8 @@ struct NodeInfo {
   int64_t pending_requests = 0;  // node-wide requests waiting on a delay
 };
 
-std::string RenderPrometheus(const StatsSnapshot& stats, const NodeInfo& info);
+// The proxy's per-upstream and per-route families appear only when `proxy` has entries.
+std::string RenderPrometheus(const StatsSnapshot& stats, const ProxyStatsSnapshot& proxy,
+                             const NodeInfo& info);
 
 }  // namespace proxynode

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "dataplane/clock.h"
 #include "dataplane/config_snapshot.h"
@@ -24,6 +25,10 @@ struct ResponsePlan {
   std::string_view content_type = "text/plain";
   bool close = false;
   uint32_t retry_after_seconds = 0;
+  // The route that matched (null without routes); for per-route stats.
+  const RouteConfig* route = nullptr;
+  // Set for a proxy route: forward to its upstreams after `delay` instead of answering.
+  const RouteConfig* proxy_route = nullptr;
 };
 
 class RequestHandler {
@@ -34,11 +39,16 @@ class RequestHandler {
                       ResponsePlan& plan) = 0;
 };
 
-// The node's default handler: the configured body after the configured delay.
+// The node's handler: the longest route prefix matching the target decides (respond with
+// the configured body, or proxy), with the route's delay given to `delay_percent` of its
+// requests; without routes (or no match), the configured body after the configured delay.
 class RespondHandler : public RequestHandler {
  public:
   void Handle(const RequestHead& request, const ConfigSnapshot& config,
               ResponsePlan& plan) override;
 };
+
+// The route whose prefix is the longest one starting `target`; null if none.
+const RouteConfig* MatchRoute(const std::vector<RouteConfig>& routes, std::string_view target);
 
 }  // namespace proxynode

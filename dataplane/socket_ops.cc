@@ -30,6 +30,18 @@ std::string SocketAddress::ToString() const {
   return "unknown";
 }
 
+std::string SocketAddress::Host() const {
+  char host[INET6_ADDRSTRLEN] = "";
+  if (storage.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr, host,
+              sizeof(host));
+  } else if (storage.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, host,
+              sizeof(host));
+  }
+  return host;
+}
+
 uint16_t SocketAddress::port() const {
   if (storage.ss_family == AF_INET) {
     return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);

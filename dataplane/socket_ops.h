@@ -19,6 +19,8 @@ struct SocketAddress {
 
   // "127.0.0.1:8080" or "[::1]:8080".
   std::string ToString() const;
+  // The address alone: "127.0.0.1" or "::1" (X-Forwarded-For).
+  std::string Host() const;
   uint16_t port() const;
 };
 

@@ -20,6 +20,11 @@ Worker::Worker(WorkerOptions options)
       listener_(loop_, options_.listen_fd, options_.exclusive_accept, *options_.stats,
                 [this](int fd) { Accept(fd); }) {
   pool_.ReportInUseTo(&options_.stats->buffer_blocks_in_use);
+  if (options_.proxy_stats != nullptr) {
+    upstreams_ = std::make_unique<UpstreamPools>(loop_, pool_, *options_.proxy_stats,
+                                                 options_.index);
+    context_.upstreams = upstreams_.get();
+  }
 }
 
 Worker::~Worker() { StopAndJoin(); }
@@ -28,6 +33,9 @@ void Worker::Start() {
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), options_.thread_name.substr(0, 15).c_str());
     loop_.Post([this] {
+      if (upstreams_ != nullptr) {
+        upstreams_->Sync(snapshots_.current());
+      }
       listener_.Enable();
       if (options_.on_listening) {
         options_.on_listening();
@@ -43,6 +51,8 @@ void Worker::StopAndJoin() {
     loop_.Post([this] {
       listener_.Disable();
       connections_.clear();
+      context_.upstreams = nullptr;
+      upstreams_.reset();  // in the loop thread, while the loop can defer deletions
     });
     loop_.Stop();
     thread_.join();
@@ -54,6 +64,9 @@ void Worker::PublishConfig(ConfigSnapshotPtr config, absl::AnyInvocable<void()> 
     const Nanos old_header_timeout = snapshots_.current().header_timeout;
     const Nanos old_idle_timeout = snapshots_.current().idle_timeout;
     snapshots_.Publish(std::move(config));
+    if (upstreams_ != nullptr) {
+      upstreams_->Sync(snapshots_.current());
+    }
     // Shorter timeouts must reach connections already waiting; longer ones are noticed when
     // the current deadline fires. Only then is the walk over every connection worth it.
     if (snapshots_.current().header_timeout < old_header_timeout ||

@@ -23,6 +23,7 @@
 #include "dataplane/http_response.h"
 #include "dataplane/listener.h"
 #include "dataplane/snapshot_cache.h"
+#include "dataplane/upstream_pools.h"
 #include "dataplane/worker_context.h"
 #include "dataplane/worker_stats.h"
 
@@ -37,6 +38,7 @@ struct WorkerOptions {
   bool exclusive_accept = true;  // EPOLLEXCLUSIVE on the shared listening socket
   RequestHandler* handler = nullptr;
   Admission* admission = nullptr;  // null: no limits (the admin listener)
+  ProxyStatsRegistry* proxy_stats = nullptr;  // null: never proxies (the admin listener)
   ConfigSnapshotPtr config;
   std::shared_ptr<WorkerStats> stats;
   std::string thread_name;
@@ -100,6 +102,8 @@ class Worker : public ConnectionOwner {
   std::atomic<bool> drained_{false};
   std::atomic<bool> retired_{false};
   std::thread thread_;
+  // Before the connections: their proxied exchanges give upstream connections back to it.
+  std::unique_ptr<UpstreamPools> upstreams_;
   // Last member: connections go first, while everything they point at still exists.
   absl::flat_hash_map<uint64_t, std::unique_ptr<Connection>> connections_;
 };

@@ -15,6 +15,7 @@ namespace proxynode {
 class Admission;
 class Connection;
 class RequestHandler;
+class UpstreamPools;
 
 class ConnectionOwner {
  public:
@@ -34,6 +35,7 @@ struct WorkerContext {
   RequestHandler& handler;
   ConnectionOwner& owner;
   Admission* admission;  // null on the admin listener: no limits apply there
+  UpstreamPools* upstreams = nullptr;  // null on the admin listener: it never proxies
   bool draining = false;
   bool retiring = false;
 };

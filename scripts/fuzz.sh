@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Builds the HTTP parser's libFuzzer target (fuzz/http_parser_fuzzer.cc) with Clang, ASan and
-# UBSan in build-fuzz/, then fuzzes it for a bounded time in one process, starting from a copy
-# of the seed corpus (fuzz/corpus/http_parser is never written). Prints a one-line summary.
-# Exits non-zero on a crash, a broken invariant, a timeout or running out of memory, and
-# prints the path of the input that caused it.
+# Builds the HTTP parsers' libFuzzer targets (fuzz/http_parser_fuzzer.cc for requests,
+# fuzz/http_response_parser_fuzzer.cc for upstream responses) with Clang, ASan and UBSan in
+# build-fuzz/, then fuzzes each for its share of a bounded time (2/3 requests, 1/3 responses:
+# the request parser faces every client, the response parser only the configured upstreams),
+# one process per target, each starting from a copy of its own seed corpus (fuzz/corpus/<target>
+# is never written). Prints a one-line summary per target. Exits non-zero if either target hit
+# a crash, a broken invariant, a timeout or running out of memory, and prints the path of the
+# input that caused it.
 #
-#   scripts/fuzz.sh [SECONDS]    default 600; CI runs a short one, e.g. scripts/fuzz.sh 60
+#   scripts/fuzz.sh [SECONDS]    default 600 in total; CI runs a short one, e.g. scripts/fuzz.sh 60
 #
-# Reproduce a finding: build-fuzz/fuzz/http_parser_fuzzer build-fuzz/fuzz-artifacts/crash-...
+# Reproduce a finding: build-fuzz/fuzz/<target>_fuzzer build-fuzz/fuzz-artifacts/<target>-crash-...
 set -euo pipefail
 
 seconds=${1:-600}
@@ -20,48 +23,71 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh --fuzz
 
 build="build-fuzz"
-# Only the fuzzer target is built, so the rest of the tree never has to compile with Clang.
+# Only the fuzzer targets are built, so the rest of the tree never has to compile with Clang.
 CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROXYNODE_FUZZ=ON -DPROXYNODE_BUILD_TESTS=OFF \
   -DPROXYNODE_BUILD_BENCHMARKS=OFF -DPROXYNODE_SANITIZE= >/dev/null
-cmake --build "$build" --target http_parser_fuzzer -j 1
+cmake --build "$build" --target http_parser_fuzzer http_response_parser_fuzzer -j 1
 
-fuzzer=$build/fuzz/http_parser_fuzzer
-corpus=$build/fuzz-corpus/http_parser
 artifacts=$build/fuzz-artifacts
-log=$build/fuzz-http_parser.log
-# Every run starts from the seeds alone, so runs of the same length are comparable.
-rm -rf "$corpus"
-mkdir -p "$corpus" "$artifacts"
-cp fuzz/corpus/http_parser/* "$corpus/"
+mkdir -p "$artifacts"
 
-echo "fuzz: running $fuzzer for ${seconds} s; log: $log" >&2
-status=0
-UBSAN_OPTIONS=print_stacktrace=1 "$fuzzer" "$corpus" \
-  -dict=fuzz/http_parser.dict \
-  -max_total_time="$seconds" \
-  -max_len=16384 \
-  -timeout=10 \
-  -rss_limit_mb=2048 \
-  -print_final_stats=1 \
-  -artifact_prefix="$artifacts/" \
-  >"$log" 2>&1 || status=$?
+# Fuzzes one target for $2 seconds; prints its summary line, and on failure the end of its log.
+# Returns the fuzzer's exit status.
+fuzz_target() {
+  local name=$1 secs=$2
+  local fuzzer=$build/fuzz/${name}_fuzzer
+  local corpus=$build/fuzz-corpus/$name
+  local log=$build/fuzz-$name.log
+  # Every run starts from the seeds alone, so runs of the same length are comparable.
+  rm -rf "$corpus"
+  mkdir -p "$corpus"
+  cp "fuzz/corpus/$name"/* "$corpus/"
 
-# The last status line ("#N DONE cov: .. ft: .. corp: files/size ... exec/s: ..") and the
-# final stats give the numbers.
-last=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
-field() { sed -nE "s/.*[[:space:]]$1:[[:space:]]*([^[:space:]]+).*/\1/p" <<<"$last"; }
-final_stat() { sed -nE "s/^stat::$1:[[:space:]]*([0-9]+).*/\1/p" "$log" | tail -n 1; }
-runs=$(final_stat number_of_executed_units)
-exec_per_sec=$(final_stat average_exec_per_sec)
-corpus_files=$(find "$corpus" -type f | wc -l)
-crash=$(sed -nE 's/.*Test unit written to (.*)$/\1/p' "$log" | tail -n 1)
+  echo "fuzz: running $fuzzer for ${secs} s; log: $log" >&2
+  local status=0
+  UBSAN_OPTIONS=print_stacktrace=1 "$fuzzer" "$corpus" \
+    -dict="fuzz/$name.dict" \
+    -max_total_time="$secs" \
+    -max_len=16384 \
+    -timeout=10 \
+    -rss_limit_mb=2048 \
+    -print_final_stats=1 \
+    -artifact_prefix="$artifacts/$name-" \
+    >"$log" 2>&1 || status=$?
 
-echo "fuzz: http_parser ${seconds}s runs=${runs:-?} exec/s=${exec_per_sec:-?}" \
-  "corpus=${corpus_files} files (corp: $(field corp)) cov=$(field cov) ft=$(field ft)" \
-  "peak_rss_mb=$(final_stat peak_rss_mb) exit=${status}"
-if ((status != 0)); then
-  tail -n 60 "$log" >&2
-  echo "fuzz: FAILED (exit ${status}); reproducer: ${crash:-none written, see $log}" >&2
-  exit "$status"
+  # The last status line ("#N DONE cov: .. ft: .. corp: files/size ... exec/s: ..") and the
+  # final stats give the numbers.
+  local last
+  last=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
+  field() { sed -nE "s/.*[[:space:]]$1:[[:space:]]*([^[:space:]]+).*/\1/p" <<<"$last"; }
+  final_stat() { sed -nE "s/^stat::$1:[[:space:]]*([0-9]+).*/\1/p" "$log" | tail -n 1; }
+  local runs exec_per_sec corpus_files crash
+  runs=$(final_stat number_of_executed_units)
+  exec_per_sec=$(final_stat average_exec_per_sec)
+  corpus_files=$(find "$corpus" -type f | wc -l)
+  crash=$(sed -nE 's/.*Test unit written to (.*)$/\1/p' "$log" | tail -n 1)
+
+  echo "fuzz: $name ${secs}s runs=${runs:-?} exec/s=${exec_per_sec:-?}" \
+    "corpus=${corpus_files} files (corp: $(field corp)) cov=$(field cov) ft=$(field ft)" \
+    "peak_rss_mb=$(final_stat peak_rss_mb) exit=${status}"
+  if ((status != 0)); then
+    tail -n 60 "$log" >&2
+    echo "fuzz: $name FAILED (exit ${status}); reproducer: ${crash:-none written, see $log}" >&2
+  fi
+  return "$status"
+}
+
+# Each target gets at least a second, so a 1 s run still fuzzes both.
+request_seconds=$((seconds * 2 / 3 > 0 ? seconds * 2 / 3 : 1))
+response_seconds=$((seconds - request_seconds > 0 ? seconds - request_seconds : 1))
+
+# The second target runs even when the first fails, so one run reports both.
+request_status=0
+fuzz_target http_parser "$request_seconds" || request_status=$?
+response_status=0
+fuzz_target http_response_parser "$response_seconds" || response_status=$?
+if ((request_status != 0)); then
+  exit "$request_status"
 fi
+exit "$response_status"

@@ -94,12 +94,17 @@ TEST(UnitsTest, FormatsDurationsExactlyAndShort) {
 }
 
 TEST(ConfigKeysTest, EveryKeyIsANodeConfigField) {
-  ASSERT_EQ(ConfigKeys().size(), 11u);
+  ASSERT_EQ(ConfigKeys().size(), 13u);
+  int shorthands = 0;
   for (const ConfigKey& key : ConfigKeys()) {
-    EXPECT_NE(NodeConfig::descriptor()->FindFieldByName(key.name), nullptr) << key.name;
+    EXPECT_NE(NodeConfig::descriptor()->FindFieldByName(FieldName(key)), nullptr) << key.name;
+    if (FieldName(key) != key.name) ++shorthands;
   }
+  EXPECT_EQ(shorthands, 1);  // upstream, for routes
+  EXPECT_EQ(FieldName(*FindConfigKey("upstream")), "routes");
   // Every NodeConfig field but the output-only version is settable.
-  EXPECT_EQ(NodeConfig::descriptor()->field_count(), static_cast<int>(ConfigKeys().size()) + 1);
+  EXPECT_EQ(NodeConfig::descriptor()->field_count(),
+            static_cast<int>(ConfigKeys().size()) - shorthands + 1);
 }
 
 TEST(ConfigKeysTest, SetsEveryKey) {
@@ -189,7 +194,8 @@ TEST(ConfigKeysTest, BadValueNamesKeyValueAndAllowedForm) {
   }
   for (const ConfigKey& key : ConfigKeys()) {
     EXPECT_THAT(key.allowed, ::testing::AnyOf(HasSubstr("duration"), HasSubstr("integer"),
-                                              HasSubstr("size"), HasSubstr("text")))
+                                              HasSubstr("size"), HasSubstr("text"),
+                                              HasSubstr("JSON array"), HasSubstr("HOST:PORT")))
         << key.name;
   }
 }
@@ -215,6 +221,9 @@ TEST(ConfigKeysTest, FormattedValuesParseBack) {
   std::vector<std::string> again;
   for (const ConfigKey& key : ConfigKeys()) {
     if (key.kind == ConfigKey::Kind::kString) continue;  // shown quoted
+    if (key.kind == ConfigKey::Kind::kRoutes || key.kind == ConfigKey::Kind::kUpstreamPool) {
+      continue;  // shown one line per route
+    }
     again.push_back(std::string(key.name) + "=" + FormatConfigValue(change->config, key));
   }
   absl::StatusOr<ConfigChange> reparsed = ParseAssignments(again);
@@ -225,6 +234,88 @@ TEST(ConfigKeysTest, FormattedValuesParseBack) {
   EXPECT_EQ(FormatConfigValue(change->config, *FindConfigKey("max_header_bytes")), "16KiB");
   EXPECT_EQ(FormatConfigValue(change->config, *FindConfigKey("max_body_bytes")), "1000");
   EXPECT_EQ(FormatConfigValue(NodeConfig(), *FindConfigKey("delay")), "");  // unset
+}
+
+TEST(RouteKeysTest, UpstreamIsTheOneRouteProxySetup) {
+  absl::StatusOr<ConfigChange> change =
+      ParseAssignments({"upstream=127.0.0.1:8081,backend:80,[::1]:9000", "delay=0s"});
+  ASSERT_TRUE(change.ok()) << change.status();
+  std::vector<std::string> paths(change->mask.paths().begin(), change->mask.paths().end());
+  EXPECT_THAT(paths, ::testing::ElementsAre("routes", "delay"));
+  ASSERT_EQ(change->config.routes_size(), 1);
+  const proxynode::v1::Route& route = change->config.routes(0);
+  EXPECT_EQ(route.prefix(), "/");
+  EXPECT_EQ(route.action(), proxynode::v1::Route::PROXY);
+  EXPECT_EQ(route.balancing(), proxynode::v1::Route::ROUND_ROBIN);
+  EXPECT_THAT(route.upstreams(),
+              ::testing::ElementsAre("127.0.0.1:8081", "backend:80", "[::1]:9000"));
+
+  absl::StatusOr<ConfigChange> cleared = ParseAssignments({"upstream="});
+  ASSERT_TRUE(cleared.ok()) << cleared.status();
+  EXPECT_EQ(cleared->config.routes_size(), 0);
+  EXPECT_EQ(cleared->mask.paths(0), "routes");
+}
+
+TEST(RouteKeysTest, RoutesTakesProtobufJson) {
+  absl::StatusOr<ConfigChange> change = ParseAssignments(
+      {R"(routes=[{"prefix":"/api/","action":"PROXY","upstreams":["127.0.0.1:8081"],)"
+       R"("delay":"0.2s","delayPercent":10}, {"prefix": "/", "action": "RESPOND",)"
+       R"( "connect_timeout": "1s", "balancing": "LEAST_OUTSTANDING"}])"});
+  ASSERT_TRUE(change.ok()) << change.status();
+  EXPECT_EQ(change->mask.paths_size(), 1);
+  EXPECT_EQ(change->mask.paths(0), "routes");
+  ASSERT_EQ(change->config.routes_size(), 2);
+  const proxynode::v1::Route& api = change->config.routes(0);
+  EXPECT_EQ(api.prefix(), "/api/");
+  EXPECT_EQ(api.action(), proxynode::v1::Route::PROXY);
+  EXPECT_EQ(api.delay().nanos(), 200'000'000);
+  EXPECT_EQ(api.delay_percent(), 10u);
+  EXPECT_EQ(change->config.routes(1).connect_timeout().seconds(), 1);
+
+  absl::StatusOr<ConfigChange> empty = ParseAssignments({"routes= [ ] "});
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(empty->config.routes_size(), 0);
+  EXPECT_EQ(empty->mask.paths(0), "routes");
+}
+
+TEST(RouteKeysTest, BadRoutesAreOneLineNamingTheArgument) {
+  for (const std::string arg :
+       {"routes=", "routes={\"prefix\":\"/\"}", "routes=[{\"prefix\":\"/\"", "routes=[1]",
+        "routes=[{\"nosuch\":1}]", "routes=[{\"action\":\"PROX\"}]",
+        "routes=[{\"delay\":\"soon\"}]", "routes=[], \"workers\": 3"}) {
+    EXPECT_THAT(ErrorOf({arg}), StartsWith(arg + ": must be a JSON array of Route objects; "));
+  }
+  EXPECT_EQ(ErrorOf({"routes={}"}),
+            "routes={}: must be a JSON array of Route objects; not a JSON array");
+  EXPECT_EQ(ErrorOf({"routes=[], \"workers\": 3"}),
+            "routes=[], \"workers\": 3: must be a JSON array of Route objects; text after the "
+            "array");
+  const ConfigKey& upstream = *FindConfigKey("upstream");
+  for (const std::string arg :
+       {"upstream=foo", "upstream=a:1,,b:2", "upstream=a:1,", "upstream=:80", "upstream=a:"}) {
+    EXPECT_EQ(ErrorOf({arg}), arg + ": must be " + upstream.allowed);
+  }
+  EXPECT_EQ(ErrorOf({"upstream=a:1", "routes=[]"}),
+            "routes=[]: upstream and routes both set routes");
+  EXPECT_EQ(ErrorOf({"routes=[]", "routes=[]"}), "routes=[]: routes is given twice");
+}
+
+TEST(RouteKeysTest, RoutesShowOnePerLine) {
+  absl::StatusOr<ConfigChange> change = ParseAssignments(
+      {R"(routes=[{"prefix":"/api/","action":"PROXY","upstreams":["a:1","b:2"],)"
+       R"("balancing":"ROUND_ROBIN","delay":"0.2s","delayPercent":10,"connectTimeout":"2s",)"
+       R"("firstByteTimeout":"30s","totalTimeout":"300s"},)"
+       R"({"prefix":"/static/","action":"RESPOND","delay":"0s","delayPercent":100,)"
+       R"("balancing":"ROUND_ROBIN","connectTimeout":"2s"}])"});
+  ASSERT_TRUE(change.ok()) << change.status();
+  EXPECT_THAT(FormatRoutes(change->config),
+              ::testing::ElementsAre("/api/ proxy a:1,b:2 balancing=round_robin delay=200ms "
+                                     "delay_percent=10 connect_timeout=2s first_byte_timeout=30s "
+                                     "total_timeout=5m",
+                                     "/static/ respond delay=0s"));
+  EXPECT_EQ(FormatConfigValue(change->config, *FindConfigKey("routes")),
+            FormatRoutes(change->config)[0] + "; " + FormatRoutes(change->config)[1]);
+  EXPECT_EQ(FormatConfigValue(NodeConfig(), *FindConfigKey("routes")), "none");
 }
 
 TEST(ConfigFileTest, TextFormatSetsTheFieldsItHas) {
@@ -245,6 +336,21 @@ TEST(ConfigFileTest, JsonSetsTheFieldsItHas) {
   EXPECT_EQ(change->config.idle_timeout().seconds(), 30);
   std::vector<std::string> paths(change->mask.paths().begin(), change->mask.paths().end());
   EXPECT_THAT(paths, ::testing::UnorderedElementsAre("body", "idle_timeout", "max_body_bytes"));
+}
+
+TEST(ConfigFileTest, RoutesInTextAndJson) {
+  absl::StatusOr<ConfigChange> text =
+      ParseConfigText("routes { prefix: \"/api/\" action: PROXY upstreams: \"127.0.0.1:8081\" }\n");
+  ASSERT_TRUE(text.ok()) << text.status();
+  absl::StatusOr<ConfigChange> json = ParseConfigText(
+      R"({"routes": [{"prefix": "/api/", "action": "PROXY", "upstreams": ["127.0.0.1:8081"]}]})");
+  ASSERT_TRUE(json.ok()) << json.status();
+  for (const ConfigChange& change : {*text, *json}) {
+    EXPECT_EQ(change.mask.paths_size(), 1);
+    EXPECT_EQ(change.mask.paths(0), "routes");
+    ASSERT_EQ(change.config.routes_size(), 1);
+    EXPECT_EQ(FormatRoutes(change.config)[0], "/api/ proxy 127.0.0.1:8081");
+  }
 }
 
 TEST(ConfigFileTest, ErrorsAreOneLine) {

@@ -142,5 +142,75 @@ TEST(StatsViewTest, RendersEverySection) {
   EXPECT_THAT(first, ::testing::Not(HasSubstr("responses_5xx")));
 }
 
+// A proxying node's sample: one upstream with errors, one without; one route.
+proxynode::v1::Stats ProxyStatsAt(int64_t uptime_ms, uint64_t requests) {
+  proxynode::v1::Stats stats = StatsAt(uptime_ms, requests);
+  auto* busy = stats.add_upstreams();
+  busy->set_address("127.0.0.1:8081");
+  busy->set_requests(requests);
+  busy->set_connects(3);
+  busy->set_reused(requests - 3);
+  (*busy->mutable_errors())["connect_failed"] = 0;
+  (*busy->mutable_errors())["first_byte_timeout"] = 1;
+  (*busy->mutable_errors())["broken"] = 2;
+  busy->set_open_connections(3);
+  busy->set_idle_connections(2);
+  busy->set_outstanding(1);
+  busy->mutable_latency()->set_count(requests);
+  busy->mutable_latency()->mutable_p50()->set_nanos(2'500'000);
+  busy->mutable_latency()->mutable_p99()->set_nanos(40'000'000);
+  auto* quiet = stats.add_upstreams();
+  quiet->set_address("127.0.0.1:8082");
+  (*quiet->mutable_errors())["broken"] = 0;
+  auto* route = stats.add_routes();
+  route->set_prefix("/api/");
+  route->set_requests(requests);
+  route->set_delayed(requests / 2);
+  route->set_errors(3);
+  route->mutable_latency()->set_count(requests);
+  route->mutable_latency()->mutable_p50()->set_nanos(101'000'000);
+  route->mutable_latency()->mutable_p99()->set_nanos(140'000'000);
+  return stats;
+}
+
+TEST(StatsViewTest, UpstreamAndRouteTables) {
+  proxynode::v1::Stats before = ProxyStatsAt(10'000, 1000);
+  proxynode::v1::Stats after = ProxyStatsAt(10'500, 1600);
+  std::string view = RenderStats(after, &before, {"n", false});
+  EXPECT_THAT(view, HasSubstr("\nUPSTREAM         REQUESTS   REQ/S    CONNECTS   REUSED   OPEN   "
+                              "IDLE   OUTSTANDING   P50     P99    ERRORS   BY_REASON\n"));
+  EXPECT_THAT(view, HasSubstr("\n127.0.0.1:8081   1600       1200.0   3          1597     3      "
+                              "2      1             2.5ms   40ms   3        "
+                              "broken=2 first_byte_timeout=1\n"));
+  // No errors: "-" for the reasons, and "-" for percentiles of an upstream never used.
+  EXPECT_THAT(view, ::testing::ContainsRegex("\n127\\.0\\.0\\.1:8082 +0 +0\\.0 +0 +0 +0 +0 +0 "
+                                             "+- +- +0 +-\n"));
+  EXPECT_THAT(view, HasSubstr("\nROUTE   REQUESTS   REQ/S    DELAYED   ERRORS   P50     P99\n"
+                              "/api/   1600       1200.0   800       3        101ms   140ms\n"));
+}
+
+TEST(StatsViewTest, NoProxyTablesForANodeThatDoesNotProxy) {
+  std::string view = RenderStats(StatsAt(10'500, 1600), nullptr, {"n", false});
+  EXPECT_THAT(view, ::testing::Not(HasSubstr("UPSTREAM")));
+  EXPECT_THAT(view, ::testing::Not(HasSubstr("ROUTE")));
+}
+
+TEST(StatsViewTest, UpstreamRatesWithoutAPreviousSampleOrAfterANewUpstream) {
+  proxynode::v1::Stats before = StatsAt(10'000, 1000);  // no upstream yet
+  proxynode::v1::Stats after = ProxyStatsAt(10'500, 1600);
+  // A key new since the previous sample started from zero.
+  EXPECT_THAT(RenderStats(after, &before, {"n", false}),
+              ::testing::ContainsRegex("\n127\\.0\\.0\\.1:8081 +1600 +3200\\.0 "));
+  EXPECT_THAT(RenderStats(after, nullptr, {"n", false}),
+              ::testing::ContainsRegex("\n/api/ +1600 +- +800 "));
+}
+
+TEST(StatsViewTest, JsonCarriesUpstreamsAndRoutes) {
+  std::string json = ToJson(ProxyStatsAt(10'500, 1600));
+  EXPECT_THAT(json, HasSubstr("\"upstreams\":[{\"address\":\"127.0.0.1:8081\""));
+  EXPECT_THAT(json, HasSubstr("\"first_byte_timeout\":\"1\""));
+  EXPECT_THAT(json, HasSubstr("\"routes\":[{\"prefix\":\"/api/\""));
+}
+
 }  // namespace
 }  // namespace proxyctl

@@ -388,7 +388,7 @@ TEST_F(ProxyctlTest, ConfigSetThenGetShowsTheValues) {
   EXPECT_EQ(Field(*parsed, "delay").text, "0.250s");
   EXPECT_EQ(Number(Field(*parsed, "workers")), 3);
   EXPECT_EQ(Number(Field(*parsed, "version")), 2);
-  EXPECT_EQ(parsed->members.size(), 12u);  // every field, proto names
+  EXPECT_EQ(parsed->members.size(), 13u);  // every field, proto names
 
   Result one = RunOn(node_, {"config", "get", "delay"});
   ASSERT_EQ(one.code, 0) << one;
@@ -407,6 +407,60 @@ TEST_F(ProxyctlTest, ConfigSetThenGetShowsTheValues) {
   EXPECT_EQ(Number(Field(Field(*parsed, "config"), "max_body_bytes")), 65536);
   EXPECT_EQ(Number(Field(Field(*parsed, "config"), "version")), 3);
   EXPECT_TRUE(Field(*parsed, "apply_time").is_string());
+}
+
+TEST_F(ProxyctlTest, RoutesAndUpstreamSetThenShowOneLinePerRoute) {
+  const std::string api_line =
+      "/api/ proxy 127.0.0.1:1 balancing=round_robin delay=200ms delay_percent=10 "
+      "connect_timeout=2s first_byte_timeout=30s total_timeout=5m";
+  Result set = RunOn(node_, {"config", "set",
+                             R"(routes=[{"prefix":"/api/","action":"PROXY",)"
+                             R"("upstreams":["127.0.0.1:1"],"delay":"0.2s","delayPercent":10},)"
+                             R"({"prefix":"/","action":"RESPOND"}])"});
+  ASSERT_EQ(set.code, 0) << set;
+  EXPECT_THAT(set.out, HasSubstr("config version 2 in "));
+  EXPECT_THAT(set.out, HasSubstr(": routes=" + api_line + "; / respond\n"));
+
+  Result get = RunOn(node_, {"config", "get"});
+  ASSERT_EQ(get.code, 0) << get;
+  EXPECT_THAT(get.out, HasSubstr("\nroutes                        " + api_line +
+                                 "\n                              / respond\n"));
+  EXPECT_EQ(RunOn(node_, {"config", "get", "routes"}).out, api_line + "\n/ respond\n");
+  Result json = RunOn(node_, {"config", "get", "routes", "-o", "json"});
+  ASSERT_EQ(json.code, 0) << json;
+  std::optional<Json> parsed = ParseJson(json.out);
+  ASSERT_TRUE(parsed);
+  ASSERT_EQ(Field(*parsed, "routes").items.size(), 2u);
+  EXPECT_EQ(Field(Field(*parsed, "routes").items[0], "delay_percent").number, 10);
+  EXPECT_EQ(parsed->members.size(), 2u);  // version and routes
+
+  Result upstream = RunOn(node_, {"config", "set", "upstream=127.0.0.1:2,localhost:3"});
+  ASSERT_EQ(upstream.code, 0) << upstream;
+  EXPECT_EQ(RunOn(node_, {"config", "get", "upstream"}).out,
+            "/ proxy 127.0.0.1:2,localhost:3 balancing=round_robin connect_timeout=2s "
+            "first_byte_timeout=30s total_timeout=5m\n");
+
+  // Refused by the node, whole: the version does not move.
+  for (const std::string& arg :
+       {std::string("upstream=nohost.invalid:80"), std::string("upstream=a:1,a:1"),
+        std::string(R"(routes=[{"prefix":"/"}])")}) {
+    Result refused = RunOn(node_, {"config", "set", arg});
+    EXPECT_EQ(refused.code, 1) << refused;
+    EXPECT_EQ(Lines(refused.err), 1u) << refused;
+    EXPECT_THAT(refused.err, HasSubstr("INVALID_ARGUMENT: routes[0].")) << refused;
+  }
+  EXPECT_EQ(RunOn(node_, {"config", "get", "version"}).out, "3\n");
+
+  Result cleared = RunOn(node_, {"config", "set", "upstream="});
+  ASSERT_EQ(cleared.code, 0) << cleared;
+  EXPECT_THAT(cleared.out, HasSubstr(": routes=none\n"));
+  EXPECT_EQ(RunOn(node_, {"config", "get", "routes"}).out, "none\n");
+  parsed = ParseJson(RunOn(node_, {"config", "get", "routes", "-o", "json"}).out);
+  ASSERT_TRUE(parsed);
+  EXPECT_TRUE(Field(*parsed, "routes").items.empty());
+  parsed = ParseJson(RunOn(node_, {"config", "get", "version", "-o", "json"}).out);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->members.size(), 1u);  // no empty routes list beside the version
 }
 
 TEST_F(ProxyctlTest, ConfigApplyTextAndJsonFiles) {
@@ -620,6 +674,8 @@ TEST_F(ProxyctlTest, UsageErrorsExitTwoWithOneLine) {
       {{"config", "set", "workers=abc"}, "workers=abc: must be an integer 1-256"},
       {{"config", "set", "nosuchkey=1"}, "nosuchkey=1: unknown key"},
       {{"config", "set", "max_header_bytes=lots"}, "max_header_bytes=lots: must be a size"},
+      {{"config", "set", "routes={}"}, "routes={}: must be a JSON array of Route objects"},
+      {{"config", "set", "upstream=nope"}, "upstream=nope: must be HOST:PORT"},
       {{"config", "set"}, "nothing to set"},
       {{"config", "get", "nosuchkey"}, "nosuchkey: unknown key"},
       {{"config", "apply"}, "--file is required"},

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "dataplane/clock.h"
+#include "dataplane/proxy_stats.h"
 #include "dataplane/stats_registry.h"
 #include "dataplane/worker_stats.h"
 
@@ -259,11 +260,12 @@ class PrometheusTest : public testing::Test {
     info_.pending_requests = 1;
   }
 
-  std::string Render() { return RenderPrometheus(registry_.Collect(), info_); }
+  std::string Render() { return RenderPrometheus(registry_.Collect(), proxy_, info_); }
 
   std::shared_ptr<WorkerStats> a_ = std::make_shared<WorkerStats>();
   std::shared_ptr<WorkerStats> b_ = std::make_shared<WorkerStats>();
   StatsRegistry registry_;
+  ProxyStatsSnapshot proxy_;  // empty: a node that proxies nothing
   NodeInfo info_;
 };
 
@@ -282,7 +284,7 @@ TEST_F(PrometheusTest, EveryLineIsACommentOrASample) {
 
 TEST_F(PrometheusTest, EmptyStatsAreWellFormed) {
   StatsRegistry empty;
-  const std::string text = RenderPrometheus(empty.Collect(), NodeInfo{});
+  const std::string text = RenderPrometheus(empty.Collect(), ProxyStatsSnapshot{}, NodeInfo{});
   const Exposition e = Parse(text);
   for (const std::string& error : e.errors) {
     ADD_FAILURE() << error;
@@ -389,7 +391,7 @@ TEST_F(PrometheusTest, QuantileGaugesWithinOnePercent) {
   }
   StatsRegistry registry;
   registry.AddWorker(0, stats);
-  const Exposition e = Parse(RenderPrometheus(registry.Collect(), info_));
+  const Exposition e = Parse(RenderPrometheus(registry.Collect(), proxy_, info_));
   for (const char* q : {"0.5", "0.9", "0.99", "0.999"}) {
     const double v = Value(e, "proxynode_request_duration_quantile_seconds",
                            std::string("quantile=\"") + q + "\"");
@@ -399,7 +401,7 @@ TEST_F(PrometheusTest, QuantileGaugesWithinOnePercent) {
 
 TEST_F(PrometheusTest, WorkerSeriesSumToTheTotals) {
   const StatsSnapshot snapshot = registry_.Collect();
-  const Exposition e = Parse(RenderPrometheus(snapshot, info_));
+  const Exposition e = Parse(RenderPrometheus(snapshot, proxy_, info_));
   EXPECT_EQ(Sum(e, "proxynode_requests_total"), static_cast<double>(snapshot.total.requests));
   EXPECT_EQ(Sum(e, "proxynode_rejected_total"),
             static_cast<double>(snapshot.total.rejected_total()));
@@ -412,13 +414,156 @@ TEST_F(PrometheusTest, RetiredWorkerCountsStayInTheExposition) {
   registry_.RetireWorker(1);
   const StatsSnapshot snapshot = registry_.Collect();
   ASSERT_EQ(snapshot.total.requests, 12u);
-  const Exposition e = Parse(RenderPrometheus(snapshot, info_));
+  const Exposition e = Parse(RenderPrometheus(snapshot, proxy_, info_));
   for (const std::string& error : e.errors) {
     ADD_FAILURE() << error;
   }
   EXPECT_EQ(Sum(e, "proxynode_requests_total"), 12.0);
   EXPECT_EQ(Sum(e, "proxynode_rejected_total"), 5.0);
   EXPECT_EQ(Value(e, "proxynode_request_duration_seconds_count"), 3.0);
+}
+
+TEST_F(PrometheusTest, NoProxyFamiliesWhenNothingIsProxied) {
+  const std::string text = Render();
+  EXPECT_EQ(text.find("proxynode_upstream_"), std::string::npos);
+  EXPECT_EQ(text.find("proxynode_route_"), std::string::npos);
+}
+
+class ProxyPrometheusTest : public PrometheusTest {
+ protected:
+  ProxyPrometheusTest() {
+    auto first = proxy_registry_.ForUpstream(0, "127.0.0.1:8081");
+    first->requests.Add(10);
+    first->connects.Add(2);
+    first->reused.Add(8);
+    first->errors.first_byte_timeout.Add(1);
+    first->open_connections.Set(2);
+    first->idle_connections.Set(1);
+    first->outstanding.Set(1);
+    first->latency.Record(3 * kMillisecond);
+    first->latency.Record(40 * kMillisecond);
+    auto second_worker = proxy_registry_.ForUpstream(1, "127.0.0.1:8081");
+    second_worker->requests.Add(5);
+    second_worker->errors.broken.Add(2);
+    second_worker->open_connections.Set(1);
+    second_worker->latency.Record(200 * kMillisecond);
+    auto other = proxy_registry_.ForUpstream(1, "backend.internal:80");
+    other->requests.Add(1);
+    other->ejections.Add(1);
+    other->errors.connect_failed.Add(1);
+
+    auto api = proxy_registry_.ForRoute(0, "/api/");
+    api->requests.Add(16);
+    api->delayed.Add(4);
+    api->errors.Add(3);
+    api->latency.Record(140 * kMillisecond);
+    proxy_registry_.ForRoute(1, "/odd\"\\\n")->requests.Add(1);
+    proxy_ = proxy_registry_.Collect();
+  }
+
+  ProxyStatsRegistry proxy_registry_;
+};
+
+TEST_F(ProxyPrometheusTest, EveryLineIsACommentOrASample) {
+  const Exposition e = Parse(Render());
+  for (const std::string& error : e.errors) {
+    ADD_FAILURE() << error;
+  }
+}
+
+TEST_F(ProxyPrometheusTest, UpstreamSeriesSumTheWorkers) {
+  const std::string text = Render();
+  for (const char* line : {
+           "# TYPE proxynode_upstream_requests_total counter",
+           "proxynode_upstream_requests_total{upstream=\"127.0.0.1:8081\"} 15",
+           "proxynode_upstream_requests_total{upstream=\"backend.internal:80\"} 1",
+           "proxynode_upstream_connects_total{upstream=\"127.0.0.1:8081\"} 2",
+           "proxynode_upstream_reused_total{upstream=\"127.0.0.1:8081\"} 8",
+           "proxynode_upstream_ejections_total{upstream=\"backend.internal:80\"} 1",
+           "# TYPE proxynode_upstream_errors_total counter",
+           "proxynode_upstream_errors_total{upstream=\"127.0.0.1:8081\",reason=\"first_byte_"
+           "timeout\"} 1",
+           "proxynode_upstream_errors_total{upstream=\"127.0.0.1:8081\",reason=\"broken\"} 2",
+           "proxynode_upstream_errors_total{upstream=\"127.0.0.1:8081\",reason=\"connect_failed\"} "
+           "0",
+           "proxynode_upstream_errors_total{upstream=\"backend.internal:80\",reason=\"connect_"
+           "failed\"} 1",
+           "# TYPE proxynode_upstream_open_connections gauge",
+           "proxynode_upstream_open_connections{upstream=\"127.0.0.1:8081\"} 3",
+           "proxynode_upstream_idle_connections{upstream=\"127.0.0.1:8081\"} 1",
+           "proxynode_upstream_outstanding{upstream=\"127.0.0.1:8081\"} 1",
+           "# TYPE proxynode_upstream_latency_seconds histogram",
+           "proxynode_upstream_latency_seconds_bucket{upstream=\"127.0.0.1:8081\",le=\"0.005\"} 1",
+           "proxynode_upstream_latency_seconds_bucket{upstream=\"127.0.0.1:8081\",le=\"0.05\"} 2",
+           "proxynode_upstream_latency_seconds_bucket{upstream=\"127.0.0.1:8081\",le=\"+Inf\"} 3",
+           "proxynode_upstream_latency_seconds_count{upstream=\"127.0.0.1:8081\"} 3",
+           "proxynode_upstream_latency_seconds_count{upstream=\"backend.internal:80\"} 0",
+       }) {
+    EXPECT_TRUE(HasLine(text, line)) << "missing: " << line;
+  }
+  const Exposition e = Parse(text);
+  EXPECT_NEAR(Value(e, "proxynode_upstream_latency_seconds_sum", "upstream=\"127.0.0.1:8081\""),
+              0.243, 0.003);
+}
+
+TEST_F(ProxyPrometheusTest, RouteSeries) {
+  const std::string text = Render();
+  for (const char* line : {
+           "# TYPE proxynode_route_requests_total counter",
+           "proxynode_route_requests_total{route=\"/api/\"} 16",
+           "proxynode_route_delayed_total{route=\"/api/\"} 4",
+           "proxynode_route_errors_total{route=\"/api/\"} 3",
+           "# TYPE proxynode_route_latency_seconds histogram",
+           "proxynode_route_latency_seconds_bucket{route=\"/api/\",le=\"0.15\"} 1",
+           "proxynode_route_latency_seconds_bucket{route=\"/api/\",le=\"0.125\"} 0",
+           "proxynode_route_latency_seconds_count{route=\"/api/\"} 1",
+       }) {
+    EXPECT_TRUE(HasLine(text, line)) << "missing: " << line;
+  }
+}
+
+TEST_F(ProxyPrometheusTest, LabelValuesAreEscaped) {
+  const Exposition e = Parse(Render());
+  EXPECT_EQ(Value(e, "proxynode_route_requests_total", "route=\"/odd\\\"\\\\\\n\""), 1.0);
+}
+
+TEST_F(ProxyPrometheusTest, EveryDeclaredProxyStatIsExported) {
+  const Exposition e = Parse(Render());
+  const std::string upstream = "upstream=\"backend.internal:80\"";
+#define PROXYNODE_CHECK_UPSTREAM(name, type, suffix)                         \
+  EXPECT_EQ(e.types.count("proxynode_upstream_" #name suffix), 1u) << #name; \
+  EXPECT_EQ(e.types.at("proxynode_upstream_" #name suffix), type) << #name;  \
+  EXPECT_FALSE(std::isnan(Value(e, "proxynode_upstream_" #name suffix, upstream))) << #name;
+#define PROXYNODE_CHECK_COUNTER(name, help) PROXYNODE_CHECK_UPSTREAM(name, "counter", "_total")
+#define PROXYNODE_CHECK_GAUGE(name, help) PROXYNODE_CHECK_UPSTREAM(name, "gauge", "")
+  PROXYNODE_UPSTREAM_COUNTERS(PROXYNODE_CHECK_COUNTER)
+  PROXYNODE_UPSTREAM_GAUGES(PROXYNODE_CHECK_GAUGE)
+#undef PROXYNODE_CHECK_GAUGE
+#undef PROXYNODE_CHECK_COUNTER
+#undef PROXYNODE_CHECK_UPSTREAM
+#define PROXYNODE_CHECK_REASON(reason, help)                                              \
+  EXPECT_FALSE(std::isnan(                                                                \
+      Value(e, "proxynode_upstream_errors_total", upstream + ",reason=\"" #reason "\""))) \
+      << #reason;
+  PROXYNODE_UPSTREAM_ERRORS(PROXYNODE_CHECK_REASON)
+#undef PROXYNODE_CHECK_REASON
+#define PROXYNODE_CHECK_ROUTE(name, help)                                   \
+  EXPECT_EQ(e.types.count("proxynode_route_" #name "_total"), 1u) << #name; \
+  EXPECT_FALSE(std::isnan(Value(e, "proxynode_route_" #name "_total", "route=\"/api/\""))) << #name;
+  PROXYNODE_ROUTE_COUNTERS(PROXYNODE_CHECK_ROUTE)
+#undef PROXYNODE_CHECK_ROUTE
+}
+
+TEST_F(ProxyPrometheusTest, UpstreamsWithoutRoutesAndRoutesWithoutUpstreams) {
+  proxy_.routes.clear();
+  std::string text = Render();
+  EXPECT_NE(text.find("proxynode_upstream_requests_total"), std::string::npos);
+  EXPECT_EQ(text.find("proxynode_route_"), std::string::npos);
+  proxy_ = proxy_registry_.Collect();
+  proxy_.upstreams.clear();
+  text = Render();
+  EXPECT_EQ(text.find("proxynode_upstream_"), std::string::npos);
+  EXPECT_NE(text.find("proxynode_route_requests_total"), std::string::npos);
 }
 
 }  // namespace

@@ -73,6 +73,35 @@ bool ParseHealthCheckResponse(const std::string& bytes, uint64_t* status) {
 
 }  // namespace
 
+v1::Route ProxyRoute(const std::string& prefix, const std::vector<std::string>& upstreams) {
+  v1::Route route;
+  route.set_prefix(prefix);
+  route.set_action(v1::Route::PROXY);
+  for (const std::string& upstream : upstreams) route.add_upstreams(upstream);
+  return route;
+}
+
+v1::Route RespondRoute(const std::string& prefix) {
+  v1::Route route;
+  route.set_prefix(prefix);
+  route.set_action(v1::Route::RESPOND);
+  return route;
+}
+
+const v1::UpstreamStats* FindUpstream(const v1::Stats& stats, const std::string& address) {
+  for (const v1::UpstreamStats& upstream : stats.upstreams()) {
+    if (upstream.address() == address) return &upstream;
+  }
+  return nullptr;
+}
+
+const v1::RouteStats* FindRoute(const v1::Stats& stats, const std::string& prefix) {
+  for (const v1::RouteStats& route : stats.routes()) {
+    if (route.prefix() == prefix) return &route;
+  }
+  return nullptr;
+}
+
 google::protobuf::Duration Millis(int64_t milliseconds) {
   google::protobuf::Duration duration;
   duration.set_seconds(milliseconds / 1000);
@@ -151,6 +180,13 @@ grpc::Status ControlClient::Update(const v1::NodeConfig& config,
   request.set_expected_version(expected_version);
   v1::UpdateConfigResponse ignored;
   return UpdateConfig(request, response != nullptr ? response : &ignored);
+}
+
+grpc::Status ControlClient::SetRoutes(const std::vector<v1::Route>& routes,
+                                      v1::UpdateConfigResponse* response) {
+  v1::NodeConfig config;
+  for (const v1::Route& route : routes) *config.add_routes() = route;
+  return Update(config, {"routes"}, response);
 }
 
 grpc::Status ControlClient::GetStats(v1::Stats* stats) {

@@ -32,6 +32,14 @@ int64_t ToNanos(const google::protobuf::Duration& duration);
 // "INVALID_ARGUMENT: delay: -5ms is out of range ..." for assertion messages.
 std::string Describe(const grpc::Status& status);
 
+// Routes for the reverse-proxy tests: `prefix` forwarded to `upstreams` ("host:port"), or
+// answered by the node itself.
+v1::Route ProxyRoute(const std::string& prefix, const std::vector<std::string>& upstreams);
+v1::Route RespondRoute(const std::string& prefix);
+// The entry for upstream `address` / route `prefix` in `stats`; nullptr when there is none.
+const v1::UpstreamStats* FindUpstream(const v1::Stats& stats, const std::string& address);
+const v1::RouteStats* FindRoute(const v1::Stats& stats, const std::string& prefix);
+
 class ControlClient {
  public:
   // Connects lazily: the first call opens the channel (within its deadline).
@@ -49,6 +57,9 @@ class ControlClient {
   // `response` may be null.
   grpc::Status Update(const v1::NodeConfig& config, const std::vector<std::string>& paths,
                       v1::UpdateConfigResponse* response = nullptr, uint64_t expected_version = 0);
+  // UpdateConfig replacing the whole route list (mask "routes"; empty: respond everywhere).
+  grpc::Status SetRoutes(const std::vector<v1::Route>& routes,
+                         v1::UpdateConfigResponse* response = nullptr);
   grpc::Status GetStats(v1::Stats* stats);
   grpc::Status ListConnections(uint32_t limit, v1::ListConnectionsResponse* response);
   grpc::Status Drain(v1::DrainResponse* response);

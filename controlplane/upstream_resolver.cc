@@ -1,0 +1,72 @@
+#include "controlplane/upstream_resolver.h"
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace proxynode {
+namespace {
+
+// "host:port" or "[v6]:port", already validated, into the resolver's two arguments.
+std::pair<std::string, std::string> SplitHostPort(const std::string& address) {
+  size_t colon = address.rfind(':');
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return {host, address.substr(colon + 1)};
+}
+
+absl::Status Resolve(const std::string& field, Upstream& upstream) {
+  auto [host, port] = SplitHostPort(upstream.address);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  int error = getaddrinfo(host.c_str(), port.c_str(), &hints, &found);
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> owner(found, &freeaddrinfo);
+  std::string reason = error == EAI_SYSTEM ? std::strerror(errno)
+                       : error != 0        ? gai_strerror(error)
+                                           : "no IPv4 or IPv6 address";
+  for (const addrinfo* entry = found; error == 0 && entry != nullptr; entry = entry->ai_next) {
+    if ((entry->ai_family == AF_INET || entry->ai_family == AF_INET6) &&
+        entry->ai_addrlen <= sizeof(upstream.resolved.storage)) {
+      std::memcpy(&upstream.resolved.storage, entry->ai_addr, entry->ai_addrlen);
+      upstream.resolved.length = entry->ai_addrlen;
+      return absl::OkStatus();
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat(field, ": \"", absl::CEscape(upstream.address),
+                                                 "\" does not resolve: ", reason));
+}
+
+}  // namespace
+
+absl::Status ResolveUpstreams(NodeConfig& config) {
+  for (size_t i = 0; i < config.routes.size(); ++i) {
+    std::vector<Upstream>& upstreams = config.routes[i].upstreams;
+    for (size_t j = 0; j < upstreams.size(); ++j) {
+      if (upstreams[j].resolved.length != 0) {
+        continue;
+      }
+      if (absl::Status status =
+              Resolve(absl::StrCat("routes[", i, "].upstreams[", j, "]"), upstreams[j]);
+          !status.ok()) {
+        return status;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace proxynode

@@ -1,0 +1,456 @@
+#include "dataplane/proxy_exchange.h"
+
+#include <cerrno>
+
+#include "dataplane/proxy_headers.h"
+
+namespace proxynode {
+namespace {
+
+// Request body buffered toward the upstream before the client is read no further.
+constexpr size_t kMaxBufferedRequest = 64 * 1024;
+// Response bytes read ahead from the upstream before it is left to wait (TCP backpressure).
+constexpr size_t kMaxBufferedResponse = 64 * 1024;
+// Attempts for one request: the first plus retries of connect failures and stale
+// keep-alive connections (only for requests without a body, which can be resent whole).
+constexpr int kMaxAttempts = 3;
+
+}  // namespace
+
+ProxyExchange::ProxyExchange(WorkerContext& context, Client& client, SnapshotRef snapshot,
+                             const RouteConfig& route, const RequestHead& head,
+                             std::string_view head_block, std::string_view client_ip,
+                             Nanos delay)
+    : context_(context),
+      client_(client),
+      snapshot_(std::move(snapshot)),
+      route_(route),
+      pools_(*context.upstreams),
+      route_state_(context.upstreams->ForRoute(route.prefix)),
+      timer_(context.loop.timers(), [this] { OnTimer(); }),
+      has_body_(head.chunked || head.content_length > 0),
+      chunked_upstream_(head.chunked),
+      head_request_(head.method == HttpMethod::kHead) {
+  ProxiedRequest request;
+  request.client_head = head_block;
+  request.client_ip = client_ip;
+  request.upstream_address = route.upstreams.front().address;
+  if (head.chunked) {
+    request.framing = BodyFraming::kChunked;
+  } else if (head.content_length > 0 || head.method == HttpMethod::kPost ||
+             head.method == HttpMethod::kPut || head.method == HttpMethod::kPatch) {
+    // A body-carrying method says its (possibly empty) length, as upstreams may require.
+    request.framing = BodyFraming::kContentLength;
+    request.content_length = head.content_length;
+  }
+  AppendUpstreamRequestHead(upstream_head_, request);
+  request_out_.Append(context_.pool, upstream_head_);
+  parser_.Reset(head_request_);
+  if (!has_body_) {
+    request_complete_ = true;
+  }
+  start_at_ = now() + delay;
+  if (delay > 0) {
+    timer_.ArmAt(start_at_);
+  } else {
+    Begin();
+  }
+}
+
+ProxyExchange::~ProxyExchange() {
+  // Normally released already (Finish, Fail or Abandon); a worker shutting down destroys
+  // exchanges directly, after their pools.
+  request_out_.Consume(request_out_.size());
+  request_out_.ReleaseIfEmpty(context_.pool);
+}
+
+bool ProxyExchange::CanAcceptBody() const {
+  return state_ == State::kFailed || state_ == State::kDone || state_ == State::kAborted ||
+         request_out_.size() < kMaxBufferedRequest;
+}
+
+void ProxyExchange::OnRequestBody(std::string_view data) {
+  if (state_ == State::kFailed || state_ == State::kDone || state_ == State::kAborted) {
+    return;  // the answer is decided; the rest of the body is read and dropped
+  }
+  if (chunked_upstream_) {
+    AppendChunked(data);
+  } else {
+    request_out_.Append(context_.pool, data);
+  }
+  if (upstream_ != nullptr && !upstream_->connecting()) {
+    SendRequest();
+  }
+}
+
+void ProxyExchange::OnRequestComplete() {
+  if (request_complete_) {
+    return;
+  }
+  request_complete_ = true;
+  if (state_ == State::kFailed || state_ == State::kDone || state_ == State::kAborted) {
+    return;
+  }
+  if (chunked_upstream_) {
+    scratch_.clear();
+    AppendLastChunk(scratch_);
+    request_out_.Append(context_.pool, scratch_);
+  }
+  if (upstream_ != nullptr && !upstream_->connecting()) {
+    SendRequest();
+  }
+}
+
+void ProxyExchange::AppendChunked(std::string_view data) {
+  scratch_.clear();
+  AppendChunk(scratch_, data);
+  request_out_.Append(context_.pool, scratch_);
+}
+
+void ProxyExchange::Begin() {
+  state_ = State::kConnecting;
+  began_at_ = now();
+  total_deadline_ = began_at_ + route_.total_timeout;
+  Connect(/*avoid=*/nullptr, /*fresh=*/false);
+}
+
+void ProxyExchange::Connect(const UpstreamPool* avoid, bool fresh) {
+  ++attempts_;
+  size_t index = 0;
+  pool_ = pools_.Pick(route_, now(), avoid, &index);
+  SocketAddress address = route_.upstreams[index].resolved;
+  if (address.length == 0) {
+    // Not resolved by the control plane (a config built in-process): literals only.
+    auto parsed = ParseSocketAddress(route_.upstreams[index].address);
+    if (parsed.ok()) address = *parsed;
+  }
+  pool_->stats().requests.Add();
+  pool_->AddOutstanding(1);
+  bool reused = false;
+  upstream_ = pool_->Acquire(address, fresh, &reused);
+  reused_ = reused;
+  if (upstream_ == nullptr) {
+    OnUpstreamBroken(/*connect_failed=*/true);
+    return;
+  }
+  upstream_->Lend(this);
+  if (upstream_->connecting()) {
+    connect_deadline_ = now() + route_.connect_timeout;
+    ArmTimer();
+    return;
+  }
+  OnConnected();
+}
+
+void ProxyExchange::OnConnected() {
+  state_ = State::kExchanging;
+  connect_deadline_ = 0;
+  if (!reused_) {
+    pool_->OnConnectSucceeded();
+  }
+  first_byte_deadline_ = now() + route_.first_byte_timeout;
+  ArmTimer();
+  if (SendRequest()) {
+    ReceiveResponse();
+  }
+}
+
+bool ProxyExchange::SendRequest() {
+  while (!request_out_.empty()) {
+    UpstreamConnection::IoResult result;
+    std::string_view pending = request_out_.readable();
+    size_t sent = upstream_->Send(pending, &result);
+    request_out_.Consume(sent);
+    if (result == UpstreamConnection::IoResult::kWouldBlock) {
+      return true;  // EPOLLOUT will come
+    }
+    if (result == UpstreamConnection::IoResult::kError) {
+      OnUpstreamBroken(/*connect_failed=*/false);
+      return false;
+    }
+  }
+  request_out_.ReleaseIfEmpty(context_.pool);
+  if (request_complete_) {
+    request_sent_ = true;
+  }
+  return true;
+}
+
+bool ProxyExchange::ReceiveResponse() {
+  if (!upstream_->readable() || upstream_->in().size() >= kMaxBufferedResponse) {
+    return true;
+  }
+  UpstreamConnection::IoResult result = upstream_->Receive(kMaxBufferedResponse);
+  if (!upstream_->in().empty() && !got_first_byte_) {
+    got_first_byte_ = true;
+    first_byte_deadline_ = 0;
+    ArmTimer();
+  }
+  if (result == UpstreamConnection::IoResult::kError ||
+      (result == UpstreamConnection::IoResult::kEof && !got_first_byte_)) {
+    OnUpstreamBroken(/*connect_failed=*/false);
+    return false;
+  }
+  return true;  // an EOF after response bytes is judged by the parser (close-delimited)
+}
+
+void ProxyExchange::OnUpstreamEvent() {
+  if (upstream_ == nullptr) {
+    return;
+  }
+  if (state_ == State::kConnecting) {
+    if (upstream_->connecting()) {
+      return;
+    }
+    if (upstream_->connect_error() != 0) {
+      OnUpstreamBroken(/*connect_failed=*/true);
+    } else {
+      OnConnected();
+    }
+  } else if (state_ == State::kExchanging) {
+    if (SendRequest()) {
+      ReceiveResponse();
+    }
+  }
+  client_.OnProxyProgress();
+}
+
+bool ProxyExchange::CanRetry() const {
+  return attempts_ < kMaxAttempts && !got_first_byte_ && !has_body_;
+}
+
+void ProxyExchange::OnUpstreamBroken(bool connect_failed) {
+  if (connect_failed) {
+    pool_->stats().errors.connect_failed.Add();
+    pool_->OnConnectFailed(now());
+  } else if (!reused_ || got_first_byte_) {
+    pool_->stats().errors.broken.Add();
+  }
+  // A reused connection that breaks before answering was most likely closed by the
+  // upstream while idle: not the upstream's fault, and safe to resend on a fresh one.
+  bool stale = !connect_failed && reused_ && !got_first_byte_;
+  if ((connect_failed || stale) && CanRetry()) {
+    Retry(connect_failed);
+    return;
+  }
+  Fail(connect_failed ? Failure::kConnectFailed : Failure::kBroken);
+}
+
+void ProxyExchange::Retry(bool connect_failed) {
+  UpstreamPool* previous = pool_;
+  ReleaseUpstream(/*reusable=*/false);
+  request_out_.Consume(request_out_.size());
+  request_out_.Append(context_.pool, upstream_head_);
+  state_ = State::kConnecting;
+  Connect(connect_failed ? previous : nullptr, /*fresh=*/!connect_failed);
+}
+
+void ProxyExchange::Fail(Failure failure) {
+  if (pool_ != nullptr) {
+    UpstreamStats::Errors& errors = pool_->stats().errors;
+    switch (failure) {
+      case Failure::kConnectTimeout:
+        errors.connect_timeout.Add();
+        break;
+      case Failure::kFirstByteTimeout:
+        errors.first_byte_timeout.Add();
+        break;
+      case Failure::kTotalTimeout:
+        errors.total_timeout.Add();
+        break;
+      case Failure::kConnectFailed:
+      case Failure::kBroken:
+        break;  // counted where detected
+    }
+  }
+  route_state_.stats->errors.Add();
+  ReleaseUpstream(/*reusable=*/false);
+  timer_.Cancel();
+  request_out_.Consume(request_out_.size());
+  request_out_.ReleaseIfEmpty(context_.pool);
+  if (head_forwarded_) {
+    state_ = State::kAborted;
+    return;
+  }
+  state_ = State::kFailed;
+  const bool timeout = failure == Failure::kConnectTimeout ||
+                       failure == Failure::kFirstByteTimeout ||
+                       failure == Failure::kTotalTimeout;
+  error_status_ = timeout ? 504 : 502;
+}
+
+void ProxyExchange::Finish(bool reusable) {
+  state_ = State::kDone;
+  timer_.Cancel();
+  pool_->stats().latency.Record(now() - began_at_);
+  ReleaseUpstream(reusable);
+}
+
+void ProxyExchange::ReleaseUpstream(bool reusable) {
+  if (pool_ == nullptr) {
+    return;
+  }
+  pool_->AddOutstanding(-1);
+  if (upstream_ != nullptr) {
+    pool_->Release(upstream_, reusable);
+    upstream_ = nullptr;
+  }
+  pool_ = nullptr;
+}
+
+void ProxyExchange::Abandon() {
+  if (state_ == State::kDone || state_ == State::kFailed || state_ == State::kAborted) {
+    return;
+  }
+  state_ = State::kAborted;
+  timer_.Cancel();
+  ReleaseUpstream(/*reusable=*/false);
+}
+
+ProxyExchange::PumpResult ProxyExchange::Pump(Buffer& out, BufferPool& pool, size_t limit,
+                                              const ClientSide& client) {
+  while (true) {
+    switch (state_) {
+      case State::kDone:
+        return PumpResult::kDone;
+      case State::kFailed:
+        return PumpResult::kFailed;
+      case State::kAborted:
+        return PumpResult::kAborted;
+      case State::kDelaying:
+      case State::kConnecting:
+        return PumpResult::kWaiting;
+      case State::kExchanging:
+        break;
+    }
+    if (out.size() >= limit) {
+      return PumpResult::kWaiting;  // the client drains first; the upstream waits
+    }
+    Buffer& in = upstream_->in();
+    std::string_view input = in.readable();
+    ParseResult result = parser_.Parse(input);
+    switch (result.event) {
+      case ParseEvent::kHeadComplete: {
+        const UpstreamResponseHead& head = parser_.head();
+        response_status_ = head.status;
+        BodyFraming framing = BodyFraming::kNone;
+        if (client.head_only) {
+          // The length the body would have: kept, with no body after it.
+          framing = head.has_content_length ? BodyFraming::kContentLength : BodyFraming::kNone;
+        } else if (head.framing == BodyFraming::kContentLength) {
+          framing = BodyFraming::kContentLength;
+        } else if (head.framing == BodyFraming::kChunked ||
+                   head.framing == BodyFraming::kUntilClose) {
+          framing = client.http10 ? BodyFraming::kUntilClose : BodyFraming::kChunked;
+        }
+        chunked_to_client_ = framing == BodyFraming::kChunked;
+        close_after_ = client.close || framing == BodyFraming::kUntilClose;
+        ProxiedResponse response;
+        response.upstream_head = parser_.RawHead(input, result);
+        response.framing = framing;
+        response.content_length = head.content_length;
+        response.connection = close_after_   ? ClientConnection::kClose
+                              : client.http10 ? ClientConnection::kKeepAlive
+                                              : ClientConnection::kDefault;
+        response.date_field = context_.date.Get(WallClockSeconds());
+        scratch_.clear();
+        AppendClientResponseHead(scratch_, response);
+        out.Append(pool, scratch_);
+        head_forwarded_ = true;
+        in.Consume(result.consumed);
+        continue;
+      }
+      case ParseEvent::kBodyData:
+        if (chunked_to_client_) {
+          scratch_.clear();
+          AppendChunk(scratch_, result.body);
+          out.Append(pool, scratch_);
+        } else {
+          out.Append(pool, result.body);
+        }
+        in.Consume(result.consumed);
+        continue;
+      case ParseEvent::kMessageComplete: {
+        in.Consume(result.consumed);
+        if (chunked_to_client_) {
+          scratch_.clear();
+          AppendLastChunk(scratch_);
+          out.Append(pool, scratch_);
+        }
+        bool reusable = parser_.head().keep_alive && request_sent_ && in.empty() &&
+                        !upstream_->peer_closed();
+        Finish(reusable);
+        return PumpResult::kDone;
+      }
+      case ParseEvent::kError:
+        pool_->stats().errors.broken.Add();
+        Fail(Failure::kBroken);
+        continue;
+      case ParseEvent::kNeedMore:
+        in.Consume(result.consumed);
+        break;
+    }
+    // Needs more bytes from the upstream.
+    const size_t buffered = in.size();
+    if (!ReceiveResponse()) {
+      continue;  // broken: retried or failed, the state says which
+    }
+    if (upstream_->in().size() > buffered) {
+      continue;
+    }
+    if (upstream_->peer_closed() && !upstream_->readable()) {
+      ParseResult end = parser_.Finish();  // a close-delimited body ends here; others broke
+      if (end.event == ParseEvent::kMessageComplete) {
+        if (chunked_to_client_) {
+          scratch_.clear();
+          AppendLastChunk(scratch_);
+          out.Append(pool, scratch_);
+        }
+        Finish(/*reusable=*/false);
+        return PumpResult::kDone;
+      }
+      pool_->stats().errors.broken.Add();
+      Fail(Failure::kBroken);
+      continue;
+    }
+    return PumpResult::kWaiting;
+  }
+}
+
+void ProxyExchange::OnTimer() {
+  const MonoTime current = now();
+  if (state_ == State::kDelaying) {
+    if (current >= start_at_) {
+      Begin();
+      client_.OnProxyProgress();
+    }
+    return;
+  }
+  if (state_ != State::kConnecting && state_ != State::kExchanging) {
+    return;
+  }
+  if (total_deadline_ != 0 && current >= total_deadline_) {
+    Fail(Failure::kTotalTimeout);
+  } else if (connect_deadline_ != 0 && current >= connect_deadline_) {
+    pool_->OnConnectFailed(current);
+    Fail(Failure::kConnectTimeout);
+  } else if (first_byte_deadline_ != 0 && current >= first_byte_deadline_) {
+    Fail(Failure::kFirstByteTimeout);
+  } else {
+    ArmTimer();
+    return;
+  }
+  client_.OnProxyProgress();
+}
+
+void ProxyExchange::ArmTimer() {
+  MonoTime next = total_deadline_;
+  for (MonoTime deadline : {connect_deadline_, first_byte_deadline_}) {
+    if (deadline != 0 && (next == 0 || deadline < next)) next = deadline;
+  }
+  if (next != 0 && (!timer_.armed() || timer_.deadline() != next)) {
+    timer_.ArmAt(next);
+  }
+}
+
+}  // namespace proxynode

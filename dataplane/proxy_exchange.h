@@ -1,0 +1,147 @@
+#pragma once
+
+// One proxied request: waits out the route's injected delay, picks an upstream, borrows a
+// pooled connection (or connects, non-blocking), streams the request head and body to it,
+// parses the response and streams it to the client connection's output as the client
+// drains it. Both directions are bounded: the client's body is accepted only while little
+// of it is unsent (CanAcceptBody), and the upstream is read only while the client's output
+// has room, so a slow side stalls the other through TCP instead of filling memory.
+//
+// Failures before any response byte reached the client become a 502 (broken or
+// unreachable) or 504 (timeout) response; after that the client connection is cut, the only
+// honest signal left. A request without a body is retried once more elsewhere when the
+// connect failed or a reused keep-alive connection turned out closed.
+//
+// Thread contract: owned by one client Connection; loop thread only. The client calls in;
+// the exchange calls the client back (Client::OnProxyProgress) only from its own events,
+// never from inside a call the client made.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "dataplane/buffer.h"
+#include "dataplane/config_snapshot.h"
+#include "dataplane/event_loop.h"
+#include "dataplane/http_parser.h"
+#include "dataplane/http_response_parser.h"
+#include "dataplane/snapshot_cache.h"
+#include "dataplane/timer_queue.h"
+#include "dataplane/upstream_connection.h"
+#include "dataplane/upstream_pools.h"
+#include "dataplane/worker_context.h"
+
+namespace proxynode {
+
+class ProxyExchange final : public UpstreamConnection::User, public DeferredDeletable {
+ public:
+  class Client {
+   public:
+    virtual ~Client() = default;
+    // Response bytes, a failure, or room for more request body: look again.
+    virtual void OnProxyProgress() = 0;
+  };
+
+  enum class PumpResult : uint8_t {
+    kWaiting,  // more will come; the exchange calls OnProxyProgress
+    kDone,     // the whole response is in the output
+    kFailed,   // nothing was sent to the client: answer error_status() instead
+    kAborted,  // the response broke after its head went out: close the client connection
+  };
+
+  // What the client side contributes to the response head.
+  struct ClientSide {
+    bool http10 = false;
+    bool head_only = false;  // a HEAD request: no body is sent
+    bool close = false;      // the response must say Connection: close
+  };
+
+  // `route` lives in `snapshot`, which the exchange keeps pinned until it ends.
+  ProxyExchange(WorkerContext& context, Client& client, SnapshotRef snapshot,
+                const RouteConfig& route, const RequestHead& head, std::string_view head_block,
+                std::string_view client_ip, Nanos delay);
+  ~ProxyExchange() override;
+  ProxyExchange(const ProxyExchange&) = delete;
+  ProxyExchange& operator=(const ProxyExchange&) = delete;
+
+  // Request side (the client connection feeds the body as it parses it).
+  bool CanAcceptBody() const;
+  void OnRequestBody(std::string_view data);
+  void OnRequestComplete();
+
+  // Response side: moves what is available into `out` while it holds under `limit` bytes.
+  PumpResult Pump(Buffer& out, BufferPool& pool, size_t limit, const ClientSide& client);
+  int error_status() const { return error_status_; }
+  // The response's framing needs the connection closed after it (close-delimited body to
+  // an HTTP/1.0 client), or the client side asked for it.
+  bool closes_connection() const { return close_after_; }
+  int response_status() const { return response_status_; }
+
+  // The client connection is closing: give the upstream connection back (closed) now.
+  void Abandon();
+
+  void OnUpstreamEvent() override;
+
+ private:
+  enum class State : uint8_t { kDelaying, kConnecting, kExchanging, kDone, kFailed, kAborted };
+  enum class Failure : uint8_t {
+    kConnectFailed,
+    kConnectTimeout,
+    kFirstByteTimeout,
+    kTotalTimeout,
+    kBroken
+  };
+
+  void Begin();
+  void Connect(const UpstreamPool* avoid, bool fresh);
+  void OnConnected();
+  // Sends buffered request bytes; false when the connection broke (already handled).
+  bool SendRequest();
+  // Reads response bytes (bounded); false when the connection broke (already handled).
+  bool ReceiveResponse();
+  void OnUpstreamBroken(bool connect_failed);
+  bool CanRetry() const;
+  void Retry(bool connect_failed);
+  void Fail(Failure failure);
+  void Finish(bool reusable);
+  void ReleaseUpstream(bool reusable);
+  void OnTimer();
+  void ArmTimer();
+  void AppendChunked(std::string_view data);
+  MonoTime now() const { return context_.loop.now(); }
+
+  WorkerContext& context_;
+  Client& client_;
+  SnapshotRef snapshot_;
+  const RouteConfig& route_;
+  UpstreamPools& pools_;
+  RouteState& route_state_;
+  std::string upstream_head_;  // kept for a retry of a bodiless request
+  Buffer request_out_;         // request bytes not yet sent upstream
+  HttpResponseParser parser_;
+  Timer timer_;
+  UpstreamPool* pool_ = nullptr;
+  UpstreamConnection* upstream_ = nullptr;
+  State state_ = State::kDelaying;
+  MonoTime start_at_ = 0;
+  MonoTime began_at_ = 0;
+  MonoTime connect_deadline_ = 0;
+  MonoTime first_byte_deadline_ = 0;
+  MonoTime total_deadline_ = 0;
+  int attempts_ = 0;
+  int error_status_ = 0;
+  int response_status_ = 0;
+  bool has_body_;
+  bool chunked_upstream_;     // the request body goes upstream chunked
+  bool head_request_;
+  bool reused_ = false;       // the current upstream connection came from the pool
+  bool request_complete_ = false;
+  bool request_sent_ = false;
+  bool got_first_byte_ = false;
+  bool head_forwarded_ = false;
+  bool chunked_to_client_ = false;
+  bool close_after_ = false;
+  std::string scratch_;  // reused for heads and chunk framing
+};
+
+}  // namespace proxynode

@@ -1,0 +1,89 @@
+#include "dataplane/request_handler.h"
+
+#include "gtest/gtest.h"
+
+namespace proxynode {
+namespace {
+
+RouteConfig Route(std::string prefix, RouteAction action) {
+  RouteConfig route;
+  route.prefix = std::move(prefix);
+  route.action = action;
+  if (action == RouteAction::kProxy) {
+    route.upstreams.push_back(Upstream{"127.0.0.1:1", {}});
+  }
+  return route;
+}
+
+TEST(MatchRouteTest, LongestPrefixWins) {
+  std::vector<RouteConfig> routes = {Route("/", RouteAction::kRespond),
+                                     Route("/api/v1/", RouteAction::kProxy),
+                                     Route("/api/", RouteAction::kRespond)};
+  EXPECT_EQ(MatchRoute(routes, "/api/v1/users"), &routes[1]);
+  EXPECT_EQ(MatchRoute(routes, "/api/v2"), &routes[2]);
+  EXPECT_EQ(MatchRoute(routes, "/apix"), &routes[0]);
+  EXPECT_EQ(MatchRoute(routes, "*"), nullptr);  // OPTIONS * matches no path prefix
+}
+
+TEST(MatchRouteTest, NoRoutesNoMatch) { EXPECT_EQ(MatchRoute({}, "/"), nullptr); }
+
+TEST(RespondHandlerTest, WithoutRoutesAnswersTheConfiguredBodyAfterTheDelay) {
+  NodeConfig config;
+  config.delay = 7 * kMillisecond;
+  RequestHead head;
+  head.target = "/x";
+  ResponsePlan plan;
+  RespondHandler().Handle(head, config, plan);
+  EXPECT_EQ(plan.delay, 7 * kMillisecond);
+  EXPECT_EQ(plan.body, config.body);
+  EXPECT_EQ(plan.route, nullptr);
+  EXPECT_EQ(plan.proxy_route, nullptr);
+}
+
+TEST(RespondHandlerTest, ProxyRouteIsForwardedWithItsOwnDelay) {
+  NodeConfig config;
+  config.delay = 100 * kMillisecond;
+  config.routes = {Route("/", RouteAction::kRespond), Route("/api/", RouteAction::kProxy)};
+  config.routes[1].delay = 3 * kMillisecond;
+  RequestHead head;
+  head.target = "/api/items";
+  ResponsePlan plan;
+  RespondHandler().Handle(head, config, plan);
+  EXPECT_EQ(plan.proxy_route, &config.routes[1]);
+  EXPECT_EQ(plan.route, &config.routes[1]);
+  EXPECT_EQ(plan.delay, 3 * kMillisecond);
+
+  head.target = "/other";
+  ResponsePlan respond;
+  RespondHandler().Handle(head, config, respond);
+  EXPECT_EQ(respond.proxy_route, nullptr);
+  EXPECT_EQ(respond.route, &config.routes[0]);
+  EXPECT_EQ(respond.delay, 100 * kMillisecond);  // no override: the node's delay
+}
+
+TEST(RespondHandlerTest, DelayPercentSplitsRequests) {
+  NodeConfig config;
+  config.delay = 50 * kMillisecond;
+  config.routes = {Route("/", RouteAction::kRespond)};
+  RequestHead head;
+  head.target = "/";
+  auto delayed_count = [&](uint32_t percent) {
+    config.routes[0].delay_percent = percent;
+    int delayed = 0;
+    for (int i = 0; i < 1000; ++i) {
+      ResponsePlan plan;
+      RespondHandler().Handle(head, config, plan);
+      delayed += plan.delay > 0 ? 1 : 0;
+    }
+    return delayed;
+  };
+  EXPECT_EQ(delayed_count(0), 0);
+  EXPECT_EQ(delayed_count(100), 1000);
+  const int half = delayed_count(50);
+  // Binomial(1000, 0.5): outside [400, 600] has probability below 1e-9.
+  EXPECT_GT(half, 400);
+  EXPECT_LT(half, 600);
+}
+
+}  // namespace
+}  // namespace proxynode

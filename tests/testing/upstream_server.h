@@ -1,0 +1,213 @@
+#pragma once
+
+// A scriptable HTTP/1.1 origin server for the reverse-proxy tests: the far side of the node.
+// It listens on 127.0.0.1 port 0, serves each connection on its own thread with blocking
+// sockets (a test helper, not a model of the node), keeps connections alive, answers
+// pipelined requests in order, and records every request it got. What it answers is an
+// UpstreamReply, chosen by the longest matching target prefix (else the server's default):
+// a fixed text, the request echoed, or a pattern body of any size generated on the fly (so
+// 100 MiB never sits in memory), framed by Content-Length, chunked or the end of the
+// connection, optionally after a delay, or a fault instead (close, reset, a cut body).
+//
+// Bodies too large to keep are compared by BodyDigest; generated bodies are PatternByte(0..n),
+// which a test can produce and check on its side without holding them either.
+//
+// Thread contract: every method may be called from any thread while the server runs.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace proxynode::testing {
+
+// Byte `offset` of every generated body: not periodic at any power of two, so a chunk lost,
+// repeated or reordered anywhere changes the digest.
+char PatternByte(uint64_t offset);
+void FillPattern(uint64_t offset, char* out, size_t size);
+
+// FNV-1a and a length over a byte stream: a fingerprint for bodies too large to keep.
+class BodyDigest {
+ public:
+  void Add(std::string_view bytes);
+  uint64_t hash() const { return hash_; }
+  uint64_t size() const { return size_; }
+  bool operator==(const BodyDigest&) const = default;
+
+ private:
+  uint64_t hash_ = 0xcbf29ce484222325ULL;
+  uint64_t size_ = 0;
+};
+std::ostream& operator<<(std::ostream& out, const BodyDigest& digest);
+
+// The digest of the first `size` pattern bytes.
+BodyDigest PatternDigest(uint64_t size);
+
+// Decodes a chunked body as its bytes arrive (chunk extensions and trailers are skipped).
+class ChunkedDecoder {
+ public:
+  enum class State { kMore, kDone, kError };
+  // Consumes from the front of `*input`, appending decoded data to `*out`. Stops right after
+  // the last chunk's trailer section (kDone: what follows stays in `*input`, e.g. the next
+  // pipelined message), when `*input` is used up (kMore), or at a syntax error (kError).
+  State Feed(std::string_view* input, std::string* out);
+  State state() const { return state_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  enum class Step { kSizeLine, kData, kDataEnd, kTrailer };
+  // Takes one CRLF-ended line from `*input` into line_; false until it is complete.
+  bool TakeLine(std::string_view* input);
+
+  Step step_ = Step::kSizeLine;
+  State state_ = State::kMore;
+  uint64_t left_in_chunk_ = 0;
+  std::string line_;
+  std::string error_;
+};
+
+// A whole chunked body decoded; nullopt unless it is complete and well-formed.
+std::optional<std::string> DecodeChunked(std::string_view body);
+
+struct UpstreamReply {
+  enum class Body {
+    kFixed,      // `text`
+    kEcho,       // the request body (up to kKeptBodyBytes), and its head as X-Echo-Method,
+                 // X-Echo-Target and an X-Echo-<Name> field per request field
+    kGenerated,  // `generated_bytes` pattern bytes
+  };
+  enum class Framing {
+    kContentLength,
+    kChunked,         // chunks of `chunk_bytes`
+    kCloseDelimited,  // no length: the body ends with the connection
+  };
+  enum class Fault {
+    kNone,
+    kCloseWithoutAnswer,  // the request read, then FIN and nothing else
+    kReset,               // the request read, then RST
+    kCutBody,             // head with the full Content-Length, half the body, 100 ms (so
+                          // a proxy surely passed the head on), then FIN
+  };
+
+  int status = 200;
+  Body body = Body::kFixed;
+  std::string text = "upstream\n";
+  uint64_t generated_bytes = 0;
+  Framing framing = Framing::kContentLength;
+  size_t chunk_bytes = 16384;
+  // Extra response fields, e.g. hop-by-hop ones a proxy must not pass on.
+  std::vector<std::pair<std::string, std::string>> headers = {};
+  // After the request head, before reading its body: a slow reader, for backpressure.
+  std::chrono::milliseconds body_read_stall{0};
+  // After the whole request, before the first byte of the answer.
+  std::chrono::milliseconds first_byte_delay{0};
+  Fault fault = Fault::kNone;
+  // Answer with Connection: close and close afterwards.
+  bool close_after = false;
+};
+
+// "content-length", "chunked" or "close-delimited", for test names and messages.
+std::ostream& operator<<(std::ostream& out, UpstreamReply::Framing framing);
+
+struct RecordedRequest {
+  std::string method;
+  std::string target;
+  std::string version;                                       // "HTTP/1.1"
+  std::vector<std::pair<std::string, std::string>> headers;  // in order, as received
+  BodyDigest body_digest;
+  std::string body;         // the first kKeptBodyBytes bytes
+  bool chunked = false;     // the body came with Transfer-Encoding: chunked
+  uint64_t connection = 0;  // 1 for the first connection accepted, 2 for the next...
+
+  static constexpr size_t kKeptBodyBytes = 1 << 20;
+  // The first field named `name` (case-insensitive), if any.
+  std::optional<std::string> Header(std::string_view name) const;
+  // How many fields are named `name`.
+  size_t HeaderCount(std::string_view name) const;
+};
+
+// A loopback port nothing listens on (bound, then released), for an upstream that refuses
+// connects. Every listener in the tests binds port 0, so none takes it meanwhile.
+uint16_t UnusedLoopbackPort();
+
+class UpstreamServer {
+ public:
+  explicit UpstreamServer(UpstreamReply default_reply = {});
+  // Stop().
+  ~UpstreamServer();
+  UpstreamServer(const UpstreamServer&) = delete;
+  UpstreamServer& operator=(const UpstreamServer&) = delete;
+
+  // Binds 127.0.0.1:0, listens and starts accepting.
+  ::testing::AssertionResult Start();
+  // Stops accepting, cuts every open connection (a waiting reply ends at once) and joins the
+  // threads; the port is then closed (a later connect is refused). Idempotent.
+  void Stop();
+
+  uint16_t port() const { return port_; }
+  // "127.0.0.1:PORT", as a route names it.
+  std::string address() const;
+
+  void SetDefaultReply(UpstreamReply reply);
+  // The reply for request targets starting with `prefix` (the longest such prefix wins).
+  void SetReply(std::string prefix, UpstreamReply reply);
+
+  // Waits up to `timeout` for every open connection to sit between requests (a reply just
+  // written is followed by the serving thread going back to read), then closes them (FIN), as
+  // an upstream's idle timeout would: a proxy holding them in its pool must not send the next
+  // request there. False (and nothing closed) if some connection stayed busy.
+  bool CloseIdleConnections(std::chrono::milliseconds timeout = std::chrono::seconds(2));
+
+  std::vector<RecordedRequest> Requests() const;
+  size_t request_count() const { return request_count_.load(); }
+  size_t accepted_connections() const { return accepted_.load(); }
+  size_t open_connections() const;
+  // Waits up to `timeout` until request_count() >= `count`.
+  bool WaitForRequests(size_t count, std::chrono::milliseconds timeout) const;
+
+ private:
+  struct Connection {
+    std::thread thread;
+    int fd = -1;  // -1 once the serving thread closed it
+    bool done = false;
+    bool idle = false;  // between requests, nothing of the next one read yet
+  };
+
+  void AcceptLoop();
+  void Serve(Connection* connection, uint64_t index);
+  UpstreamReply ReplyFor(std::string_view target) const;
+  void Record(RecordedRequest request);
+  void SetIdle(Connection* connection, bool idle);
+  // Sleeps for `duration` unless Stop() comes first; false if it did.
+  bool SleepUnlessStopping(std::chrono::milliseconds duration);
+  // Joins and forgets connections whose threads have finished.
+  void ReapFinished();
+
+  int listen_fd_ = -1;
+  int wake_fds_[2] = {-1, -1};  // a pipe: Stop() writes to end AcceptLoop's poll
+  uint16_t port_ = 0;
+  std::thread acceptor_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<size_t> accepted_{0};
+  std::atomic<size_t> request_count_{0};
+
+  mutable std::mutex mutex_;
+  std::condition_variable stop_signal_;  // with mutex_: wakes sleeping replies on Stop()
+  UpstreamReply default_reply_;          // guarded by mutex_
+  std::vector<std::pair<std::string, UpstreamReply>> replies_;  // guarded by mutex_
+  std::vector<RecordedRequest> requests_;                       // guarded by mutex_
+  std::list<Connection> connections_;                           // guarded by mutex_
+};
+
+}  // namespace proxynode::testing
