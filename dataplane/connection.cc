@@ -622,7 +622,9 @@ void Connection::FlushDueResponses() {
     if (closed()) {
       return;
     }
-    if (out_.empty() || write_blocked_) {
+    // A proxied response can end with no byte left to write (its last bytes went out in an
+    // earlier round), and a close it owes must still happen: WriteOutput does that.
+    if ((out_.empty() && !close_after_write_) || write_blocked_) {
       break;
     }
     WriteOutput();

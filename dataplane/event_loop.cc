@@ -161,7 +161,10 @@ void EventLoop::Run() {
   }
   // Tasks posted before Stop() still run, so nothing posted is silently dropped.
   RunPostedTasks();
-  deferred_.clear();
+  while (!deferred_.empty()) {  // a worker's teardown defers exchanges and their sockets
+    deleting_.swap(deferred_);
+    deleting_.clear();
+  }
 }
 
 }  // namespace proxynode
