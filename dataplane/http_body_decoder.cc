@@ -190,4 +190,42 @@ ParseResult HttpBodyDecoder::Fail(ParseError error) {
   return ParseResult{ParseEvent::kError, 0, {}, error};
 }
 
+ParseResult HeadThenBody::Finish() {
+  switch (state_) {
+    case State::kHead:
+      return Fail(ParseError::kTruncated);
+    case State::kBody:
+      return body_.Finish();
+    case State::kError:
+      break;
+  }
+  return ParseResult{ParseEvent::kError, 0, {}, error_};
+}
+
+ParseResult HeadThenBody::ScanHead(std::string_view input, size_t start, size_t max_bytes,
+                                   ParseError bad_start_line) {
+  const http_syntax::HeadEnd end =
+      http_syntax::FindHeadEnd(input, start, head_scan_offset_, max_bytes);
+  switch (end.status) {
+    case http_syntax::HeadEnd::Status::kFound:
+      break;
+    case http_syntax::HeadEnd::Status::kIncomplete:
+      head_scan_offset_ = end.position;
+      return NeedMore(0);
+    case http_syntax::HeadEnd::Status::kTooLarge:
+      return Fail(ParseError::kHeaderTooLarge);
+    case http_syntax::HeadEnd::Status::kBareLfInStartLine:
+      return Fail(bad_start_line);
+    case http_syntax::HeadEnd::Status::kBareLfInFields:
+      return Fail(ParseError::kBadHeader);
+  }
+  return Event(ParseEvent::kHeadComplete, end.position);
+}
+
+ParseResult HeadThenBody::Fail(ParseError error) {
+  state_ = State::kError;
+  error_ = error;  // replayed by later calls
+  return ParseResult{ParseEvent::kError, 0, {}, error};
+}
+
 }  // namespace proxynode

@@ -6,47 +6,27 @@ namespace proxynode {
 namespace {
 
 using http_syntax::EqualsIgnoreCase;
-using http_syntax::ForEachListElement;
 using http_syntax::kNpos;
 
 // RFC 9112 2.2: a server SHOULD ignore at least one empty line before the request line.
 // A few are tolerated (some clients send CRLF after a body); more is garbage.
 constexpr int kMaxLeadingEmptyLines = 4;
 
-// What the framing-relevant fields said; validated as a whole once the head is complete.
+// What the fields said; validated as a whole once the head is complete.
 struct HeadFacts {
+  http_syntax::FramingFields framing;
   size_t host_count = 0;
-  bool has_content_length = false;
-  http_syntax::TransferCodings codings;
-  bool connection_close = false;
-  bool connection_keep_alive = false;
   bool expect_continue = false;
-  uint64_t content_length = 0;
 };
 
 ParseError ApplyField(std::string_view name, std::string_view value, HeadFacts* facts) {
-  if (EqualsIgnoreCase(name, "content-length")) {
-    // A second field is rejected even when the values agree.
-    if (facts->has_content_length ||
-        !http_syntax::ParseContentLength(value, &facts->content_length)) {
-      return ParseError::kBadContentLength;
-    }
-    facts->has_content_length = true;
-  } else if (EqualsIgnoreCase(name, "transfer-encoding")) {
-    http_syntax::AddTransferEncoding(value, &facts->codings);
-    // Anything after chunked (including a second chunked) makes the framing ambiguous.
-    if (facts->codings.malformed || facts->codings.coding_after_chunked) {
-      return ParseError::kBadTransferEncoding;
-    }
-  } else if (EqualsIgnoreCase(name, "host")) {
+  if (EqualsIgnoreCase(name, "host")) {
     ++facts->host_count;
-  } else if (EqualsIgnoreCase(name, "connection")) {
-    ForEachListElement(value, [&](std::string_view option) {
-      if (EqualsIgnoreCase(option, "close")) facts->connection_close = true;
-      if (EqualsIgnoreCase(option, "keep-alive")) facts->connection_keep_alive = true;
-    });
   } else if (EqualsIgnoreCase(name, "expect")) {
     if (EqualsIgnoreCase(value, "100-continue")) facts->expect_continue = true;
+  } else {
+    return http_syntax::ApplyFramingField(name, value, http_syntax::AfterChunked::kNothing,
+                                          &facts->framing);
   }
   return ParseError::kNone;
 }
@@ -112,40 +92,32 @@ ParseError ParseHeadBlock(std::string_view block, const ParserLimits& limits, Re
     }
   }
 
-  const bool http10 = head->version == HttpVersion::kHttp10;
-  const bool has_transfer_encoding = facts.codings.present;
-  // RFC 9112 6.1 allows rejecting CL + TE; accepting it invites request smuggling.
-  if (facts.has_content_length && has_transfer_encoding) {
-    return ParseError::kConflictingFraming;
+  const http_syntax::FramingFields& framing = facts.framing;
+  if (ParseError error = http_syntax::CheckFramingFields(framing, head->version);
+      error != ParseError::kNone) {
+    return error;
   }
+  const bool http10 = head->version == HttpVersion::kHttp10;
+  const bool has_transfer_encoding = framing.codings.present;
   if (has_transfer_encoding) {
-    if (http10) return ParseError::kBadTransferEncoding;
     // RFC 9112 6.3: without chunked last the body length is unknowable, which is a 400.
-    if (!facts.codings.chunked_last) return ParseError::kBadTransferEncoding;
-    if (facts.codings.other) return ParseError::kUnsupportedTransferCoding;  // only chunked
+    if (!framing.codings.chunked_last) return ParseError::kBadTransferEncoding;
+    if (framing.codings.other) return ParseError::kUnsupportedTransferCoding;  // only chunked
   }
   if (facts.host_count > 1 || (!http10 && facts.host_count == 0)) return ParseError::kMissingHost;
-  if (facts.content_length > limits.max_body_bytes) return ParseError::kBodyTooLarge;
+  if (framing.content_length > limits.max_body_bytes) return ParseError::kBodyTooLarge;
 
   head->chunked = has_transfer_encoding;
-  head->content_length = facts.content_length;
+  head->content_length = framing.content_length;
   head->expect_continue = !http10 && facts.expect_continue;
-  head->keep_alive = !facts.connection_close && (!http10 || facts.connection_keep_alive);
+  head->keep_alive = http_syntax::ConnectionPersists(framing, head->version);
   return ParseError::kNone;
 }
 
 }  // namespace
 
 ParseResult HttpRequestParser::Parse(std::string_view input) {
-  switch (state_) {
-    case State::kHead:
-      return ParseHead(input);
-    case State::kBody:
-      return body_.Decode(input);
-    case State::kError:
-      break;
-  }
-  return ParseResult{ParseEvent::kError, 0, {}, error_};
+  return message_.Parse(input, [this](std::string_view head) { return ParseHead(head); });
 }
 
 ParseResult HttpRequestParser::ParseHead(std::string_view input) {
@@ -155,40 +127,20 @@ ParseResult HttpRequestParser::ParseHead(std::string_view input) {
        ++i) {
     start += 2;
   }
-  const http_syntax::HeadEnd end =
-      http_syntax::FindHeadEnd(input, start, head_scan_offset_, limits_.max_header_bytes);
-  switch (end.status) {
-    case http_syntax::HeadEnd::Status::kFound:
-      break;
-    case http_syntax::HeadEnd::Status::kIncomplete:
-      head_scan_offset_ = end.position;
-      return ParseResult{ParseEvent::kNeedMore, 0, {}, ParseError::kNone};
-    case http_syntax::HeadEnd::Status::kTooLarge:
-      return Fail(ParseError::kHeaderTooLarge);
-    case http_syntax::HeadEnd::Status::kBareLfInStartLine:
-      return Fail(ParseError::kBadRequestLine);
-    case http_syntax::HeadEnd::Status::kBareLfInFields:
-      return Fail(ParseError::kBadHeader);
-  }
+  const ParseResult scan =
+      message_.ScanHead(input, start, limits_.max_header_bytes, ParseError::kBadRequestLine);
+  if (scan.event != ParseEvent::kHeadComplete) return scan;
+  const size_t end = scan.consumed;
 
-  if (ParseError error = ParseHeadBlock(input.substr(start, end.position - start), limits_, &head_);
+  if (ParseError error = ParseHeadBlock(input.substr(start, end - start), limits_, &head_);
       error != ParseError::kNone) {
-    return Fail(error);
+    return message_.Fail(error);
   }
-  head_.header_bytes = end.position;
-  if (head_.chunked) {
-    body_.Start(BodyFraming::kChunked);
-  } else {
-    body_.Start(BodyFraming::kContentLength, head_.content_length);
-  }
-  state_ = State::kBody;
-  return ParseResult{ParseEvent::kHeadComplete, end.position, {}, ParseError::kNone};
-}
-
-ParseResult HttpRequestParser::Fail(ParseError error) {
-  state_ = State::kError;
-  error_ = error;  // replayed by later Parse() calls
-  return ParseResult{ParseEvent::kError, 0, {}, error};
+  head_.header_bytes = end;
+  // A chunked head has no content_length (both at once is kConflictingFraming).
+  message_.StartBody(head_.chunked ? BodyFraming::kChunked : BodyFraming::kContentLength,
+                     head_.content_length);
+  return ParseResult{ParseEvent::kHeadComplete, end, {}, ParseError::kNone};
 }
 
 void HttpRequestParser::Reset() {
@@ -196,9 +148,7 @@ void HttpRequestParser::Reset() {
   target.clear();  // keeps capacity for the next request
   head_ = RequestHead{};
   head_.target = std::move(target);
-  state_ = State::kHead;
-  head_scan_offset_ = 0;
-  error_ = ParseError::kNone;
+  message_.StartHead();
 }
 
 }  // namespace proxynode

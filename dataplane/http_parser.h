@@ -53,7 +53,7 @@ struct RequestHead {
 class HttpRequestParser {
  public:
   explicit HttpRequestParser(ParserLimits limits = {})
-      : limits_(limits), body_(BodyLimitsFor(limits)) {}
+      : limits_(limits), message_(BodyLimitsFor(limits)) {}
 
   // Consumes from `input` until one event happens. A message yields, in order: kHeadComplete,
   // zero or more kBodyData, kMessageComplete. After kMessageComplete call Reset() before the
@@ -68,31 +68,25 @@ class HttpRequestParser {
   // messages, and checks already passed for the current message are not re-run.
   void set_limits(const ParserLimits& limits) {
     limits_ = limits;
-    body_.set_limits(BodyLimitsFor(limits));
+    message_.set_body_limits(BodyLimitsFor(limits));
   }
 
   const RequestHead& head() const { return head_; }
 
   // True while no byte of the current message has been consumed (idle between requests).
-  bool AtMessageStart() const { return state_ == State::kHead && head_scan_offset_ == 0; }
+  bool AtMessageStart() const { return message_.AtHeadStart(); }
 
  private:
-  enum class State : uint8_t { kHead, kBody, kError };
-
   // The body's limits: max_body_bytes, and a trailer section as large as a head.
   static BodyLimits BodyLimitsFor(const ParserLimits& limits) {
     return BodyLimits{limits.max_body_bytes, limits.max_header_bytes};
   }
 
   ParseResult ParseHead(std::string_view input);
-  ParseResult Fail(ParseError error);
 
   ParserLimits limits_;
   RequestHead head_;
-  HttpBodyDecoder body_;
-  State state_ = State::kHead;
-  size_t head_scan_offset_ = 0;           // where the search for the end of the head resumes
-  ParseError error_ = ParseError::kNone;  // the sticky error in State::kError
+  HeadThenBody message_;
 };
 
 }  // namespace proxynode

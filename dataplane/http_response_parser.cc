@@ -5,41 +5,6 @@
 namespace proxynode {
 namespace {
 
-using http_syntax::EqualsIgnoreCase;
-
-// What the framing-relevant fields said; judged as a whole once the head is complete.
-struct FieldFacts {
-  bool has_content_length = false;
-  uint64_t content_length = 0;
-  http_syntax::TransferCodings codings;
-  bool connection_close = false;
-  bool connection_keep_alive = false;
-};
-
-ParseError ApplyField(std::string_view name, std::string_view value, FieldFacts* facts) {
-  if (EqualsIgnoreCase(name, "content-length")) {
-    // A second field is rejected even when the values agree: we do not guess.
-    if (facts->has_content_length ||
-        !http_syntax::ParseContentLength(value, &facts->content_length)) {
-      return ParseError::kBadContentLength;
-    }
-    facts->has_content_length = true;
-  } else if (EqualsIgnoreCase(name, "transfer-encoding")) {
-    http_syntax::AddTransferEncoding(value, &facts->codings);
-    // Codings after chunked are legal in a response (it then ends at close), chunked twice
-    // is not (RFC 9112 6.1).
-    if (facts->codings.malformed || facts->codings.chunked_count > 1) {
-      return ParseError::kBadTransferEncoding;
-    }
-  } else if (EqualsIgnoreCase(name, "connection")) {
-    http_syntax::ForEachListElement(value, [&](std::string_view option) {
-      if (EqualsIgnoreCase(option, "close")) facts->connection_close = true;
-      if (EqualsIgnoreCase(option, "keep-alive")) facts->connection_keep_alive = true;
-    });
-  }
-  return ParseError::kNone;
-}
-
 // Fails fast on an upstream that does not speak HTTP/1.x, instead of waiting for a head end.
 bool CouldStartStatusLine(std::string_view input) {
   constexpr std::string_view kPrefix = "HTTP/";
@@ -76,7 +41,7 @@ ParseError ParseStatusLine(std::string_view line, UpstreamResponseHead* head) {
 
 // How the body is delimited (RFC 9112 6.3), once the fields passed their checks.
 BodyFraming FramingFor(const UpstreamResponseHead& head, bool request_was_head,
-                       const FieldFacts& facts) {
+                       const http_syntax::FramingFields& facts) {
   if (request_was_head || head.status < 200 || head.status == 204 || head.status == 304) {
     return BodyFraming::kNone;
   }
@@ -97,29 +62,28 @@ ParseError ParseHeadBlock(std::string_view block, bool request_was_head,
     return error;
   }
   if (head->status == 101) return ParseError::kSwitchingProtocols;
-  FieldFacts facts;
+  http_syntax::FramingFields facts;
   while (true) {
     const std::string_view line = http_syntax::NextHeadLine(block, &pos);
     if (line.empty()) break;
     std::string_view name;
     std::string_view value;
     if (!http_syntax::SplitField(line, &name, &value)) return ParseError::kBadHeader;
-    if (ParseError error = ApplyField(name, value, &facts); error != ParseError::kNone) {
+    if (ParseError error = http_syntax::ApplyFramingField(
+            name, value, http_syntax::AfterChunked::kNotChunked, &facts);
+        error != ParseError::kNone) {
       return error;
     }
   }
 
-  // Both framings at once is how responses get smuggled past a cache or a client.
-  if (facts.has_content_length && facts.codings.present) return ParseError::kConflictingFraming;
-  // RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
-  if (facts.codings.present && head->version == HttpVersion::kHttp10) {
-    return ParseError::kBadTransferEncoding;
+  if (ParseError error = http_syntax::CheckFramingFields(facts, head->version);
+      error != ParseError::kNone) {
+    return error;
   }
   head->framing = FramingFor(*head, request_was_head, facts);
   head->has_content_length = facts.has_content_length;
   head->content_length = facts.content_length;
-  const bool http10 = head->version == HttpVersion::kHttp10;
-  head->keep_alive = !facts.connection_close && (!http10 || facts.connection_keep_alive) &&
+  head->keep_alive = http_syntax::ConnectionPersists(facts, head->version) &&
                      head->framing != BodyFraming::kUntilClose;
   head->header_bytes = block.size();
   return ParseError::kNone;
@@ -135,81 +99,44 @@ BodyLimits BodyLimitsFor(const ResponseParserLimits& limits) {
 }  // namespace
 
 HttpResponseParser::HttpResponseParser(ResponseParserLimits limits)
-    : limits_(limits), body_(BodyLimitsFor(limits)) {}
+    : limits_(limits), message_(BodyLimitsFor(limits)) {}
 
 void HttpResponseParser::Reset(bool request_was_head) {
   head_ = UpstreamResponseHead{};
-  state_ = State::kHead;
+  message_.StartHead();
   request_was_head_ = request_was_head;
   interim_seen_ = false;
-  head_scan_offset_ = 0;
-  error_ = ParseError::kNone;
 }
 
 ParseResult HttpResponseParser::Parse(std::string_view input) {
-  switch (state_) {
-    case State::kHead:
-      return ParseHead(input);
-    case State::kBody:
-      return body_.Decode(input);
-    case State::kError:
-      break;
-  }
-  return ParseResult{ParseEvent::kError, 0, {}, error_};
+  return message_.Parse(input, [this](std::string_view head) { return ParseHead(head); });
 }
 
-ParseResult HttpResponseParser::Finish() {
-  switch (state_) {
-    case State::kHead:
-      return Fail(ParseError::kTruncated);
-    case State::kBody:
-      return body_.Finish();
-    case State::kError:
-      break;
-  }
-  return ParseResult{ParseEvent::kError, 0, {}, error_};
-}
+ParseResult HttpResponseParser::Finish() { return message_.Finish(); }
 
 ParseResult HttpResponseParser::ParseHead(std::string_view input) {
   size_t skipped = 0;  // bytes of interim responses consumed in this call
   while (true) {
     const std::string_view rest = input.substr(skipped);
-    if (!CouldStartStatusLine(rest)) return Fail(ParseError::kBadStatusLine);
-    const http_syntax::HeadEnd end =
-        http_syntax::FindHeadEnd(rest, 0, head_scan_offset_, limits_.max_header_bytes);
-    switch (end.status) {
-      case http_syntax::HeadEnd::Status::kFound:
-        break;
-      case http_syntax::HeadEnd::Status::kIncomplete:
-        head_scan_offset_ = end.position;
-        return ParseResult{ParseEvent::kNeedMore, skipped, {}, ParseError::kNone};
-      case http_syntax::HeadEnd::Status::kTooLarge:
-        return Fail(ParseError::kHeaderTooLarge);
-      case http_syntax::HeadEnd::Status::kBareLfInStartLine:
-        return Fail(ParseError::kBadStatusLine);
-      case http_syntax::HeadEnd::Status::kBareLfInFields:
-        return Fail(ParseError::kBadHeader);
-    }
-    if (ParseError error = ParseHeadBlock(rest.substr(0, end.position), request_was_head_, &head_);
+    if (!CouldStartStatusLine(rest)) return message_.Fail(ParseError::kBadStatusLine);
+    ParseResult scan =
+        message_.ScanHead(rest, 0, limits_.max_header_bytes, ParseError::kBadStatusLine);
+    if (scan.event == ParseEvent::kNeedMore) scan.consumed = skipped;
+    if (scan.event != ParseEvent::kHeadComplete) return scan;
+    const size_t end = scan.consumed;
+    if (ParseError error = ParseHeadBlock(rest.substr(0, end), request_was_head_, &head_);
         error != ParseError::kNone) {
-      return Fail(error);
+      return message_.Fail(error);
     }
     if (head_.status >= 200) {
-      body_.Start(head_.framing, head_.content_length);
-      state_ = State::kBody;
-      return ParseResult{ParseEvent::kHeadComplete, skipped + end.position, {}, ParseError::kNone};
+      message_.StartBody(head_.framing, head_.content_length);
+      return ParseResult{ParseEvent::kHeadComplete, skipped + end, {}, ParseError::kNone};
     }
     // An interim response: its head is all there is (RFC 9110 15.2). Look for the next.
-    skipped += end.position;
-    head_scan_offset_ = 0;
+    skipped += end;
+    message_.StartHead();
     interim_seen_ = true;
   }
-}
-
-ParseResult HttpResponseParser::Fail(ParseError error) {
-  state_ = State::kError;
-  error_ = error;  // replayed by later calls
-  return ParseResult{ParseEvent::kError, 0, {}, error};
 }
 
 }  // namespace proxynode

@@ -73,24 +73,16 @@ class HttpResponseParser {
 
   // True while no byte of the response has been seen: an upstream that closes now sent
   // nothing (e.g. a pooled keep-alive connection it had already timed out).
-  bool AtMessageStart() const {
-    return state_ == State::kHead && head_scan_offset_ == 0 && !interim_seen_;
-  }
+  bool AtMessageStart() const { return message_.AtHeadStart() && !interim_seen_; }
 
  private:
-  enum class State : uint8_t { kHead, kBody, kError };
-
   ParseResult ParseHead(std::string_view input);
-  ParseResult Fail(ParseError error);
 
   ResponseParserLimits limits_;
   UpstreamResponseHead head_;
-  HttpBodyDecoder body_;
-  State state_ = State::kHead;
+  HeadThenBody message_;
   bool request_was_head_ = false;
-  bool interim_seen_ = false;             // a 1xx response was skipped
-  size_t head_scan_offset_ = 0;           // where the search for the end of the head resumes
-  ParseError error_ = ParseError::kNone;  // the sticky error in State::kError
+  bool interim_seen_ = false;  // a 1xx response was skipped
 };
 
 }  // namespace proxynode

@@ -158,6 +158,36 @@ void AddTransferEncoding(std::string_view value, TransferCodings* codings) {
   if (count == 0) codings->malformed = true;
 }
 
+ParseError ApplyFramingField(std::string_view name, std::string_view value,
+                             AfterChunked after_chunked, FramingFields* fields) {
+  if (EqualsIgnoreCase(name, "content-length")) {
+    if (fields->has_content_length || !ParseContentLength(value, &fields->content_length)) {
+      return ParseError::kBadContentLength;
+    }
+    fields->has_content_length = true;
+  } else if (EqualsIgnoreCase(name, "transfer-encoding")) {
+    AddTransferEncoding(value, &fields->codings);
+    const bool broken = after_chunked == AfterChunked::kNothing
+                            ? fields->codings.coding_after_chunked
+                            : fields->codings.chunked_count > 1;
+    if (fields->codings.malformed || broken) return ParseError::kBadTransferEncoding;
+  } else if (EqualsIgnoreCase(name, "connection")) {
+    ForEachListElement(value, [&](std::string_view option) {
+      if (EqualsIgnoreCase(option, "close")) fields->connection_close = true;
+      if (EqualsIgnoreCase(option, "keep-alive")) fields->connection_keep_alive = true;
+    });
+  }
+  return ParseError::kNone;
+}
+
+ParseError CheckFramingFields(const FramingFields& fields, HttpVersion version) {
+  if (fields.has_content_length && fields.codings.present) return ParseError::kConflictingFraming;
+  if (fields.codings.present && version == HttpVersion::kHttp10) {
+    return ParseError::kBadTransferEncoding;
+  }
+  return ParseError::kNone;
+}
+
 HeadEnd FindHeadEnd(std::string_view input, size_t start, size_t resume, size_t max_bytes) {
   const std::string_view window = input.substr(0, max_bytes);
   for (size_t pos = std::max(resume, start);;) {

@@ -185,6 +185,41 @@ struct TransferCodings {
 // Adds the codings of one Transfer-Encoding field value.
 void AddTransferEncoding(std::string_view value, TransferCodings* codings);
 
+// What the fields that frame a message and decide whether its connection persists said
+// (Content-Length, Transfer-Encoding, Connection); judged as a whole once the head is complete.
+struct FramingFields {
+  bool has_content_length = false;
+  uint64_t content_length = 0;
+  TransferCodings codings;
+  bool connection_close = false;       // Connection lists close
+  bool connection_keep_alive = false;  // Connection lists keep-alive
+};
+
+// What a Transfer-Encoding list may hold after chunked (RFC 9112 6.1). Requests: nothing, as
+// anything after chunked (a second chunked too) makes the framing ambiguous. Responses: any
+// coding but chunked again, as the body then simply ends at close.
+enum class AfterChunked : uint8_t { kNothing, kNotChunked };
+
+// Records the field `name: value` in *fields if it is one of the framing fields. Returns
+// kBadContentLength for a Content-Length that is not a valid length or comes a second time (even
+// with the same value: we do not guess), kBadTransferEncoding for a malformed Transfer-Encoding
+// list or one that breaks `after_chunked`, and kNone otherwise (for any other field too).
+ParseError ApplyFramingField(std::string_view name, std::string_view value,
+                             AfterChunked after_chunked, FramingFields* fields);
+
+// Judges the framing fields of a complete head: Content-Length together with Transfer-Encoding
+// is kConflictingFraming (RFC 9112 6.1 allows rejecting it, and accepting it is how messages
+// get smuggled past another implementation); Transfer-Encoding in an HTTP/1.0 message is
+// kBadTransferEncoding (faulty framing, RFC 9112 6.1).
+ParseError CheckFramingFields(const FramingFields& fields, HttpVersion version);
+
+// Whether the version and Connection field let the connection carry another message (RFC 9112
+// 9.3): HTTP/1.1 unless close is listed, HTTP/1.0 only with keep-alive, and close wins.
+inline bool ConnectionPersists(const FramingFields& fields, HttpVersion version) {
+  return !fields.connection_close &&
+         (version != HttpVersion::kHttp10 || fields.connection_keep_alive);
+}
+
 // Where a head block (start line through the empty line) ends in the bytes buffered so far.
 struct HeadEnd {
   enum class Status : uint8_t {

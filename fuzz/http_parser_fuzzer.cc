@@ -24,78 +24,21 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "dataplane/http_parser.h"
+#include "fuzz/fuzz_support.h"
 
-namespace proxynode {
+namespace proxynode::fuzz {
 namespace {
-
-// Byte-at-a-time feeding copies the buffer once per byte: quadratic, so only short inputs.
-constexpr size_t kBytewiseMaxInput = 4096;
-constexpr uint64_t kMaxCuts = 8;
-
-[[noreturn]] void Violation(const char* file, int line, const char* condition,
-                            const std::string& detail) {
-  std::fprintf(stderr, "http_parser_fuzzer: invariant violated at %s:%d: %s\n  %s\n", file, line,
-               condition, detail.c_str());
-  std::fflush(stderr);
-  std::abort();
-}
-
-// `detail` is built only when the check fails.
-#define FUZZ_CHECK(condition, detail)                      \
-  do {                                                     \
-    if (!(condition)) {                                    \
-      Violation(__FILE__, __LINE__, #condition, (detail)); \
-    }                                                      \
-  } while (false)
-
-std::string Num(uint64_t value) { return std::to_string(value); }
-std::string Flag(bool value) { return value ? "1" : "0"; }
-
-// SplitMix64, seeded with FNV-1a of the input: the same input always gets the same cuts
-// and limits, so every finding reproduces.
-class Rng {
- public:
-  explicit Rng(std::string_view input) {
-    for (char c : input) {
-      state_ ^= static_cast<unsigned char>(c);
-      state_ *= 1099511628211ULL;
-    }
-  }
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  uint64_t Below(uint64_t n) { return n == 0 ? 0 : Next() % n; }
-
- private:
-  uint64_t state_ = 14695981039346656037ULL;
-};
 
 // How one input is fed under one set of limits.
 struct Plan {
   ParserLimits limits;
   std::vector<size_t> cuts;  // read boundaries for the split feed, strictly increasing
 };
-
-std::vector<size_t> MakeCuts(size_t size, Rng& rng) {
-  std::vector<size_t> cuts;
-  if (size > 1) {
-    const uint64_t count = 1 + rng.Below(kMaxCuts);
-    for (uint64_t i = 0; i < count; ++i) cuts.push_back(1 + rng.Below(size - 1));
-    std::sort(cuts.begin(), cuts.end());
-    cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
-  }
-  return cuts;
-}
 
 // Small limits: one to three of them, chosen by the hash. Half the time max_header_bytes
 // sits on the first head's size (one less, equal, one more), where off-by-ones live.
@@ -123,34 +66,11 @@ std::string Describe(const Plan& plan) {
   return s + " }";
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           const auto lower = [](char c) {
-             return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-           };
-           return lower(x) == lower(y);
-         });
-}
-
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Checks an accepted head against the raw bytes, independently of the parser's code: the
 // properties whose failure would let a request be smuggled past another HTTP implementation.
 void CheckAcceptedHead(const RequestHead& head, std::string_view block,
                        const ParserLimits& limits) {
-  FUZZ_CHECK(block.size() >= 4 && block.substr(block.size() - 4) == "\r\n\r\n",
-             "head of " + Num(block.size()) + " bytes does not end with an empty line");
-  for (size_t i = 0; i < block.size(); ++i) {
-    const auto c = static_cast<unsigned char>(block[i]);
-    FUZZ_CHECK(c != '\n' || (i > 0 && block[i - 1] == '\r'), "bare LF at " + Num(i));
-    FUZZ_CHECK(c != '\r' || (i + 1 < block.size() && block[i + 1] == '\n'), "bare CR at " + Num(i));
-    FUZZ_CHECK(c == '\t' || c == '\r' || c == '\n' || (c >= 0x20 && c != 0x7F),
-               "control byte " + Num(c) + " at " + Num(i));
-  }
+  CheckHeadBytes(block);
   FUZZ_CHECK(!head.target.empty(), "empty request-target");
   FUZZ_CHECK(std::all_of(head.target.begin(), head.target.end(),
                          [](char c) { return c > 0x20 && c < 0x7F; }),
@@ -160,41 +80,24 @@ void CheckAcceptedHead(const RequestHead& head, std::string_view block,
   FUZZ_CHECK(head.content_length <= limits.max_body_bytes, "Content-Length over max_body_bytes");
   FUZZ_CHECK(!head.chunked || head.content_length == 0, "chunked with a content_length");
 
-  // Skip leading empty lines and the request line, then count the framing fields.
-  std::string_view rest = block.substr(0, block.size() - 2);  // drop the final empty line
-  while (rest.substr(0, 2) == "\r\n") rest.remove_prefix(2);
-  rest.remove_prefix(rest.find("\r\n") + 2);
+  // Count the framing fields.
   size_t fields = 0;
   size_t hosts = 0;
   size_t content_lengths = 0;
   size_t transfer_encodings = 0;
-  while (!rest.empty()) {
-    const size_t eol = rest.find("\r\n");
-    const std::string_view line = rest.substr(0, eol);
-    rest.remove_prefix(eol + 2);
+  ForEachField(block, [&](std::string_view name, std::string_view value) {
     ++fields;
-    FUZZ_CHECK(!line.empty(), "empty line inside the head");
-    FUZZ_CHECK(line.front() != ' ' && line.front() != '\t', "obs-fold accepted");
-    const size_t colon = line.find(':');
-    FUZZ_CHECK(colon != std::string_view::npos && colon > 0, "field line without a name");
-    const std::string_view name = line.substr(0, colon);
-    FUZZ_CHECK(name.find_first_of(" \t") == std::string_view::npos, "whitespace in a name");
-    const std::string_view value = TrimOws(line.substr(colon + 1));
     if (EqualsIgnoreCase(name, "host")) {
       ++hosts;
     } else if (EqualsIgnoreCase(name, "transfer-encoding")) {
       ++transfer_encodings;
     } else if (EqualsIgnoreCase(name, "content-length")) {
       ++content_lengths;
-      uint64_t declared = 0;
-      for (char c : value) {
-        FUZZ_CHECK(c >= '0' && c <= '9', "Content-Length with a non-digit accepted");
-        declared = declared * 10 + static_cast<uint64_t>(c - '0');
-      }
+      const uint64_t declared = ContentLengthValue(value);
       FUZZ_CHECK(declared == head.content_length, "content_length " + Num(head.content_length) +
                                                       " but the field says " + std::string(value));
     }
-  }
+  });
   FUZZ_CHECK(fields <= limits.max_header_count, Num(fields) + " fields over max_header_count");
   FUZZ_CHECK(content_lengths <= 1, "duplicate Content-Length accepted");
   FUZZ_CHECK(content_lengths == 0 || transfer_encodings == 0,
@@ -245,13 +148,10 @@ class Feeder {
       if (!out_.in_body && parser_.AtMessageStart()) {
         parser_.set_limits(limits_);  // as the connection does when a message starts
       }
-      const std::vector<char> bytes(pending_.begin(), pending_.end());
-      const std::string_view input(bytes.data(), bytes.size());
+      const ExactCopy bytes(pending_);
+      const std::string_view input = bytes.view();
       const ParseResult r = parser_.Parse(input);
-      FUZZ_CHECK(r.consumed <= input.size(),
-                 "consumed " + Num(r.consumed) + " of " + Num(input.size()) + " bytes");
-      FUZZ_CHECK((r.event == ParseEvent::kError) == (r.error != ParseError::kNone),
-                 "error set on a non-error event, or missing on kError");
+      CheckResult(r, input);
       OnResult(r, input);
       out_.consumed += r.consumed;
       message_consumed_ += r.consumed;
@@ -260,7 +160,8 @@ class Feeder {
           "consumed " + Num(out_.consumed) + " bytes in total, only " + Num(offered_) + " offered");
       pending_.erase(0, r.consumed);
       if (r.event == ParseEvent::kNeedMore) {
-        CheckNeedMoreIsStable();
+        // Asking again changes nothing; the connection never asks with nothing between messages.
+        if (out_.in_body || !pending_.empty()) CheckRepeats(parser_, input, r);
         return;
       }
       if (r.event == ParseEvent::kError) {
@@ -268,6 +169,8 @@ class Feeder {
       }
     }
   }
+
+  void End() {}  // the client's close is not part of what this fuzzer checks
 
   const Outcome& outcome() const { return out_; }
 
@@ -291,14 +194,7 @@ class Feeder {
       }
       case ParseEvent::kBodyData: {
         FUZZ_CHECK(out_.in_body, "kBodyData outside a body");
-        // The body is a view of the last bytes this call consumed. Compare addresses as
-        // integers: ordering pointers into different objects is unspecified.
-        const auto begin = reinterpret_cast<uintptr_t>(r.body.data());
-        const auto input_begin = reinterpret_cast<uintptr_t>(input.data());
-        FUZZ_CHECK(!r.body.empty() && begin >= input_begin &&
-                       begin + r.body.size() == input_begin + r.consumed,
-                   "body view of " + Num(r.body.size()) + " bytes not at the end of the " +
-                       Num(r.consumed) + " consumed");
+        CheckBodyView(r, input);
         Message& m = out_.messages.back();
         m.body.append(r.body);
         if (m.head.chunked) {
@@ -326,12 +222,7 @@ class Feeder {
                      "fixed-length message consumed " + Num(consumed) + " bytes");
         }
         m.complete = true;
-        // kMessageComplete repeats, consuming nothing, until Reset().
-        const std::string_view rest = input.substr(r.consumed);
-        const std::vector<char> after(rest.begin(), rest.end());
-        const ParseResult again = parser_.Parse(std::string_view(after.data(), after.size()));
-        FUZZ_CHECK(again.event == ParseEvent::kMessageComplete && again.consumed == 0,
-                   "kMessageComplete is not sticky");
+        CheckRepeats(parser_, input, r);  // until Reset()
         parser_.Reset();
         FUZZ_CHECK(parser_.AtMessageStart(), "not at message start after Reset()");
         out_.in_body = false;
@@ -339,29 +230,12 @@ class Feeder {
       }
       case ParseEvent::kError: {
         CheckError(r.error);
-        FUZZ_CHECK(r.consumed == 0, "kError consumed " + Num(r.consumed) + " bytes");
-        // The error is sticky until Reset().
-        const ParseResult again = parser_.Parse(input);
-        FUZZ_CHECK(
-            again.event == ParseEvent::kError && again.error == r.error && again.consumed == 0,
-            "kError is not sticky");
+        CheckRepeats(parser_, input, r);  // until Reset()
         out_.error = r.error;
         return;
       }
     }
     FUZZ_CHECK(false, "unknown event " + Num(static_cast<uint64_t>(r.event)));
-  }
-
-  // kNeedMore means nothing more can happen with these bytes: asking again changes nothing.
-  void CheckNeedMoreIsStable() {
-    if (!out_.in_body && pending_.empty()) {
-      return;  // the connection never calls Parse() here
-    }
-    const std::vector<char> bytes(pending_.begin(), pending_.end());
-    const ParseResult again = parser_.Parse(std::string_view(bytes.data(), bytes.size()));
-    FUZZ_CHECK(again.event == ParseEvent::kNeedMore && again.consumed == 0,
-               "kNeedMore then, with the same bytes, event " +
-                   Num(static_cast<uint64_t>(again.event)) + " consuming " + Num(again.consumed));
   }
 
   const ParserLimits limits_;
@@ -394,59 +268,23 @@ bool SameHead(const RequestHead& a, const RequestHead& b) {
          a.header_bytes == b.header_bytes;
 }
 
-// Same requests, same bodies, same error at the same request. Where the stream ends without
-// an error, also the same bytes consumed and the same state. After kError the consumed count
-// is not compared: kError reports 0 even when chunk framing earlier in that same call was
-// processed, so it depends on where the reads ended; the connection closes anyway.
-bool SameOutcome(const Outcome& a, const Outcome& b) {
-  if (a.error != b.error || a.messages.size() != b.messages.size()) return false;
-  if (a.error == ParseError::kNone && (a.consumed != b.consumed || a.in_body != b.in_body)) {
-    return false;
-  }
-  for (size_t i = 0; i < a.messages.size(); ++i) {
-    const Message& x = a.messages[i];
-    const Message& y = b.messages[i];
-    if (!SameHead(x.head, y.head) || x.body != y.body || x.complete != y.complete) return false;
-  }
-  return true;
-}
-
-// Feeds `input` whole, split and (if short) byte by byte; all three must agree.
-void CheckFeeds(std::string_view input, const Plan& plan) {
-  Feeder whole(plan.limits);
-  whole.Offer(input);
-
-  Feeder split(plan.limits);
-  size_t begin = 0;
-  for (size_t cut : plan.cuts) {
-    split.Offer(input.substr(begin, cut - begin));
-    begin = cut;
-  }
-  split.Offer(input.substr(begin));
-  FUZZ_CHECK(SameOutcome(whole.outcome(), split.outcome()),
-             "whole and split differ; " + Describe(plan) + "\n  whole: " +
-                 Describe(whole.outcome()) + "\n  split: " + Describe(split.outcome()));
-
-  if (input.size() < kBytewiseMaxInput) {
-    Feeder bytes(plan.limits);
-    for (size_t i = 0; i < input.size(); ++i) bytes.Offer(input.substr(i, 1));
-    FUZZ_CHECK(SameOutcome(whole.outcome(), bytes.outcome()),
-               "whole and byte-at-a-time differ; " + Describe(plan) + "\n  whole: " +
-                   Describe(whole.outcome()) + "\n  bytes: " + Describe(bytes.outcome()));
-  }
-}
+// Same requests, same bodies, same error at the same request (see SameMessages).
+bool SameOutcome(const Outcome& a, const Outcome& b) { return SameMessages(a, b, SameHead); }
 
 void FuzzOneInput(std::string_view input) {
   Rng rng(input);
-  CheckFeeds(input, Plan{ParserLimits{}, MakeCuts(input.size(), rng)});
+  const auto check = [input](const Plan& plan) {
+    CheckFeeds(input, plan, [&plan] { return Feeder(plan.limits); });
+  };
+  check(Plan{ParserLimits{}, MakeCuts(input.size(), rng)});
   const ParserLimits small = SmallLimits(input, rng);
-  CheckFeeds(input, Plan{small, MakeCuts(input.size(), rng)});
+  check(Plan{small, MakeCuts(input.size(), rng)});
 }
 
 }  // namespace
-}  // namespace proxynode
+}  // namespace proxynode::fuzz
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  proxynode::FuzzOneInput(std::string_view(reinterpret_cast<const char*>(data), size));
+  proxynode::fuzz::FuzzOneInput(std::string_view(reinterpret_cast<const char*>(data), size));
   return 0;
 }

@@ -26,61 +26,15 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "dataplane/http_response_parser.h"
+#include "fuzz/fuzz_support.h"
 
-namespace proxynode {
+namespace proxynode::fuzz {
 namespace {
-
-// Byte-at-a-time feeding copies the buffer once per byte: quadratic, so only short streams.
-constexpr size_t kBytewiseMaxInput = 4096;
-constexpr uint64_t kMaxCuts = 8;
-
-[[noreturn]] void Violation(const char* file, int line, const char* condition,
-                            const std::string& detail) {
-  std::fprintf(stderr, "http_response_parser_fuzzer: invariant violated at %s:%d: %s\n  %s\n", file,
-               line, condition, detail.c_str());
-  std::fflush(stderr);
-  std::abort();
-}
-
-// `detail` is built only when the check fails.
-#define FUZZ_CHECK(condition, detail)                      \
-  do {                                                     \
-    if (!(condition)) {                                    \
-      Violation(__FILE__, __LINE__, #condition, (detail)); \
-    }                                                      \
-  } while (false)
-
-std::string Num(uint64_t value) { return std::to_string(value); }
-std::string Flag(bool value) { return value ? "1" : "0"; }
-
-// SplitMix64, seeded with FNV-1a of the input: the same input always gets the same cuts
-// and limits, so every finding reproduces.
-class Rng {
- public:
-  explicit Rng(std::string_view input) {
-    for (char c : input) {
-      state_ ^= static_cast<unsigned char>(c);
-      state_ *= 1099511628211ULL;
-    }
-  }
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  uint64_t Below(uint64_t n) { return n == 0 ? 0 : Next() % n; }
-
- private:
-  uint64_t state_ = 14695981039346656037ULL;
-};
 
 // How one stream is fed under one set of limits.
 struct Plan {
@@ -91,17 +45,6 @@ struct Plan {
 
 bool RequestWasHead(unsigned head_mask, size_t response_index) {
   return ((head_mask >> (response_index % 4)) & 1U) != 0;
-}
-
-std::vector<size_t> MakeCuts(size_t size, Rng& rng) {
-  std::vector<size_t> cuts;
-  if (size > 1) {
-    const uint64_t count = 1 + rng.Below(kMaxCuts);
-    for (uint64_t i = 0; i < count; ++i) cuts.push_back(1 + rng.Below(size - 1));
-    std::sort(cuts.begin(), cuts.end());
-    cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
-  }
-  return cuts;
 }
 
 // Below this limit, which error a non-HTTP stream gets (bad status line or head too large)
@@ -128,21 +71,6 @@ std::string Describe(const Plan& plan) {
   return s + " }";
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           const auto lower = [](char c) {
-             return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-           };
-           return lower(x) == lower(y);
-         });
-}
-
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Calls fn(element) for each non-empty, trimmed element of a comma-separated list.
 template <typename Fn>
 void ForEachElement(std::string_view list, Fn fn) {
@@ -163,15 +91,7 @@ void CheckHeadBlockShape(std::string_view block) {
   FUZZ_CHECK(block.size() >= 14 && block.substr(0, 7) == "HTTP/1." && IsDigit(block[7]) &&
                  block[8] == ' ' && IsDigit(block[9]) && IsDigit(block[10]) && IsDigit(block[11]),
              "head does not start with `HTTP/1.x DDD`: " + std::string(block.substr(0, 16)));
-  FUZZ_CHECK(block.substr(block.size() - 4) == "\r\n\r\n",
-             "head of " + Num(block.size()) + " bytes does not end with an empty line");
-  for (size_t i = 0; i < block.size(); ++i) {
-    const auto c = static_cast<unsigned char>(block[i]);
-    FUZZ_CHECK(c != '\n' || (i > 0 && block[i - 1] == '\r'), "bare LF at " + Num(i));
-    FUZZ_CHECK(c != '\r' || (i + 1 < block.size() && block[i + 1] == '\n'), "bare CR at " + Num(i));
-    FUZZ_CHECK(c == '\t' || c == '\r' || c == '\n' || (c >= 0x20 && c != 0x7F),
-               "control byte " + Num(c) + " at " + Num(i));
-  }
+  CheckHeadBytes(block);
 }
 
 // Bytes consumed while looking for the final head must be whole interim responses.
@@ -205,31 +125,16 @@ void CheckAcceptedHead(const UpstreamResponseHead& head, std::string_view block,
   FUZZ_CHECK(block[12] == ' ' || block[12] == '\r',
              "no space between the status code and the reason");
 
-  std::string_view rest = block.substr(0, block.size() - 2);  // drop the final empty line
-  rest.remove_prefix(rest.find("\r\n") + 2);                  // and the status line
   size_t content_lengths = 0;
   uint64_t declared = 0;
   bool transfer_encoding = false;
   bool chunked_last = false;
   bool close = false;
   bool keep_alive_option = false;
-  while (!rest.empty()) {
-    const size_t eol = rest.find("\r\n");
-    const std::string_view line = rest.substr(0, eol);
-    rest.remove_prefix(eol + 2);
-    FUZZ_CHECK(!line.empty() && line.front() != ' ' && line.front() != '\t',
-               "empty line or obs-fold inside the head");
-    const size_t colon = line.find(':');
-    FUZZ_CHECK(colon != std::string_view::npos && colon > 0, "field line without a name");
-    const std::string_view name = line.substr(0, colon);
-    FUZZ_CHECK(name.find_first_of(" \t") == std::string_view::npos, "whitespace in a name");
-    const std::string_view value = TrimOws(line.substr(colon + 1));
+  ForEachField(block, [&](std::string_view name, std::string_view value) {
     if (EqualsIgnoreCase(name, "content-length")) {
       ++content_lengths;
-      for (char c : value) {
-        FUZZ_CHECK(IsDigit(c), "Content-Length with a non-digit accepted");
-        declared = declared * 10 + static_cast<uint64_t>(c - '0');
-      }
+      declared = ContentLengthValue(value);
     } else if (EqualsIgnoreCase(name, "transfer-encoding")) {
       transfer_encoding = true;
       ForEachElement(value, [&](std::string_view coding) {
@@ -241,7 +146,7 @@ void CheckAcceptedHead(const UpstreamResponseHead& head, std::string_view block,
         keep_alive_option = keep_alive_option || EqualsIgnoreCase(option, "keep-alive");
       });
     }
-  }
+  });
   FUZZ_CHECK(content_lengths <= 1, "duplicate Content-Length accepted");
   FUZZ_CHECK(!(content_lengths == 1 && transfer_encoding), "Content-Length with Transfer-Encoding");
   FUZZ_CHECK(!(http10 && transfer_encoding), "HTTP/1.0 with Transfer-Encoding");
@@ -315,13 +220,10 @@ class Feeder {
     offered_ += piece.size();
     pending_.append(piece);
     while (true) {
-      const std::vector<char> bytes(pending_.begin(), pending_.end());
-      const std::string_view input(bytes.data(), bytes.size());
+      const ExactCopy bytes(pending_);
+      const std::string_view input = bytes.view();
       const ParseResult r = parser_.Parse(input);
-      FUZZ_CHECK(r.consumed <= input.size(),
-                 "consumed " + Num(r.consumed) + " of " + Num(input.size()) + " bytes");
-      FUZZ_CHECK((r.event == ParseEvent::kError) == (r.error != ParseError::kNone),
-                 "error set on a non-error event, or missing on kError");
+      CheckResult(r, input);
       out_.consumed += r.consumed;
       message_consumed_ += r.consumed;
       OnResult(r, input);
@@ -330,7 +232,7 @@ class Feeder {
           "consumed " + Num(out_.consumed) + " bytes in total, only " + Num(offered_) + " offered");
       pending_.erase(0, r.consumed);
       if (r.event == ParseEvent::kNeedMore) {
-        CheckNeedMoreIsStable();
+        CheckRepeats(parser_, input, r);  // asking again changes nothing
         return;
       }
       if (r.event == ParseEvent::kError) {
@@ -365,8 +267,8 @@ class Feeder {
     const ParseResult again = parser_.Finish();
     FUZZ_CHECK(again.event == r.event && again.error == r.error && again.consumed == 0,
                "Finish() is not sticky");
-    const std::vector<char> bytes(pending_.begin(), pending_.end());
-    const ParseResult parse = parser_.Parse(std::string_view(bytes.data(), bytes.size()));
+    const ExactCopy bytes(pending_);
+    const ParseResult parse = parser_.Parse(bytes.view());
     FUZZ_CHECK(parse.event == r.event && parse.error == r.error && parse.consumed == 0,
                "Parse() after Finish() does not repeat its result");
   }
@@ -415,14 +317,7 @@ class Feeder {
       }
       case ParseEvent::kBodyData: {
         FUZZ_CHECK(out_.in_body, "kBodyData outside a body");
-        // The body is a view of the last bytes this call consumed. Compare addresses as
-        // integers: ordering pointers into different objects is unspecified.
-        const auto begin = reinterpret_cast<uintptr_t>(r.body.data());
-        const auto input_begin = reinterpret_cast<uintptr_t>(input.data());
-        FUZZ_CHECK(!r.body.empty() && begin >= input_begin &&
-                       begin + r.body.size() == input_begin + r.consumed,
-                   "body view of " + Num(r.body.size()) + " bytes not at the end of the " +
-                       Num(r.consumed) + " consumed");
+        CheckBodyView(r, input);
         Message& m = out_.messages.back();
         FUZZ_CHECK(m.head.framing != BodyFraming::kNone, "body data for a bodiless response");
         m.body.append(r.body);
@@ -456,37 +351,19 @@ class Feeder {
             FUZZ_CHECK(false, "until-close body completed before the close");
         }
         m.complete = true;
-        // kMessageComplete repeats, consuming nothing, until Reset().
-        const std::string_view rest = input.substr(r.consumed);
-        const std::vector<char> after(rest.begin(), rest.end());
-        const ParseResult again = parser_.Parse(std::string_view(after.data(), after.size()));
-        FUZZ_CHECK(again.event == ParseEvent::kMessageComplete && again.consumed == 0,
-                   "kMessageComplete is not sticky");
+        CheckRepeats(parser_, input, r);  // until Reset()
         out_.in_body = false;
         ResetForNext();
         return;
       }
       case ParseEvent::kError: {
         CheckError(r.error);
-        FUZZ_CHECK(r.consumed == 0, "kError consumed " + Num(r.consumed) + " bytes");
-        const ParseResult again = parser_.Parse(input);
-        FUZZ_CHECK(
-            again.event == ParseEvent::kError && again.error == r.error && again.consumed == 0,
-            "kError is not sticky");
+        CheckRepeats(parser_, input, r);  // until Reset()
         out_.error = r.error;
         return;
       }
     }
     FUZZ_CHECK(false, "unknown event " + Num(static_cast<uint64_t>(r.event)));
-  }
-
-  // kNeedMore means nothing more can happen with these bytes: asking again changes nothing.
-  void CheckNeedMoreIsStable() {
-    const std::vector<char> bytes(pending_.begin(), pending_.end());
-    const ParseResult again = parser_.Parse(std::string_view(bytes.data(), bytes.size()));
-    FUZZ_CHECK(again.event == ParseEvent::kNeedMore && again.consumed == 0,
-               "kNeedMore then, with the same bytes, event " +
-                   Num(static_cast<uint64_t>(again.event)) + " consuming " + Num(again.consumed));
   }
 
   const ResponseParserLimits limits_;
@@ -523,51 +400,9 @@ bool SameHead(const UpstreamResponseHead& a, const UpstreamResponseHead& b) {
          a.content_length == b.content_length && a.header_bytes == b.header_bytes;
 }
 
-// Same responses, same bodies, same error after the same responses, same end. The bytes
-// consumed are compared only without an error: kError reports 0 even when chunk framing or
-// interim responses earlier in that same call were processed, so the count depends on where
-// the reads ended; the exchange fails anyway.
+// Same responses, same bodies, same error after the same responses, same end (see SameMessages).
 bool SameOutcome(const Outcome& a, const Outcome& b) {
-  if (a.error != b.error || a.finish != b.finish || a.messages.size() != b.messages.size()) {
-    return false;
-  }
-  if (a.error == ParseError::kNone && (a.consumed != b.consumed || a.in_body != b.in_body)) {
-    return false;
-  }
-  for (size_t i = 0; i < a.messages.size(); ++i) {
-    const Message& x = a.messages[i];
-    const Message& y = b.messages[i];
-    if (!SameHead(x.head, y.head) || x.body != y.body || x.complete != y.complete) return false;
-  }
-  return true;
-}
-
-// Feeds `stream` whole, split and (if short) byte by byte, then ends it; all must agree.
-void CheckFeeds(std::string_view stream, const Plan& plan) {
-  Feeder whole(plan.limits, plan.head_mask);
-  whole.Offer(stream);
-  whole.End();
-
-  Feeder split(plan.limits, plan.head_mask);
-  size_t begin = 0;
-  for (size_t cut : plan.cuts) {
-    split.Offer(stream.substr(begin, cut - begin));
-    begin = cut;
-  }
-  split.Offer(stream.substr(begin));
-  split.End();
-  FUZZ_CHECK(SameOutcome(whole.outcome(), split.outcome()),
-             "whole and split differ; " + Describe(plan) + "\n  whole: " +
-                 Describe(whole.outcome()) + "\n  split: " + Describe(split.outcome()));
-
-  if (stream.size() < kBytewiseMaxInput) {
-    Feeder bytes(plan.limits, plan.head_mask);
-    for (size_t i = 0; i < stream.size(); ++i) bytes.Offer(stream.substr(i, 1));
-    bytes.End();
-    FUZZ_CHECK(SameOutcome(whole.outcome(), bytes.outcome()),
-               "whole and byte-at-a-time differ; " + Describe(plan) + "\n  whole: " +
-                   Describe(whole.outcome()) + "\n  bytes: " + Describe(bytes.outcome()));
-  }
+  return a.finish == b.finish && SameMessages(a, b, SameHead);
 }
 
 void FuzzOneInput(std::string_view input) {
@@ -575,15 +410,18 @@ void FuzzOneInput(std::string_view input) {
   const unsigned head_mask = static_cast<unsigned char>(input[0]) & 0x0FU;
   const std::string_view stream = input.substr(1);
   Rng rng(input);
-  CheckFeeds(stream, Plan{ResponseParserLimits{}, head_mask, MakeCuts(stream.size(), rng)});
+  const auto check = [stream](const Plan& plan) {
+    CheckFeeds(stream, plan, [&plan] { return Feeder(plan.limits, plan.head_mask); });
+  };
+  check(Plan{ResponseParserLimits{}, head_mask, MakeCuts(stream.size(), rng)});
   const ResponseParserLimits small = SmallLimits(stream, rng);
-  CheckFeeds(stream, Plan{small, head_mask, MakeCuts(stream.size(), rng)});
+  check(Plan{small, head_mask, MakeCuts(stream.size(), rng)});
 }
 
 }  // namespace
-}  // namespace proxynode
+}  // namespace proxynode::fuzz
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  proxynode::FuzzOneInput(std::string_view(reinterpret_cast<const char*>(data), size));
+  proxynode::fuzz::FuzzOneInput(std::string_view(reinterpret_cast<const char*>(data), size));
   return 0;
 }

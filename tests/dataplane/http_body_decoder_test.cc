@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/dataplane/parse_test_support.h"
+
 namespace proxynode {
 namespace {
 
@@ -16,38 +18,36 @@ struct Decoded {
   std::string leftover;  // bytes still unconsumed at the end
 };
 
-// Feeds `parts` into a decoder started with `framing`, as a parser feeds it: all unconsumed
-// bytes each time, dropping what was consumed; Finish() after the last part when `eof`.
+// Feeds `parts` into a decoder started with `framing`, as a parser feeds it (see
+// parse_test::FeedParts); Finish() after the last part when `eof`. Once the body is complete
+// or has failed the decoder is not called again, and later bytes stay unconsumed.
 Decoded Decode(HttpBodyDecoder& decoder, const std::vector<std::string_view>& parts,
                bool eof = false) {
   Decoded out;
-  std::string buffer;
-  for (std::string_view part : parts) {
-    buffer.append(part);
-    while (!out.complete && out.error == ParseError::kNone) {
-      const ParseResult r = decoder.Decode(buffer);
-      EXPECT_LE(r.consumed, buffer.size());
-      if (r.event == ParseEvent::kBodyData) {
-        EXPECT_EQ(r.body.data() + r.body.size(), buffer.data() + r.consumed);
-        out.body.append(r.body);
-      } else if (r.event == ParseEvent::kMessageComplete) {
-        out.complete = true;
-      } else if (r.event == ParseEvent::kError) {
-        EXPECT_EQ(r.consumed, 0u);
-        out.error = r.error;
-      } else {
-        EXPECT_EQ(r.event, ParseEvent::kNeedMore);
-      }
-      buffer.erase(0, r.consumed);
-      if (r.event == ParseEvent::kNeedMore) break;
+  const auto decode = [&](std::string_view input) {
+    if (out.complete || out.error != ParseError::kNone) return ParseResult{};  // kNeedMore
+    return decoder.Decode(input);
+  };
+  const auto on_result = [&](const ParseResult& r, std::string_view input) {
+    if (r.event == ParseEvent::kBodyData) {
+      EXPECT_EQ(r.body.data() + r.body.size(), input.data() + r.consumed);
+      out.body.append(r.body);
+    } else if (r.event == ParseEvent::kMessageComplete) {
+      out.complete = true;
+    } else if (r.event == ParseEvent::kError) {
+      EXPECT_EQ(r.consumed, 0u);
+      out.error = r.error;
+    } else {
+      EXPECT_EQ(r.event, ParseEvent::kNeedMore);
     }
-  }
+    return true;
+  };
+  parse_test::FeedParts(parts, decode, on_result, &out.leftover);
   if (eof && !out.complete && out.error == ParseError::kNone) {
     const ParseResult r = decoder.Finish();
     out.complete = r.event == ParseEvent::kMessageComplete;
     out.error = r.error;
   }
-  out.leftover = buffer;
   return out;
 }
 
@@ -61,12 +61,6 @@ BodyLimits MaxTrailer(size_t max_trailer_bytes) {
   BodyLimits limits;
   limits.max_trailer_bytes = max_trailer_bytes;
   return limits;
-}
-
-std::vector<std::string_view> Bytes(std::string_view input) {
-  std::vector<std::string_view> parts;
-  for (size_t i = 0; i < input.size(); ++i) parts.push_back(input.substr(i, 1));
-  return parts;
 }
 
 TEST(HttpBodyDecoderTest, NoBodyCompletesAtOnceAndConsumesNothing) {
@@ -148,7 +142,7 @@ TEST(HttpBodyDecoderTest, ChunkedDecodesTheSameByteAtATime) {
   HttpBodyDecoder bytewise;
   bytewise.Start(BodyFraming::kChunked);
   const Decoded a = Decode(whole, {input});
-  const Decoded b = Decode(bytewise, Bytes(input));
+  const Decoded b = Decode(bytewise, parse_test::OneByteParts(input));
   EXPECT_TRUE(a.complete);
   EXPECT_EQ(a.body, "Wikipedia in\r\n\r\nchunks.");
   EXPECT_EQ(b.body, a.body);

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/dataplane/parse_test_support.h"
+
 namespace proxynode {
 namespace {
 
@@ -25,82 +27,26 @@ struct FeedOutcome {
   std::string leftover;  // bytes still unconsumed at the end
 };
 
-// Simulates a connection: each part is appended to a buffer, Parse() is called until it
-// needs more, consumed bytes are dropped and the parser is Reset() after each message.
+// Simulates a connection (see parse_test::FeedParts): the parser is Reset() after each
+// message.
 FeedOutcome Feed(const std::vector<std::string_view>& parts, const ParserLimits& limits = {}) {
   FeedOutcome out;
   HttpRequestParser parser(limits);
-  std::string buffer;
-  for (std::string_view part : parts) {
-    buffer.append(part);
-    for (int guard = 0;; ++guard) {
-      if (guard > 1000000) {
-        ADD_FAILURE() << "parser makes no progress";
-        return out;
-      }
-      const ParseResult r = parser.Parse(buffer);
-      if (r.consumed > buffer.size()) {
-        ADD_FAILURE() << "consumed " << r.consumed << " of " << buffer.size() << " bytes";
-        return out;
-      }
-      switch (r.event) {
-        case ParseEvent::kNeedMore:
-          break;
-        case ParseEvent::kHeadComplete:
-          EXPECT_EQ(r.consumed, parser.head().header_bytes);
-          out.messages.emplace_back().head = parser.head();
-          break;
-        case ParseEvent::kBodyData:
-          if (out.messages.empty() || r.body.empty()) {
-            ADD_FAILURE() << "body data without a head, or empty";
-            return out;
-          }
-          // The body is a view of the last bytes consumed by this call.
-          EXPECT_EQ(r.body.data() + r.body.size(), buffer.data() + r.consumed);
-          EXPECT_GE(r.body.data(), buffer.data());
-          out.messages.back().body.append(r.body);
-          break;
-        case ParseEvent::kMessageComplete:
-          if (out.messages.empty()) {
-            ADD_FAILURE() << "message complete without a head";
-            return out;
-          }
-          out.messages.back().complete = true;
-          EXPECT_EQ(parser.Parse(buffer.substr(r.consumed)).event, ParseEvent::kMessageComplete);
-          parser.Reset();
-          EXPECT_TRUE(parser.AtMessageStart());
-          break;
-        case ParseEvent::kError: {
-          EXPECT_EQ(r.consumed, 0u);
-          out.error = r.error;
-          const ParseResult again = parser.Parse(buffer);  // the error is sticky
-          EXPECT_EQ(again.event, ParseEvent::kError);
-          EXPECT_EQ(again.error, r.error);
-          EXPECT_EQ(again.consumed, 0u);
-          out.leftover = buffer;
-          return out;
-        }
-      }
-      buffer.erase(0, r.consumed);
-      if (r.event == ParseEvent::kNeedMore) break;
+  const auto on_result = [&](const ParseResult& r, std::string_view input) {
+    if (r.event == ParseEvent::kHeadComplete) {
+      EXPECT_EQ(r.consumed, parser.head().header_bytes);
+      out.messages.emplace_back().head = parser.head();
     }
-  }
-  out.leftover = buffer;
+    return parse_test::RecordResult(parser, r, input, &out.messages, &out.error,
+                                    [&] { parser.Reset(); });
+  };
+  parse_test::FeedParts(
+      parts, [&](std::string_view input) { return parser.Parse(input); }, on_result, &out.leftover);
   return out;
 }
 
 FeedOutcome FeedWhole(std::string_view input, const ParserLimits& limits = {}) {
   return Feed({input}, limits);
-}
-
-FeedOutcome FeedSplit(std::string_view input, size_t at, const ParserLimits& limits = {}) {
-  return Feed({input.substr(0, at), input.substr(at)}, limits);
-}
-
-FeedOutcome FeedBytewise(std::string_view input, const ParserLimits& limits = {}) {
-  std::vector<std::string_view> parts;
-  for (size_t i = 0; i < input.size(); ++i) parts.push_back(input.substr(i, 1));
-  return Feed(parts, limits);
 }
 
 // One complete message expected, no error, nothing left over.
@@ -142,14 +88,9 @@ void ExpectSameOutcome(const FeedOutcome& want, const FeedOutcome& got) {
 
 // Feeds `input` whole, split in two at every position, and one byte at a time.
 void ExpectSplitInvariant(std::string_view input, const ParserLimits& limits = {}) {
-  const FeedOutcome whole = FeedWhole(input, limits);
-  for (size_t i = 0; i <= input.size(); ++i) {
-    SCOPED_TRACE("split at " + std::to_string(i));
-    ExpectSameOutcome(whole, FeedSplit(input, i, limits));
-    if (::testing::Test::HasFailure()) return;  // one broken split is enough to report
-  }
-  SCOPED_TRACE("byte at a time");
-  ExpectSameOutcome(whole, FeedBytewise(input, limits));
+  parse_test::ExpectSameAtEverySplit(
+      input, [&](const std::vector<std::string_view>& parts) { return Feed(parts, limits); },
+      ExpectSameOutcome);
 }
 
 const std::string kChunkedWithTrailers =
@@ -706,23 +647,11 @@ INSTANTIATE_TEST_SUITE_P(
 // Arbitrary corruptions of valid messages must never crash, loop or over-consume.
 TEST(HttpParserTest, MutatedInputsKeepInvariants) {
   std::mt19937 rng(12345);
-  const std::string seeds[] = {kChunkedWithTrailers, kPipelined};
   const char alphabet[] = {'\r', '\n', '\0', ' ', '\t', ':', ';', '"', '0', 'f', 'x', ','};
-  for (int round = 0; round < 2000; ++round) {
-    std::string input = seeds[static_cast<size_t>(round) % 2];
-    const int edits = 1 + static_cast<int>(rng() % 3);
-    for (int e = 0; e < edits; ++e) {
-      input[rng() % input.size()] = alphabet[rng() % sizeof(alphabet)];
-    }
-    const size_t split = rng() % (input.size() + 1);
-    const FeedOutcome whole = FeedWhole(input);
-    ExpectSameOutcome(whole, FeedSplit(input, split));
-    if (round % 10 == 0) ExpectSameOutcome(whole, FeedBytewise(input));
-    if (HasFailure()) {
-      ADD_FAILURE() << "input: " << testing::PrintToString(input) << " split " << split;
-      return;
-    }
-  }
+  parse_test::ExpectMutationsAgree(
+      rng, {kChunkedWithTrailers, kPipelined}, std::string_view(alphabet, sizeof(alphabet)), 2000,
+      [](int, const std::vector<std::string_view>& parts) { return Feed(parts); },
+      ExpectSameOutcome);
 }
 
 }  // namespace

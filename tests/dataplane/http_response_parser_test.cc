@@ -2,12 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include <iterator>
 #include <ostream>
 #include <random>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "tests/dataplane/parse_test_support.h"
 
 namespace proxynode {
 namespace {
@@ -33,79 +34,38 @@ struct FeedOptions {
   ResponseParserLimits limits;
 };
 
-// Drives the parser as the proxy would: each part is appended to a buffer, Parse() is called
-// until it needs more, consumed bytes are dropped, and the parser is Reset() after each
-// response.
+// Drives the parser as the proxy would (see parse_test::FeedParts): the parser is Reset()
+// after each response, and Finish() follows the last part if `options.eof`.
 Outcome Feed(const std::vector<std::string_view>& parts, const FeedOptions& options = {}) {
   Outcome out;
   HttpResponseParser parser(options.limits);
   parser.Reset(options.request_was_head);
-  std::string buffer;
-  const auto on_error = [&](const ParseResult& r) {
-    EXPECT_EQ(r.consumed, 0u);
+  const auto on_error = [&](const ParseResult& r, std::string_view input) {
     EXPECT_NE(r.error, ParseError::kNone);
     out.error = r.error;
-    const ParseResult again = parser.Parse(buffer);  // the error is sticky
-    EXPECT_EQ(again.event, ParseEvent::kError);
-    EXPECT_EQ(again.error, r.error);
+    parse_test::ExpectStickyError(parser, r, input);
     EXPECT_EQ(parser.Finish().error, r.error);
-    out.leftover = buffer;
   };
-  for (std::string_view part : parts) {
-    buffer.append(part);
-    for (int guard = 0;; ++guard) {
-      if (guard > 1000000) {
-        ADD_FAILURE() << "parser makes no progress";
-        return out;
-      }
-      // An exact heap copy: a read past the unconsumed bytes lands in an ASan redzone.
-      const std::vector<char> bytes(buffer.begin(), buffer.end());
-      const std::string_view input(bytes.data(), bytes.size());
-      const ParseResult r = parser.Parse(input);
-      if (r.consumed > input.size()) {
-        ADD_FAILURE() << "consumed " << r.consumed << " of " << input.size() << " bytes";
-        return out;
-      }
-      switch (r.event) {
-        case ParseEvent::kNeedMore:
-          break;
-        case ParseEvent::kHeadComplete: {
-          Response& response = out.responses.emplace_back();
-          response.head = parser.head();
-          response.raw_head = parser.RawHead(input, r);
-          EXPECT_GE(response.head.status, 200);
-          EXPECT_EQ(response.raw_head.size(), response.head.header_bytes);
-          EXPECT_EQ(response.raw_head.substr(0, 5), "HTTP/");
-          EXPECT_EQ(response.raw_head.substr(response.raw_head.size() - 4), "\r\n\r\n");
-          break;
-        }
-        case ParseEvent::kBodyData:
-          if (out.responses.empty() || r.body.empty()) {
-            ADD_FAILURE() << "body data without a head, or empty";
-            return out;
-          }
-          // The body is a view of the last bytes consumed by this call.
-          EXPECT_EQ(r.body.data() + r.body.size(), input.data() + r.consumed);
-          EXPECT_GE(r.body.data(), input.data());
-          out.responses.back().body.append(r.body);
-          break;
-        case ParseEvent::kMessageComplete:
-          if (out.responses.empty()) {
-            ADD_FAILURE() << "message complete without a head";
-            return out;
-          }
-          out.responses.back().complete = true;
-          EXPECT_EQ(parser.Parse(input.substr(r.consumed)).event, ParseEvent::kMessageComplete);
-          parser.Reset(false);
-          EXPECT_TRUE(parser.AtMessageStart());
-          break;
-        case ParseEvent::kError:
-          on_error(r);
-          return out;
-      }
-      buffer.erase(0, r.consumed);
-      if (r.event == ParseEvent::kNeedMore) break;
+  const auto on_result = [&](const ParseResult& r, std::string_view input) {
+    if (r.event == ParseEvent::kHeadComplete) {
+      Response& response = out.responses.emplace_back();
+      response.head = parser.head();
+      response.raw_head = parser.RawHead(input, r);
+      EXPECT_GE(response.head.status, 200);
+      EXPECT_EQ(response.raw_head.size(), response.head.header_bytes);
+      EXPECT_EQ(response.raw_head.substr(0, 5), "HTTP/");
+      EXPECT_EQ(response.raw_head.substr(response.raw_head.size() - 4), "\r\n\r\n");
+    } else if (r.event == ParseEvent::kError) {
+      on_error(r, input);
+      return false;
     }
+    return parse_test::RecordResult(parser, r, input, &out.responses, &out.error,
+                                    [&] { parser.Reset(false); });
+  };
+  if (!parse_test::FeedParts(
+          parts, [&](std::string_view input) { return parser.Parse(input); }, on_result,
+          &out.leftover)) {
+    return out;
   }
   // An EOF between responses ends nothing: the proxy only waits for a response it asked for.
   const bool between_responses =
@@ -113,7 +73,7 @@ Outcome Feed(const std::vector<std::string_view>& parts, const FeedOptions& opti
   if (options.eof && !between_responses) {
     const ParseResult r = parser.Finish();
     if (r.event == ParseEvent::kError) {
-      on_error(r);
+      on_error(r, out.leftover);
       return out;
     }
     EXPECT_EQ(r.event, ParseEvent::kMessageComplete);
@@ -124,7 +84,6 @@ Outcome Feed(const std::vector<std::string_view>& parts, const FeedOptions& opti
     }
     out.responses.back().complete = true;
   }
-  out.leftover = buffer;
   return out;
 }
 
@@ -196,22 +155,11 @@ void ExpectSameOutcome(const Outcome& want, const Outcome& got) {
   }
 }
 
-std::vector<std::string_view> OneByteParts(std::string_view input) {
-  std::vector<std::string_view> parts;
-  for (size_t i = 0; i < input.size(); ++i) parts.push_back(input.substr(i, 1));
-  return parts;
-}
-
 // Feeds `input` whole, split in two at every position, and one byte at a time.
 void ExpectSplitInvariant(std::string_view input, const FeedOptions& options = {}) {
-  const Outcome whole = FeedWhole(input, options);
-  for (size_t i = 0; i <= input.size(); ++i) {
-    SCOPED_TRACE("split at " + std::to_string(i));
-    ExpectSameOutcome(whole, Feed({input.substr(0, i), input.substr(i)}, options));
-    if (::testing::Test::HasFailure()) return;  // one broken split is enough to report
-  }
-  SCOPED_TRACE("byte at a time");
-  ExpectSameOutcome(whole, Feed(OneByteParts(input), options));
+  parse_test::ExpectSameAtEverySplit(
+      input, [&](const std::vector<std::string_view>& parts) { return Feed(parts, options); },
+      ExpectSameOutcome);
 }
 
 const std::string kChunkedWithTrailers =
@@ -690,27 +638,15 @@ TEST(HttpResponseParserTest, ResponseErrorsAreBadGateways) {
 // not depend on how the bytes arrive.
 TEST(HttpResponseParserTest, MutatedInputsKeepInvariants) {
   std::mt19937 rng(4242);
-  const std::string seeds[] = {kChunkedWithTrailers, kInterimThenFinal,
-                               "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nabc"};
   const char alphabet[] = {'\r', '\n', '\0', ' ', '\t', ':', ';', '"', '0', '1', 'f', ','};
-  for (int round = 0; round < 1500; ++round) {
-    std::string input = seeds[static_cast<size_t>(round) % std::size(seeds)];
-    const int edits = 1 + static_cast<int>(rng() % 3);
-    for (int e = 0; e < edits; ++e) {
-      input[rng() % input.size()] = alphabet[rng() % sizeof(alphabet)];
-    }
-    const size_t split = rng() % (input.size() + 1);
-    const FeedOptions options = round % 3 == 0 ? ThenEof() : FeedOptions{};
-    const Outcome whole = FeedWhole(input, options);
-    ExpectSameOutcome(whole, Feed({input.substr(0, split), input.substr(split)}, options));
-    if (round % 10 == 0) {
-      ExpectSameOutcome(whole, Feed(OneByteParts(input), options));
-    }
-    if (HasFailure()) {
-      ADD_FAILURE() << "input: " << testing::PrintToString(input) << " split " << split;
-      return;
-    }
-  }
+  parse_test::ExpectMutationsAgree(
+      rng,
+      {kChunkedWithTrailers, kInterimThenFinal, "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nabc"},
+      std::string_view(alphabet, sizeof(alphabet)), 1500,
+      [](int round, const std::vector<std::string_view>& parts) {
+        return Feed(parts, round % 3 == 0 ? ThenEof() : FeedOptions{});
+      },
+      ExpectSameOutcome);
 }
 
 }  // namespace
