@@ -33,6 +33,8 @@ std::string_view ReasonPhrase(int status) {
       return "Continue";
     case 200:
       return "OK";
+    case 201:
+      return "Created";
     case 204:
       return "No Content";
     case 400:

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/integration/proxy_fixture.h"
 #include "tests/testing/control_client.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/node_process.h"
@@ -29,30 +30,11 @@ using Reply = UpstreamReply;
 
 constexpr int kWorkers = 2;
 
-class ProxyLiveTest : public ::testing::Test {
+class ProxyLiveTest : public ProxyFixture {
  protected:
-  ::testing::AssertionResult StartProxy(std::vector<std::string> flags) {
-    flags.insert(flags.begin(), {"--workers=" + std::to_string(kWorkers), "--delay=0s"});
-    ::testing::AssertionResult started = proxy_.Start(flags);
-    if (started) control_ = std::make_unique<ControlClient>(proxy_.control_port());
-    return started;
+  ::testing::AssertionResult StartProxy(const std::vector<std::string>& flags) {
+    return StartNode({"--workers=" + std::to_string(kWorkers), "--delay=0s"}, flags);
   }
-
-  ::testing::AssertionResult SetRoutes(const std::vector<v1::Route>& routes) {
-    grpc::Status status = control_->SetRoutes(routes);
-    if (status.ok()) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "SetRoutes: " << Describe(status);
-  }
-
-  v1::Stats Stats() {
-    v1::Stats stats;
-    grpc::Status status = control_->GetStats(&stats);
-    EXPECT_TRUE(status.ok()) << Describe(status);
-    return stats;
-  }
-
-  NodeProcess proxy_;
-  std::unique_ptr<ControlClient> control_;
 };
 
 v1::Route Balanced(const std::vector<std::string>& upstreams, v1::Route::Balancing balancing) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/integration/proxy_fixture.h"
 #include "tests/testing/config_map_dir.h"
 #include "tests/testing/control_client.h"
 #include "tests/testing/http_client.h"
@@ -32,27 +33,11 @@ using Reply = UpstreamReply;
 
 constexpr char kNodeBody[] = "answered by the node\n";
 
-class ProxyTest : public ::testing::Test {
+class ProxyTest : public ProxyFixture {
  protected:
   // The node under test: 2 workers (the machine's cores), its own body, plus `flags`.
-  ::testing::AssertionResult StartProxy(std::vector<std::string> flags) {
-    flags.insert(flags.begin(), {"--workers=2", std::string("--body=") + kNodeBody});
-    ::testing::AssertionResult started = proxy_.Start(flags);
-    if (started) control_ = std::make_unique<ControlClient>(proxy_.control_port());
-    return started;
-  }
-
-  ::testing::AssertionResult SetRoutes(const std::vector<v1::Route>& routes) {
-    grpc::Status status = control_->SetRoutes(routes);
-    if (status.ok()) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "SetRoutes: " << Describe(status);
-  }
-
-  v1::Stats Stats() {
-    v1::Stats stats;
-    grpc::Status status = control_->GetStats(&stats);
-    EXPECT_TRUE(status.ok()) << Describe(status);
-    return stats;
+  ::testing::AssertionResult StartProxy(const std::vector<std::string>& flags) {
+    return StartNode({"--workers=2", std::string("--body=") + kNodeBody}, flags);
   }
 
   // Errors counted for upstream `address` under `reason` (0 when it has none).
@@ -66,9 +51,6 @@ class ProxyTest : public ::testing::Test {
     auto it = upstream->errors().find(reason);
     return it == upstream->errors().end() ? 0 : it->second;
   }
-
-  NodeProcess proxy_;
-  std::unique_ptr<ControlClient> control_;
 };
 
 std::string Post(std::string_view target, std::string_view body, std::string_view extra = "") {

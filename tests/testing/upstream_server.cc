@@ -14,6 +14,8 @@
 #include <cstring>
 #include <ostream>
 
+#include "dataplane/http_response.h"  // ReasonPhrase
+
 namespace proxynode::testing {
 namespace {
 
@@ -46,27 +48,6 @@ bool ListHas(std::string_view list, std::string_view token) {
     if (EqualsIgnoreCase(Trim(list.substr(0, comma)), token)) return true;
     if (comma == std::string_view::npos) return false;
     list.remove_prefix(comma + 1);
-  }
-}
-
-std::string_view ReasonPhrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 204:
-      return "No Content";
-    case 400:
-      return "Bad Request";
-    case 404:
-      return "Not Found";
-    case 500:
-      return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Status";
   }
 }
 
