@@ -435,9 +435,9 @@ void Connection::StartProxy(const RequestHead& head, std::string_view head_block
     head_block.remove_prefix(2);
   }
   const SocketAddress peer = PeerAddress(fd_);
-  proxy_ = std::make_unique<ProxyExchange>(context_, *this, context_.snapshots.Pin(),
-                                           *plan.proxy_route, head, head_block, peer.Host(),
-                                           plan.delay);
+  proxy_ =
+      std::make_unique<ProxyExchange>(context_, *this, context_.snapshots.Pin(), *plan.proxy_route,
+                                      head, head_block, peer.Host(), plan.delay);
 }
 
 void Connection::OnProxyProgress() {

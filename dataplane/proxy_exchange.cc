@@ -19,8 +19,7 @@ constexpr int kMaxAttempts = 3;
 
 ProxyExchange::ProxyExchange(WorkerContext& context, Client& client, SnapshotRef snapshot,
                              const RouteConfig& route, const RequestHead& head,
-                             std::string_view head_block, std::string_view client_ip,
-                             Nanos delay)
+                             std::string_view head_block, std::string_view client_ip, Nanos delay)
     : context_(context),
       client_(client),
       snapshot_(std::move(snapshot)),
@@ -274,8 +273,7 @@ void ProxyExchange::Fail(Failure failure) {
   }
   state_ = State::kFailed;
   const bool timeout = failure == Failure::kConnectTimeout ||
-                       failure == Failure::kFirstByteTimeout ||
-                       failure == Failure::kTotalTimeout;
+                       failure == Failure::kFirstByteTimeout || failure == Failure::kTotalTimeout;
   error_status_ = timeout ? 504 : 502;
 }
 
@@ -349,7 +347,7 @@ ProxyExchange::PumpResult ProxyExchange::Pump(Buffer& out, BufferPool& pool, siz
         response.upstream_head = parser_.RawHead(input, result);
         response.framing = framing;
         response.content_length = head.content_length;
-        response.connection = close_after_   ? ClientConnection::kClose
+        response.connection = close_after_    ? ClientConnection::kClose
                               : client.http10 ? ClientConnection::kKeepAlive
                                               : ClientConnection::kDefault;
         response.date_field = context_.date.Get(WallClockSeconds());
@@ -377,8 +375,8 @@ ProxyExchange::PumpResult ProxyExchange::Pump(Buffer& out, BufferPool& pool, siz
           AppendLastChunk(scratch_);
           out.Append(pool, scratch_);
         }
-        bool reusable = parser_.head().keep_alive && request_sent_ && in.empty() &&
-                        !upstream_->peer_closed();
+        bool reusable =
+            parser_.head().keep_alive && request_sent_ && in.empty() && !upstream_->peer_closed();
         Finish(reusable);
         return PumpResult::kDone;
       }

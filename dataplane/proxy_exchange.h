@@ -132,9 +132,9 @@ class ProxyExchange final : public UpstreamConnection::User, public DeferredDele
   int error_status_ = 0;
   int response_status_ = 0;
   bool has_body_;
-  bool chunked_upstream_;     // the request body goes upstream chunked
+  bool chunked_upstream_;  // the request body goes upstream chunked
   bool head_request_;
-  bool reused_ = false;       // the current upstream connection came from the pool
+  bool reused_ = false;  // the current upstream connection came from the pool
   bool request_complete_ = false;
   bool request_sent_ = false;
   bool got_first_byte_ = false;

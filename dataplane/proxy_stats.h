@@ -20,23 +20,23 @@
 namespace proxynode {
 
 // X(name, help) — per-upstream counters.
-#define PROXYNODE_UPSTREAM_COUNTERS(X)                                    \
-  X(requests, "Requests sent to this upstream")                           \
-  X(connects, "TCP connections opened to this upstream")                  \
-  X(reused, "Requests sent on a pooled keep-alive connection")            \
+#define PROXYNODE_UPSTREAM_COUNTERS(X)                         \
+  X(requests, "Requests sent to this upstream")                \
+  X(connects, "TCP connections opened to this upstream")       \
+  X(reused, "Requests sent on a pooled keep-alive connection") \
   X(ejections, "Times this upstream was ejected after a failed connect")
 
 // X(reason, help) — why a request to this upstream failed, with the status the client got.
-#define PROXYNODE_UPSTREAM_ERRORS(X)                                                   \
-  X(connect_failed, "502: connect refused or failed")                                  \
-  X(connect_timeout, "504: connect not done within connect_timeout")                   \
-  X(first_byte_timeout, "504: no response byte within first_byte_timeout")            \
-  X(total_timeout, "504 (or a cut response): exchange over total_timeout")             \
+#define PROXYNODE_UPSTREAM_ERRORS(X)                                       \
+  X(connect_failed, "502: connect refused or failed")                      \
+  X(connect_timeout, "504: connect not done within connect_timeout")       \
+  X(first_byte_timeout, "504: no response byte within first_byte_timeout") \
+  X(total_timeout, "504 (or a cut response): exchange over total_timeout") \
   X(broken, "502 (or a cut response): reset, early close or malformed response")
 
 // X(name, help) — per-upstream gauges.
-#define PROXYNODE_UPSTREAM_GAUGES(X)                                       \
-  X(open_connections, "Open connections to this upstream (busy and idle)") \
+#define PROXYNODE_UPSTREAM_GAUGES(X)                                         \
+  X(open_connections, "Open connections to this upstream (busy and idle)")   \
   X(idle_connections, "Pooled keep-alive connections waiting for a request") \
   X(outstanding, "Requests sent and not yet answered in full")
 
@@ -55,9 +55,9 @@ struct UpstreamStats {
 };
 
 // X(name, help) — per-route counters.
-#define PROXYNODE_ROUTE_COUNTERS(X)                                  \
-  X(requests, "Requests matched to this route")                      \
-  X(delayed, "Requests that got the route's delay")                  \
+#define PROXYNODE_ROUTE_COUNTERS(X)                 \
+  X(requests, "Requests matched to this route")     \
+  X(delayed, "Requests that got the route's delay") \
   X(errors, "Proxied requests that failed (502/504 or a cut response)")
 
 struct RouteStats {

@@ -21,8 +21,8 @@ enum class RouteAction : uint8_t { kRespond, kProxy };
 enum class LoadBalancing : uint8_t { kRoundRobin, kLeastOutstanding };
 
 struct Upstream {
-  std::string address;      // "host:port" as configured; the key for stats and pools
-  SocketAddress resolved;   // filled by ResolveUpstreams; length 0 until then
+  std::string address;     // "host:port" as configured; the key for stats and pools
+  SocketAddress resolved;  // filled by ResolveUpstreams; length 0 until then
 
   bool operator==(const Upstream& other) const { return address == other.address; }
 };
@@ -32,8 +32,8 @@ struct RouteConfig {
   RouteAction action = RouteAction::kRespond;
   std::vector<Upstream> upstreams;  // proxy only; at least one
   LoadBalancing balancing = LoadBalancing::kRoundRobin;
-  std::optional<Nanos> delay;     // overrides NodeConfig::delay when set
-  uint32_t delay_percent = 100;   // share of requests that get the delay, [0, 100]
+  std::optional<Nanos> delay;    // overrides NodeConfig::delay when set
+  uint32_t delay_percent = 100;  // share of requests that get the delay, [0, 100]
   Nanos connect_timeout = 2 * kSecond;
   Nanos first_byte_timeout = 30 * kSecond;  // request sent -> first byte of the response head
   Nanos total_timeout = 300 * kSecond;      // connect start -> last byte of the response

@@ -68,7 +68,7 @@ size_t UpstreamConnection::Send(std::string_view data, IoResult* result) {
       continue;
     }
     *result = (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ? IoResult::kWouldBlock
-                                                                    : IoResult::kError;
+                                                                   : IoResult::kError;
     return sent;
   }
   *result = IoResult::kOk;

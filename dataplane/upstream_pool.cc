@@ -19,8 +19,7 @@ UpstreamPool::~UpstreamPool() {
   stats_->outstanding.Add(-static_cast<int64_t>(outstanding_));
 }
 
-UpstreamConnection* UpstreamPool::Acquire(const SocketAddress& address, bool fresh,
-                                          bool* reused) {
+UpstreamConnection* UpstreamPool::Acquire(const SocketAddress& address, bool fresh, bool* reused) {
   while (!fresh && !idle_.empty()) {
     UpstreamConnection* connection = idle_.back();
     idle_.pop_back();

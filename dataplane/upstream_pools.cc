@@ -34,8 +34,8 @@ void UpstreamPools::Sync(const ConfigSnapshot& config) {
   }
 }
 
-UpstreamPool* UpstreamPools::Pick(const RouteConfig& route, MonoTime now,
-                                  const UpstreamPool* avoid, size_t* index) {
+UpstreamPool* UpstreamPools::Pick(const RouteConfig& route, MonoTime now, const UpstreamPool* avoid,
+                                  size_t* index) {
   const size_t count = route.upstreams.size();
   if (count == 0) {
     return nullptr;
@@ -86,9 +86,9 @@ UpstreamPool& UpstreamPools::ForUpstream(const std::string& address) {
   auto it = pools_.find(address);
   if (it == pools_.end()) {
     it = pools_
-             .emplace(address, std::make_unique<UpstreamPool>(
-                                   loop_, buffers_, address,
-                                   registry_.ForUpstream(worker_, address)))
+             .emplace(address,
+                      std::make_unique<UpstreamPool>(loop_, buffers_, address,
+                                                     registry_.ForUpstream(worker_, address)))
              .first;
   }
   return *it->second;

@@ -21,8 +21,8 @@ Worker::Worker(WorkerOptions options)
                 [this](int fd) { Accept(fd); }) {
   pool_.ReportInUseTo(&options_.stats->buffer_blocks_in_use);
   if (options_.proxy_stats != nullptr) {
-    upstreams_ = std::make_unique<UpstreamPools>(loop_, pool_, *options_.proxy_stats,
-                                                 options_.index);
+    upstreams_ =
+        std::make_unique<UpstreamPools>(loop_, pool_, *options_.proxy_stats, options_.index);
     context_.upstreams = upstreams_.get();
   }
 }

@@ -37,7 +37,7 @@ struct WorkerOptions {
   int listen_fd = -1;
   bool exclusive_accept = true;  // EPOLLEXCLUSIVE on the shared listening socket
   RequestHandler* handler = nullptr;
-  Admission* admission = nullptr;  // null: no limits (the admin listener)
+  Admission* admission = nullptr;             // null: no limits (the admin listener)
   ProxyStatsRegistry* proxy_stats = nullptr;  // null: never proxies (the admin listener)
   ConfigSnapshotPtr config;
   std::shared_ptr<WorkerStats> stats;

@@ -34,7 +34,7 @@ struct WorkerContext {
   DateHeaderCache& date;
   RequestHandler& handler;
   ConnectionOwner& owner;
-  Admission* admission;  // null on the admin listener: no limits apply there
+  Admission* admission;                // null on the admin listener: no limits apply there
   UpstreamPools* upstreams = nullptr;  // null on the admin listener: it never proxies
   bool draining = false;
   bool retiring = false;
