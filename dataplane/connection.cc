@@ -221,6 +221,8 @@ void Connection::Progress() {
       reading_paused_ = false;
     }
     bool unpaused = was_paused && !reading_paused_;
+    // The exchange took what was held back, or ended (an early answer): parse on.
+    unpaused = unpaused || (body_held_ && (proxy_ == nullptr || proxy_->CanAcceptBody()));
     bool can_read = socket_readable_ && WantsInput() && in_.size() < kMaxBufferedInput;
     if (!unpaused && !can_read) {
       break;
@@ -289,6 +291,7 @@ void Connection::DiscardInput() {
 }
 
 void Connection::ProcessInput() {
+  body_held_ = false;
   while (true) {
     if (!body_in_progress_) {
       // Between requests, or inside a head: start or continue one only if allowed.
@@ -307,7 +310,8 @@ void Connection::ProcessInput() {
       }
     }
     if (body_in_progress_ && proxy_ != nullptr && !proxy_->CanAcceptBody()) {
-      break;  // the upstream takes the body slower than the client sends it
+      body_held_ = true;  // the upstream takes the body slower than the client sends it
+      break;
     }
     // The view stays valid through OnRequestHead: Consume only moves the read position.
     const std::string_view input = in_.readable();
@@ -341,8 +345,9 @@ void Connection::ProcessInput() {
   if (head_in_progress_ && !stop_reading_) {
     ScheduleTimeout(head_started_at_ + context_.snapshots.current().header_timeout);
   }
-  if (peer_closed_ && (head_in_progress_ || body_in_progress_)) {
-    // The client half-closed in the middle of a request: it can never complete.
+  if (peer_closed_ && !body_held_ && (head_in_progress_ || body_in_progress_)) {
+    // The client half-closed in the middle of a request: it can never complete. (A body
+    // held back for the upstream is all here; it completes as the upstream reads it.)
     AbandonCurrentRequest();
   }
 }
@@ -497,6 +502,9 @@ void Connection::OnParseError(ParseError error) {
       break;
   }
   AbandonCurrentRequest();
+  if (closed()) {
+    return;
+  }
   EnqueueImmediate(status, ErrorBody(status), /*close=*/true, 0);
 }
 
@@ -701,6 +709,10 @@ void Connection::OnTimeoutTimer() {
       break;
     case State::kReadingHead:
     case State::kReadingBody:
+      if (body_held_) {
+        deadline = current + config.idle_timeout;  // we stopped reading, not the client
+        break;
+      }
       deadline = state_ == State::kReadingHead ? head_started_at_ + config.header_timeout
                                                : last_activity_ + config.idle_timeout;
       if (current >= deadline) {
@@ -708,6 +720,9 @@ void Connection::OnTimeoutTimer() {
                                        : context_.stats.rejected.body_timeout)
             .Add();
         AbandonCurrentRequest();
+        if (closed()) {
+          return;
+        }
         EnqueueImmediate(408, ErrorBody(408), /*close=*/true, 0);
         Progress();
         return;
@@ -787,6 +802,11 @@ void Connection::StartLingering() {
 }
 
 void Connection::AbandonCurrentRequest() {
+  if (body_in_progress_ && proxy_ != nullptr && proxy_->head_forwarded()) {
+    // Part of the upstream's answer went out already: no other response can follow it.
+    Close(CloseReason::kIoError);
+    return;
+  }
   head_in_progress_ = false;
   if (body_in_progress_) {
     body_in_progress_ = false;

@@ -206,6 +206,7 @@ class Connection final : public FileEventHandler,
   bool close_after_write_ = false;
   bool head_in_progress_ = false;
   bool body_in_progress_ = false;
+  bool body_held_ = false;  // the proxied body waits for the upstream to take more (not stalled)
   Buffer in_;
   Buffer out_;
   HttpRequestParser parser_;

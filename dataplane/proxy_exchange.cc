@@ -29,7 +29,10 @@ ProxyExchange::ProxyExchange(WorkerContext& context, Client& client, SnapshotRef
       timer_(context.loop.timers(), [this] { OnTimer(); }),
       has_body_(head.chunked || head.content_length > 0),
       chunked_upstream_(head.chunked),
-      head_request_(head.method == HttpMethod::kHead) {
+      head_request_(head.method == HttpMethod::kHead),
+      idempotent_(head.method == HttpMethod::kGet || head.method == HttpMethod::kHead ||
+                  head.method == HttpMethod::kOptions || head.method == HttpMethod::kTrace ||
+                  head.method == HttpMethod::kPut || head.method == HttpMethod::kDelete) {
   ProxiedRequest request;
   request.client_head = head_block;
   request.client_ip = client_ip;
@@ -65,12 +68,15 @@ ProxyExchange::~ProxyExchange() {
 
 bool ProxyExchange::CanAcceptBody() const {
   return state_ == State::kFailed || state_ == State::kDone || state_ == State::kAborted ||
-         request_out_.size() < kMaxBufferedRequest;
+         send_failed_ || request_out_.size() < kMaxBufferedRequest;
 }
 
 void ProxyExchange::OnRequestBody(std::string_view data) {
   if (state_ == State::kFailed || state_ == State::kDone || state_ == State::kAborted) {
     return;  // the answer is decided; the rest of the body is read and dropped
+  }
+  if (send_failed_) {
+    return;  // the upstream stopped reading: its answer decides
   }
   if (chunked_upstream_) {
     AppendChunked(data);
@@ -129,6 +135,14 @@ void ProxyExchange::Connect(const UpstreamPool* avoid, bool fresh) {
   upstream_ = pool_->Acquire(address, fresh, &reused);
   reused_ = reused;
   if (upstream_ == nullptr) {
+    // Out of descriptors or memory here is this node's trouble, not the upstream's: no
+    // ejection, no retry (it would fail the same way).
+    const bool local = errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM;
+    if (local) {
+      pool_->stats().errors.broken.Add();
+      Fail(Failure::kBroken);
+      return;
+    }
     OnUpstreamBroken(/*connect_failed=*/true);
     return;
   }
@@ -147,14 +161,15 @@ void ProxyExchange::OnConnected() {
   if (!reused_) {
     pool_->OnConnectSucceeded();
   }
-  first_byte_deadline_ = now() + route_.first_byte_timeout;
-  ArmTimer();
   if (SendRequest()) {
     ReceiveResponse();
   }
 }
 
 bool ProxyExchange::SendRequest() {
+  if (send_failed_) {
+    request_out_.Consume(request_out_.size());  // nobody takes it any more
+  }
   while (!request_out_.empty()) {
     UpstreamConnection::IoResult result;
     std::string_view pending = request_out_.readable();
@@ -164,13 +179,20 @@ bool ProxyExchange::SendRequest() {
       return true;  // EPOLLOUT will come
     }
     if (result == UpstreamConnection::IoResult::kError) {
-      OnUpstreamBroken(/*connect_failed=*/false);
-      return false;
+      // An upstream may answer early (413, 401) and close without reading the rest: its
+      // answer is still in our receive queue, so read on and let the response decide.
+      send_failed_ = true;
+      request_out_.Consume(request_out_.size());
+      break;
     }
   }
   request_out_.ReleaseIfEmpty(context_.pool);
-  if (request_complete_) {
+  if (request_complete_ && !send_failed_ && !request_sent_) {
     request_sent_ = true;
+    if (!got_first_byte_) {
+      first_byte_deadline_ = now() + route_.first_byte_timeout;  // an upload is not waiting
+      ArmTimer();
+    }
   }
   return true;
 }
@@ -185,12 +207,14 @@ bool ProxyExchange::ReceiveResponse() {
     first_byte_deadline_ = 0;
     ArmTimer();
   }
-  if (result == UpstreamConnection::IoResult::kError ||
-      (result == UpstreamConnection::IoResult::kEof && !got_first_byte_)) {
+  if (result != UpstreamConnection::IoResult::kOk &&
+      result != UpstreamConnection::IoResult::kWouldBlock && !got_first_byte_) {
     OnUpstreamBroken(/*connect_failed=*/false);
     return false;
   }
-  return true;  // an EOF after response bytes is judged by the parser (close-delimited)
+  // An EOF or reset after response bytes is judged by the parser: a close-delimited body
+  // ends there, anything else was cut.
+  return true;
 }
 
 void ProxyExchange::OnUpstreamEvent() {
@@ -214,23 +238,29 @@ void ProxyExchange::OnUpstreamEvent() {
   client_.OnProxyProgress();
 }
 
-bool ProxyExchange::CanRetry() const {
-  return attempts_ < kMaxAttempts && !got_first_byte_ && !has_body_;
+bool ProxyExchange::CanRetry(bool connect_failed) const {
+  if (attempts_ >= kMaxAttempts || got_first_byte_) return false;
+  // Nothing left after a failed connect: every byte is still in request_out_.
+  if (connect_failed) return true;
+  // A request that may have reached the upstream is resent only when doing it twice is
+  // harmless (RFC 9110 9.2.2) and we still hold all of it.
+  return idempotent_ && !has_body_;
 }
 
 void ProxyExchange::OnUpstreamBroken(bool connect_failed) {
   if (connect_failed) {
     pool_->stats().errors.connect_failed.Add();
     pool_->OnConnectFailed(now());
-  } else if (!reused_ || got_first_byte_) {
-    pool_->stats().errors.broken.Add();
   }
   // A reused connection that breaks before answering was most likely closed by the
-  // upstream while idle: not the upstream's fault, and safe to resend on a fresh one.
-  bool stale = !connect_failed && reused_ && !got_first_byte_;
-  if ((connect_failed || stale) && CanRetry()) {
+  // upstream while idle: not the upstream's fault, and resent on a fresh one when safe.
+  const bool stale = !connect_failed && reused_ && !got_first_byte_;
+  if ((connect_failed || stale) && CanRetry(connect_failed)) {
     Retry(connect_failed);
     return;
+  }
+  if (!connect_failed) {
+    pool_->stats().errors.broken.Add();
   }
   Fail(connect_failed ? Failure::kConnectFailed : Failure::kBroken);
 }
@@ -238,8 +268,11 @@ void ProxyExchange::OnUpstreamBroken(bool connect_failed) {
 void ProxyExchange::Retry(bool connect_failed) {
   UpstreamPool* previous = pool_;
   ReleaseUpstream(/*reusable=*/false);
-  request_out_.Consume(request_out_.size());
-  request_out_.Append(context_.pool, upstream_head_);
+  if (!connect_failed) {  // the head may have left: send it again whole
+    request_out_.Consume(request_out_.size());
+    request_out_.Append(context_.pool, upstream_head_);
+  }
+  send_failed_ = false;
   state_ = State::kConnecting;
   Connect(connect_failed ? previous : nullptr, /*fresh=*/!connect_failed);
 }

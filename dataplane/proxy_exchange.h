@@ -72,6 +72,8 @@ class ProxyExchange final : public UpstreamConnection::User, public DeferredDele
   // Response side: moves what is available into `out` while it holds under `limit` bytes.
   PumpResult Pump(Buffer& out, BufferPool& pool, size_t limit, const ClientSide& client);
   int error_status() const { return error_status_; }
+  // Some of the response reached the client's output: nothing else may be written there.
+  bool head_forwarded() const { return head_forwarded_; }
   // The response's framing needs the connection closed after it (close-delimited body to
   // an HTTP/1.0 client), or the client side asked for it.
   bool closes_connection() const { return close_after_; }
@@ -100,7 +102,7 @@ class ProxyExchange final : public UpstreamConnection::User, public DeferredDele
   // Reads response bytes (bounded); false when the connection broke (already handled).
   bool ReceiveResponse();
   void OnUpstreamBroken(bool connect_failed);
-  bool CanRetry() const;
+  bool CanRetry(bool connect_failed) const;
   void Retry(bool connect_failed);
   void Fail(Failure failure);
   void Finish(bool reusable);
@@ -134,9 +136,11 @@ class ProxyExchange final : public UpstreamConnection::User, public DeferredDele
   bool has_body_;
   bool chunked_upstream_;  // the request body goes upstream chunked
   bool head_request_;
+  bool idempotent_;      // a resend after a stale connection is harmless
   bool reused_ = false;  // the current upstream connection came from the pool
   bool request_complete_ = false;
   bool request_sent_ = false;
+  bool send_failed_ = false;  // the upstream stopped reading; its answer may still come
   bool got_first_byte_ = false;
   bool head_forwarded_ = false;
   bool chunked_to_client_ = false;

@@ -97,6 +97,7 @@ UpstreamConnection::IoResult UpstreamConnection::Receive(size_t limit) {
       in_.ReleaseIfEmpty(buffers_);
       return IoResult::kWouldBlock;
     }
+    peer_closed_ = true;  // a reset: nothing more will come
     return IoResult::kError;
   }
   return IoResult::kOk;  // full: the rest waits in the socket (backpressure)

@@ -421,6 +421,25 @@ TEST_F(ProxyTest, UpstreamThatClosesOrResetsGives502) {
   EXPECT_GE(UpstreamErrors(upstream.address(), "broken"), 2u);
 }
 
+// An upstream that answers before reading the body (an early 413) and closes makes the node's
+// sends fail; its answer is still in the node's receive queue and must reach the client, not
+// a 502, and the client's connection goes on.
+TEST_F(ProxyTest, EarlyAnswerToAnUnreadBodyReachesTheClient) {
+  UpstreamServer upstream(
+      Reply{.status = 413, .text = "too big for me\n", .answer_before_body = true});
+  ASSERT_TRUE(upstream.Start());
+  ASSERT_TRUE(StartProxy({"--upstream=" + upstream.address(), "--max_body_bytes=67108864"}));
+  HttpClient client = ConnectTo(proxy_.http_port());
+  for (int round = 0; round < 2; ++round) {
+    std::optional<HttpResponse> response =
+        client.RoundTrip(Post("/upload", std::string(16 * 1024 * 1024, 'x')));
+    ASSERT_TRUE(response) << client.error();
+    EXPECT_EQ(response->status, 413);
+    EXPECT_EQ(response->body, "too big for me\n");
+  }
+  EXPECT_EQ(UpstreamErrors(upstream.address(), "broken"), 0u);
+}
+
 TEST_F(ProxyTest, SlowUpstreamGives504AfterTheFirstByteTimeout) {
   UpstreamServer upstream(Reply{.first_byte_delay = 10s});
   ASSERT_TRUE(upstream.Start());

@@ -623,6 +623,12 @@ void UpstreamServer::Serve(Connection* connection, uint64_t index) {
     }
     if (head != HeadResult::kRead) break;
     const UpstreamReply reply = ReplyFor(request.target);
+    if (reply.answer_before_body) {
+      const RecordedRequest seen = request;
+      Record(std::move(request));
+      WriteReply(fd, reply, seen, /*keep_alive=*/false, port_);
+      break;
+    }
     if (HasBody(request)) {
       std::optional<std::string> expect = request.Header("Expect");
       if (expect && EqualsIgnoreCase(*expect, "100-continue") &&

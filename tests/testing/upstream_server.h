@@ -115,6 +115,9 @@ struct UpstreamReply {
   Fault fault = Fault::kNone;
   // Answer with Connection: close and close afterwards.
   bool close_after = false;
+  // Answer (with Connection: close) as soon as the request head is in, read none of its
+  // body, and close: an early 413 or 401, which leaves the sender's body unread.
+  bool answer_before_body = false;
 };
 
 // "content-length", "chunked" or "close-delimited", for test names and messages.
