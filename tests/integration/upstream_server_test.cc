@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/testing/body_pattern.h"
+#include "tests/testing/chunked_decoder.h"
 #include "tests/testing/http_client.h"
 
 namespace proxynode::testing {

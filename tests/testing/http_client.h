@@ -92,6 +92,10 @@ class HttpClient {
 // A client already connected to `port` (the test fails if it cannot connect).
 HttpClient ConnectTo(uint16_t port);
 
+// A loopback port nothing listens on (bound, then released), for an upstream that refuses
+// connects. Every listener in the tests binds port 0, so none takes it meanwhile.
+uint16_t UnusedLoopbackPort();
+
 // Plain requests for the common cases.
 std::string GetRequest(std::string_view target = "/", std::string_view extra_headers = "");
 std::string HeadRequest(std::string_view target = "/");

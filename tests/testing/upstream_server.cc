@@ -15,6 +15,7 @@
 #include <ostream>
 
 #include "dataplane/http_response.h"  // ReasonPhrase
+#include "tests/testing/chunked_decoder.h"
 
 namespace proxynode::testing {
 namespace {
@@ -25,7 +26,6 @@ constexpr size_t kMaxHeadBytes = 64 * 1024;
 constexpr size_t kReadBytes = 64 * 1024;
 // Response bytes gathered before a send(): small replies go out in one segment.
 constexpr size_t kWriteBytes = 64 * 1024;
-constexpr int kPatternSpan = 89;
 
 char ToLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -278,27 +278,6 @@ bool WriteReply(int fd, const UpstreamReply& reply, const RecordedRequest& reque
 
 }  // namespace
 
-char PatternByte(uint64_t offset) {
-  // A printable byte; the second term shifts the 89-byte cycle every 8191 bytes.
-  return static_cast<char>('!' + (offset % kPatternSpan + offset / 8191) % kPatternSpan);
-}
-
-void FillPattern(uint64_t offset, char* out, size_t size) {
-  for (size_t i = 0; i < size; ++i) out[i] = PatternByte(offset + i);
-}
-
-void BodyDigest::Add(std::string_view bytes) {
-  for (char c : bytes) {
-    hash_ ^= static_cast<unsigned char>(c);
-    hash_ *= 0x100000001b3ULL;
-  }
-  size_ += bytes.size();
-}
-
-std::ostream& operator<<(std::ostream& out, const BodyDigest& digest) {
-  return out << digest.size() << " bytes, fnv1a " << std::hex << digest.hash() << std::dec;
-}
-
 std::ostream& operator<<(std::ostream& out, UpstreamReply::Framing framing) {
   switch (framing) {
     case UpstreamReply::Framing::kContentLength:
@@ -309,92 +288,6 @@ std::ostream& operator<<(std::ostream& out, UpstreamReply::Framing framing) {
       return out << "close-delimited";
   }
   return out << "framing " << static_cast<int>(framing);
-}
-
-BodyDigest PatternDigest(uint64_t size) {
-  BodyDigest digest;
-  std::string block(kReadBytes, '\0');
-  for (uint64_t offset = 0; offset < size;) {
-    size_t piece = static_cast<size_t>(std::min<uint64_t>(block.size(), size - offset));
-    FillPattern(offset, block.data(), piece);
-    digest.Add(std::string_view(block.data(), piece));
-    offset += piece;
-  }
-  return digest;
-}
-
-bool ChunkedDecoder::TakeLine(std::string_view* input) {
-  size_t lf = input->find('\n');
-  line_.append(input->substr(0, lf));
-  input->remove_prefix(lf == std::string_view::npos ? input->size() : lf + 1);
-  if (line_.size() > 4096) {
-    state_ = State::kError;
-    error_ = "chunk size or trailer line over 4 KiB";
-    return false;
-  }
-  if (lf == std::string_view::npos) return false;
-  if (line_.empty() || line_.back() != '\r') {
-    state_ = State::kError;
-    error_ = "line not ended by CRLF: " + line_;
-    return false;
-  }
-  line_.pop_back();
-  return true;
-}
-
-ChunkedDecoder::State ChunkedDecoder::Feed(std::string_view* input, std::string* out) {
-  while (state_ == State::kMore && !input->empty()) {
-    switch (step_) {
-      case Step::kSizeLine: {
-        if (!TakeLine(input)) break;
-        std::string_view digits = line_;
-        digits = digits.substr(0, digits.find(';'));  // extensions are ignored
-        digits = Trim(digits);
-        auto [end, ec] =
-            std::from_chars(digits.data(), digits.data() + digits.size(), left_in_chunk_, 16);
-        if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) {
-          state_ = State::kError;
-          error_ = "bad chunk size line: " + line_;
-          break;
-        }
-        line_.clear();
-        step_ = left_in_chunk_ == 0 ? Step::kTrailer : Step::kData;
-        break;
-      }
-      case Step::kData: {
-        size_t take = static_cast<size_t>(std::min<uint64_t>(left_in_chunk_, input->size()));
-        out->append(input->substr(0, take));
-        input->remove_prefix(take);
-        left_in_chunk_ -= take;
-        if (left_in_chunk_ == 0) step_ = Step::kDataEnd;
-        break;
-      }
-      case Step::kDataEnd:
-        if (!TakeLine(input)) break;
-        if (!line_.empty()) {
-          state_ = State::kError;
-          error_ = "chunk data longer than its size";
-          break;
-        }
-        step_ = Step::kSizeLine;
-        break;
-      case Step::kTrailer:
-        if (!TakeLine(input)) break;
-        if (line_.empty()) state_ = State::kDone;  // trailer fields before it are skipped
-        line_.clear();
-        break;
-    }
-  }
-  return state_;
-}
-
-std::optional<std::string> DecodeChunked(std::string_view body) {
-  ChunkedDecoder decoder;
-  std::string out;
-  if (decoder.Feed(&body, &out) != ChunkedDecoder::State::kDone || !body.empty()) {
-    return std::nullopt;
-  }
-  return out;
 }
 
 std::optional<std::string> RecordedRequest::Header(std::string_view name) const {
@@ -408,21 +301,6 @@ size_t RecordedRequest::HeaderCount(std::string_view name) const {
   return static_cast<size_t>(std::count_if(headers.begin(), headers.end(), [&](const auto& field) {
     return EqualsIgnoreCase(field.first, name);
   }));
-}
-
-uint16_t UnusedLoopbackPort() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  uint16_t port = 0;
-  if (fd >= 0 && bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  if (fd >= 0) close(fd);
-  return port;
 }
 
 UpstreamServer::UpstreamServer(UpstreamReply default_reply)

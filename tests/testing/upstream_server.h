@@ -10,7 +10,7 @@
 // connection, optionally after a delay, or a fault instead (close, reset, a cut body).
 //
 // Bodies too large to keep are compared by BodyDigest; generated bodies are PatternByte(0..n),
-// which a test can produce and check on its side without holding them either.
+// which a test can produce and check on its side without holding them either (body_pattern.h).
 //
 // Thread contract: every method may be called from any thread while the server runs.
 
@@ -29,56 +29,9 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/testing/body_pattern.h"
 
 namespace proxynode::testing {
-
-// Byte `offset` of every generated body: not periodic at any power of two, so a chunk lost,
-// repeated or reordered anywhere changes the digest.
-char PatternByte(uint64_t offset);
-void FillPattern(uint64_t offset, char* out, size_t size);
-
-// FNV-1a and a length over a byte stream: a fingerprint for bodies too large to keep.
-class BodyDigest {
- public:
-  void Add(std::string_view bytes);
-  uint64_t hash() const { return hash_; }
-  uint64_t size() const { return size_; }
-  bool operator==(const BodyDigest&) const = default;
-
- private:
-  uint64_t hash_ = 0xcbf29ce484222325ULL;
-  uint64_t size_ = 0;
-};
-std::ostream& operator<<(std::ostream& out, const BodyDigest& digest);
-
-// The digest of the first `size` pattern bytes.
-BodyDigest PatternDigest(uint64_t size);
-
-// Decodes a chunked body as its bytes arrive (chunk extensions and trailers are skipped).
-class ChunkedDecoder {
- public:
-  enum class State { kMore, kDone, kError };
-  // Consumes from the front of `*input`, appending decoded data to `*out`. Stops right after
-  // the last chunk's trailer section (kDone: what follows stays in `*input`, e.g. the next
-  // pipelined message), when `*input` is used up (kMore), or at a syntax error (kError).
-  State Feed(std::string_view* input, std::string* out);
-  State state() const { return state_; }
-  const std::string& error() const { return error_; }
-
- private:
-  enum class Step { kSizeLine, kData, kDataEnd, kTrailer };
-  // Takes one CRLF-ended line from `*input` into line_; false until it is complete.
-  bool TakeLine(std::string_view* input);
-
-  Step step_ = Step::kSizeLine;
-  State state_ = State::kMore;
-  uint64_t left_in_chunk_ = 0;
-  std::string line_;
-  std::string error_;
-};
-
-// A whole chunked body decoded; nullopt unless it is complete and well-formed.
-std::optional<std::string> DecodeChunked(std::string_view body);
 
 struct UpstreamReply {
   enum class Body {
@@ -139,10 +92,6 @@ struct RecordedRequest {
   // How many fields are named `name`.
   size_t HeaderCount(std::string_view name) const;
 };
-
-// A loopback port nothing listens on (bound, then released), for an upstream that refuses
-// connects. Every listener in the tests binds port 0, so none takes it meanwhile.
-uint16_t UnusedLoopbackPort();
 
 class UpstreamServer {
  public:
