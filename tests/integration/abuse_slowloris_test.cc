@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "tests/integration/abuse_sockets.h"
+#include "tests/testing/abuse_sockets.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/node_process.h"
 

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "tests/integration/abuse_sockets.h"
+#include "tests/testing/abuse_sockets.h"
 #include "tests/testing/control_client.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/node_process.h"

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "tests/integration/abuse_sockets.h"
+#include "tests/testing/abuse_sockets.h"
 #include "tests/testing/body_pattern.h"
 #include "tests/testing/control_client.h"
 #include "tests/testing/http_client.h"

@@ -14,7 +14,7 @@
 #include <string_view>
 
 #include "gtest/gtest.h"
-#include "tests/integration/abuse_sockets.h"
+#include "tests/testing/abuse_sockets.h"
 #include "tests/testing/body_pattern.h"
 
 namespace proxynode::testing {

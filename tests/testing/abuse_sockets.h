@@ -1,6 +1,7 @@
 #pragma once
 
-// Raw client sockets for the abuse tests (abuse_test.cc, abuse_slowloris_test.cc): what
+// Raw client sockets for the abuse tests (abuse_test.cc, abuse_slowloris_test.cc) and the
+// proxy tests' StreamClient: what
 // HttpClient does not do — thousands of connections at once, writes that never block, clients
 // that never read, and connections ended with a reset (RST) instead of a FIN.
 //
