@@ -1,9 +1,9 @@
 #pragma once
 
 // Raw client sockets for the abuse tests (abuse_test.cc, abuse_slowloris_test.cc) and the
-// proxy tests' StreamClient: what
-// HttpClient does not do — thousands of connections at once, writes that never block, clients
-// that never read, and connections ended with a reset (RST) instead of a FIN.
+// proxy tests' StreamClient: what HttpClient does not do — thousands of connections at once,
+// writes that never block, clients that never read, and connections ended with a reset (RST)
+// instead of a FIN.
 //
 // Thread contract: a RawSocket is used by one thread.
 
