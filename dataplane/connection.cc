@@ -416,21 +416,23 @@ void Connection::OnRequestHead(std::string_view head_block) {
   if (entry.delayed) {
     context_.stats.pending_timers.Add(1);
   }
-  if (plan.route != nullptr && context_.upstreams != nullptr) {
-    RouteStats& route_stats = *context_.upstreams->ForRoute(plan.route->prefix).stats;
-    route_stats.requests.Add();
-    if (plan.delay > 0) {
-      route_stats.delayed.Add();
-    }
-    entry.route_stats = &route_stats;
+  if (plan.route == nullptr || context_.upstreams == nullptr) {
+    return;
   }
-  if (plan.proxy_route != nullptr && context_.upstreams != nullptr) {
-    StartProxy(head, head_block, plan);
+  // One lookup per request: the exchange and its upstream choice use the same state.
+  RouteState& route_state = context_.upstreams->ForRoute(plan.route->prefix);
+  route_state.stats->requests.Add();
+  if (plan.delay > 0) {
+    route_state.stats->delayed.Add();
+  }
+  entry.route_stats = route_state.stats.get();
+  if (plan.proxy_route != nullptr) {
+    StartProxy(head, head_block, plan, route_state);
   }
 }
 
 void Connection::StartProxy(const RequestHead& head, std::string_view head_block,
-                            const ResponsePlan& plan) {
+                            const ResponsePlan& plan, RouteState& route_state) {
   PendingResponse& entry = queue_.back();
   entry.proxied = true;
   entry.ready = true;  // the response may stream before the request body has all arrived
@@ -442,7 +444,7 @@ void Connection::StartProxy(const RequestHead& head, std::string_view head_block
   const SocketAddress peer = PeerAddress(fd_);
   proxy_ =
       std::make_unique<ProxyExchange>(context_, *this, context_.snapshots.Pin(), *plan.proxy_route,
-                                      head, head_block, peer.Host(), plan.delay);
+                                      route_state, head, head_block, peer.Host(), plan.delay);
 }
 
 void Connection::OnProxyProgress() {

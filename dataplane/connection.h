@@ -149,7 +149,8 @@ class Connection final : public FileEventHandler,
   void ProcessInput();
   // `head_block`: the request's head as received (for forwarding).
   void OnRequestHead(std::string_view head_block);
-  void StartProxy(const RequestHead& head, std::string_view head_block, const ResponsePlan& plan);
+  void StartProxy(const RequestHead& head, std::string_view head_block, const ResponsePlan& plan,
+                  RouteState& route_state);
   // Streams the proxied response at the front of the queue into the output.
   ProxyStep PumpProxy(bool close);
   // Ends the exchange (giving its upstream connection back) and defers its deletion.

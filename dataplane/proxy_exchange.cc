@@ -18,14 +18,15 @@ constexpr int kMaxAttempts = 3;
 }  // namespace
 
 ProxyExchange::ProxyExchange(WorkerContext& context, Client& client, SnapshotRef snapshot,
-                             const RouteConfig& route, const RequestHead& head,
-                             std::string_view head_block, std::string_view client_ip, Nanos delay)
+                             const RouteConfig& route, RouteState& route_state,
+                             const RequestHead& head, std::string_view head_block,
+                             std::string_view client_ip, Nanos delay)
     : context_(context),
       client_(client),
       snapshot_(std::move(snapshot)),
       route_(route),
       pools_(*context.upstreams),
-      route_state_(context.upstreams->ForRoute(route.prefix)),
+      route_state_(route_state),
       timer_(context.loop.timers(), [this] { OnTimer(); }),
       has_body_(head.chunked || head.content_length > 0),
       chunked_upstream_(head.chunked),
@@ -122,7 +123,7 @@ void ProxyExchange::Begin() {
 void ProxyExchange::Connect(const UpstreamPool* avoid, bool fresh) {
   ++attempts_;
   size_t index = 0;
-  pool_ = pools_.Pick(route_, now(), avoid, &index);
+  pool_ = pools_.Pick(route_, route_state_, now(), avoid, &index);
   SocketAddress address = route_.upstreams[index].resolved;
   if (address.length == 0) {
     // Not resolved by the control plane (a config built in-process): literals only.

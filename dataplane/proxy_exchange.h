@@ -58,8 +58,8 @@ class ProxyExchange final : public UpstreamConnection::User, public DeferredDele
 
   // `route` lives in `snapshot`, which the exchange keeps pinned until it ends.
   ProxyExchange(WorkerContext& context, Client& client, SnapshotRef snapshot,
-                const RouteConfig& route, const RequestHead& head, std::string_view head_block,
-                std::string_view client_ip, Nanos delay);
+                const RouteConfig& route, RouteState& route_state, const RequestHead& head,
+                std::string_view head_block, std::string_view client_ip, Nanos delay);
   ~ProxyExchange() override;
   ProxyExchange(const ProxyExchange&) = delete;
   ProxyExchange& operator=(const ProxyExchange&) = delete;

@@ -34,13 +34,12 @@ void UpstreamPools::Sync(const ConfigSnapshot& config) {
   }
 }
 
-UpstreamPool* UpstreamPools::Pick(const RouteConfig& route, MonoTime now, const UpstreamPool* avoid,
-                                  size_t* index) {
+UpstreamPool* UpstreamPools::Pick(const RouteConfig& route, RouteState& state, MonoTime now,
+                                  const UpstreamPool* avoid, size_t* index) {
   const size_t count = route.upstreams.size();
   if (count == 0) {
     return nullptr;
   }
-  RouteState& state = ForRoute(route.prefix);
   UpstreamPool* best = nullptr;
   size_t best_index = 0;
   // Preference: not ejected, not `avoid`; then by balancing rule. Scanning from the

@@ -40,9 +40,10 @@ class UpstreamPools {
 
   // The upstream of `route` to send the next request to, skipping ejected ones (when all are
   // ejected, the one whose back-off ends first: better a try than a certain failure) and
-  // `avoid` when there is another choice (a retry goes elsewhere). `*index` is its position.
-  UpstreamPool* Pick(const RouteConfig& route, MonoTime now, const UpstreamPool* avoid,
-                     size_t* index);
+  // `avoid` when there is another choice (a retry goes elsewhere). `state` is the route's
+  // (its round-robin position); `*index` is the chosen upstream's position.
+  UpstreamPool* Pick(const RouteConfig& route, RouteState& state, MonoTime now,
+                     const UpstreamPool* avoid, size_t* index);
   RouteState& ForRoute(const std::string& prefix);
 
  private:
