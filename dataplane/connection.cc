@@ -76,14 +76,11 @@ std::string_view Connection::StateName(State state) {
 
 Connection::Connection(WorkerContext& context, int fd, uint64_t id, bool holds_slot)
     : context_(context),
-      fd_(fd),
       id_(id),
       accepted_at_(context.loop.now()),
       last_activity_(context.loop.now()),
-      holds_slot_(holds_slot),
-      parser_(LimitsFrom(context.snapshots.current())),
-      delay_timer_(context.loop.timers(), [this] { OnDelayTimer(); }),
-      timeout_timer_(context.loop.timers(), [this] { OnTimeoutTimer(); }) {}
+      fd_(fd),
+      holds_slot_(holds_slot) {}
 
 Connection::Connection(WorkerContext& context, uint64_t id, const ConnectionHandover& handover)
     : Connection(context, handover.fd, id, handover.holds_slot) {
@@ -96,17 +93,21 @@ Connection::Connection(WorkerContext& context, uint64_t id, const ConnectionHand
 Connection::~Connection() {
   // Normally closed already; a worker shutting down destroys open ones directly.
   ReleaseResources();
-  in_.Consume(in_.size());
-  out_.Consume(out_.size());
-  in_.ReleaseIfEmpty(context_.pool);
-  out_.ReleaseIfEmpty(context_.pool);
+  if (active_ != nullptr) {
+    // Whatever was left unread, unsent or owed goes; the activity goes back to the pool clean.
+    active_->in.Consume(active_->in.size());
+    active_->out.Consume(active_->out.size());
+    active_->parser.Reset();  // it may have been mid-message
+    DropProxy();
+    ReleaseQueue();
+    ReturnActivity();
+  }
 }
 
 void Connection::Start() {
   context_.stats.connections_active.Add(1);
   // Edge-triggered for both directions: registered once, never modified.
   context_.loop.AddFd(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
-  ScheduleTimeout(now() + context_.snapshots.current().idle_timeout);
   socket_readable_ = true;  // bytes may have arrived before registration
   Progress();
 }
@@ -114,6 +115,7 @@ void Connection::Start() {
 void Connection::StartRejected(int status, uint32_t retry_after_seconds) {
   context_.stats.connections_active.Add(1);
   context_.loop.AddFd(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
+  Activate();
   stop_reading_ = true;
   EnqueueImmediate(status, ErrorBody(status), /*close=*/true, retry_after_seconds);
   FlushDueResponses();
@@ -131,12 +133,13 @@ void Connection::BeginDrain() {
 void Connection::Abort() { Close(CloseReason::kDrain); }
 
 void Connection::OnConfigChanged() {
-  if (closed() || state_ == State::kLingering) {
+  // Idle connections have no timer of their own: IdleConnections follows the change.
+  if (closed() || state_ == State::kLingering || active_ == nullptr) {
     return;
   }
   const ConfigSnapshot& config = context_.snapshots.current();
   if (state_ == State::kReadingHead) {
-    ScheduleTimeout(head_started_at_ + config.header_timeout);
+    ScheduleTimeout(active_->head_started_at + config.header_timeout);
   } else {
     ScheduleTimeout(last_activity_ + config.idle_timeout);
   }
@@ -151,10 +154,7 @@ ConnectionHandover Connection::Detach() {
   handover.bytes_in = bytes_in_;
   handover.bytes_out = bytes_out_;
   context_.loop.RemoveFd(fd_);
-  delay_timer_.Cancel();
-  timeout_timer_.Cancel();
-  in_.ReleaseIfEmpty(context_.pool);
-  out_.ReleaseIfEmpty(context_.pool);
+  context_.idle.Remove(*this);
   holds_slot_ = false;  // the slot travels with the socket
   state_ = State::kClosed;
   context_.stats.connections_active.Add(-1);
@@ -184,6 +184,10 @@ void Connection::OnFileEvent(uint32_t events) {
     DiscardInput();
     return;
   }
+  constexpr uint32_t kInputEvents = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+  if (active_ == nullptr && (events & kInputEvents) == 0) {
+    return;  // idle: an EPOLLOUT edge (the last response's bytes acknowledged) needs nothing
+  }
   if ((events & EPOLLOUT) != 0 && write_blocked_) {
     write_blocked_ = false;
     WriteOutput();
@@ -191,7 +195,7 @@ void Connection::OnFileEvent(uint32_t events) {
       return;
     }
   }
-  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+  if ((events & kInputEvents) != 0) {
     socket_readable_ = true;
   }
   if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
@@ -201,8 +205,9 @@ void Connection::OnFileEvent(uint32_t events) {
 }
 
 void Connection::Progress() {
+  Activate();
   while (!closed() && state_ != State::kLingering) {
-    if (socket_readable_ && WantsInput() && in_.size() < kMaxBufferedInput) {
+    if (socket_readable_ && WantsInput() && active_->in.size() < kMaxBufferedInput) {
       ReadSocket();
       if (closed()) {
         return;
@@ -217,13 +222,14 @@ void Connection::Progress() {
     if (closed() || state_ == State::kLingering) {
       return;
     }
-    if (reading_paused_ && queue_depth() < kMaxPipelineDepth && proxy_ == nullptr) {
+    if (reading_paused_ && queue_depth() < kMaxPipelineDepth && active_->proxy == nullptr) {
       reading_paused_ = false;
     }
     bool unpaused = was_paused && !reading_paused_;
     // The exchange took what was held back, or ended (an early answer): parse on.
-    unpaused = unpaused || (body_held_ && (proxy_ == nullptr || proxy_->CanAcceptBody()));
-    bool can_read = socket_readable_ && WantsInput() && in_.size() < kMaxBufferedInput;
+    unpaused =
+        unpaused || (body_held_ && (active_->proxy == nullptr || active_->proxy->CanAcceptBody()));
+    bool can_read = socket_readable_ && WantsInput() && active_->in.size() < kMaxBufferedInput;
     if (!unpaused && !can_read) {
       break;
     }
@@ -234,13 +240,13 @@ void Connection::Progress() {
 }
 
 void Connection::ReadSocket() {
-  while (in_.size() < kMaxBufferedInput) {
+  while (active_->in.size() < kMaxBufferedInput) {
     size_t available;
-    char* space = in_.PrepareWrite(context_.pool, kReadChunk, &available);
+    char* space = active_->in.PrepareWrite(context_.pool, kReadChunk, &available);
     ssize_t n = recv(fd_, space, available, 0);
     if (n > 0) {
       auto bytes = static_cast<size_t>(n);
-      in_.Commit(bytes);
+      active_->in.Commit(bytes);
       context_.stats.bytes_in.Add(bytes);
       bytes_in_ += bytes;
       last_activity_ = now();
@@ -295,28 +301,28 @@ void Connection::ProcessInput() {
   while (true) {
     if (!body_in_progress_) {
       // Between requests, or inside a head: start or continue one only if allowed.
-      if (stop_reading_ || in_.empty()) {
+      if (stop_reading_ || active_->in.empty()) {
         break;
       }
-      if (queue_depth() >= kMaxPipelineDepth || proxy_ != nullptr) {
+      if (queue_depth() >= kMaxPipelineDepth || active_->proxy != nullptr) {
         reading_paused_ = true;  // a proxied exchange is served alone
         break;
       }
       if (!head_in_progress_) {
         head_in_progress_ = true;
-        head_started_at_ = now();
+        active_->head_started_at = now();
         // Limits in force when a message starts apply to all of it (live updates included).
-        parser_.set_limits(LimitsFrom(context_.snapshots.current()));
+        active_->parser.set_limits(LimitsFrom(context_.snapshots.current()));
       }
     }
-    if (body_in_progress_ && proxy_ != nullptr && !proxy_->CanAcceptBody()) {
+    if (body_in_progress_ && active_->proxy != nullptr && !active_->proxy->CanAcceptBody()) {
       body_held_ = true;  // the upstream takes the body slower than the client sends it
       break;
     }
     // The view stays valid through OnRequestHead: Consume only moves the read position.
-    const std::string_view input = in_.readable();
-    ParseResult result = parser_.Parse(input);
-    in_.Consume(result.consumed);
+    const std::string_view input = active_->in.readable();
+    ParseResult result = active_->parser.Parse(input);
+    active_->in.Consume(result.consumed);
     if (result.event == ParseEvent::kNeedMore) {
       break;
     }
@@ -327,8 +333,8 @@ void Connection::ProcessInput() {
         OnRequestHead(input.substr(0, result.consumed));
         break;
       case ParseEvent::kBodyData:
-        if (proxy_ != nullptr) {
-          proxy_->OnRequestBody(result.body);
+        if (active_->proxy != nullptr) {
+          active_->proxy->OnRequestBody(result.body);
         }
         break;  // the respond handler does not look at bodies
       case ParseEvent::kMessageComplete:
@@ -343,7 +349,7 @@ void Connection::ProcessInput() {
   }
   // The message being parsed needs the rest of its bytes: make sure a deadline covers it.
   if (head_in_progress_ && !stop_reading_) {
-    ScheduleTimeout(head_started_at_ + context_.snapshots.current().header_timeout);
+    ScheduleTimeout(active_->head_started_at + context_.snapshots.current().header_timeout);
   }
   if (peer_closed_ && !body_held_ && (head_in_progress_ || body_in_progress_)) {
     // The client half-closed in the middle of a request: it can never complete. (A body
@@ -353,7 +359,7 @@ void Connection::ProcessInput() {
 }
 
 void Connection::OnRequestHead(std::string_view head_block) {
-  const RequestHead& head = parser_.head();
+  const RequestHead& head = active_->parser.head();
   const ConfigSnapshot& config = context_.snapshots.current();
   context_.stats.requests.Add();
   ++requests_served_;
@@ -392,7 +398,7 @@ void Connection::OnRequestHead(std::string_view head_block) {
   }
   if (head.expect_continue && (head.chunked || head.content_length > 0) && queue_depth() == 0 &&
       plan.status < 400) {
-    out_.Append(context_.pool, kContinue);
+    active_->out.Append(context_.pool, kContinue);
   }
 
   PendingResponse& entry = AppendEntry();
@@ -433,7 +439,7 @@ void Connection::OnRequestHead(std::string_view head_block) {
 
 void Connection::StartProxy(const RequestHead& head, std::string_view head_block,
                             const ResponsePlan& plan, RouteState& route_state) {
-  PendingResponse& entry = queue_.back();
+  PendingResponse& entry = active_->queue.back();
   entry.proxied = true;
   entry.ready = true;  // the response may stream before the request body has all arrived
   entry.deadline = now();
@@ -442,7 +448,7 @@ void Connection::StartProxy(const RequestHead& head, std::string_view head_block
     head_block.remove_prefix(2);
   }
   const SocketAddress peer = PeerAddress(fd_);
-  proxy_ =
+  active_->proxy =
       std::make_unique<ProxyExchange>(context_, *this, context_.snapshots.Pin(), *plan.proxy_route,
                                       route_state, head, head_block, peer.Host(), plan.delay);
 }
@@ -454,19 +460,19 @@ void Connection::OnProxyProgress() {
 }
 
 void Connection::DropProxy() {
-  if (proxy_ != nullptr) {
-    proxy_->Abandon();
-    context_.loop.DeferDelete(std::move(proxy_));
+  if (active_->proxy != nullptr) {
+    active_->proxy->Abandon();
+    context_.loop.DeferDelete(std::move(active_->proxy));
   }
 }
 
 Connection::ProxyStep Connection::PumpProxy(bool close) {
   ProxyExchange::ClientSide client;
-  const PendingResponse& entry = queue_[queue_head_];
+  const PendingResponse& entry = active_->queue[active_->queue_head];
   client.http10 = entry.http10;
   client.head_only = entry.head_only;
   client.close = close;
-  switch (proxy_->Pump(out_, context_.pool, kMaxProxyOutput, client)) {
+  switch (active_->proxy->Pump(active_->out, context_.pool, kMaxProxyOutput, client)) {
     case ProxyExchange::PumpResult::kWaiting:
       return ProxyStep::kWaiting;
     case ProxyExchange::PumpResult::kDone:
@@ -481,13 +487,13 @@ Connection::ProxyStep Connection::PumpProxy(bool close) {
 
 void Connection::OnMessageComplete() {
   body_in_progress_ = false;
-  if (proxy_ != nullptr) {
-    proxy_->OnRequestComplete();
+  if (active_->proxy != nullptr) {
+    active_->proxy->OnRequestComplete();
   }
   if (queue_depth() > 0) {
-    queue_.back().ready = true;
+    active_->queue.back().ready = true;
   }
-  parser_.Reset();
+  active_->parser.Reset();
 }
 
 void Connection::OnParseError(ParseError error) {
@@ -527,12 +533,12 @@ void Connection::EnqueueImmediate(int status, std::string_view body, bool close,
 
 void Connection::SerializeDueResponses() {
   const MonoTime current = now();
-  while (queue_head_ < queue_.size() && out_.size() < kMaxBufferedOutput) {
-    PendingResponse& entry = queue_[queue_head_];
+  while (active_->queue_head < active_->queue.size() && active_->out.size() < kMaxBufferedOutput) {
+    PendingResponse& entry = active_->queue[active_->queue_head];
     if (!entry.ready || entry.deadline > current) {
       break;
     }
-    bool last = queue_head_ + 1 == queue_.size();
+    bool last = active_->queue_head + 1 == active_->queue.size();
     // A draining node closes after the last response owed, saying so in that response.
     bool drain_close = context_.draining && !head_in_progress_ && !body_in_progress_;
     bool close = entry.close || (last && (peer_closed_ || drain_close));
@@ -546,8 +552,8 @@ void Connection::SerializeDueResponses() {
         return;
       }
       if (step == ProxyStep::kAnswered) {
-        close = close || proxy_->closes_connection();
-        const int status = proxy_->response_status();
+        close = close || active_->proxy->closes_connection();
+        const int status = active_->proxy->response_status();
         DropProxy();
         CompleteEntry(entry, status, current);
         if (close) {
@@ -559,7 +565,7 @@ void Connection::SerializeDueResponses() {
       }
       // Nothing reached the client: it gets a 502 or 504 like any other response.
       entry.proxied = false;
-      entry.status = proxy_->error_status();
+      entry.status = active_->proxy->error_status();
       entry.body = ErrorBody(entry.status);
       DropProxy();
     }
@@ -571,7 +577,7 @@ void Connection::SerializeDueResponses() {
     head.close = close;
     head.keep_alive_header = entry.keep_alive_header && !close;
     head.retry_after_seconds = entry.retry_after_seconds;
-    AppendResponse(out_, context_.pool, head, context_.date.Get(WallClockSeconds()), body,
+    AppendResponse(active_->out, context_.pool, head, context_.date.Get(WallClockSeconds()), body,
                    entry.head_only);
     CompleteEntry(entry, entry.status, current);
     if (close) {
@@ -580,9 +586,9 @@ void Connection::SerializeDueResponses() {
       break;
     }
   }
-  if (queue_head_ == queue_.size()) {
-    queue_.clear();
-    queue_head_ = 0;
+  if (active_->queue_head == active_->queue.size()) {
+    active_->queue.clear();
+    active_->queue_head = 0;
   }
 }
 
@@ -601,25 +607,25 @@ void Connection::CompleteEntry(PendingResponse& entry, int status, MonoTime curr
     context_.admission->ReleasePending();
   }
   entry = PendingResponse{};  // unpins the snapshot now
-  ++queue_head_;
+  ++active_->queue_head;
 }
 
 bool Connection::HasDueResponse() const {
-  if (close_after_write_ || queue_head_ == queue_.size()) {
+  if (close_after_write_ || active_->queue_head == active_->queue.size()) {
     return false;
   }
-  const PendingResponse& front = queue_[queue_head_];
+  const PendingResponse& front = active_->queue[active_->queue_head];
   return front.ready && front.deadline <= now();
 }
 
-Connection::PendingResponse& Connection::AppendEntry() {
+PendingResponse& Connection::AppendEntry() {
   // Restart at the front once everything queued has left: the vector's capacity is reused,
   // so a keep-alive connection allocates nothing per request.
-  if (queue_head_ == queue_.size()) {
-    queue_.clear();
-    queue_head_ = 0;
+  if (active_->queue_head == active_->queue.size()) {
+    active_->queue.clear();
+    active_->queue_head = 0;
   }
-  PendingResponse& entry = queue_.emplace_back();
+  PendingResponse& entry = active_->queue.emplace_back();
   entry.started = now();
   return entry;
 }
@@ -634,7 +640,7 @@ void Connection::FlushDueResponses() {
     }
     // A proxied response can end with no byte left to write (its last bytes went out in an
     // earlier round), and a close it owes must still happen: WriteOutput does that.
-    if ((out_.empty() && !close_after_write_) || write_blocked_) {
+    if ((active_->out.empty() && !close_after_write_) || write_blocked_) {
       break;
     }
     WriteOutput();
@@ -643,22 +649,22 @@ void Connection::FlushDueResponses() {
     }
   } while (!write_blocked_ && HasDueResponse());
   const MonoTime current = now();
-  if (queue_head_ < queue_.size()) {
-    const PendingResponse& front = queue_[queue_head_];
+  if (active_->queue_head < active_->queue.size()) {
+    const PendingResponse& front = active_->queue[active_->queue_head];
     if (front.ready && front.deadline > current &&
-        (!delay_timer_.armed() || delay_timer_.deadline() != front.deadline)) {
-      delay_timer_.ArmAt(front.deadline);
+        (!active_->delay_timer.armed() || active_->delay_timer.deadline() != front.deadline)) {
+      active_->delay_timer.ArmAt(front.deadline);
     }
   }
 }
 
 void Connection::WriteOutput() {
-  while (!out_.empty()) {
-    std::string_view data = out_.readable();
+  while (!active_->out.empty()) {
+    std::string_view data = active_->out.readable();
     ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
     if (n > 0) {
       auto bytes = static_cast<size_t>(n);
-      out_.Consume(bytes);
+      active_->out.Consume(bytes);
       context_.stats.bytes_out.Add(bytes);
       bytes_out_ += bytes;
       last_activity_ = now();
@@ -678,9 +684,9 @@ void Connection::WriteOutput() {
     Close(CloseReason::kIoError);
     return;
   }
-  out_.ReleaseIfEmpty(context_.pool);
+  active_->out.ReleaseIfEmpty(context_.pool);
   if (close_after_write_) {
-    if (peer_closed_ && in_.empty()) {
+    if (peer_closed_ && active_->in.empty()) {
       Close(CloseReason::kPeerClosed);
     } else {
       StartLingering();
@@ -715,7 +721,7 @@ void Connection::OnTimeoutTimer() {
         deadline = current + config.idle_timeout;  // we stopped reading, not the client
         break;
       }
-      deadline = state_ == State::kReadingHead ? head_started_at_ + config.header_timeout
+      deadline = state_ == State::kReadingHead ? active_->head_started_at + config.header_timeout
                                                : last_activity_ + config.idle_timeout;
       if (current >= deadline) {
         (state_ == State::kReadingHead ? context_.stats.rejected.header_timeout
@@ -746,14 +752,14 @@ void Connection::OnTimeoutTimer() {
       deadline = current + config.idle_timeout;
       break;
   }
-  timeout_timer_.ArmAt(deadline);
+  active_->timeout_timer.ArmAt(deadline);
 }
 
 void Connection::ScheduleTimeout(MonoTime deadline) {
   // One timer covers every deadline; it only moves earlier here, and OnTimeoutTimer works
   // out the deadline that applies when it fires (so keep-alive requests re-arm nothing).
-  if (!timeout_timer_.armed() || deadline < timeout_timer_.deadline()) {
-    timeout_timer_.ArmAt(deadline);
+  if (!active_->timeout_timer.armed() || deadline < active_->timeout_timer.deadline()) {
+    active_->timeout_timer.ArmAt(deadline);
   }
 }
 
@@ -782,29 +788,71 @@ void Connection::UpdateState() {
       Close(CloseReason::kDrain);
       return;
     }
+    state_ = next;
+    if (!Deactivate()) {
+      // Something is still held (not expected): keep the activity and its timer.
+      ScheduleTimeout(last_activity_ + context_.snapshots.current().idle_timeout);
+      return;
+    }
     if (context_.retiring) {
       context_.owner.HandOver(this);  // its worker is going away: move, never close
       return;
     }
-    // An idle connection keeps no buffer (a read that found nothing still took one).
-    in_.ReleaseIfEmpty(context_.pool);
-    out_.ReleaseIfEmpty(context_.pool);
-    // Only moves the timer earlier (a shortened idle_timeout); cheap otherwise.
-    ScheduleTimeout(last_activity_ + context_.snapshots.current().idle_timeout);
+    context_.idle.Add(*this);
+    return;
   }
   state_ = next;
+  if (next == State::kReadingBody || next == State::kWriting) {
+    // The client must go on sending or reading; only moves the timer earlier.
+    ScheduleTimeout(last_activity_ + context_.snapshots.current().idle_timeout);
+  }
 }
+
+void Connection::Activate() {
+  if (active_ != nullptr) {
+    return;
+  }
+  context_.idle.Remove(*this);
+  active_ = context_.activities.Acquire(*this);
+}
+
+bool Connection::Deactivate() {
+  if (active_ == nullptr) {
+    return true;
+  }
+  const ConnectionActivity& activity = *active_;
+  if (!activity.in.empty() || !activity.out.empty() || queue_depth() > 0 ||
+      activity.proxy != nullptr || head_in_progress_ || body_in_progress_) {
+    return false;
+  }
+  ReturnActivity();
+  return true;
+}
+
+void Connection::ReturnActivity() {
+  ConnectionActivity& activity = *active_;
+  // An idle connection keeps no buffer (a read that found nothing still took one).
+  activity.in.ReleaseIfEmpty(context_.pool);
+  activity.out.ReleaseIfEmpty(context_.pool);
+  activity.queue.clear();
+  activity.queue_head = 0;
+  activity.delay_timer.Cancel();
+  activity.timeout_timer.Cancel();
+  context_.activities.Release(std::move(active_));
+}
+
+void Connection::OnIdleTimeout() { Close(CloseReason::kIdleTimeout); }
 
 void Connection::StartLingering() {
   shutdown(fd_, SHUT_WR);
   state_ = State::kLingering;
-  delay_timer_.Cancel();
-  timeout_timer_.ArmAt(now() + kLingerTimeout);
+  active_->delay_timer.Cancel();
+  active_->timeout_timer.ArmAt(now() + kLingerTimeout);
   DiscardInput();
 }
 
 void Connection::AbandonCurrentRequest() {
-  if (body_in_progress_ && proxy_ != nullptr && proxy_->head_forwarded()) {
+  if (body_in_progress_ && active_->proxy != nullptr && active_->proxy->head_forwarded()) {
     // Part of the upstream's answer went out already: no other response can follow it.
     Close(CloseReason::kIoError);
     return;
@@ -813,16 +861,16 @@ void Connection::AbandonCurrentRequest() {
   if (body_in_progress_) {
     body_in_progress_ = false;
     // Its response slot was queued at the head; it will never be ready, so release it.
-    if (queue_depth() > 0 && queue_.back().proxied) {
+    if (queue_depth() > 0 && active_->queue.back().proxied) {
       DropProxy();
-      ReleaseEntry(queue_.back());
-      queue_.pop_back();
-    } else if (queue_depth() > 0 && !queue_.back().ready) {
-      ReleaseEntry(queue_.back());
-      queue_.pop_back();
+      ReleaseEntry(active_->queue.back());
+      active_->queue.pop_back();
+    } else if (queue_depth() > 0 && !active_->queue.back().ready) {
+      ReleaseEntry(active_->queue.back());
+      active_->queue.pop_back();
     }
   }
-  in_.Consume(in_.size());
+  active_->in.Consume(active_->in.size());
 }
 
 void Connection::ReleaseEntry(PendingResponse& entry) {
@@ -837,11 +885,11 @@ void Connection::ReleaseEntry(PendingResponse& entry) {
 }
 
 void Connection::ReleaseQueue() {
-  for (size_t i = queue_head_; i < queue_.size(); ++i) {
-    ReleaseEntry(queue_[i]);
+  for (size_t i = active_->queue_head; i < active_->queue.size(); ++i) {
+    ReleaseEntry(active_->queue[i]);
   }
-  queue_.clear();
-  queue_head_ = 0;
+  active_->queue.clear();
+  active_->queue_head = 0;
 }
 
 void Connection::ReleaseResources() {
@@ -849,10 +897,14 @@ void Connection::ReleaseResources() {
     return;
   }
   state_ = State::kClosed;
-  delay_timer_.Cancel();
-  timeout_timer_.Cancel();
-  DropProxy();
-  ReleaseQueue();
+  context_.idle.Remove(*this);
+  if (active_ != nullptr) {
+    // The activity itself stays until deletion: callers up the stack may still look at it.
+    active_->delay_timer.Cancel();
+    active_->timeout_timer.Cancel();
+    DropProxy();
+    ReleaseQueue();
+  }
   close(fd_);  // also removes it from the epoll set
   if (holds_slot_) {
     holds_slot_ = false;

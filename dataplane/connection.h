@@ -18,6 +18,11 @@
 // further request is parsed (pipelined ones wait in the input buffer), so it is always the
 // last queued.
 //
+// Memory: an idle connection is this object (about 120 bytes) and its place in the worker's
+// IdleConnections list. Everything a request needs (buffers, parser, response queue, timers,
+// proxied exchange) is a ConnectionActivity from the worker's pool, held from the first byte
+// of a request until the connection is idle again.
+//
 // Thread contract: owned by one worker; every method runs in that worker's loop thread.
 
 #include <cstdint>
@@ -27,8 +32,9 @@
 #include <vector>
 
 #include "dataplane/buffer.h"
+#include "dataplane/connection_activity.h"
 #include "dataplane/event_loop.h"
-#include "dataplane/http_parser.h"
+#include "dataplane/idle_connections.h"
 #include "dataplane/proxy_exchange.h"
 #include "dataplane/proxy_stats.h"
 #include "dataplane/request_handler.h"
@@ -115,31 +121,12 @@ class Connection final : public FileEventHandler,
   State state() const { return state_; }
   MonoTime accepted_at() const { return accepted_at_; }
   uint64_t requests_served() const { return requests_served_; }
-  bool idle() const { return state_ == State::kIdle; }
+  // Idle and holding nothing: it can close or move to another worker as it is.
+  bool idle() const { return state_ == State::kIdle && active_ == nullptr; }
 
  private:
   enum class CloseReason : uint8_t { kNormal, kPeerClosed, kIoError, kIdleTimeout, kDrain };
 
-  struct PendingResponse {
-    MonoTime deadline = 0;
-    MonoTime started = 0;
-    SnapshotRef snapshot;  // keeps `body` valid
-    std::string_view body;
-    std::string owned_body;
-    std::string_view content_type;
-    int status = 200;
-    uint32_t retry_after_seconds = 0;
-    bool owns_body = false;
-    bool head_only = false;
-    bool close = false;
-    bool keep_alive_header = false;
-    bool ready = false;          // the request (body included) has been read
-    bool holds_pending = false;  // took one of Admission's pending slots
-    bool delayed = false;
-    bool proxied = false;  // the response comes from proxy_
-    bool http10 = false;
-    RouteStats* route_stats = nullptr;
-  };
   enum class ProxyStep : uint8_t { kWaiting, kAnswered, kFailed, kAborted };
 
   // Reads, parses and writes until nothing more can happen now.
@@ -181,41 +168,51 @@ class Connection final : public FileEventHandler,
   // Returns the admission slot and gauge an entry holds.
   void ReleaseEntry(PendingResponse& entry);
   void ReleaseQueue();
+  // Takes an activity from the pool (leaving the idle list) if none is held.
+  void Activate();
+  // Gives the activity back if it is at rest (nothing buffered, owed or running); false if
+  // not, and the connection keeps it.
+  bool Deactivate();
+  // Gives the activity back; its buffers must be empty, its queue released, no exchange.
+  void ReturnActivity();
+  // Called by IdleConnections when this idle connection's idle_timeout has passed.
+  void OnIdleTimeout();
   // The body of the current request is always read; a new request only when allowed.
   bool WantsInput() const { return body_in_progress_ || (!stop_reading_ && !reading_paused_); }
-  size_t queue_depth() const { return queue_.size() - queue_head_; }
+  size_t queue_depth() const {
+    return active_ == nullptr ? 0 : active_->queue.size() - active_->queue_head;
+  }
   bool closed() const { return state_ == State::kClosed; }
   MonoTime now() const { return context_.loop.now(); }
 
+  friend struct ConnectionActivity;  // its timers call OnDelayTimer / OnTimeoutTimer
+  friend class IdleConnections;      // reads idle_link_ and last_activity_
+
   WorkerContext& context_;
-  const int fd_;
   const uint64_t id_;
   MonoTime accepted_at_;
   MonoTime last_activity_;
-  MonoTime head_started_at_ = 0;
   uint64_t requests_served_ = 0;
   uint64_t bytes_in_ = 0;
   uint64_t bytes_out_ = 0;
+  // Null while idle (see connection_activity.h): taken from the worker's pool when bytes
+  // arrive, given back when the connection turns idle.
+  std::unique_ptr<ConnectionActivity> active_;
+  IdleLink idle_link_;  // in the worker's IdleConnections while idle
+  const int fd_;
   State state_ = State::kIdle;
-  bool holds_slot_;
-  bool socket_readable_ = false;  // edge-triggered: data may be waiting in the socket
-  bool reading_paused_ = false;   // pipeline full: parse no further until responses leave
-  bool stop_reading_ = false;     // a final request was seen; read no more requests
-  bool peer_closed_ = false;      // the client half-closed (we read its EOF)
-  bool peer_shut_down_ = false;   // epoll reported RDHUP/HUP/ERR: an EOF or error is pending
-  bool write_blocked_ = false;
-  bool close_after_write_ = false;
-  bool head_in_progress_ = false;
-  bool body_in_progress_ = false;
-  bool body_held_ = false;  // the proxied body waits for the upstream to take more (not stalled)
-  Buffer in_;
-  Buffer out_;
-  HttpRequestParser parser_;
-  std::vector<PendingResponse> queue_;
-  size_t queue_head_ = 0;
-  Timer delay_timer_;
-  Timer timeout_timer_;
-  std::unique_ptr<ProxyExchange> proxy_;
+  // Bit-fields: an idle connection is this object and nothing else, so its size counts.
+  bool holds_slot_ : 1;
+  bool socket_readable_ : 1 = false;  // edge-triggered: data may be waiting in the socket
+  bool reading_paused_ : 1 = false;   // pipeline full: parse no further until responses leave
+  bool stop_reading_ : 1 = false;     // a final request was seen; read no more requests
+  bool peer_closed_ : 1 = false;      // the client half-closed (we read its EOF)
+  bool peer_shut_down_ : 1 = false;   // epoll reported RDHUP/HUP/ERR: an EOF or error is pending
+  bool write_blocked_ : 1 = false;
+  bool close_after_write_ : 1 = false;
+  bool head_in_progress_ : 1 = false;
+  bool body_in_progress_ : 1 = false;
+  bool body_held_ : 1 = false;  // the proxied body waits for the upstream to take more
 };
 
 }  // namespace proxynode

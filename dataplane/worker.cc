@@ -13,10 +13,10 @@ namespace proxynode {
 Worker::Worker(WorkerOptions options)
     : options_(std::move(options)),
       snapshots_(options_.config),
-      context_{loop_,           pool_,
-               *options_.stats, snapshots_,
-               date_,           *options_.handler,
-               *this,           options_.admission},
+      activities_(loop_.timers()),
+      idle_(loop_, snapshots_),
+      context_{loop_,      pool_, activities_,       idle_, *options_.stats,
+               snapshots_, date_, *options_.handler, *this, options_.admission},
       listener_(loop_, options_.listen_fd, options_.exclusive_accept, *options_.stats,
                 [this](int fd) { Accept(fd); }) {
   pool_.ReportInUseTo(&options_.stats->buffer_blocks_in_use);
@@ -69,6 +69,9 @@ void Worker::PublishConfig(ConfigSnapshotPtr config, absl::AnyInvocable<void()> 
     }
     // Shorter timeouts must reach connections already waiting; longer ones are noticed when
     // the current deadline fires. Only then is the walk over every connection worth it.
+    if (snapshots_.current().idle_timeout != old_idle_timeout) {
+      idle_.OnTimeoutChanged();
+    }
     if (snapshots_.current().header_timeout < old_header_timeout ||
         snapshots_.current().idle_timeout < old_idle_timeout) {
       for (Connection* connection : OpenConnections()) {

@@ -19,8 +19,10 @@
 #include "dataplane/buffer.h"
 #include "dataplane/config_snapshot.h"
 #include "dataplane/connection.h"
+#include "dataplane/connection_activity.h"
 #include "dataplane/event_loop.h"
 #include "dataplane/http_response.h"
+#include "dataplane/idle_connections.h"
 #include "dataplane/listener.h"
 #include "dataplane/snapshot_cache.h"
 #include "dataplane/upstream_pools.h"
@@ -96,6 +98,8 @@ class Worker : public ConnectionOwner {
   BufferPool pool_;
   SnapshotCache snapshots_;
   DateHeaderCache date_;
+  ConnectionActivityPool activities_;
+  IdleConnections idle_;
   WorkerContext context_;
   Listener listener_;
   uint64_t next_connection_serial_ = 0;

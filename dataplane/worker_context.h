@@ -14,6 +14,8 @@ namespace proxynode {
 
 class Admission;
 class Connection;
+class ConnectionActivityPool;
+class IdleConnections;
 class RequestHandler;
 class UpstreamPools;
 
@@ -29,6 +31,8 @@ class ConnectionOwner {
 struct WorkerContext {
   EventLoop& loop;
   BufferPool& pool;
+  ConnectionActivityPool& activities;
+  IdleConnections& idle;
   WorkerStats& stats;
   SnapshotCache& snapshots;
   DateHeaderCache& date;

@@ -1,0 +1,91 @@
+#pragma once
+
+// What a connection needs only while it has something to do: its buffers, the request
+// parser, the queue of responses owed, its delay and timeout timers and a proxied exchange.
+// A worker keeps these in a pool: a connection takes one when bytes arrive and gives it back
+// when it turns idle, so an idle keep-alive connection costs only its small fixed state
+// (Connection) and thousands of them cost kilobytes, not megabytes.
+//
+// Thread contract: one pool per worker; loop thread only.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dataplane/buffer.h"
+#include "dataplane/clock.h"
+#include "dataplane/http_parser.h"
+#include "dataplane/proxy_exchange.h"
+#include "dataplane/proxy_stats.h"
+#include "dataplane/snapshot_cache.h"
+#include "dataplane/timer_queue.h"
+
+namespace proxynode {
+
+class Connection;
+
+// One response owed to the client, in request order.
+struct PendingResponse {
+  MonoTime deadline = 0;
+  MonoTime started = 0;
+  SnapshotRef snapshot;  // keeps `body` valid
+  std::string_view body;
+  std::string owned_body;
+  std::string_view content_type;
+  int status = 200;
+  uint32_t retry_after_seconds = 0;
+  bool owns_body = false;
+  bool head_only = false;
+  bool close = false;
+  bool keep_alive_header = false;
+  bool ready = false;          // the request (body included) has been read
+  bool holds_pending = false;  // took one of Admission's pending slots
+  bool delayed = false;
+  bool proxied = false;  // the response comes from `proxy`
+  bool http10 = false;
+  RouteStats* route_stats = nullptr;
+};
+
+struct ConnectionActivity {
+  // The timers call back into `owner`, which the pool sets when it hands this out.
+  explicit ConnectionActivity(TimerQueue& timers);
+
+  Connection* owner = nullptr;
+  Buffer in;
+  Buffer out;
+  HttpRequestParser parser;
+  std::vector<PendingResponse> queue;  // capacity kept across requests and owners
+  size_t queue_head = 0;
+  MonoTime head_started_at = 0;
+  Timer delay_timer;
+  Timer timeout_timer;
+  std::unique_ptr<ProxyExchange> proxy;
+};
+
+class ConnectionActivityPool {
+ public:
+  // Free activities kept for reuse; beyond that they go back to the allocator.
+  explicit ConnectionActivityPool(TimerQueue& timers, size_t max_free = 1024)
+      : timers_(timers), max_free_(max_free) {}
+  ConnectionActivityPool(const ConnectionActivityPool&) = delete;
+  ConnectionActivityPool& operator=(const ConnectionActivityPool&) = delete;
+
+  std::unique_ptr<ConnectionActivity> Acquire(Connection& owner);
+  // `activity` must be at rest: empty buffers without storage, empty queue, no exchange,
+  // timers cancelled.
+  void Release(std::unique_ptr<ConnectionActivity> activity);
+
+  size_t free_count() const { return free_.size(); }
+  size_t in_use() const { return in_use_; }
+
+ private:
+  TimerQueue& timers_;
+  size_t max_free_;
+  size_t in_use_ = 0;
+  std::vector<std::unique_ptr<ConnectionActivity>> free_;
+};
+
+}  // namespace proxynode
