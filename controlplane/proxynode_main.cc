@@ -79,6 +79,11 @@ ABSL_FLAG(std::string, config, "",
           "command line override it");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(25),
           "On SIGTERM, how long in-flight requests may take before connections are closed");
+ABSL_FLAG(bool, cpu_local, false,
+          "Pin worker i to the i-th allowed CPU and serve each connection on the worker whose "
+          "CPU receives its packets (SO_INCOMING_CPU), moving it when that changes. Helps when "
+          "clients run on the node's own cores (loopback, sidecars) with one worker per core; "
+          "see docs/architecture.md");
 ABSL_FLAG(bool, watch_config, true,
           "Apply --config again whenever the file changes (a ConfigMap update), as an "
           "UpdateConfig of every field; a file that does not validate is refused and logged");
@@ -318,6 +323,7 @@ int Run() {
   }
   DataplaneOptions options;
   options.config = *config;
+  options.cpu_local = absl::GetFlag(FLAGS_cpu_local);
   for (auto [flag, address] : {std::pair{"--http_listen", &options.http_address},
                                std::pair{"--admin_listen", &options.admin_address}}) {
     std::string text = flag == std::string("--http_listen") ? absl::GetFlag(FLAGS_http_listen)
@@ -361,6 +367,7 @@ int Run() {
            {"control", (*control)->address()},
            {"control_tls", !tls.cert_file.empty()},
            {"workers", running->workers},
+           {"cpu_local", absl::GetFlag(FLAGS_cpu_local)},
            {"delay", FormatDuration(running->delay)},
            {"routes", running->routes.size()},
            {"max_connections",

@@ -798,6 +798,12 @@ void Connection::UpdateState() {
       context_.owner.HandOver(this);  // its worker is going away: move, never close
       return;
     }
+    // CPU-local mode: the client may have moved to another CPU. Looked at every so many
+    // requests, not each one: it costs a system call.
+    if (context_.cpu >= 0 && requests_served_ % kCpuCheckInterval == 0 && requests_served_ != 0 &&
+        context_.owner.MoveToIncomingCpu(this)) {
+      return;
+    }
     context_.idle.Add(*this);
     return;
   }

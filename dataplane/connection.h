@@ -86,6 +86,9 @@ class Connection final : public FileEventHandler,
   static constexpr size_t kMaxPipelineDepth = 128;
   // Serialized responses buffered per connection before the rest wait in the queue.
   static constexpr size_t kMaxBufferedOutput = 256 * 1024;
+  // CPU-local mode: an idle connection checks the CPU its packets arrive on after every this
+  // many requests (and moves to the worker on that CPU).
+  static constexpr uint64_t kCpuCheckInterval = 32;
   // How long a lingering close waits for the client's FIN.
   static constexpr Nanos kLingerTimeout = 2 * kSecond;
 

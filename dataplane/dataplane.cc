@@ -38,7 +38,8 @@ Dataplane::Dataplane(DataplaneOptions options, int http_fd, int admin_fd, FdLimi
           std::min<uint64_t>(fd_limits.soft > kReservedFds ? fd_limits.soft - kReservedFds : 1,
                              ConfigBounds::kMaxConnections))),
       admin_handler_([this] { return RenderMetrics(); }, draining_),
-      config_(std::make_shared<const ConfigSnapshot>(options_.config)) {}
+      config_(std::make_shared<const ConfigSnapshot>(options_.config)),
+      cpus_(options_.cpu_local ? AllowedCpus() : std::vector<int>{}) {}
 
 Dataplane::~Dataplane() {
   Stop();
@@ -58,6 +59,14 @@ std::unique_ptr<Worker> Dataplane::MakeWorker(const ConfigSnapshotPtr& config,
   worker.stats = std::make_shared<WorkerStats>();
   worker.thread_name = absl::StrCat("worker-", worker.index);
   worker.handover_sink = [this](ConnectionHandover handover) { AdoptElsewhere(handover); };
+  if (options_.cpu_local && !cpus_.empty()) {
+    worker.cpu = cpus_[static_cast<size_t>(worker.index) % cpus_.size()];
+    worker.cpu_workers = &cpu_workers_;
+    worker.cpu_sink = [this](ConnectionHandover handover, int cpu) {
+      AdoptElsewhere(handover, cpu);
+    };
+    cpu_workers_.Add(worker.cpu);
+  }
   worker.on_listening = std::move(on_listening);
   stats_.AddWorker(worker.index, worker.stats);
   return std::make_unique<Worker>(std::move(worker));
@@ -130,13 +139,14 @@ void Dataplane::PublishConfig(ConfigSnapshotPtr config, absl::AnyInvocable<void(
   }
   while (workers_.size() > wanted) {
     // The newest workers go first; their connections move to the ones that stay.
+    cpu_workers_.Remove(workers_.back()->cpu());  // no new connections steered to it
     retiring_.push_back(std::move(workers_.back()));
     workers_.pop_back();
     retiring_.back()->Retire(ack);
   }
 }
 
-void Dataplane::AdoptElsewhere(ConnectionHandover handover) {
+void Dataplane::AdoptElsewhere(ConnectionHandover handover, int cpu) {
   std::lock_guard<std::mutex> lock(workers_mutex_);
   if (workers_.empty()) {  // cannot happen (at least one worker serves); never leak the fd
     close(handover.fd);
@@ -145,9 +155,16 @@ void Dataplane::AdoptElsewhere(ConnectionHandover handover) {
     }
     return;
   }
-  auto least_loaded = std::min_element(
-      workers_.begin(), workers_.end(),
-      [](const auto& a, const auto& b) { return a->connection_count() < b->connection_count(); });
+  // Workers on `cpu` first (none when cpu is -1), then by load.
+  auto least_loaded =
+      std::min_element(workers_.begin(), workers_.end(), [cpu](const auto& a, const auto& b) {
+        const bool a_on_cpu = a->cpu() == cpu && cpu >= 0;
+        const bool b_on_cpu = b->cpu() == cpu && cpu >= 0;
+        if (a_on_cpu != b_on_cpu) {
+          return a_on_cpu;
+        }
+        return a->connection_count() < b->connection_count();
+      });
   (*least_loaded)->Adopt(handover);
 }
 

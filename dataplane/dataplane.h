@@ -19,6 +19,7 @@
 #include "dataplane/admission.h"
 #include "dataplane/clock.h"
 #include "dataplane/config_snapshot.h"
+#include "dataplane/cpu_affinity.h"
 #include "dataplane/prometheus.h"
 #include "dataplane/proxy_stats.h"
 #include "dataplane/request_handler.h"
@@ -35,6 +36,9 @@ struct DataplaneOptions {
   // The kernel caps the backlog at net.core.somaxconn; ask for plenty so a connect storm
   // queues instead of dropping SYNs.
   int listen_backlog = 65535;
+  // CPU-local mode (cpu_affinity.h): workers pinned to the allowed CPUs in turn, connections
+  // served by the worker on the CPU their packets arrive on.
+  bool cpu_local = false;
 };
 
 class Dataplane {
@@ -93,8 +97,10 @@ class Dataplane {
                                      std::function<void()> on_listening)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(workers_mutex_);
   int FreeWorkerIndex() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(workers_mutex_);
-  // Retiring workers' connections land here (in the retiring worker's thread).
-  void AdoptElsewhere(ConnectionHandover handover);
+  // Retiring workers' connections and CPU-local moves land here (in the handing worker's
+  // thread). Gives a connection to the least-loaded worker; with `cpu` >= 0, to the least-loaded
+  // worker pinned to that CPU if there is one.
+  void AdoptElsewhere(ConnectionHandover handover, int cpu = -1);
   // All workers still running, serving or retiring.
   std::vector<Worker*> AllWorkers() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(workers_mutex_);
 
@@ -121,6 +127,9 @@ class Dataplane {
   std::vector<std::unique_ptr<Worker>> workers_ ABSL_GUARDED_BY(workers_mutex_);
   std::vector<std::unique_ptr<Worker>> retiring_ ABSL_GUARDED_BY(workers_mutex_);
   std::unique_ptr<Worker> admin_worker_;
+  // CPU-local mode: the CPUs workers are pinned to in turn, and how many run on each.
+  const std::vector<int> cpus_;
+  CpuWorkers cpu_workers_;
 };
 
 }  // namespace proxynode

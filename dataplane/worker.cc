@@ -25,6 +25,9 @@ Worker::Worker(WorkerOptions options)
         std::make_unique<UpstreamPools>(loop_, pool_, *options_.proxy_stats, options_.index);
     context_.upstreams = upstreams_.get();
   }
+  if (options_.cpu >= 0) {
+    context_.cpu = options_.cpu;
+  }
 }
 
 Worker::~Worker() { StopAndJoin(); }
@@ -32,6 +35,9 @@ Worker::~Worker() { StopAndJoin(); }
 void Worker::Start() {
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), options_.thread_name.substr(0, 15).c_str());
+    if (options_.cpu >= 0 && !PinCurrentThreadTo(options_.cpu)) {
+      context_.cpu = -1;  // not pinned (the CPU left the allowed set): serve without steering
+    }
     loop_.Post([this] {
       if (upstreams_ != nullptr) {
         upstreams_->Sync(snapshots_.current());
@@ -128,6 +134,23 @@ void Worker::Retire(absl::AnyInvocable<void()> stopped_accepting) {
 
 void Worker::HandOver(Connection* connection) { options_.handover_sink(connection->Detach()); }
 
+bool Worker::MoveToIncomingCpu(Connection* connection) {
+  const int cpu = SteerTarget(connection->fd());
+  if (cpu < 0) {
+    return false;
+  }
+  options_.cpu_sink(connection->Detach(), cpu);
+  return true;
+}
+
+int Worker::SteerTarget(int fd) const {
+  if (context_.cpu < 0 || context_.retiring) {
+    return -1;
+  }
+  const int incoming = IncomingCpu(fd);
+  return incoming != context_.cpu && options_.cpu_workers->Serves(incoming) ? incoming : -1;
+}
+
 void Worker::Adopt(ConnectionHandover handover) {
   loop_.Post([this, handover] {
     options_.stats->connections_handed_in.Add();
@@ -160,15 +183,27 @@ uint64_t Worker::NextConnectionId() {
 void Worker::Accept(int fd) {
   WorkerStats& stats = *options_.stats;
   stats.connections_accepted.Add();
-  uint64_t id = NextConnectionId();
   bool admitted = options_.admission == nullptr ||
                   options_.admission->TryAcquireConnection(snapshots_.current().max_connections);
-  auto owned =
-      std::make_unique<Connection>(context_, fd, id, admitted && options_.admission != nullptr);
+  const bool holds_slot = admitted && options_.admission != nullptr;
+  if (admitted) {
+    SetTcpNoDelay(fd);
+    if (const int cpu = SteerTarget(fd); cpu >= 0) {
+      // Before any read: the worker on that CPU serves the connection from its first byte.
+      ConnectionHandover handover;
+      handover.fd = fd;
+      handover.holds_slot = holds_slot;
+      handover.accepted_at = loop_.now();
+      stats.connections_handed_out.Add();
+      options_.cpu_sink(handover, cpu);
+      return;
+    }
+  }
+  uint64_t id = NextConnectionId();
+  auto owned = std::make_unique<Connection>(context_, fd, id, holds_slot);
   Connection* connection = owned.get();
   connections_.emplace(id, std::move(owned));
   if (admitted) {
-    SetTcpNoDelay(fd);
     connection->Start();
   } else {
     stats.rejected.max_connections.Add();

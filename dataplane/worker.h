@@ -20,6 +20,7 @@
 #include "dataplane/config_snapshot.h"
 #include "dataplane/connection.h"
 #include "dataplane/connection_activity.h"
+#include "dataplane/cpu_affinity.h"
 #include "dataplane/event_loop.h"
 #include "dataplane/http_response.h"
 #include "dataplane/idle_connections.h"
@@ -48,6 +49,12 @@ struct WorkerOptions {
   std::function<void(ConnectionHandover)> handover_sink;
   // Runs in the worker's thread once it listens (Start) — the "applied" of a grow.
   std::function<void()> on_listening;
+  // CPU-local mode (cpu_affinity.h): the CPU to pin the thread to, which CPUs have a
+  // worker, and where a connection whose packets arrive on another CPU goes (called in this
+  // worker's thread). cpu -1: not pinned, no steering.
+  int cpu = -1;
+  const CpuWorkers* cpu_workers = nullptr;
+  std::function<void(ConnectionHandover, int cpu)> cpu_sink;
 };
 
 class Worker : public ConnectionOwner {
@@ -82,13 +89,19 @@ class Worker : public ConnectionOwner {
   void StopAndJoin();
 
   int index() const { return options_.index; }
+  // The CPU the worker is pinned to (CPU-local mode), else -1.
+  int cpu() const { return options_.cpu; }
   const std::shared_ptr<WorkerStats>& stats() const { return options_.stats; }
 
   void OnConnectionClosed(Connection* connection) override;
   void HandOver(Connection* connection) override;
+  bool MoveToIncomingCpu(Connection* connection) override;
 
  private:
   void Accept(int fd);
+  // CPU-local mode: the CPU a new connection's packets arrive on, when another worker
+  // serves it (-1: serve it here).
+  int SteerTarget(int fd) const;
   void UpdateDrained();
   uint64_t NextConnectionId();
   std::vector<Connection*> OpenConnections() const;

@@ -26,6 +26,9 @@ class ConnectionOwner {
   virtual void OnConnectionClosed(Connection* connection) = 0;
   // The connection is idle and its worker is retiring: move it to another worker.
   virtual void HandOver(Connection* connection) = 0;
+  // CPU-local mode, for an idle connection: if its packets now arrive on a CPU another
+  // worker serves, moves it there and returns true.
+  virtual bool MoveToIncomingCpu(Connection* connection) = 0;
 };
 
 struct WorkerContext {
@@ -40,6 +43,8 @@ struct WorkerContext {
   ConnectionOwner& owner;
   Admission* admission;                // null on the admin listener: no limits apply there
   UpstreamPools* upstreams = nullptr;  // null on the admin listener: it never proxies
+  // CPU-local mode: the CPU this worker is pinned to; -1: not pinned, no steering.
+  int cpu = -1;
   bool draining = false;
   bool retiring = false;
 };
