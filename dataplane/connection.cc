@@ -808,6 +808,9 @@ void Connection::UpdateState() {
     return;
   }
   state_ = next;
+  // Nor does a busy connection keep an empty read buffer: thousands may wait on their delay
+  // at once, and 16 KiB each would be most of the node's memory.
+  active_->in.ReleaseIfEmpty(context_.pool);
   if (next == State::kReadingBody || next == State::kWriting) {
     // The client must go on sending or reading; only moves the timer earlier.
     ScheduleTimeout(last_activity_ + context_.snapshots.current().idle_timeout);

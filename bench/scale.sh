@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# Scale (issue 8): how proxynode holds many connections, beside its peers.
+#  1. hold: HOLD_CONNS (19,000) keep-alive connections, HOLD_DELAY (200 ms) delay, for
+#     HOLD_DUR (60 s), proxynode with 2 workers: requests/s against the limit
+#     (connections / delay), errors, p50/p99, node RSS before and at peak, and the node's own
+#     timer lateness p99 (/metrics).
+#  2. growth: connections 100 -> 1,000 -> 10,000 -> 19,000 with the delay scaled so the limit
+#     stays GROWTH_LIMIT requests/s (50,000: 2, 20, 200, 380 ms; whole milliseconds, which
+#     nginx's echo_sleep needs), workers 1 and 2, for
+#     proxynode, nginx (echo_sleep; worker_processes 1 and 2) and the reference Node.js server
+#     (one process: workers 1 only): requests/s, % of the limit, p99, errors, peak RSS, as wrk
+#     measures them; runs at 10,000 connections and more last LARGE_DUR (30 s), since wrk's
+#     connect ramp (seconds at 19,000) counts in its figures.
+#
+#   bench/scale.sh                     # both parts, about 12 minutes
+#   PARTS=growth SERVERS=proxynode DUR=5 bench/scale.sh
+#
+# Knobs: PARTS ("hold growth"), SERVERS ("proxynode nginx node"), DUR (10 s per growth run),
+#        LARGE_DUR,
+#        WARM (2 s), THREADS (2), HOLD_CONNS, HOLD_DELAY, HOLD_DUR, GROWTH_LIMIT, NODE_BIN, OUT.
+# wrk needs one descriptor per connection: the hard open-file limit must exceed the largest
+# connection count (20,000 here). Loopback only; every process started here stops on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+NODE_BIN=${NODE_BIN:-build/controlplane/proxynode}
+PARTS=${PARTS:-"hold growth"}
+SERVERS=${SERVERS:-"proxynode nginx node"}
+DUR=${DUR:-10}
+WARM=${WARM:-2}
+THREADS=${THREADS:-2}
+HOLD_CONNS=${HOLD_CONNS:-19000}
+HOLD_DELAY=${HOLD_DELAY:-200}
+HOLD_DUR=${HOLD_DUR:-60}
+GROWTH_LIMIT=${GROWTH_LIMIT:-50000}
+LARGE_DUR=${LARGE_DUR:-30}
+NGINX_PORT=${NGINX_PORT:-18096}
+OUT=${OUT:-${TMPDIR:-/tmp}/proxynode-bench/scale}
+source bench/lib/wrk_pairs.sh
+if (($(ulimit -n) < HOLD_CONNS + 100)); then
+  echo "bench: open-file limit $(ulimit -n) is too low for $HOLD_CONNS connections" >&2
+  exit 1
+fi
+
+rss_kib() {  # VmRSS of a process and its direct children, KiB
+  local sum=0 pid value
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    value=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
+    sum=$((sum + ${value:-0}))
+  done
+  echo "$sum"
+}
+# peak_rss PID FILE: samples every 0.2 s into FILE until killed.
+peak_rss() {
+  local peak=0 now
+  while :; do
+    now=$(rss_kib "$1")
+    ((now > peak)) && { peak=$now; echo "$peak" >"$2"; }
+    sleep 0.2
+  done
+}
+
+# start_server NAME WORKERS DELAY_MS: sets SERVER_PID and SERVER_URL.
+start_server() {
+  local name=$1 workers=$2 delay=$3
+  case $name in
+    proxynode)
+      start_node "proxynode-w$workers-d$delay" "$NODE_BIN" --workers="$workers" --delay="${delay}ms"
+      SERVER_PID=$NODE_PID
+      SERVER_URL="http://$NODE_HTTP/"
+      ;;
+    nginx)
+      local prefix=$OUT/nginx port
+      port=$(free_port "$NGINX_PORT")
+      mkdir -p "$prefix/tmp"
+      sed -e "s/127.0.0.1:8081/127.0.0.1:$port/" \
+        -e "s/worker_processes [0-9]*;/worker_processes $workers;/" \
+        -e "s/echo_sleep [0-9.]*;/echo_sleep $(awk -v d="$delay" 'BEGIN { print d / 1000 }');/" \
+        ../shared/bench/nginx.conf >"$prefix/nginx.conf"
+      nginx -p "$prefix" -c "$prefix/nginx.conf" >"$OUT/nginx.log" 2>&1 &
+      SERVER_PID=$!
+      SERVER_URL="http://127.0.0.1:$port/delay"
+      ;;
+    node)
+      local port
+      port=$(free_port 13000)
+      DELAY_MS=$delay PORT=$port node ../shared/bench/seed_server.js >"$OUT/node.log" 2>&1 &
+      SERVER_PID=$!
+      SERVER_URL="http://127.0.0.1:$port/"
+      ;;
+  esac
+  pids+=("$SERVER_PID")
+  for _ in $(seq 100); do curl -sf --max-time 2 -o /dev/null "$SERVER_URL" && return; sleep 0.1; done
+  echo "bench: $name did not answer at $SERVER_URL" >&2
+  exit 1
+}
+stop_server() {
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  sleep 1  # sockets of the last run leave TIME_WAIT behind; give the ports a moment
+}
+
+# measure CONNS DURATION FILE: one wrk run against the started server; prints
+# "REQ_PER_S P50_MS P99_MS ERRORS PEAK_RSS_MIB".
+measure() {
+  local conns=$1 duration=$2 file=$3 sampler
+  wrk -t"$THREADS" -c"$conns" -d"${WARM}s" --timeout 5s "$SERVER_URL" >/dev/null 2>&1
+  peak_rss "$SERVER_PID" "$file.rss" &
+  sampler=$!
+  wrk -t"$THREADS" -c"$conns" -d"${duration}s" --timeout 5s --latency "$SERVER_URL" >"$file" 2>&1
+  kill "$sampler"
+  wait "$sampler" 2>/dev/null || true
+  awk -v rss="$(cat "$file.rss" 2>/dev/null || echo 0)" '
+    function ms(v) {
+      if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000
+      return v
+    }
+    /^Requests\/sec/ { rps = $2 }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    /Socket errors/ { gsub(",", ""); errors += $4 + $6 + $8 + $10 }
+    /Non-2xx/ { errors += $5 }
+    END { printf "%.0f %.2f %.2f %d %.1f\n", rps, p50, p99, errors, rss / 1024 }' "$file"
+}
+
+echo "## Scale, $(date -u +%FT%TZ), proxynode $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo
+echo "$(nproc) cores, kernel $(uname -r), $(nginx -v 2>&1 | sed 's/.*: //'), node $(node --version), wrk -t$THREADS (same cores). Raw output: $OUT"
+
+# metric ADMIN NAME: the sum of a node metric over its labels.
+metric() {
+  curl -sf "http://$1/metrics" |
+    awk -v name="$2" '$1 == name || index($1, name "{") == 1 { sum += $2 } END { printf "%.6f", sum }'
+}
+
+if [[ " $PARTS " == *" hold "* ]]; then
+  # wrk opens its connections one after another and each connect() searches the ephemeral
+  # port range, most of which 19,000 connections use: the ramp takes seconds. So the rate is
+  # the node's own count of requests over HOLD_DUR once every connection is up, and wrk
+  # (stopped after that window) gives errors and latency over its whole run.
+  limit=$((HOLD_CONNS * 1000 / HOLD_DELAY))
+  start_server proxynode 2 "$HOLD_DELAY"
+  admin=$(grep -o '"admin":"[^"]*"' "$OUT/proxynode-w2-d$HOLD_DELAY.log" | cut -d'"' -f4)
+  rss_before=$(rss_kib "$SERVER_PID")
+  peak_rss "$SERVER_PID" "$OUT/hold.rss" &
+  sampler=$!
+  wrk -t"$THREADS" -c"$HOLD_CONNS" -d"$((HOLD_DUR + 120))s" --timeout 5s --latency "$SERVER_URL" \
+    >"$OUT/hold.txt" 2>&1 &
+  wrk_pid=$!
+  ramp_start=$EPOCHREALTIME
+  for _ in $(seq 600); do
+    (($(metric "$admin" proxynode_node_connections | cut -d. -f1) >= HOLD_CONNS)) && break
+    sleep 0.1
+  done
+  ramp=$(awk -v a="$ramp_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+  open=$(metric "$admin" proxynode_node_connections | cut -d. -f1)
+  r0=$(metric "$admin" proxynode_requests_total) t0=$EPOCHREALTIME
+  sleep "$HOLD_DUR"
+  r1=$(metric "$admin" proxynode_requests_total) t1=$EPOCHREALTIME
+  open_end=$(metric "$admin" proxynode_node_connections | cut -d. -f1)
+  kill -INT "$wrk_pid"
+  wait "$wrk_pid" || true
+  kill "$sampler"
+  wait "$sampler" 2>/dev/null || true
+  rps=$(awk -v a="$r0" -v b="$r1" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.0f", (b - a) / (e - s) }')
+  lateness=$(metric "$admin" 'proxynode_timer_lateness_quantile_seconds{quantile="0.99"}')
+  node_p99=$(metric "$admin" 'proxynode_request_duration_quantile_seconds{quantile="0.99"}')
+  read -r wrk_rps wrk_p50 wrk_p99 errors < <(awk '
+    function ms(v) {
+      if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000
+      return v
+    }
+    /^Requests\/sec/ { rps = $2 }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    /Socket errors/ { gsub(",", ""); errors += $4 + $6 + $8 + $10 }
+    /Non-2xx/ { errors += $5 }
+    END { printf "%.0f %.2f %.2f %d\n", rps, p50, p99, errors }' "$OUT/hold.txt")
+  stop_server
+  echo
+  echo "### Hold: $HOLD_CONNS connections, ${HOLD_DELAY} ms delay, ${HOLD_DUR} s, 2 workers"
+  echo
+  echo "| ramp s | open at start / end of window | node req/s in window | limit | of limit | node p99 ms | timer lateness p99 ms | wrk errors | wrk req/s (ramp included) | wrk p50 / p99 ms | node RSS before / peak MiB |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| $ramp | $open / $open_end | $rps | $limit | $(awk -v r="$rps" -v l="$limit" 'BEGIN { printf "%.1f%%", 100 * r / l }') | $(awk -v v="$node_p99" 'BEGIN { printf "%.1f", v * 1000 }') | $(awk -v v="$lateness" 'BEGIN { printf "%.2f", v * 1000 }') | $errors | $wrk_rps | $wrk_p50 / $wrk_p99 | $(awk -v k="$rss_before" 'BEGIN { printf "%.1f", k / 1024 }') / $(awk -v k="$(cat "$OUT/hold.rss")" 'BEGIN { printf "%.1f", k / 1024 }') |"
+fi
+
+if [[ " $PARTS " == *" growth "* ]]; then
+  echo
+  echo "### Growth: connections 100 -> 19,000 at a limit of $GROWTH_LIMIT req/s (delay = connections / limit), ${DUR} s each (${LARGE_DUR} s from 10,000)"
+  echo
+  echo "| server | workers | conns | delay ms | req/s | of limit | p50 ms | p99 ms | errors | peak RSS MiB |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+  for server in $SERVERS; do
+    for workers in 1 2; do
+      [[ $server == node && $workers == 2 ]] && continue  # one process, one thread
+      for conns in 100 1000 10000 19000; do
+        delay=$(awk -v c="$conns" -v l="$GROWTH_LIMIT" 'BEGIN { printf "%g", c * 1000 / l }')
+        start_server "$server" "$workers" "$delay"
+        duration=$DUR
+        ((conns >= 10000)) && duration=$LARGE_DUR
+        read -r rps p50 p99 errors peak < <(measure "$conns" "$duration" "$OUT/growth-$server-w$workers-c$conns.txt")
+        stop_server
+        echo "| $server | $workers | $conns | $delay | $rps | $(awk -v r="$rps" -v l="$GROWTH_LIMIT" 'BEGIN { printf "%.1f%%", 100 * r / l }') | $p50 | $p99 | $errors | $peak |"
+      done
+    done
+  done
+fi
