@@ -822,7 +822,7 @@ void Connection::Activate() {
     return;
   }
   context_.idle.Remove(*this);
-  active_ = context_.activities.Acquire(*this);
+  active_ = context_.activities.Acquire(this);
 }
 
 bool Connection::Deactivate() {

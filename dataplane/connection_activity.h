@@ -17,6 +17,7 @@
 
 #include "dataplane/buffer.h"
 #include "dataplane/clock.h"
+#include "dataplane/event_loop.h"
 #include "dataplane/http_parser.h"
 #include "dataplane/proxy_exchange.h"
 #include "dataplane/proxy_stats.h"
@@ -65,27 +66,40 @@ struct ConnectionActivity {
   std::unique_ptr<ProxyExchange> proxy;
 };
 
+// Free activities are kept while they may be needed again: the bursts of a busy worker (a
+// batch of delay timers releases thousands at once; the clients' next requests take them back
+// a moment later) never reach the allocator. Once a second, half of those that stayed unused
+// the whole second (beyond `min_kept`) are freed, so after a peak the pool shrinks back
+// within seconds.
 class ConnectionActivityPool {
  public:
-  // Free activities kept for reuse; beyond that they go back to the allocator.
-  explicit ConnectionActivityPool(TimerQueue& timers, size_t max_free = 1024)
-      : timers_(timers), max_free_(max_free) {}
+  static constexpr Nanos kTrimInterval = kSecond;
+
+  explicit ConnectionActivityPool(EventLoop& loop, size_t min_kept = 256);
   ConnectionActivityPool(const ConnectionActivityPool&) = delete;
   ConnectionActivityPool& operator=(const ConnectionActivityPool&) = delete;
 
-  std::unique_ptr<ConnectionActivity> Acquire(Connection& owner);
+  // `owner` receives the activity's timer callbacks.
+  std::unique_ptr<ConnectionActivity> Acquire(Connection* owner);
   // `activity` must be at rest: empty buffers without storage, empty queue, no exchange,
   // timers cancelled.
   void Release(std::unique_ptr<ConnectionActivity> activity);
 
   size_t free_count() const { return free_.size(); }
   size_t in_use() const { return in_use_; }
+  // Activities created since start (each one an allocation).
+  uint64_t created() const { return created_; }
 
  private:
-  TimerQueue& timers_;
-  size_t max_free_;
+  void Trim();
+
+  EventLoop& loop_;
+  size_t min_kept_;
   size_t in_use_ = 0;
+  uint64_t created_ = 0;
+  size_t low_water_ = 0;  // fewest free since the last trim: those were never needed
   std::vector<std::unique_ptr<ConnectionActivity>> free_;
+  Timer trim_timer_;
 };
 
 }  // namespace proxynode

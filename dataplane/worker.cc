@@ -13,7 +13,7 @@ namespace proxynode {
 Worker::Worker(WorkerOptions options)
     : options_(std::move(options)),
       snapshots_(options_.config),
-      activities_(loop_.timers()),
+      activities_(loop_),
       idle_(loop_, snapshots_),
       context_{loop_,      pool_, activities_,       idle_, *options_.stats,
                snapshots_, date_, *options_.handler, *this, options_.admission},
