@@ -11,17 +11,13 @@ std::unique_ptr<char[]> BufferPool::Acquire() {
   if (free_.empty()) {
     return std::make_unique_for_overwrite<char[]>(kBlockSize);
   }
-  std::unique_ptr<char[]> block = std::move(free_.back());
-  free_.pop_back();
-  return block;
+  return free_.Take();
 }
 
 void BufferPool::Release(std::unique_ptr<char[]> block) {
   --in_use_;
   if (in_use_gauge_ != nullptr) in_use_gauge_->Add(-1);
-  if (free_.size() < max_free_blocks_) {
-    free_.push_back(std::move(block));
-  }
+  free_.Put(std::move(block));
 }
 
 void Buffer::Consume(size_t n) {

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "dataplane/event_loop.h"
+#include "dataplane/free_list.h"
 #include "dataplane/worker_stats.h"
 
 namespace proxynode {
@@ -20,8 +22,10 @@ class BufferPool {
  public:
   static constexpr size_t kBlockSize = 16 * 1024;
 
-  // Free blocks kept for reuse (4 MiB); beyond that they go back to the allocator.
-  explicit BufferPool(size_t max_free_blocks = 256) : max_free_blocks_(max_free_blocks) {}
+  // Without a loop: at most `max_free_blocks` free blocks kept, the rest freed at once.
+  explicit BufferPool(size_t max_free_blocks = 256) : free_(nullptr, max_free_blocks) {}
+  // A worker's pool: bursts kept, what stays unused trimmed down to `min_kept` (free_list.h).
+  BufferPool(EventLoop& loop, size_t min_kept) : free_(&loop, min_kept) {}
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;
 
@@ -36,8 +40,7 @@ class BufferPool {
   size_t blocks_in_use() const { return in_use_; }
 
  private:
-  std::vector<std::unique_ptr<char[]>> free_;
-  size_t max_free_blocks_;
+  TrimmedFreeList<std::unique_ptr<char[]>> free_;
   size_t in_use_ = 0;
   Gauge* in_use_gauge_ = nullptr;
 };

@@ -18,6 +18,7 @@
 #include "dataplane/buffer.h"
 #include "dataplane/clock.h"
 #include "dataplane/event_loop.h"
+#include "dataplane/free_list.h"
 #include "dataplane/http_parser.h"
 #include "dataplane/proxy_exchange.h"
 #include "dataplane/proxy_stats.h"
@@ -66,16 +67,14 @@ struct ConnectionActivity {
   std::unique_ptr<ProxyExchange> proxy;
 };
 
-// Free activities are kept while they may be needed again: the bursts of a busy worker (a
-// batch of delay timers releases thousands at once; the clients' next requests take them back
-// a moment later) never reach the allocator. Once a second, half of those that stayed unused
-// the whole second (beyond `min_kept`) are freed, so after a peak the pool shrinks back
-// within seconds.
+// Lends activities to a worker's connections; what is given back is kept for reuse and
+// trimmed as free_list.h describes.
 class ConnectionActivityPool {
  public:
-  static constexpr Nanos kTrimInterval = kSecond;
+  static constexpr Nanos kTrimInterval = TrimmedFreeList<int>::kTrimInterval;
 
-  explicit ConnectionActivityPool(EventLoop& loop, size_t min_kept = 256);
+  explicit ConnectionActivityPool(EventLoop& loop, size_t min_kept = 256)
+      : loop_(loop), free_(&loop, min_kept) {}
   ConnectionActivityPool(const ConnectionActivityPool&) = delete;
   ConnectionActivityPool& operator=(const ConnectionActivityPool&) = delete;
 
@@ -91,15 +90,10 @@ class ConnectionActivityPool {
   uint64_t created() const { return created_; }
 
  private:
-  void Trim();
-
   EventLoop& loop_;
-  size_t min_kept_;
   size_t in_use_ = 0;
   uint64_t created_ = 0;
-  size_t low_water_ = 0;  // fewest free since the last trim: those were never needed
-  std::vector<std::unique_ptr<ConnectionActivity>> free_;
-  Timer trim_timer_;
+  TrimmedFreeList<std::unique_ptr<ConnectionActivity>> free_;
 };
 
 }  // namespace proxynode

@@ -12,6 +12,7 @@ namespace proxynode {
 
 Worker::Worker(WorkerOptions options)
     : options_(std::move(options)),
+      pool_(loop_, kBufferBlocksKept),
       snapshots_(options_.config),
       activities_(loop_),
       idle_(loop_, snapshots_),

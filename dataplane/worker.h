@@ -59,6 +59,10 @@ struct WorkerOptions {
 
 class Worker : public ConnectionOwner {
  public:
+  // Free 16 KiB buffer blocks a worker keeps however quiet it gets (1 MiB); bursts above it
+  // are kept while in use and trimmed once they are not (free_list.h).
+  static constexpr size_t kBufferBlocksKept = 64;
+
   explicit Worker(WorkerOptions options);
   ~Worker() override;
   Worker(const Worker&) = delete;

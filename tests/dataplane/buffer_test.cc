@@ -7,6 +7,9 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
+
+#include "dataplane/event_loop.h"
 
 namespace proxynode {
 namespace {
@@ -241,6 +244,31 @@ TEST(BufferTest, PoolKeepsAtMostMaxFreeBlocks) {
   pool.Release(std::move(x));
   pool.Release(std::move(y));
   EXPECT_EQ(pool.free_blocks(), 1u);
+  EXPECT_EQ(pool.blocks_in_use(), 0u);
+}
+
+// A worker's pool (with its loop) keeps a burst far above its minimum while it may be needed
+// again, then frees half of what stayed unused each interval, down to the minimum.
+TEST(BufferTest, WorkerPoolKeepsABurstThenTrimsWhatStaysUnused) {
+  EventLoop loop;
+  BufferPool pool(loop, 2);
+  std::vector<std::unique_ptr<char[]>> blocks;
+  for (int i = 0; i < 300; ++i) {
+    blocks.push_back(pool.Acquire());
+  }
+  for (auto& block : blocks) {
+    pool.Release(std::move(block));
+  }
+  EXPECT_EQ(pool.free_blocks(), 300u);  // the pool without a loop keeps at most 256
+  const MonoTime start = loop.now();
+  loop.timers().RunExpired(start + kSecond + kSecond / 2);  // the burst's grace interval
+  EXPECT_GT(pool.free_blocks(), 290u);
+  loop.timers().RunExpired(start + 2 * kSecond + kSecond / 2);
+  EXPECT_LT(pool.free_blocks(), 160u);
+  for (int interval = 3; interval <= 15; ++interval) {
+    loop.timers().RunExpired(start + interval * kSecond + kSecond / 2);
+  }
+  EXPECT_EQ(pool.free_blocks(), 2u);
   EXPECT_EQ(pool.blocks_in_use(), 0u);
 }
 
