@@ -109,17 +109,8 @@ measure() {
   wrk -t"$THREADS" -c"$conns" -d"${duration}s" --timeout 5s --latency "$SERVER_URL" >"$file" 2>&1
   kill "$sampler"
   wait "$sampler" 2>/dev/null || true
-  awk -v rss="$(cat "$file.rss" 2>/dev/null || echo 0)" '
-    function ms(v) {
-      if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000
-      return v
-    }
-    /^Requests\/sec/ { rps = $2 }
-    $1 == "50%" { p50 = ms($2) }
-    $1 == "99%" { p99 = ms($2) }
-    /Socket errors/ { gsub(",", ""); errors += $4 + $6 + $8 + $10 }
-    /Non-2xx/ { errors += $5 }
-    END { printf "%.0f %.2f %.2f %d %.1f\n", rps, p50, p99, errors, rss / 1024 }' "$file"
+  echo "$(wrk_figures "$file") $(awk -v kib="$(cat "$file.rss" 2>/dev/null || echo 0)" \
+    'BEGIN { printf "%.1f", kib / 1024 }')"
 }
 
 echo "## Scale, $(date -u +%FT%TZ), proxynode $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
@@ -164,17 +155,7 @@ if [[ " $PARTS " == *" hold "* ]]; then
   rps=$(awk -v a="$r0" -v b="$r1" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.0f", (b - a) / (e - s) }')
   lateness=$(metric "$admin" 'proxynode_timer_lateness_quantile_seconds{quantile="0.99"}')
   node_p99=$(metric "$admin" 'proxynode_request_duration_quantile_seconds{quantile="0.99"}')
-  read -r wrk_rps wrk_p50 wrk_p99 errors < <(awk '
-    function ms(v) {
-      if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000
-      return v
-    }
-    /^Requests\/sec/ { rps = $2 }
-    $1 == "50%" { p50 = ms($2) }
-    $1 == "99%" { p99 = ms($2) }
-    /Socket errors/ { gsub(",", ""); errors += $4 + $6 + $8 + $10 }
-    /Non-2xx/ { errors += $5 }
-    END { printf "%.0f %.2f %.2f %d\n", rps, p50, p99, errors }' "$OUT/hold.txt")
+  read -r wrk_rps wrk_p50 wrk_p99 errors < <(wrk_figures "$OUT/hold.txt")
   stop_server
   echo
   echo "### Hold: $HOLD_CONNS connections, ${HOLD_DELAY} ms delay, ${HOLD_DUR} s, 2 workers"

@@ -51,23 +51,32 @@ ticks() {
 }
 hz=$(getconf CLK_TCK)
 
-# run_wrk URL PID FILE: one measured wrk run (THREADS, CONNS, DUR) against URL, served by
-# PID; prints "REQ_PER_S P99_MS ERRORS SERVER_CPU_PERCENT".
-run_wrk() {
-  local url=$1 pid=$2 file=$3 before after
-  before=$(ticks "$pid")
-  wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --timeout 2s --latency "$url" >"$file" 2>&1
-  after=$(ticks "$pid")
-  awk -v cpu=$((after - before)) -v hz="$hz" -v dur="$DUR" '
+# wrk_figures FILE: "REQ_PER_S P50_MS P99_MS ERRORS" from the output of wrk --latency
+# (errors: connect, read, write, timeout and non-2xx together).
+wrk_figures() {
+  awk '
     function ms(v) {
       if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000
       return v
     }
     /^Requests\/sec/ { rps = $2 }
+    $1 == "50%" { p50 = ms($2) }
     $1 == "99%" { p99 = ms($2) }
     /Socket errors/ { gsub(",", ""); errors += $4 + $6 + $8 + $10 }
     /Non-2xx/ { errors += $5 }
-    END { printf "%.0f %.2f %d %.0f\n", rps, p99, errors, 100 * cpu / hz / dur }' "$file"
+    END { printf "%.0f %.2f %.2f %d\n", rps, p50, p99, errors }' "$1"
+}
+
+# run_wrk URL PID FILE: one measured wrk run (THREADS, CONNS, DUR) against URL, served by
+# PID; prints "REQ_PER_S P99_MS ERRORS SERVER_CPU_PERCENT".
+run_wrk() {
+  local url=$1 pid=$2 file=$3 before after rps p50 p99 errors
+  before=$(ticks "$pid")
+  wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --timeout 2s --latency "$url" >"$file" 2>&1
+  after=$(ticks "$pid")
+  read -r rps p50 p99 errors < <(wrk_figures "$file")
+  echo "$rps $p99 $errors $(awk -v cpu=$((after - before)) -v hz="$hz" -v dur="$DUR" \
+    'BEGIN { printf "%.0f", 100 * cpu / hz / dur }')"
 }
 
 ratio() {  # ratio A B: A/B, or "-" when a side was not measured

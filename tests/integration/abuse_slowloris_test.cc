@@ -4,7 +4,6 @@
 // 503 with Connection: close over the limit — while ordinary clients keep being served.
 
 #include <poll.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -17,6 +16,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/testing/abuse_sockets.h"
+#include "tests/testing/fd_limit.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/node_process.h"
 
@@ -41,17 +41,7 @@ constexpr size_t kMaxSlowloris = kThreadSanitizer ? 2000 : 5000;
 // - 500). Every connection costs one descriptor here and one in the node (the node raises its
 // own soft limit to the hard one at start-up, so it fits whatever fits here). The soft limit
 // is raised to the hard one first, as scripts/test.sh does with `ulimit -n`.
-size_t SlowlorisCount() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
-  if (limit.rlim_cur < limit.rlim_max) {
-    rlimit raised = limit;
-    raised.rlim_cur = limit.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
-  }
-  if (limit.rlim_cur <= kFdReserve) return 0;
-  return std::min<size_t>(kMaxSlowloris, static_cast<size_t>(limit.rlim_cur - kFdReserve));
-}
+size_t SlowlorisCount() { return ConnectionBudget(kMaxSlowloris, kFdReserve); }
 
 double Gauge(NodeProcess& node, std::string_view name) { return node.MetricSum(name); }
 

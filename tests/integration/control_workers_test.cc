@@ -5,7 +5,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,6 +22,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/testing/control_client.h"
+#include "tests/testing/fd_limit.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/node_process.h"
 
@@ -31,16 +31,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-// Raises this process's soft RLIMIT_NOFILE to the hard limit; returns the soft limit now.
-rlim_t RaiseFdLimit() {
-  rlimit limit{};
-  getrlimit(RLIMIT_NOFILE, &limit);
-  limit.rlim_cur = limit.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &limit);
-  getrlimit(RLIMIT_NOFILE, &limit);
-  return limit.rlim_cur;
-}
 
 bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix) {
   if (text.size() < prefix.size()) {
@@ -450,7 +440,7 @@ void ExpectNodeCounted(ControlClient& control, uint64_t responses) {
 
 // Connections for a load: 1,000, or fewer when the fd limit cannot take them.
 size_t LoadConnections(size_t wanted) {
-  const rlim_t soft = RaiseFdLimit();
+  const size_t soft = RaiseOpenFileLimit();
   return std::min<size_t>(wanted, soft / 2 > 200 ? static_cast<size_t>(soft / 2 - 100) : 100);
 }
 

@@ -2,8 +2,6 @@
 // its own idle deadline now that one per-worker list and timer keep them
 // (dataplane/idle_connections.h) instead of a timer per connection.
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -14,6 +12,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/testing/abuse_sockets.h"
+#include "tests/testing/fd_limit.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/node_process.h"
 #include "tests/testing/process_rss.h"
@@ -27,20 +26,6 @@ using abuse::kSlack;
 
 // Descriptors kept back for everything else this process opens.
 constexpr size_t kFdReserve = 200;
-
-// How many connections this process can hold open (soft limit raised to the hard one, as
-// scripts/test.sh does), at most `wanted`.
-size_t ConnectionBudget(size_t wanted) {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
-  if (limit.rlim_cur < limit.rlim_max) {
-    rlimit raised = limit;
-    raised.rlim_cur = limit.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
-  }
-  if (limit.rlim_cur <= kFdReserve) return 0;
-  return std::min<size_t>(wanted, static_cast<size_t>(limit.rlim_cur - kFdReserve));
-}
 
 // Opens `count` connections that each make one request and then stay idle.
 void OpenServedConnections(NodeProcess& node, size_t count, std::vector<HttpClient>& held) {
@@ -60,7 +45,7 @@ TEST(IdleConnectionsTest, AnIdleConnectionCostsUnder300BytesOfNodeMemory) {
   if (kSanitized) {
     GTEST_SKIP() << "sanitizer allocators add redzones and quarantine: RSS says nothing here";
   }
-  const size_t budget = ConnectionBudget(4100);
+  const size_t budget = ConnectionBudget(4100, kFdReserve);
   if (budget < 2100) {
     GTEST_SKIP() << "needs 2,100 descriptors, has " << budget;
   }
