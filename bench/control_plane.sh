@@ -51,6 +51,16 @@ echo "### Cost of GetStats polled 100/s"
 echo
 echo "node CPU while polled 100/s for 10 s (idle data plane): $(awk -v t=$((after - before)) -v hz="$hz" 'BEGIN { printf "%.1f%% of one core", 100 * t / hz / 10 }'); $(cat "$OUT/poll-idle.txt")"
 echo
+# The other way to follow stats: the admin /metrics, served by the data plane's admin loop.
+# 5,000 scrapes back to back on one keep-alive connection (curl reuses it across URLs).
+admin=$(grep -o '"admin":"[^"]*"' "$OUT/control-node.out" | cut -d'"' -f4)
+urls=()
+for _ in $(seq 5000); do urls+=("http://$admin/metrics"); done
+before=$(ticks)
+curl -s "${urls[@]}" >/dev/null
+after=$(ticks)
+echo "/metrics scraped 5,000 times back to back on one connection: $(awk -v t=$((after - before)) -v hz="$hz" 'BEGIN { printf "%.3f ms", 1000 * t / hz / 5000 }') of node CPU per scrape"
+echo
 # One wrk run: prints "REQ_PER_S REQ_PER_NODE_CPU_S". The second figure (requests served per
 # CPU-second the node used) is steadier than requests/s on a shared machine: it does not
 # move when a neighbour takes CPU time from the whole benchmark, only when the node does

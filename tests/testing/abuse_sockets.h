@@ -31,27 +31,23 @@ using Clock = std::chrono::steady_clock;
 
 // Sanitizer builds (scripts/test.sh runs the suite under ASan+UBSan and TSan; the node under
 // test is built the same way) run 2-5x slower, TSan the slowest: timing bounds widen with them.
-#if defined(__SANITIZE_THREAD__)
-inline constexpr bool kThreadSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-inline constexpr bool kThreadSanitizer = true;
+// GCC defines __SANITIZE_*__; clang answers __has_feature.
+#if defined(__has_feature)
+#define PROXYNODE_HAS_FEATURE(feature) __has_feature(feature)
 #else
-inline constexpr bool kThreadSanitizer = false;
+#define PROXYNODE_HAS_FEATURE(feature) 0
 #endif
+inline constexpr bool kThreadSanitizer =
+#if defined(__SANITIZE_THREAD__) || PROXYNODE_HAS_FEATURE(thread_sanitizer)
+    true;
 #else
-inline constexpr bool kThreadSanitizer = false;
+    false;
 #endif
-#if defined(__SANITIZE_ADDRESS__)
-inline constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-inline constexpr bool kSanitized = true;
+inline constexpr bool kSanitized =
+#if defined(__SANITIZE_ADDRESS__) || PROXYNODE_HAS_FEATURE(address_sanitizer)
+    true;
 #else
-inline constexpr bool kSanitized = kThreadSanitizer;
-#endif
-#else
-inline constexpr bool kSanitized = kThreadSanitizer;
+    kThreadSanitizer;
 #endif
 
 // Headroom on top of what the node is configured to take (a delay, a timeout) before a
