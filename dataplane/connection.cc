@@ -7,6 +7,7 @@
 
 #include "dataplane/admission.h"
 #include "dataplane/http_response.h"
+#include "dataplane/proxy_exchange_pool.h"
 #include "dataplane/socket_ops.h"
 #include "dataplane/upstream_pools.h"
 
@@ -448,9 +449,9 @@ void Connection::StartProxy(const RequestHead& head, std::string_view head_block
     head_block.remove_prefix(2);
   }
   const SocketAddress peer = PeerAddress(fd_);
-  active_->proxy =
-      std::make_unique<ProxyExchange>(context_, *this, context_.snapshots.Pin(), *plan.proxy_route,
-                                      route_state, head, head_block, peer.Host(), plan.delay);
+  active_->proxy = context_.exchanges->Acquire();
+  active_->proxy->Start(*this, context_.snapshots.Pin(), *plan.proxy_route, route_state, head,
+                        head_block, peer.Host(), plan.delay);
 }
 
 void Connection::OnProxyProgress() {
@@ -462,7 +463,7 @@ void Connection::OnProxyProgress() {
 void Connection::DropProxy() {
   if (active_->proxy != nullptr) {
     active_->proxy->Abandon();
-    context_.loop.DeferDelete(std::move(active_->proxy));
+    context_.exchanges->Release(std::move(active_->proxy));
   }
 }
 

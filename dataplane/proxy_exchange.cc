@@ -15,25 +15,37 @@ constexpr size_t kMaxBufferedResponse = 64 * 1024;
 // keep-alive connections (only for requests without a body, which can be resent whole).
 constexpr int kMaxAttempts = 3;
 
+// Strings grown past this by an unusual request are not kept for the next one.
+constexpr size_t kMaxKeptStringCapacity = 8 * 1024;
+
+void ClearKeepingCapacity(std::string& text) {
+  if (text.capacity() > kMaxKeptStringCapacity) {
+    std::string().swap(text);
+  } else {
+    text.clear();
+  }
+}
+
 }  // namespace
 
-ProxyExchange::ProxyExchange(WorkerContext& context, Client& client, SnapshotRef snapshot,
-                             const RouteConfig& route, RouteState& route_state,
-                             const RequestHead& head, std::string_view head_block,
-                             std::string_view client_ip, Nanos delay)
+ProxyExchange::ProxyExchange(WorkerContext& context)
     : context_(context),
-      client_(client),
-      snapshot_(std::move(snapshot)),
-      route_(route),
       pools_(*context.upstreams),
-      route_state_(route_state),
-      timer_(context.loop.timers(), [this] { OnTimer(); }),
-      has_body_(head.chunked || head.content_length > 0),
-      chunked_upstream_(head.chunked),
-      head_request_(head.method == HttpMethod::kHead),
-      idempotent_(head.method == HttpMethod::kGet || head.method == HttpMethod::kHead ||
-                  head.method == HttpMethod::kOptions || head.method == HttpMethod::kTrace ||
-                  head.method == HttpMethod::kPut || head.method == HttpMethod::kDelete) {
+      timer_(context.loop.timers(), [this] { OnTimer(); }) {}
+
+void ProxyExchange::Start(Client& client, SnapshotRef snapshot, const RouteConfig& route,
+                          RouteState& route_state, const RequestHead& head,
+                          std::string_view head_block, std::string_view client_ip, Nanos delay) {
+  client_ = &client;
+  snapshot_ = std::move(snapshot);
+  route_ = &route;
+  route_state_ = &route_state;
+  has_body_ = head.chunked || head.content_length > 0;
+  chunked_upstream_ = head.chunked;
+  head_request_ = head.method == HttpMethod::kHead;
+  idempotent_ = head.method == HttpMethod::kGet || head.method == HttpMethod::kHead ||
+                head.method == HttpMethod::kOptions || head.method == HttpMethod::kTrace ||
+                head.method == HttpMethod::kPut || head.method == HttpMethod::kDelete;
   ProxiedRequest request;
   request.client_head = head_block;
   request.client_ip = client_ip;
@@ -60,9 +72,41 @@ ProxyExchange::ProxyExchange(WorkerContext& context, Client& client, SnapshotRef
   }
 }
 
+void ProxyExchange::Recycle() {
+  Abandon();  // a no-op unless it was left running
+  request_out_.Consume(request_out_.size());
+  request_out_.ReleaseIfEmpty(context_.pool);
+  ClearKeepingCapacity(upstream_head_);
+  ClearKeepingCapacity(scratch_);
+  client_ = nullptr;
+  snapshot_.Reset();
+  route_ = nullptr;
+  route_state_ = nullptr;
+  state_ = State::kDelaying;
+  start_at_ = 0;
+  began_at_ = 0;
+  connect_deadline_ = 0;
+  first_byte_deadline_ = 0;
+  total_deadline_ = 0;
+  attempts_ = 0;
+  error_status_ = 0;
+  response_status_ = 0;
+  has_body_ = false;
+  chunked_upstream_ = false;
+  head_request_ = false;
+  idempotent_ = false;
+  reused_ = false;
+  request_complete_ = false;
+  request_sent_ = false;
+  send_failed_ = false;
+  got_first_byte_ = false;
+  head_forwarded_ = false;
+  chunked_to_client_ = false;
+  close_after_ = false;
+}
+
 ProxyExchange::~ProxyExchange() {
-  // Normally released already (Finish, Fail or Abandon); a worker shutting down destroys
-  // exchanges directly, after their pools.
+  // Normally recycled already; the pool holding it is destroyed when its worker stops.
   request_out_.Consume(request_out_.size());
   request_out_.ReleaseIfEmpty(context_.pool);
 }
@@ -116,18 +160,18 @@ void ProxyExchange::AppendChunked(std::string_view data) {
 void ProxyExchange::Begin() {
   state_ = State::kConnecting;
   began_at_ = now();
-  total_deadline_ = began_at_ + route_.total_timeout;
+  total_deadline_ = began_at_ + route_->total_timeout;
   Connect(/*avoid=*/nullptr, /*fresh=*/false);
 }
 
 void ProxyExchange::Connect(const UpstreamPool* avoid, bool fresh) {
   ++attempts_;
   size_t index = 0;
-  pool_ = pools_.Pick(route_, route_state_, now(), avoid, &index);
-  SocketAddress address = route_.upstreams[index].resolved;
+  pool_ = pools_.Pick(*route_, *route_state_, now(), avoid, &index);
+  SocketAddress address = route_->upstreams[index].resolved;
   if (address.length == 0) {
     // Not resolved by the control plane (a config built in-process): literals only.
-    auto parsed = ParseSocketAddress(route_.upstreams[index].address);
+    auto parsed = ParseSocketAddress(route_->upstreams[index].address);
     if (parsed.ok()) address = *parsed;
   }
   pool_->stats().requests.Add();
@@ -149,7 +193,7 @@ void ProxyExchange::Connect(const UpstreamPool* avoid, bool fresh) {
   }
   upstream_->Lend(this);
   if (upstream_->connecting()) {
-    connect_deadline_ = now() + route_.connect_timeout;
+    connect_deadline_ = now() + route_->connect_timeout;
     ArmTimer();
     return;
   }
@@ -191,7 +235,7 @@ bool ProxyExchange::SendRequest() {
   if (request_complete_ && !send_failed_ && !request_sent_) {
     request_sent_ = true;
     if (!got_first_byte_) {
-      first_byte_deadline_ = now() + route_.first_byte_timeout;  // an upload is not waiting
+      first_byte_deadline_ = now() + route_->first_byte_timeout;  // an upload is not waiting
       ArmTimer();
     }
   }
@@ -236,7 +280,7 @@ void ProxyExchange::OnUpstreamEvent() {
       ReceiveResponse();
     }
   }
-  client_.OnProxyProgress();
+  client_->OnProxyProgress();
 }
 
 bool ProxyExchange::CanRetry(bool connect_failed) const {
@@ -296,7 +340,7 @@ void ProxyExchange::Fail(Failure failure) {
         break;  // counted where detected
     }
   }
-  route_state_.stats->errors.Add();
+  route_state_->stats->errors.Add();
   ReleaseUpstream(/*reusable=*/false);
   timer_.Cancel();
   request_out_.Consume(request_out_.size());
@@ -454,7 +498,7 @@ void ProxyExchange::OnTimer() {
   if (state_ == State::kDelaying) {
     if (current >= start_at_) {
       Begin();
-      client_.OnProxyProgress();
+      client_->OnProxyProgress();
     }
     return;
   }
@@ -472,7 +516,7 @@ void ProxyExchange::OnTimer() {
     ArmTimer();
     return;
   }
-  client_.OnProxyProgress();
+  client_->OnProxyProgress();
 }
 
 void ProxyExchange::ArmTimer() {

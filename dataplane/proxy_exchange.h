@@ -12,9 +12,12 @@
 // honest signal left. A request without a body is retried once more elsewhere when the
 // connect failed or a reused keep-alive connection turned out closed.
 //
-// Thread contract: owned by one client Connection; loop thread only. The client calls in;
-// the exchange calls the client back (Client::OnProxyProgress) only from its own events,
-// never from inside a call the client made.
+// Exchanges are reused (ProxyExchangePool): Start() begins one, Recycle() clears it for the
+// next while keeping its string capacity, so a proxied request allocates nothing.
+//
+// Thread contract: lent to one client Connection at a time; loop thread only. The client
+// calls in; the exchange calls the client back (Client::OnProxyProgress) only from its own
+// events, never from inside a call the client made.
 
 #include <cstdint>
 #include <string>
@@ -33,7 +36,7 @@
 
 namespace proxynode {
 
-class ProxyExchange final : public UpstreamConnection::User, public DeferredDeletable {
+class ProxyExchange final : public UpstreamConnection::User {
  public:
   class Client {
    public:
@@ -56,13 +59,19 @@ class ProxyExchange final : public UpstreamConnection::User, public DeferredDele
     bool close = false;      // the response must say Connection: close
   };
 
-  // `route` lives in `snapshot`, which the exchange keeps pinned until it ends.
-  ProxyExchange(WorkerContext& context, Client& client, SnapshotRef snapshot,
-                const RouteConfig& route, RouteState& route_state, const RequestHead& head,
-                std::string_view head_block, std::string_view client_ip, Nanos delay);
+  explicit ProxyExchange(WorkerContext& context);
   ~ProxyExchange() override;
   ProxyExchange(const ProxyExchange&) = delete;
   ProxyExchange& operator=(const ProxyExchange&) = delete;
+
+  // Begins proxying one request; the exchange must be new or recycled. `route` lives in
+  // `snapshot`, which the exchange keeps pinned until it is recycled.
+  void Start(Client& client, SnapshotRef snapshot, const RouteConfig& route,
+             RouteState& route_state, const RequestHead& head, std::string_view head_block,
+             std::string_view client_ip, Nanos delay);
+  // After the exchange ended (done, failed or abandoned) and nothing of it is on the stack:
+  // unpins the snapshot and clears every per-request field for the next Start().
+  void Recycle();
 
   // Request side (the client connection feeds the body as it parses it).
   bool CanAcceptBody() const;
@@ -113,11 +122,12 @@ class ProxyExchange final : public UpstreamConnection::User, public DeferredDele
   MonoTime now() const { return context_.loop.now(); }
 
   WorkerContext& context_;
-  Client& client_;
-  SnapshotRef snapshot_;
-  const RouteConfig& route_;
   UpstreamPools& pools_;
-  RouteState& route_state_;
+  // Set by Start(): the request being proxied.
+  Client* client_ = nullptr;
+  SnapshotRef snapshot_;
+  const RouteConfig* route_ = nullptr;
+  RouteState* route_state_ = nullptr;
   std::string upstream_head_;  // kept for a retry of a bodiless request
   Buffer request_out_;         // request bytes not yet sent upstream
   HttpResponseParser parser_;
@@ -133,11 +143,11 @@ class ProxyExchange final : public UpstreamConnection::User, public DeferredDele
   int attempts_ = 0;
   int error_status_ = 0;
   int response_status_ = 0;
-  bool has_body_;
-  bool chunked_upstream_;  // the request body goes upstream chunked
-  bool head_request_;
-  bool idempotent_;      // a resend after a stale connection is harmless
-  bool reused_ = false;  // the current upstream connection came from the pool
+  bool has_body_ = false;
+  bool chunked_upstream_ = false;  // the request body goes upstream chunked
+  bool head_request_ = false;
+  bool idempotent_ = false;  // a resend after a stale connection is harmless
+  bool reused_ = false;      // the current upstream connection came from the pool
   bool request_complete_ = false;
   bool request_sent_ = false;
   bool send_failed_ = false;  // the upstream stopped reading; its answer may still come

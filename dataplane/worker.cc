@@ -25,6 +25,8 @@ Worker::Worker(WorkerOptions options)
     upstreams_ =
         std::make_unique<UpstreamPools>(loop_, pool_, *options_.proxy_stats, options_.index);
     context_.upstreams = upstreams_.get();
+    exchanges_ = std::make_unique<ProxyExchangePool>(context_);
+    context_.exchanges = exchanges_.get();
   }
   if (options_.cpu >= 0) {
     context_.cpu = options_.cpu;
@@ -58,6 +60,8 @@ void Worker::StopAndJoin() {
     loop_.Post([this] {
       listener_.Disable();
       connections_.clear();
+      context_.exchanges = nullptr;
+      exchanges_.reset();
       context_.upstreams = nullptr;
       upstreams_.reset();  // in the loop thread, while the loop can defer deletions
     });

@@ -25,6 +25,7 @@
 #include "dataplane/http_response.h"
 #include "dataplane/idle_connections.h"
 #include "dataplane/listener.h"
+#include "dataplane/proxy_exchange_pool.h"
 #include "dataplane/snapshot_cache.h"
 #include "dataplane/upstream_pools.h"
 #include "dataplane/worker_context.h"
@@ -125,6 +126,8 @@ class Worker : public ConnectionOwner {
   std::thread thread_;
   // Before the connections: their proxied exchanges give upstream connections back to it.
   std::unique_ptr<UpstreamPools> upstreams_;
+  // Needs `upstreams_`; before the connections, which give their exchanges back to it.
+  std::unique_ptr<ProxyExchangePool> exchanges_;
   // Last member: connections go first, while everything they point at still exists.
   absl::flat_hash_map<uint64_t, std::unique_ptr<Connection>> connections_;
 };

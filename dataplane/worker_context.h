@@ -15,6 +15,7 @@ namespace proxynode {
 class Admission;
 class Connection;
 class ConnectionActivityPool;
+class ProxyExchangePool;
 class IdleConnections;
 class RequestHandler;
 class UpstreamPools;
@@ -41,8 +42,9 @@ struct WorkerContext {
   DateHeaderCache& date;
   RequestHandler& handler;
   ConnectionOwner& owner;
-  Admission* admission;                // null on the admin listener: no limits apply there
-  UpstreamPools* upstreams = nullptr;  // null on the admin listener: it never proxies
+  Admission* admission;                    // null on the admin listener: no limits apply there
+  UpstreamPools* upstreams = nullptr;      // null on the admin listener: it never proxies
+  ProxyExchangePool* exchanges = nullptr;  // with `upstreams`
   // CPU-local mode: the CPU this worker is pinned to; -1: not pinned, no steering.
   int cpu = -1;
   bool draining = false;
