@@ -3,12 +3,16 @@
 # 10,000 connections and reads, from the node's /metrics, how late responses left compared
 # with their deadline (p50/p99/p999), next to wrk's view (requests/s as a share of the
 # limit connections/delay, p99, errors). Prints a markdown table.
+#
+#   bench/delay_accuracy.sh                 # 1,000 and 10,000 connections
+#   CONNS="1000 3000 10000" bench/delay_accuracy.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ulimit -n "$(ulimit -Hn)"
 NODE_BIN=${NODE_BIN:-build/controlplane/proxynode}
 WORKERS=${WORKERS:-2}
 DUR=${DUR:-10}
+CONNS=${CONNS:-"1000 10000"}
 OUT=${OUT:-${TMPDIR:-/tmp}/proxynode-bench}
 mkdir -p "$OUT"
 
@@ -20,7 +24,7 @@ echo "### Delay accuracy (delay 100 ms, $WORKERS workers, wrk -t2 ${DUR}s)"
 echo
 echo "| conns | req/s | of limit | wrk p99 ms | errors c/r/w/t | node p99 ms | lateness p50 ms | p99 ms | p999 ms | RSS MiB |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
-for conns in 1000 10000; do
+for conns in $CONNS; do
   "$NODE_BIN" --http_listen=127.0.0.1:0 --admin_listen=127.0.0.1:0 --control_listen=127.0.0.1:0 \
     --workers="$WORKERS" \
     --delay=100ms >"$OUT/node-$conns.out" 2>&1 &

@@ -58,7 +58,7 @@ for side in $SIDES; do
     { echo "bench: $side does not proxy (got '$got'), see $OUT/$side.log" >&2; exit 1; }
 done
 
-# run SIDE TAG: one measured wrk run; prints "REQ_PER_S P99_MS ERRORS PROXY_CPU_PERCENT".
+# run SIDE TAG: one measured wrk run; prints "REQ_PER_S P99_MS ERRORS PROXY_CPU_PERCENT WRK_CPU".
 run() { run_wrk "${URL[$1]}" "${PID[$1]}" "$OUT/$1-$2.txt"; }
 
 for side in $SIDES; do   # warm-up: pools filled, caches warm; not counted
@@ -78,7 +78,7 @@ for pair in $(seq "$PAIRS"); do
   order=$SIDES
   ((pair % 2 == 0)) && order=$(reversed $SIDES)
   for side in $order; do
-    read -r "RPS[$side]" "P99[$side]" "ERR[$side]" "CPU[$side]" < <(run "$side" "$pair")
+    read -r "RPS[$side]" "P99[$side]" "ERR[$side]" "CPU[$side]" _ < <(run "$side" "$pair")
     sleep 1
   done
   r=$(ratio "${RPS[proxynode]:-}" "${RPS[nginx]:-}")
@@ -91,7 +91,7 @@ if ((${#rps_ratios[@]})); then
   echo "median proxynode/nginx: requests/s $(median "${rps_ratios[@]}"), p99 $(median "${p99_ratios[@]}") (p99: lower is better)"
 fi
 if [[ $DIRECT == 1 ]]; then
-  read -r rps p99 errors cpu < <(run_wrk "http://$upstream/" "$upstream_pid" "$OUT/upstream-direct.txt")
+  read -r rps p99 errors cpu _ < <(run_wrk "http://$upstream/" "$upstream_pid" "$OUT/upstream-direct.txt")
   echo
   echo "upstream alone (no proxy): $rps req/s, p99 $p99 ms, errors $errors, upstream CPU $cpu%"
 fi

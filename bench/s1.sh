@@ -2,8 +2,9 @@
 # S1 in pairs: zero delay, 100 keep-alive connections (wrk -t2 -c100), proxynode with 2
 # workers beside nginx with 2 worker processes, alternating which runs first, PAIRS rounds.
 # SIDES adds proxynode's CPU-local mode (--cpu_local: workers pinned, each connection served
-# on the CPU its packets arrive on). Prints per round requests/s, p99, server CPU and
-# requests per server CPU-second, then the median of each round's ratio to nginx.
+# on the CPU its packets arrive on). Prints per round requests/s, p99, server and wrk CPU and
+# requests per server CPU-second, then the median of each round's ratio to nginx and the
+# ceiling wrk's own CPU per request sets (what a server that cost nothing would reach).
 #
 #   PAIRS=5 bench/s1.sh
 #   SIDES="nginx proxynode" DUR=5 PAIRS=3 bench/s1.sh
@@ -62,17 +63,20 @@ echo "### S1 in pairs: zero delay, wrk -t$THREADS -c$CONNS -d${DUR}s, $WORKERS w
 echo
 echo "$(date -u +%FT%TZ), proxynode $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nginx -v 2>&1 | sed 's/.*: //'), wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), $(nproc) cores, kernel $(uname -r). CPU = the server's CPU over the run, % of one core (nginx: master and workers); req/CPU-s = requests per CPU-second of the server. Raw output: $OUT"
 echo
-echo "| round | server | req/s | p99 ms | errors | CPU% | req/CPU-s | req/s vs nginx | p99 vs nginx | req/CPU-s vs nginx |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| round | server | req/s | p99 ms | errors | CPU% | wrk CPU% | req/CPU-s | req/s vs nginx | p99 vs nginx | req/CPU-s vs nginx |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 declare -A RPS_RATIOS P99_RATIOS EFF_RATIOS
+WRK_US="" NGINX_RPS=""  # wrk's CPU microseconds per request, every run; nginx's req/s
 for round in $(seq "$PAIRS"); do
-  declare -A RPS=() P99=() ERR=() CPU=() EFF=()
+  declare -A RPS=() P99=() ERR=() CPU=() EFF=() WRK=()
   order=$SIDES
   ((round % 2 == 0)) && order=$(reversed $SIDES)
   for side in $order; do
-    read -r "RPS[$side]" "P99[$side]" "ERR[$side]" "CPU[$side]" \
+    read -r "RPS[$side]" "P99[$side]" "ERR[$side]" "CPU[$side]" "WRK[$side]" \
       < <(run_wrk "${URL[$side]}" "${PID[$side]}" "$OUT/$side-$round.txt")
     EFF[$side]=$(awk -v r="${RPS[$side]}" -v c="${CPU[$side]}" 'BEGIN { printf "%.0f", (c > 0 ? r * 100 / c : 0) }')
+    WRK_US+="$(awk -v r="${RPS[$side]}" -v c="${WRK[$side]}" 'BEGIN { printf "%.2f", (r > 0 ? c * 1e4 / r : 0) }') "
+    [[ $side == nginx ]] && NGINX_RPS+="${RPS[$side]} "
     sleep 1
   done
   for side in $SIDES; do
@@ -85,7 +89,7 @@ for round in $(seq "$PAIRS"); do
       P99_RATIOS[$side]+="$p "
       EFF_RATIOS[$side]+="$e "
     fi
-    echo "| $round | $side | ${RPS[$side]} | ${P99[$side]} | ${ERR[$side]} | ${CPU[$side]} | ${EFF[$side]} | $r | $p | $e |"
+    echo "| $round | $side | ${RPS[$side]} | ${P99[$side]} | ${ERR[$side]} | ${CPU[$side]} | ${WRK[$side]} | ${EFF[$side]} | $r | $p | $e |"
   done
 done
 echo
@@ -94,3 +98,18 @@ for side in $SIDES; do
   # shellcheck disable=SC2086 # the ratios are space-separated words
   echo "- median $side/nginx over $PAIRS rounds: requests/s **$(median ${RPS_RATIOS[$side]})**, p99 $(median ${P99_RATIOS[$side]}) (lower is better), requests per CPU-second $(median ${EFF_RATIOS[$side]})"
 done
+# The load generator's own cost bounds every server: wrk's CPU per request (its syscalls and
+# the kernel's TCP work in its context) leaves, on these cores, at most this many requests/s
+# even to a server that cost nothing.
+if [[ -n $WRK_US ]]; then
+  # shellcheck disable=SC2086 # space-separated words
+  wrk_us=$(median $WRK_US)
+  cores=$(( $(nproc) < THREADS ? $(nproc) : THREADS ))
+  ceiling=$(awk -v us="$wrk_us" -v n="$cores" 'BEGIN { printf "%.0f", (us > 0 ? n * 1e6 / us : 0) }')
+  line="- ceiling: wrk used a median **$wrk_us us** of CPU per request; with a server that cost nothing, $cores cores carry at most **$ceiling** requests/s"
+  if [[ -n $NGINX_RPS ]]; then
+    # shellcheck disable=SC2086
+    line+=", $(ratio "$ceiling" "$(median $NGINX_RPS)")x nginx's median"
+  fi
+  echo "$line"
+fi

@@ -145,14 +145,22 @@ if [[ " $PARTS " == *" hold "* ]]; then
   ramp=$(awk -v a="$ramp_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
   open=$(metric "$admin" proxynode_node_connections | cut -d. -f1)
   r0=$(metric "$admin" proxynode_requests_total) t0=$EPOCHREALTIME
+  node_ticks0=$(ticks "$SERVER_PID") wrk_ticks0=$(ticks "$wrk_pid")
   sleep "$HOLD_DUR"
   r1=$(metric "$admin" proxynode_requests_total) t1=$EPOCHREALTIME
+  node_ticks=$(($(ticks "$SERVER_PID") - node_ticks0)) wrk_ticks=$(($(ticks "$wrk_pid") - wrk_ticks0))
   open_end=$(metric "$admin" proxynode_node_connections | cut -d. -f1)
   kill -INT "$wrk_pid"
   wait "$wrk_pid" || true
   kill "$sampler"
   wait "$sampler" 2>/dev/null || true
   rps=$(awk -v a="$r0" -v b="$r1" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.0f", (b - a) / (e - s) }')
+  # CPU in the window, % of one core; and the ceiling wrk's own CPU per request sets: the
+  # requests/s the cores would carry if the server cost nothing, in % of the limit.
+  cpu_pct() { awk -v t="$1" -v hz="$hz" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.0f", 100 * t / hz / (e - s) }'; }
+  cores=$(( $(nproc) < THREADS ? $(nproc) : THREADS ))
+  ceiling=$(awk -v t="$wrk_ticks" -v hz="$hz" -v a="$r0" -v b="$r1" -v c="$cores" -v l="$limit" \
+    'BEGIN { printf "%.1f%%", (t > 0 ? 100 * c / (t / hz / (b - a)) / l : 0) }')
   lateness=$(metric "$admin" 'proxynode_timer_lateness_quantile_seconds{quantile="0.99"}')
   node_p99=$(metric "$admin" 'proxynode_request_duration_quantile_seconds{quantile="0.99"}')
   read -r wrk_rps wrk_p50 wrk_p99 errors < <(wrk_figures "$OUT/hold.txt")
@@ -160,9 +168,9 @@ if [[ " $PARTS " == *" hold "* ]]; then
   echo
   echo "### Hold: $HOLD_CONNS connections, ${HOLD_DELAY} ms delay, ${HOLD_DUR} s, 2 workers"
   echo
-  echo "| ramp s | open at start / end of window | node req/s in window | limit | of limit | node p99 ms | timer lateness p99 ms | wrk errors | wrk req/s (ramp included) | wrk p50 / p99 ms | node RSS before / peak MiB |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|"
-  echo "| $ramp | $open / $open_end | $rps | $limit | $(awk -v r="$rps" -v l="$limit" 'BEGIN { printf "%.1f%%", 100 * r / l }') | $(awk -v v="$node_p99" 'BEGIN { printf "%.1f", v * 1000 }') | $(awk -v v="$lateness" 'BEGIN { printf "%.2f", v * 1000 }') | $errors | $wrk_rps | $wrk_p50 / $wrk_p99 | $(awk -v k="$rss_before" 'BEGIN { printf "%.1f", k / 1024 }') / $(awk -v k="$(cat "$OUT/hold.rss")" 'BEGIN { printf "%.1f", k / 1024 }') |"
+  echo "| ramp s | open at start / end of window | node req/s in window | limit | of limit | node / wrk CPU% | ceiling (server at no cost) | node p99 ms | timer lateness p99 ms | wrk errors | wrk req/s (ramp included) | wrk p50 / p99 ms | node RSS before / peak MiB |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| $ramp | $open / $open_end | $rps | $limit | $(awk -v r="$rps" -v l="$limit" 'BEGIN { printf "%.1f%%", 100 * r / l }') | $(cpu_pct "$node_ticks") / $(cpu_pct "$wrk_ticks") | $ceiling | $(awk -v v="$node_p99" 'BEGIN { printf "%.1f", v * 1000 }') | $(awk -v v="$lateness" 'BEGIN { printf "%.2f", v * 1000 }') | $errors | $wrk_rps | $wrk_p50 / $wrk_p99 | $(awk -v k="$rss_before" 'BEGIN { printf "%.1f", k / 1024 }') / $(awk -v k="$(cat "$OUT/hold.rss")" 'BEGIN { printf "%.1f", k / 1024 }') |"
 fi
 
 if [[ " $PARTS " == *" growth "* ]]; then

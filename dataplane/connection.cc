@@ -697,6 +697,9 @@ void Connection::WriteOutput() {
 
 void Connection::OnDelayTimer() {
   if (!closed()) {
+    // Timers of one iteration run one after another: each response's lateness and latency
+    // count the ones that ran before it.
+    context_.loop.UpdateNow();
     Progress();
   }
 }

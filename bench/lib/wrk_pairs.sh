@@ -68,15 +68,17 @@ wrk_figures() {
 }
 
 # run_wrk URL PID FILE: one measured wrk run (THREADS, CONNS, DUR) against URL, served by
-# PID; prints "REQ_PER_S P99_MS ERRORS SERVER_CPU_PERCENT".
+# PID; prints "REQ_PER_S P99_MS ERRORS SERVER_CPU_PERCENT WRK_CPU_PERCENT" (% of one core).
 run_wrk() {
-  local url=$1 pid=$2 file=$3 before after rps p50 p99 errors
+  local url=$1 pid=$2 file=$3 before after rps p50 p99 errors TIMEFORMAT='%U %S'
   before=$(ticks "$pid")
-  wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --timeout 2s --latency "$url" >"$file" 2>&1
+  { time wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --timeout 2s --latency "$url" >"$file" 2>&1; } \
+    2>"$file.time"
   after=$(ticks "$pid")
   read -r rps p50 p99 errors < <(wrk_figures "$file")
   echo "$rps $p99 $errors $(awk -v cpu=$((after - before)) -v hz="$hz" -v dur="$DUR" \
-    'BEGIN { printf "%.0f", 100 * cpu / hz / dur }')"
+    'BEGIN { printf "%.0f", 100 * cpu / hz / dur }') $(awk -v dur="$DUR" \
+    '{ printf "%.0f", 100 * ($1 + $2) / dur }' "$file.time")"
 }
 
 ratio() {  # ratio A B: A/B, or "-" when a side was not measured
