@@ -161,7 +161,7 @@ void EventLoop::Run() {
   }
   // Tasks posted before Stop() still run, so nothing posted is silently dropped.
   RunPostedTasks();
-  while (!deferred_.empty()) {  // a worker's teardown defers exchanges and their sockets
+  while (!deferred_.empty()) {  // a worker's teardown defers its upstream connections
     deleting_.swap(deferred_);
     deleting_.clear();
   }

@@ -68,9 +68,10 @@ class EventLoop {
   void DeferDelete(std::unique_ptr<DeferredDeletable> object);
 
   TimerQueue& timers() { return timers_; }
-  // The time read at the start of this iteration (cheap; use for deadlines and latencies).
+  // The time read when this iteration's wait ended, or at the last UpdateNow() (cheap; use
+  // for deadlines and latencies). It only moves forward within an iteration.
   MonoTime now() const { return now_; }
-  // Re-reads the clock; for measurements that must not include this iteration's work.
+  // Re-reads the clock, for a measurement that must count the iteration's work so far.
   MonoTime UpdateNow() { return now_ = MonotonicNow(); }
 
   bool IsInLoopThread() const { return std::this_thread::get_id() == thread_id_.load(); }

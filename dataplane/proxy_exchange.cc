@@ -73,7 +73,9 @@ void ProxyExchange::Start(Client& client, SnapshotRef snapshot, const RouteConfi
 }
 
 void ProxyExchange::Recycle() {
-  Abandon();  // a no-op unless it was left running
+  // Ended (done, failed, aborted) means no upstream held and the timer cancelled: Finish,
+  // Fail and Abandon see to it. Abandon is a no-op then, and ends one left running.
+  Abandon();
   request_out_.Consume(request_out_.size());
   request_out_.ReleaseIfEmpty(context_.pool);
   ClearKeepingCapacity(upstream_head_);

@@ -13,7 +13,8 @@ UpstreamPool::UpstreamPool(EventLoop& loop, BufferPool& buffers, std::string add
     : loop_(loop), buffers_(buffers), address_(std::move(address)), stats_(std::move(stats)) {}
 
 UpstreamPool::~UpstreamPool() {
-  // Worker shutdown: connections still lent out belong to exchanges being destroyed too.
+  // Worker shutdown: exchanges were abandoned first and gave their connections back; the
+  // gauges drop what this pool still counts.
   stats_->open_connections.Add(-static_cast<int64_t>(connections_.size()));
   stats_->idle_connections.Add(-static_cast<int64_t>(idle_.size()));
   stats_->outstanding.Add(-static_cast<int64_t>(outstanding_));
