@@ -36,16 +36,16 @@ ProxyExchange::ProxyExchange(WorkerContext& context)
 void ProxyExchange::Start(Client& client, SnapshotRef snapshot, const RouteConfig& route,
                           RouteState& route_state, const RequestHead& head,
                           std::string_view head_block, std::string_view client_ip, Nanos delay) {
-  client_ = &client;
+  current_.client = &client;
   snapshot_ = std::move(snapshot);
-  route_ = &route;
-  route_state_ = &route_state;
-  has_body_ = head.chunked || head.content_length > 0;
-  chunked_upstream_ = head.chunked;
-  head_request_ = head.method == HttpMethod::kHead;
-  idempotent_ = head.method == HttpMethod::kGet || head.method == HttpMethod::kHead ||
-                head.method == HttpMethod::kOptions || head.method == HttpMethod::kTrace ||
-                head.method == HttpMethod::kPut || head.method == HttpMethod::kDelete;
+  current_.route = &route;
+  current_.route_state = &route_state;
+  current_.has_body = head.chunked || head.content_length > 0;
+  current_.chunked_upstream = head.chunked;
+  current_.head_request = head.method == HttpMethod::kHead;
+  current_.idempotent = head.method == HttpMethod::kGet || head.method == HttpMethod::kHead ||
+                        head.method == HttpMethod::kOptions || head.method == HttpMethod::kTrace ||
+                        head.method == HttpMethod::kPut || head.method == HttpMethod::kDelete;
   ProxiedRequest request;
   request.client_head = head_block;
   request.client_ip = client_ip;
@@ -60,13 +60,13 @@ void ProxyExchange::Start(Client& client, SnapshotRef snapshot, const RouteConfi
   }
   AppendUpstreamRequestHead(upstream_head_, request);
   request_out_.Append(context_.pool, upstream_head_);
-  parser_.Reset(head_request_);
-  if (!has_body_) {
-    request_complete_ = true;
+  parser_.Reset(current_.head_request);
+  if (!current_.has_body) {
+    current_.request_complete = true;
   }
-  start_at_ = now() + delay;
+  current_.start_at = now() + delay;
   if (delay > 0) {
-    timer_.ArmAt(start_at_);
+    timer_.ArmAt(current_.start_at);
   } else {
     Begin();
   }
@@ -80,31 +80,8 @@ void ProxyExchange::Recycle() {
   request_out_.ReleaseIfEmpty(context_.pool);
   ClearKeepingCapacity(upstream_head_);
   ClearKeepingCapacity(scratch_);
-  client_ = nullptr;
   snapshot_.Reset();
-  route_ = nullptr;
-  route_state_ = nullptr;
-  state_ = State::kDelaying;
-  start_at_ = 0;
-  began_at_ = 0;
-  connect_deadline_ = 0;
-  first_byte_deadline_ = 0;
-  total_deadline_ = 0;
-  attempts_ = 0;
-  error_status_ = 0;
-  response_status_ = 0;
-  has_body_ = false;
-  chunked_upstream_ = false;
-  head_request_ = false;
-  idempotent_ = false;
-  reused_ = false;
-  request_complete_ = false;
-  request_sent_ = false;
-  send_failed_ = false;
-  got_first_byte_ = false;
-  head_forwarded_ = false;
-  chunked_to_client_ = false;
-  close_after_ = false;
+  current_ = PerRequest{};
 }
 
 ProxyExchange::~ProxyExchange() {
@@ -114,41 +91,40 @@ ProxyExchange::~ProxyExchange() {
 }
 
 bool ProxyExchange::CanAcceptBody() const {
-  return state_ == State::kFailed || state_ == State::kDone || state_ == State::kAborted ||
-         send_failed_ || request_out_.size() < kMaxBufferedRequest;
+  return ended() || current_.send_failed || request_out_.size() < kMaxBufferedRequest;
 }
 
 void ProxyExchange::OnRequestBody(std::string_view data) {
-  if (state_ == State::kFailed || state_ == State::kDone || state_ == State::kAborted) {
+  if (ended()) {
     return;  // the answer is decided; the rest of the body is read and dropped
   }
-  if (send_failed_) {
+  if (current_.send_failed) {
     return;  // the upstream stopped reading: its answer decides
   }
-  if (chunked_upstream_) {
+  if (current_.chunked_upstream) {
     AppendChunked(data);
   } else {
     request_out_.Append(context_.pool, data);
   }
-  if (upstream_ != nullptr && !upstream_->connecting()) {
+  if (current_.upstream != nullptr && !current_.upstream->connecting()) {
     SendRequest();
   }
 }
 
 void ProxyExchange::OnRequestComplete() {
-  if (request_complete_) {
+  if (current_.request_complete) {
     return;
   }
-  request_complete_ = true;
-  if (state_ == State::kFailed || state_ == State::kDone || state_ == State::kAborted) {
+  current_.request_complete = true;
+  if (ended()) {
     return;
   }
-  if (chunked_upstream_) {
+  if (current_.chunked_upstream) {
     scratch_.clear();
     AppendLastChunk(scratch_);
     request_out_.Append(context_.pool, scratch_);
   }
-  if (upstream_ != nullptr && !upstream_->connecting()) {
+  if (current_.upstream != nullptr && !current_.upstream->connecting()) {
     SendRequest();
   }
 }
@@ -160,42 +136,42 @@ void ProxyExchange::AppendChunked(std::string_view data) {
 }
 
 void ProxyExchange::Begin() {
-  state_ = State::kConnecting;
-  began_at_ = now();
-  total_deadline_ = began_at_ + route_->total_timeout;
+  current_.state = State::kConnecting;
+  current_.began_at = now();
+  current_.total_deadline = current_.began_at + current_.route->total_timeout;
   Connect(/*avoid=*/nullptr, /*fresh=*/false);
 }
 
 void ProxyExchange::Connect(const UpstreamPool* avoid, bool fresh) {
-  ++attempts_;
+  ++current_.attempts;
   size_t index = 0;
-  pool_ = pools_.Pick(*route_, *route_state_, now(), avoid, &index);
-  SocketAddress address = route_->upstreams[index].resolved;
+  current_.pool = pools_.Pick(*current_.route, *current_.route_state, now(), avoid, &index);
+  SocketAddress address = current_.route->upstreams[index].resolved;
   if (address.length == 0) {
     // Not resolved by the control plane (a config built in-process): literals only.
-    auto parsed = ParseSocketAddress(route_->upstreams[index].address);
+    auto parsed = ParseSocketAddress(current_.route->upstreams[index].address);
     if (parsed.ok()) address = *parsed;
   }
-  pool_->stats().requests.Add();
-  pool_->AddOutstanding(1);
+  current_.pool->stats().requests.Add();
+  current_.pool->AddOutstanding(1);
   bool reused = false;
-  upstream_ = pool_->Acquire(address, fresh, &reused);
-  reused_ = reused;
-  if (upstream_ == nullptr) {
+  current_.upstream = current_.pool->Acquire(address, fresh, &reused);
+  current_.reused = reused;
+  if (current_.upstream == nullptr) {
     // Out of descriptors or memory here is this node's trouble, not the upstream's: no
     // ejection, no retry (it would fail the same way).
     const bool local = errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM;
     if (local) {
-      pool_->stats().errors.broken.Add();
+      current_.pool->stats().errors.broken.Add();
       Fail(Failure::kBroken);
       return;
     }
     OnUpstreamBroken(/*connect_failed=*/true);
     return;
   }
-  upstream_->Lend(this);
-  if (upstream_->connecting()) {
-    connect_deadline_ = now() + route_->connect_timeout;
+  current_.upstream->Lend(this);
+  if (current_.upstream->connecting()) {
+    current_.connect_deadline = now() + current_.route->connect_timeout;
     ArmTimer();
     return;
   }
@@ -203,10 +179,10 @@ void ProxyExchange::Connect(const UpstreamPool* avoid, bool fresh) {
 }
 
 void ProxyExchange::OnConnected() {
-  state_ = State::kExchanging;
-  connect_deadline_ = 0;
-  if (!reused_) {
-    pool_->OnConnectSucceeded();
+  current_.state = State::kExchanging;
+  current_.connect_deadline = 0;
+  if (!current_.reused) {
+    current_.pool->OnConnectSucceeded();
   }
   if (SendRequest()) {
     ReceiveResponse();
@@ -214,13 +190,13 @@ void ProxyExchange::OnConnected() {
 }
 
 bool ProxyExchange::SendRequest() {
-  if (send_failed_) {
+  if (current_.send_failed) {
     request_out_.Consume(request_out_.size());  // nobody takes it any more
   }
   while (!request_out_.empty()) {
     UpstreamConnection::IoResult result;
     std::string_view pending = request_out_.readable();
-    size_t sent = upstream_->Send(pending, &result);
+    size_t sent = current_.upstream->Send(pending, &result);
     request_out_.Consume(sent);
     if (result == UpstreamConnection::IoResult::kWouldBlock) {
       return true;  // EPOLLOUT will come
@@ -228,16 +204,17 @@ bool ProxyExchange::SendRequest() {
     if (result == UpstreamConnection::IoResult::kError) {
       // An upstream may answer early (413, 401) and close without reading the rest: its
       // answer is still in our receive queue, so read on and let the response decide.
-      send_failed_ = true;
+      current_.send_failed = true;
       request_out_.Consume(request_out_.size());
       break;
     }
   }
   request_out_.ReleaseIfEmpty(context_.pool);
-  if (request_complete_ && !send_failed_ && !request_sent_) {
-    request_sent_ = true;
-    if (!got_first_byte_) {
-      first_byte_deadline_ = now() + route_->first_byte_timeout;  // an upload is not waiting
+  if (current_.request_complete && !current_.send_failed && !current_.request_sent) {
+    current_.request_sent = true;
+    if (!current_.got_first_byte) {
+      current_.first_byte_deadline =
+          now() + current_.route->first_byte_timeout;  // an upload is not waiting
       ArmTimer();
     }
   }
@@ -245,17 +222,17 @@ bool ProxyExchange::SendRequest() {
 }
 
 bool ProxyExchange::ReceiveResponse() {
-  if (!upstream_->readable() || upstream_->in().size() >= kMaxBufferedResponse) {
+  if (!current_.upstream->readable() || current_.upstream->in().size() >= kMaxBufferedResponse) {
     return true;
   }
-  UpstreamConnection::IoResult result = upstream_->Receive(kMaxBufferedResponse);
-  if (!upstream_->in().empty() && !got_first_byte_) {
-    got_first_byte_ = true;
-    first_byte_deadline_ = 0;
+  UpstreamConnection::IoResult result = current_.upstream->Receive(kMaxBufferedResponse);
+  if (!current_.upstream->in().empty() && !current_.got_first_byte) {
+    current_.got_first_byte = true;
+    current_.first_byte_deadline = 0;
     ArmTimer();
   }
   if (result != UpstreamConnection::IoResult::kOk &&
-      result != UpstreamConnection::IoResult::kWouldBlock && !got_first_byte_) {
+      result != UpstreamConnection::IoResult::kWouldBlock && !current_.got_first_byte) {
     OnUpstreamBroken(/*connect_failed=*/false);
     return false;
   }
@@ -265,68 +242,68 @@ bool ProxyExchange::ReceiveResponse() {
 }
 
 void ProxyExchange::OnUpstreamEvent() {
-  if (upstream_ == nullptr) {
+  if (current_.upstream == nullptr) {
     return;
   }
-  if (state_ == State::kConnecting) {
-    if (upstream_->connecting()) {
+  if (current_.state == State::kConnecting) {
+    if (current_.upstream->connecting()) {
       return;
     }
-    if (upstream_->connect_error() != 0) {
+    if (current_.upstream->connect_error() != 0) {
       OnUpstreamBroken(/*connect_failed=*/true);
     } else {
       OnConnected();
     }
-  } else if (state_ == State::kExchanging) {
+  } else if (current_.state == State::kExchanging) {
     if (SendRequest()) {
       ReceiveResponse();
     }
   }
-  client_->OnProxyProgress();
+  current_.client->OnProxyProgress();
 }
 
 bool ProxyExchange::CanRetry(bool connect_failed) const {
-  if (attempts_ >= kMaxAttempts || got_first_byte_) return false;
+  if (current_.attempts >= kMaxAttempts || current_.got_first_byte) return false;
   // Nothing left after a failed connect: every byte is still in request_out_.
   if (connect_failed) return true;
   // A request that may have reached the upstream is resent only when doing it twice is
   // harmless (RFC 9110 9.2.2) and we still hold all of it.
-  return idempotent_ && !has_body_;
+  return current_.idempotent && !current_.has_body;
 }
 
 void ProxyExchange::OnUpstreamBroken(bool connect_failed) {
   if (connect_failed) {
-    pool_->stats().errors.connect_failed.Add();
-    pool_->OnConnectFailed(now());
+    current_.pool->stats().errors.connect_failed.Add();
+    current_.pool->OnConnectFailed(now());
   }
   // A reused connection that breaks before answering was most likely closed by the
   // upstream while idle: not the upstream's fault, and resent on a fresh one when safe.
-  const bool stale = !connect_failed && reused_ && !got_first_byte_;
+  const bool stale = !connect_failed && current_.reused && !current_.got_first_byte;
   if ((connect_failed || stale) && CanRetry(connect_failed)) {
     Retry(connect_failed);
     return;
   }
   if (!connect_failed) {
-    pool_->stats().errors.broken.Add();
+    current_.pool->stats().errors.broken.Add();
   }
   Fail(connect_failed ? Failure::kConnectFailed : Failure::kBroken);
 }
 
 void ProxyExchange::Retry(bool connect_failed) {
-  UpstreamPool* previous = pool_;
+  UpstreamPool* previous = current_.pool;
   ReleaseUpstream(/*reusable=*/false);
   if (!connect_failed) {  // the head may have left: send it again whole
     request_out_.Consume(request_out_.size());
     request_out_.Append(context_.pool, upstream_head_);
   }
-  send_failed_ = false;
-  state_ = State::kConnecting;
+  current_.send_failed = false;
+  current_.state = State::kConnecting;
   Connect(connect_failed ? previous : nullptr, /*fresh=*/!connect_failed);
 }
 
 void ProxyExchange::Fail(Failure failure) {
-  if (pool_ != nullptr) {
-    UpstreamStats::Errors& errors = pool_->stats().errors;
+  if (current_.pool != nullptr) {
+    UpstreamStats::Errors& errors = current_.pool->stats().errors;
     switch (failure) {
       case Failure::kConnectTimeout:
         errors.connect_timeout.Add();
@@ -342,45 +319,45 @@ void ProxyExchange::Fail(Failure failure) {
         break;  // counted where detected
     }
   }
-  route_state_->stats->errors.Add();
+  current_.route_state->stats->errors.Add();
   ReleaseUpstream(/*reusable=*/false);
   timer_.Cancel();
   request_out_.Consume(request_out_.size());
   request_out_.ReleaseIfEmpty(context_.pool);
-  if (head_forwarded_) {
-    state_ = State::kAborted;
+  if (current_.head_forwarded) {
+    current_.state = State::kAborted;
     return;
   }
-  state_ = State::kFailed;
+  current_.state = State::kFailed;
   const bool timeout = failure == Failure::kConnectTimeout ||
                        failure == Failure::kFirstByteTimeout || failure == Failure::kTotalTimeout;
-  error_status_ = timeout ? 504 : 502;
+  current_.error_status = timeout ? 504 : 502;
 }
 
 void ProxyExchange::Finish(bool reusable) {
-  state_ = State::kDone;
+  current_.state = State::kDone;
   timer_.Cancel();
-  pool_->stats().latency.Record(now() - began_at_);
+  current_.pool->stats().latency.Record(now() - current_.began_at);
   ReleaseUpstream(reusable);
 }
 
 void ProxyExchange::ReleaseUpstream(bool reusable) {
-  if (pool_ == nullptr) {
+  if (current_.pool == nullptr) {
     return;
   }
-  pool_->AddOutstanding(-1);
-  if (upstream_ != nullptr) {
-    pool_->Release(upstream_, reusable);
-    upstream_ = nullptr;
+  current_.pool->AddOutstanding(-1);
+  if (current_.upstream != nullptr) {
+    current_.pool->Release(current_.upstream, reusable);
+    current_.upstream = nullptr;
   }
-  pool_ = nullptr;
+  current_.pool = nullptr;
 }
 
 void ProxyExchange::Abandon() {
-  if (state_ == State::kDone || state_ == State::kFailed || state_ == State::kAborted) {
+  if (ended()) {
     return;
   }
-  state_ = State::kAborted;
+  current_.state = State::kAborted;
   timer_.Cancel();
   ReleaseUpstream(/*reusable=*/false);
 }
@@ -388,7 +365,7 @@ void ProxyExchange::Abandon() {
 ProxyExchange::PumpResult ProxyExchange::Pump(Buffer& out, BufferPool& pool, size_t limit,
                                               const ClientSide& client) {
   while (true) {
-    switch (state_) {
+    switch (current_.state) {
       case State::kDone:
         return PumpResult::kDone;
       case State::kFailed:
@@ -404,13 +381,13 @@ ProxyExchange::PumpResult ProxyExchange::Pump(Buffer& out, BufferPool& pool, siz
     if (out.size() >= limit) {
       return PumpResult::kWaiting;  // the client drains first; the upstream waits
     }
-    Buffer& in = upstream_->in();
+    Buffer& in = current_.upstream->in();
     std::string_view input = in.readable();
     ParseResult result = parser_.Parse(input);
     switch (result.event) {
       case ParseEvent::kHeadComplete: {
         const UpstreamResponseHead& head = parser_.head();
-        response_status_ = head.status;
+        current_.response_status = head.status;
         BodyFraming framing = BodyFraming::kNone;
         if (client.head_only) {
           // The length the body would have: kept, with no body after it.
@@ -421,25 +398,25 @@ ProxyExchange::PumpResult ProxyExchange::Pump(Buffer& out, BufferPool& pool, siz
                    head.framing == BodyFraming::kUntilClose) {
           framing = client.http10 ? BodyFraming::kUntilClose : BodyFraming::kChunked;
         }
-        chunked_to_client_ = framing == BodyFraming::kChunked;
-        close_after_ = client.close || framing == BodyFraming::kUntilClose;
+        current_.chunked_to_client = framing == BodyFraming::kChunked;
+        current_.close_after = client.close || framing == BodyFraming::kUntilClose;
         ProxiedResponse response;
         response.upstream_head = parser_.RawHead(input, result);
         response.framing = framing;
         response.content_length = head.content_length;
-        response.connection = close_after_    ? ClientConnection::kClose
-                              : client.http10 ? ClientConnection::kKeepAlive
-                                              : ClientConnection::kDefault;
+        response.connection = current_.close_after ? ClientConnection::kClose
+                              : client.http10      ? ClientConnection::kKeepAlive
+                                                   : ClientConnection::kDefault;
         response.date_field = context_.date.Get(WallClockSeconds());
         scratch_.clear();
         AppendClientResponseHead(scratch_, response);
         out.Append(pool, scratch_);
-        head_forwarded_ = true;
+        current_.head_forwarded = true;
         in.Consume(result.consumed);
         continue;
       }
       case ParseEvent::kBodyData:
-        if (chunked_to_client_) {
+        if (current_.chunked_to_client) {
           scratch_.clear();
           AppendChunk(scratch_, result.body);
           out.Append(pool, scratch_);
@@ -450,18 +427,18 @@ ProxyExchange::PumpResult ProxyExchange::Pump(Buffer& out, BufferPool& pool, siz
         continue;
       case ParseEvent::kMessageComplete: {
         in.Consume(result.consumed);
-        if (chunked_to_client_) {
+        if (current_.chunked_to_client) {
           scratch_.clear();
           AppendLastChunk(scratch_);
           out.Append(pool, scratch_);
         }
-        bool reusable =
-            parser_.head().keep_alive && request_sent_ && in.empty() && !upstream_->peer_closed();
+        bool reusable = parser_.head().keep_alive && current_.request_sent && in.empty() &&
+                        !current_.upstream->peer_closed();
         Finish(reusable);
         return PumpResult::kDone;
       }
       case ParseEvent::kError:
-        pool_->stats().errors.broken.Add();
+        current_.pool->stats().errors.broken.Add();
         Fail(Failure::kBroken);
         continue;
       case ParseEvent::kNeedMore:
@@ -473,13 +450,13 @@ ProxyExchange::PumpResult ProxyExchange::Pump(Buffer& out, BufferPool& pool, siz
     if (!ReceiveResponse()) {
       continue;  // broken: retried or failed, the state says which
     }
-    if (upstream_->in().size() > buffered) {
+    if (current_.upstream->in().size() > buffered) {
       continue;
     }
-    if (upstream_->peer_closed() && !upstream_->readable()) {
+    if (current_.upstream->peer_closed() && !current_.upstream->readable()) {
       ParseResult end = parser_.Finish();  // a close-delimited body ends here; others broke
       if (end.event == ParseEvent::kMessageComplete) {
-        if (chunked_to_client_) {
+        if (current_.chunked_to_client) {
           scratch_.clear();
           AppendLastChunk(scratch_);
           out.Append(pool, scratch_);
@@ -487,7 +464,7 @@ ProxyExchange::PumpResult ProxyExchange::Pump(Buffer& out, BufferPool& pool, siz
         Finish(/*reusable=*/false);
         return PumpResult::kDone;
       }
-      pool_->stats().errors.broken.Add();
+      current_.pool->stats().errors.broken.Add();
       Fail(Failure::kBroken);
       continue;
     }
@@ -497,33 +474,33 @@ ProxyExchange::PumpResult ProxyExchange::Pump(Buffer& out, BufferPool& pool, siz
 
 void ProxyExchange::OnTimer() {
   const MonoTime current = now();
-  if (state_ == State::kDelaying) {
-    if (current >= start_at_) {
+  if (current_.state == State::kDelaying) {
+    if (current >= current_.start_at) {
       Begin();
-      client_->OnProxyProgress();
+      current_.client->OnProxyProgress();
     }
     return;
   }
-  if (state_ != State::kConnecting && state_ != State::kExchanging) {
+  if (current_.state != State::kConnecting && current_.state != State::kExchanging) {
     return;
   }
-  if (total_deadline_ != 0 && current >= total_deadline_) {
+  if (current_.total_deadline != 0 && current >= current_.total_deadline) {
     Fail(Failure::kTotalTimeout);
-  } else if (connect_deadline_ != 0 && current >= connect_deadline_) {
-    pool_->OnConnectFailed(current);
+  } else if (current_.connect_deadline != 0 && current >= current_.connect_deadline) {
+    current_.pool->OnConnectFailed(current);
     Fail(Failure::kConnectTimeout);
-  } else if (first_byte_deadline_ != 0 && current >= first_byte_deadline_) {
+  } else if (current_.first_byte_deadline != 0 && current >= current_.first_byte_deadline) {
     Fail(Failure::kFirstByteTimeout);
   } else {
     ArmTimer();
     return;
   }
-  client_->OnProxyProgress();
+  current_.client->OnProxyProgress();
 }
 
 void ProxyExchange::ArmTimer() {
-  MonoTime next = total_deadline_;
-  for (MonoTime deadline : {connect_deadline_, first_byte_deadline_}) {
+  MonoTime next = current_.total_deadline;
+  for (MonoTime deadline : {current_.connect_deadline, current_.first_byte_deadline}) {
     if (deadline != 0 && (next == 0 || deadline < next)) next = deadline;
   }
   if (next != 0 && (!timer_.armed() || timer_.deadline() != next)) {

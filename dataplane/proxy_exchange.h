@@ -80,13 +80,13 @@ class ProxyExchange final : public UpstreamConnection::User {
 
   // Response side: moves what is available into `out` while it holds under `limit` bytes.
   PumpResult Pump(Buffer& out, BufferPool& pool, size_t limit, const ClientSide& client);
-  int error_status() const { return error_status_; }
+  int error_status() const { return current_.error_status; }
   // Some of the response reached the client's output: nothing else may be written there.
-  bool head_forwarded() const { return head_forwarded_; }
+  bool head_forwarded() const { return current_.head_forwarded; }
   // The response's framing needs the connection closed after it (close-delimited body to
   // an HTTP/1.0 client), or the client side asked for it.
-  bool closes_connection() const { return close_after_; }
-  int response_status() const { return response_status_; }
+  bool closes_connection() const { return current_.close_after; }
+  int response_status() const { return current_.response_status; }
 
   // The client connection is closing: give the upstream connection back (closed) now.
   void Abandon();
@@ -120,41 +120,50 @@ class ProxyExchange final : public UpstreamConnection::User {
   void ArmTimer();
   void AppendChunked(std::string_view data);
   MonoTime now() const { return context_.loop.now(); }
+  // Done, failed or aborted: the answer is decided.
+  bool ended() const {
+    return current_.state == State::kDone || current_.state == State::kFailed ||
+           current_.state == State::kAborted;
+  }
 
   WorkerContext& context_;
   UpstreamPools& pools_;
-  // Set by Start(): the request being proxied.
-  Client* client_ = nullptr;
-  SnapshotRef snapshot_;
-  const RouteConfig* route_ = nullptr;
-  RouteState* route_state_ = nullptr;
+  SnapshotRef snapshot_;       // pinned by Start(): `current_.route` lives in it
   std::string upstream_head_;  // kept for a retry of a bodiless request
   Buffer request_out_;         // request bytes not yet sent upstream
   HttpResponseParser parser_;
   Timer timer_;
-  UpstreamPool* pool_ = nullptr;
-  UpstreamConnection* upstream_ = nullptr;
-  State state_ = State::kDelaying;
-  MonoTime start_at_ = 0;
-  MonoTime began_at_ = 0;
-  MonoTime connect_deadline_ = 0;
-  MonoTime first_byte_deadline_ = 0;
-  MonoTime total_deadline_ = 0;
-  int attempts_ = 0;
-  int error_status_ = 0;
-  int response_status_ = 0;
-  bool has_body_ = false;
-  bool chunked_upstream_ = false;  // the request body goes upstream chunked
-  bool head_request_ = false;
-  bool idempotent_ = false;  // a resend after a stale connection is harmless
-  bool reused_ = false;      // the current upstream connection came from the pool
-  bool request_complete_ = false;
-  bool request_sent_ = false;
-  bool send_failed_ = false;  // the upstream stopped reading; its answer may still come
-  bool got_first_byte_ = false;
-  bool head_forwarded_ = false;
-  bool chunked_to_client_ = false;
-  bool close_after_ = false;
+  // Everything about the request being proxied that Start() sets and Recycle() resets (as a
+  // whole, so a field added here cannot outlive its request).
+  struct PerRequest {
+    Client* client = nullptr;
+    const RouteConfig* route = nullptr;
+    RouteState* route_state = nullptr;
+    UpstreamPool* pool = nullptr;
+    UpstreamConnection* upstream = nullptr;
+    State state = State::kDelaying;
+    MonoTime start_at = 0;
+    MonoTime began_at = 0;
+    MonoTime connect_deadline = 0;
+    MonoTime first_byte_deadline = 0;
+    MonoTime total_deadline = 0;
+    int attempts = 0;
+    int error_status = 0;
+    int response_status = 0;
+    bool has_body = false;
+    bool chunked_upstream = false;  // the request body goes upstream chunked
+    bool head_request = false;
+    bool idempotent = false;  // a resend after a stale connection is harmless
+    bool reused = false;      // the current upstream connection came from the pool
+    bool request_complete = false;
+    bool request_sent = false;
+    bool send_failed = false;  // the upstream stopped reading; its answer may still come
+    bool got_first_byte = false;
+    bool head_forwarded = false;
+    bool chunked_to_client = false;
+    bool close_after = false;
+  };
+  PerRequest current_;
   std::string scratch_;  // reused for heads and chunk framing
 };
 
