@@ -25,11 +25,8 @@ for tool in nstat perf; do
 done
 
 start_node node "$NODE_BIN" --workers="$WORKERS" --delay="$DELAY"
-admin=$(grep -o '"admin":"[^"]*"' "$OUT/node.log" | cut -d'"' -f4)
-requests() {
-  curl -s "http://$admin/metrics" | awk '/^proxynode_requests_total\{/ { s += $2 } END { printf "%d", s }'
-}
-buckets() { curl -s "http://$admin/metrics" | grep '^proxynode_timer_lateness_seconds_bucket' >"$1"; }
+requests() { metric "$NODE_ADMIN" proxynode_requests_total | cut -d. -f1; }
+buckets() { curl -s "http://$NODE_ADMIN/metrics" | grep '^proxynode_timer_lateness_seconds_bucket' >"$1"; }
 
 symbol=$(nm "$NODE_BIN" | awk '/TimerQueue[0-9]*RunExpired/ && !found { print $1; found = 1 }')
 perf probe -q -d 'probe_proxynode:*' 2>/dev/null || true

@@ -117,12 +117,6 @@ echo "## Scale, $(date -u +%FT%TZ), proxynode $(git rev-parse --short HEAD 2>/de
 echo
 echo "$(nproc) cores, kernel $(uname -r), $(nginx -v 2>&1 | sed 's/.*: //'), node $(node --version), wrk -t$THREADS (same cores). Raw output: $OUT"
 
-# metric ADMIN NAME: the sum of a node metric over its labels.
-metric() {
-  curl -sf "http://$1/metrics" |
-    awk -v name="$2" '$1 == name || index($1, name "{") == 1 { sum += $2 } END { printf "%.6f", sum }'
-}
-
 if [[ " $PARTS " == *" hold "* ]]; then
   # wrk opens its connections one after another and each connect() searches the ephemeral
   # port range, most of which 19,000 connections use: the ramp takes seconds. So the rate is
@@ -130,7 +124,7 @@ if [[ " $PARTS " == *" hold "* ]]; then
   # (stopped after that window) gives errors and latency over its whole run.
   limit=$((HOLD_CONNS * 1000 / HOLD_DELAY))
   start_server proxynode 2 "$HOLD_DELAY"
-  admin=$(grep -o '"admin":"[^"]*"' "$OUT/proxynode-w2-d$HOLD_DELAY.log" | cut -d'"' -f4)
+  admin=$NODE_ADMIN
   rss_before=$(rss_kib "$SERVER_PID")
   peak_rss "$SERVER_PID" "$OUT/hold.rss" &
   sampler=$!

@@ -19,7 +19,8 @@ cleanup() {  # TERM everything started here (nginx's master stops its workers), 
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start_node NAME BIN ARGS...: a proxynode on port 0; sets NODE_PID and NODE_HTTP (host:port).
+# start_node NAME BIN ARGS...: a proxynode on port 0; sets NODE_PID, NODE_HTTP and NODE_ADMIN
+# (host:port).
 start_node() {
   local name=$1 bin=$2; shift 2
   "$bin" --http_listen=127.0.0.1:0 --admin_listen=127.0.0.1:0 --control_listen=127.0.0.1:0 \
@@ -29,6 +30,13 @@ start_node() {
   for _ in $(seq 100); do grep -q '"proxynode listening"' "$OUT/$name.log" && break; sleep 0.05; done
   NODE_HTTP=$(grep -o '"http":"[^"]*"' "$OUT/$name.log" | head -1 | cut -d'"' -f4)
   [[ -n $NODE_HTTP ]] || { echo "bench: $name did not start, see $OUT/$name.log" >&2; exit 1; }
+  NODE_ADMIN=$(grep -o '"admin":"[^"]*"' "$OUT/$name.log" | head -1 | cut -d'"' -f4)
+}
+
+# metric ADMIN NAME: the sum of a node metric over its labels (6 decimals).
+metric() {
+  curl -sf "http://$1/metrics" |
+    awk -v name="$2" '$1 == name || index($1, name "{") == 1 { sum += $2 } END { printf "%.6f", sum }'
 }
 
 # free_port FROM: the first port from FROM up that nothing listens on (for nginx, which

@@ -155,11 +155,7 @@ TEST(ContainerTest, SigtermWithFiveHundredRequestsInFlight) {
 
   constexpr int kInFlight = 500;
   std::vector<HttpClient> clients;
-  clients.reserve(kInFlight);
-  for (int i = 0; i < kInFlight; ++i) {
-    clients.push_back(ConnectTo(node.http_port()));
-    ASSERT_TRUE(clients.back().Send(GetRequest())) << clients.back().error();
-  }
+  ASSERT_TRUE(ConnectAndSend(node.http_port(), kInFlight, GetRequest(), &clients));
   ASSERT_TRUE(WaitUntil(
       [&] { return node.MetricSum("proxynode_node_pending_requests") == kInFlight; }, 10s))
       << "pending: " << node.MetricSum("proxynode_node_pending_requests");

@@ -55,10 +55,7 @@ TEST(ControlDrainTest, DrainFinishesInFlightRequestsAndExitsZero) {
 
   constexpr int kInFlight = 3;
   std::vector<HttpClient> clients;
-  for (int i = 0; i < kInFlight; ++i) {
-    clients.push_back(ConnectTo(node.http_port()));
-    ASSERT_TRUE(clients.back().Send(GetRequest()));
-  }
+  ASSERT_TRUE(ConnectAndSend(node.http_port(), kInFlight, GetRequest(), &clients));
   // Every request parsed and waiting on its 500 ms delay.
   ASSERT_TRUE(WaitUntil(
       [&] {

@@ -85,15 +85,8 @@ TEST(IdleConnectionsTest, ConnectionsWaitingOnTheirDelayHoldNoReadBuffer) {
   ASSERT_TRUE(node.Start({"--delay=3s", "--workers=1"}));
   constexpr int kWaiting = 200;
   std::vector<HttpClient> clients;
-  for (int i = 0; i < kWaiting; ++i) {
-    clients.push_back(ConnectTo(node.http_port()));
-    ASSERT_TRUE(clients.back().Send(GetRequest())) << clients.back().error();
-  }
-  const auto deadline = std::chrono::steady_clock::now() + 2s;
-  while (node.MetricSum("proxynode_node_pending_requests") < kWaiting &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(20ms);
-  }
+  ASSERT_TRUE(ConnectAndSend(node.http_port(), kWaiting, GetRequest(), &clients));
+  WaitUntil([&] { return node.MetricSum("proxynode_node_pending_requests") >= kWaiting; }, 2s);
   ASSERT_EQ(node.MetricSum("proxynode_node_pending_requests"), kWaiting);
   EXPECT_LT(node.MetricSum("proxynode_buffer_blocks_in_use"), 5);
   for (HttpClient& client : clients) {

@@ -106,10 +106,7 @@ TEST(LimitsTest, MaxPendingAnswers503WhileRequestsWait) {
 
   // Ten connections with one request each: at most 5 may wait on the delay at once.
   std::vector<HttpClient> clients;
-  for (int i = 0; i < kClients; ++i) {
-    clients.push_back(ConnectTo(node.http_port()));
-    ASSERT_TRUE(clients.back().Send(GetRequest()));
-  }
+  ASSERT_TRUE(ConnectAndSend(node.http_port(), kClients, GetRequest(), &clients));
   int ok = 0;
   int unavailable = 0;
   for (int i = 0; i < kClients; ++i) {

@@ -238,7 +238,8 @@ TEST_F(ProxyTest, ReusedExchangesCarryNothingFromTheRequestBefore) {
     std::optional<HttpResponse> failed = Get(client, "/reset");
     ASSERT_TRUE(failed);
     EXPECT_EQ(failed->status, 502);
-    std::optional<HttpResponse> head = client.RoundTrip(HeadRequest("/plain"), true);
+    std::optional<HttpResponse> head =
+        client.RoundTrip(HeadRequest("/plain"), /*head_request=*/true);
     ASSERT_TRUE(head) << client.error();
     EXPECT_EQ(head->status, 200);
     EXPECT_EQ(head->Header("Content-Length"), "6");

@@ -32,10 +32,7 @@ TEST(ShutdownTest, DrainAnswersEveryInFlightRequestThenExitsZero) {
   ASSERT_TRUE(node.Start({"--delay=500ms", "--workers=2"}));
   constexpr int kClients = 50;
   std::vector<HttpClient> clients;
-  for (int i = 0; i < kClients; ++i) {
-    clients.push_back(ConnectTo(node.http_port()));
-    ASSERT_TRUE(clients.back().Send(GetRequest()));
-  }
+  ASSERT_TRUE(ConnectAndSend(node.http_port(), kClients, GetRequest(), &clients));
   // Every request parsed and waiting on its 500 ms timer: the drain must carry them.
   ASSERT_TRUE(WaitForRequests(node, kClients));
   EXPECT_TRUE(ReadyzIs(node, 200));

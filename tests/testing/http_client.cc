@@ -328,6 +328,20 @@ HttpClient ConnectTo(uint16_t port) {
   return client;
 }
 
+::testing::AssertionResult ConnectAndSend(uint16_t port, int count, std::string_view request,
+                                          std::vector<HttpClient>* clients) {
+  for (int i = 0; i < count; ++i) {
+    HttpClient client;
+    ::testing::AssertionResult connected = client.Connect(port);
+    if (!connected)
+      return ::testing::AssertionFailure() << "client " << i << ": " << connected.message();
+    ::testing::AssertionResult sent = client.Send(request);
+    if (!sent) return ::testing::AssertionFailure() << "client " << i << ": " << sent.message();
+    clients->push_back(std::move(client));
+  }
+  return ::testing::AssertionSuccess();
+}
+
 uint16_t UnusedLoopbackPort() {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in address{};

@@ -92,6 +92,11 @@ class HttpClient {
 // A client already connected to `port` (the test fails if it cannot connect).
 HttpClient ConnectTo(uint16_t port);
 
+// Opens `count` connections to `port` and sends `request` on each, appending them to
+// `clients` (nothing is read); fails at the first connection that cannot, saying which.
+::testing::AssertionResult ConnectAndSend(uint16_t port, int count, std::string_view request,
+                                          std::vector<HttpClient>* clients);
+
 // A loopback port nothing listens on (bound, then released), for an upstream that refuses
 // connects. Every listener in the tests binds port 0, so none takes it meanwhile.
 uint16_t UnusedLoopbackPort();
