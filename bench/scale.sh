@@ -17,12 +17,14 @@
 #
 # Knobs: PARTS ("hold growth"), SERVERS ("proxynode nginx node"), DUR (10 s per growth run),
 #        LARGE_DUR,
-#        WARM (2 s), THREADS (2), HOLD_CONNS, HOLD_DELAY, HOLD_DUR, GROWTH_LIMIT, NODE_BIN, OUT.
+#        WARM (2 s), THREADS (2), HOLD_CONNS, HOLD_DELAY, HOLD_DUR, GROWTH_LIMIT, NODE_BIN,
+#        NODE_ARGS (extra proxynode flags), OUT.
 # wrk needs one descriptor per connection: the hard open-file limit must exceed the largest
 # connection count (20,000 here). Loopback only; every process started here stops on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NODE_BIN=${NODE_BIN:-build/controlplane/proxynode}
+NODE_ARGS=${NODE_ARGS:-}
 PARTS=${PARTS:-"hold growth"}
 SERVERS=${SERVERS:-"proxynode nginx node"}
 DUR=${DUR:-10}
@@ -64,7 +66,9 @@ start_server() {
   local name=$1 workers=$2 delay=$3
   case $name in
     proxynode)
-      start_node "proxynode-w$workers-d$delay" "$NODE_BIN" --workers="$workers" --delay="${delay}ms"
+      # shellcheck disable=SC2086 # NODE_ARGS: extra flags, split on spaces
+      start_node "proxynode-w$workers-d$delay" "$NODE_BIN" --workers="$workers" --delay="${delay}ms" \
+        $NODE_ARGS
       SERVER_PID=$NODE_PID
       SERVER_URL="http://$NODE_HTTP/"
       ;;
@@ -140,9 +144,14 @@ if [[ " $PARTS " == *" hold "* ]]; then
   open=$(metric "$admin" proxynode_node_connections | cut -d. -f1)
   r0=$(metric "$admin" proxynode_requests_total) t0=$EPOCHREALTIME
   node_ticks0=$(ticks "$SERVER_PID") wrk_ticks0=$(ticks "$wrk_pid")
+  read -ra worker_ticks0 <<<"$(thread_ticks "$SERVER_PID" worker-)"
+  lateness_buckets "$admin" "$OUT/hold.lateness0"
   sleep "$HOLD_DUR"
   r1=$(metric "$admin" proxynode_requests_total) t1=$EPOCHREALTIME
   node_ticks=$(($(ticks "$SERVER_PID") - node_ticks0)) wrk_ticks=$(($(ticks "$wrk_pid") - wrk_ticks0))
+  read -ra worker_ticks1 <<<"$(thread_ticks "$SERVER_PID" worker-)"
+  lateness_buckets "$admin" "$OUT/hold.lateness1"
+  accepts=$(worker_counter "$admin" proxynode_connections_accepted_total)
   open_end=$(metric "$admin" proxynode_node_connections | cut -d. -f1)
   kill -INT "$wrk_pid"
   wait "$wrk_pid" || true
@@ -155,16 +164,23 @@ if [[ " $PARTS " == *" hold "* ]]; then
   cores=$(( $(nproc) < THREADS ? $(nproc) : THREADS ))
   ceiling=$(awk -v t="$wrk_ticks" -v hz="$hz" -v a="$r0" -v b="$r1" -v c="$cores" -v l="$limit" \
     'BEGIN { printf "%.1f%%", (t > 0 ? 100 * c / (t / hz / (b - a)) / l : 0) }')
-  lateness=$(metric "$admin" 'proxynode_timer_lateness_quantile_seconds{quantile="0.99"}')
+  read -r late_p50 late_p99 late_p999 _ < <(window_lateness "$OUT/hold.lateness0" "$OUT/hold.lateness1")
+  worker_cpu=$(for i in "${!worker_ticks1[@]}"; do cpu_pct $((worker_ticks1[i] - ${worker_ticks0[i]:-0})); echo; done | paste -sd/)
+  accept_split=$(echo "$accepts" | tr ' ' /)
+  accept_spread=$(echo "$accepts" | awk '{ lo = hi = $1; for (i = 2; i <= NF; i++) { if ($i < lo) lo = $i; if ($i > hi) hi = $i }
+    printf "%.1f%%", (hi > 0 ? 100 * (hi - lo) / hi : 0) }')
   node_p99=$(metric "$admin" 'proxynode_request_duration_quantile_seconds{quantile="0.99"}')
   read -r wrk_rps wrk_p50 wrk_p99 errors < <(wrk_figures "$OUT/hold.txt")
   stop_server
   echo
   echo "### Hold: $HOLD_CONNS connections, ${HOLD_DELAY} ms delay, ${HOLD_DUR} s, 2 workers"
   echo
-  echo "| ramp s | open at start / end of window | node req/s in window | limit | of limit | node / wrk CPU% | ceiling (server at no cost) | node p99 ms | timer lateness p99 ms | wrk errors | wrk req/s (ramp included) | wrk p50 / p99 ms | node RSS before / peak MiB |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-  echo "| $ramp | $open / $open_end | $rps | $limit | $(awk -v r="$rps" -v l="$limit" 'BEGIN { printf "%.1f%%", 100 * r / l }') | $(cpu_pct "$node_ticks") / $(cpu_pct "$wrk_ticks") | $ceiling | $(awk -v v="$node_p99" 'BEGIN { printf "%.1f", v * 1000 }') | $(awk -v v="$lateness" 'BEGIN { printf "%.2f", v * 1000 }') | $errors | $wrk_rps | $wrk_p50 / $wrk_p99 | $(awk -v k="$rss_before" 'BEGIN { printf "%.1f", k / 1024 }') / $(awk -v k="$(cat "$OUT/hold.rss")" 'BEGIN { printf "%.1f", k / 1024 }') |"
+  echo "| ramp s | open at start / end of window | node req/s in window | limit | of limit | node / wrk CPU% | CPU% per worker | accepts per worker (spread) | ceiling (server at no cost) | node p99 ms | lateness p50 / p99 / p999 ms (window) | wrk errors | wrk req/s (ramp included) | wrk p50 / p99 ms | node RSS before / peak MiB |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| $ramp | $open / $open_end | $rps | $limit | $(awk -v r="$rps" -v l="$limit" 'BEGIN { printf "%.1f%%", 100 * r / l }') | $(cpu_pct "$node_ticks") / $(cpu_pct "$wrk_ticks") | $worker_cpu | $accept_split ($accept_spread) | $ceiling | $(awk -v v="$node_p99" 'BEGIN { printf "%.1f", v * 1000 }') | $late_p50 / $late_p99 / $late_p999 | $errors | $wrk_rps | $wrk_p50 / $wrk_p99 | $(awk -v k="$rss_before" 'BEGIN { printf "%.1f", k / 1024 }') / $(awk -v k="$(cat "$OUT/hold.rss")" 'BEGIN { printf "%.1f", k / 1024 }') |"
+  echo
+  echo "Lateness over the window only (differences of the node's histogram buckets, interpolated"
+  echo "inside a bucket); CPU per worker from its thread's /proc times over the window."
 fi
 
 if [[ " $PARTS " == *" growth "* ]]; then

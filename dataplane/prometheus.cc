@@ -13,8 +13,10 @@ namespace {
 constexpr std::array<double, 22> kLatencyBounds = {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.09, 0.1, 0.101,
     0.102,  0.105, 0.11,   0.125, 0.15, 0.2,   0.3,  0.5,   1,    2.5, 10};
-constexpr std::array<double, 12> kLatenessBounds = {
-    0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.1, 1};
+// Lateness bounds, dense below 20 ms where a delay is still on time.
+constexpr std::array<double, 18> kLatenessBounds = {
+    0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005,
+    0.0075,  0.01,    0.015,  0.02,    0.025,  0.05,  0.1,   0.25,  1};
 
 void Header(std::string& out, const char* name, const char* type, const char* help) {
   absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");

@@ -96,3 +96,47 @@ ratio() {  # ratio A B: A/B, or "-" when a side was not measured
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # reversed WORDS...: the words in reverse order (alternate which side runs first).
 reversed() { echo "$@" | awk '{ for (i = NF; i > 0; i--) printf "%s ", $i }'; }
+
+# lateness_buckets ADMIN FILE: the node's cumulative timer-lateness buckets ("LE COUNT" per
+# line), so that two of them give a window that leaves the connect ramp out.
+lateness_buckets() {
+  curl -sf "http://$1/metrics" | awk '/^proxynode_timer_lateness_seconds_bucket/ {
+    le = $1; sub(/.*le="/, "", le); sub(/".*/, "", le); print le, $2 }' >"$2"
+}
+# window_lateness BEFORE AFTER: "P50_MS P99_MS P999_MS COUNT" over the window between two
+# lateness_buckets files, interpolated linearly inside a bucket (as histogram_quantile does).
+window_lateness() {
+  paste -d' ' "$1" "$2" | awk '
+    { bound[NR] = ($1 == "+Inf" ? 1e9 : $1 + 0); count[NR] = $4 - $2 }
+    function q(p,   target, i, low, below) {
+      target = p * count[NR]; low = 0; below = 0
+      for (i = 1; i <= NR; i++) {
+        if (count[i] >= target) {
+          if (bound[i] == 1e9) return low * 1000
+          return 1000 * (low + (bound[i] - low) * (count[i] > below ? (target - below) / (count[i] - below) : 0))
+        }
+        low = bound[i]; below = count[i]
+      }
+      return low * 1000
+    }
+    END { if (count[NR] == 0) { print "- - - 0"; exit }
+          printf "%.2f %.2f %.2f %d\n", q(0.5), q(0.99), q(0.999), count[NR] }'
+}
+# worker_counter ADMIN NAME: "N0 N1 ..." a per-worker counter of the node, by worker index.
+worker_counter() {
+  curl -sf "http://$1/metrics" | awk -v name="$2" 'index($1, name "{worker=\"") == 1 {
+    w = $1; sub(/.*worker="/, "", w); sub(/".*/, "", w); v[w + 0] = $2; if (w + 0 > n) n = w + 0 }
+    END { for (i = 0; i <= n; i++) printf "%s%d", (i ? " " : ""), v[i] }'
+}
+# thread_ticks PID PATTERN: "T0 T1 ..." CPU ticks of the process's threads whose name
+# matches PATTERN, in name order (the workers: "worker-").
+thread_ticks() {
+  local task name line fields
+  for task in /proc/"$1"/task/*; do
+    read -r name <"$task/comm" 2>/dev/null || continue
+    [[ $name == $2* ]] || continue
+    read -r line <"$task/stat" 2>/dev/null || continue
+    read -ra fields <<<"${line##*) }"
+    echo "$name $((fields[11] + fields[12]))"
+  done | sort -V | awk '{ printf "%s%d", (NR > 1 ? " " : ""), $2 }'
+}
