@@ -21,6 +21,13 @@ inline MonoTime MonotonicNow() {
   return static_cast<MonoTime>(ts.tv_sec) * kSecond + ts.tv_nsec;
 }
 
+// CLOCK_REALTIME in nanoseconds: only to convert the kernel's receive timestamps, which use it.
+inline int64_t RealtimeNanos() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * kSecond + ts.tv_nsec;
+}
+
 inline int64_t WallClockSeconds() { return static_cast<int64_t>(time(nullptr)); }
 
 }  // namespace proxynode

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "dataplane/admission.h"
@@ -244,12 +245,14 @@ void Connection::ReadSocket() {
   while (active_->in.size() < kMaxBufferedInput) {
     size_t available;
     char* space = active_->in.PrepareWrite(context_.pool, kReadChunk, &available);
-    ssize_t n = recv(fd_, space, available, 0);
+    int64_t arrived_realtime = 0;
+    ssize_t n = ReceiveStamped(fd_, space, available, &arrived_realtime);
     if (n > 0) {
       auto bytes = static_cast<size_t>(n);
       active_->in.Commit(bytes);
       context_.stats.bytes_in.Add(bytes);
       bytes_in_ += bytes;
+      NoteArrival(arrived_realtime);
       last_activity_ = now();
       if (bytes < available && !peer_shut_down_) {
         // A short read drained the socket; edge-triggered epoll reports the next arrival.
@@ -276,6 +279,20 @@ void Connection::ReadSocket() {
     }
     return;
   }
+}
+
+void Connection::NoteArrival(int64_t arrived_realtime) {
+  // Read the clock again: this read may come late in a long batch of events, and a delay
+  // must never start before its request arrived.
+  const MonoTime current = context_.loop.UpdateNow();
+  if (arrived_realtime == 0) {
+    active_->arrived_at = current;  // no stamp (not enabled on this socket): count from now
+    return;
+  }
+  // The stamp is on the realtime clock; how long ago it was converts it. A clock step could
+  // make that absurd: never in the future, never more than kMaxArrivalAge back.
+  const Nanos ago = std::clamp<Nanos>(RealtimeNanos() - arrived_realtime, 0, kMaxArrivalAge);
+  active_->arrived_at = current - ago;
 }
 
 void Connection::DiscardInput() {
@@ -403,7 +420,7 @@ void Connection::OnRequestHead(std::string_view head_block) {
   }
 
   PendingResponse& entry = AppendEntry();
-  entry.deadline = now() + plan.delay;
+  entry.deadline = entry.started + plan.delay;
   entry.snapshot = context_.snapshots.Pin();
   entry.owns_body = plan.owns_body;
   if (plan.owns_body) {
@@ -627,7 +644,9 @@ PendingResponse& Connection::AppendEntry() {
     active_->queue_head = 0;
   }
   PendingResponse& entry = active_->queue.emplace_back();
-  entry.started = now();
+  // A request starts when its bytes arrived (when known), so its delay and latency count the
+  // time it waited for the loop too.
+  entry.started = active_->arrived_at != 0 ? active_->arrived_at : now();
   return entry;
 }
 
@@ -827,6 +846,7 @@ void Connection::Activate() {
   }
   context_.idle.Remove(*this);
   active_ = context_.activities.Acquire(this);
+  active_->arrived_at = 0;  // the previous owner's reads say nothing of this connection
 }
 
 bool Connection::Deactivate() {

@@ -91,6 +91,9 @@ class Connection final : public FileEventHandler,
   static constexpr uint64_t kCpuCheckInterval = 32;
   // How long a lingering close waits for the client's FIN.
   static constexpr Nanos kLingerTimeout = 2 * kSecond;
+  // A request's arrival stamp is believed up to this far back (a realtime clock step could
+  // make it anything).
+  static constexpr Nanos kMaxArrivalAge = kSecond;
 
   // `holds_slot`: the connection took one of Admission's connection slots.
   Connection(WorkerContext& context, int fd, uint64_t id, bool holds_slot);
@@ -187,6 +190,8 @@ class Connection final : public FileEventHandler,
   }
   bool closed() const { return state_ == State::kClosed; }
   MonoTime now() const { return context_.loop.now(); }
+  // Records when the bytes just read arrived (socket_ops.h: ReceiveStamped).
+  void NoteArrival(int64_t arrived_realtime);
 
   friend struct ConnectionActivity;  // its timers call OnDelayTimer / OnTimeoutTimer
   friend class IdleConnections;      // reads idle_link_ and last_activity_

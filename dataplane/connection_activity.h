@@ -62,6 +62,9 @@ struct ConnectionActivity {
   std::vector<PendingResponse> queue;  // capacity kept across requests and owners
   size_t queue_head = 0;
   MonoTime head_started_at = 0;
+  // When the bytes of the last read reached this host (socket_ops.h: arrival timestamps):
+  // a request parsed from them starts its delay then.
+  MonoTime arrived_at = 0;
   Timer delay_timer;
   Timer timeout_timer;
   std::unique_ptr<ProxyExchange> proxy;

@@ -3,6 +3,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -120,6 +121,21 @@ void EventLoop::RunPostedTasks() {
   running_tasks_.clear();
 }
 
+void EventLoop::RunTimersDueMidBatch(MonoTime& checked_at) {
+  if (timers_.empty()) {
+    return;
+  }
+  const MonoTime current = MonotonicNow();
+  if (current - checked_at < kTimerCheckInterval) {
+    return;
+  }
+  checked_at = current;
+  if (timers_.NextDeadline() <= current) {
+    now_ = std::max(now_, current);
+    timers_.RunExpired(now_);
+  }
+}
+
 void EventLoop::Run() {
   thread_id_.store(std::this_thread::get_id());
   // stop_ is not reset here: a Stop() that raced ahead of Run() must still stop it.
@@ -143,7 +159,11 @@ void EventLoop::Run() {
       DieErrno("epoll_pwait2");
     }
     now_ = MonotonicNow();
+    MonoTime timers_checked_at = now_;
     for (int i = 0; i < n; ++i) {
+      if (i > 0) {
+        RunTimersDueMidBatch(timers_checked_at);
+      }
       auto* handler = static_cast<FileEventHandler*>(events_[static_cast<size_t>(i)].data.ptr);
       if (handler == nullptr) {
         DrainWakeFd();
@@ -151,6 +171,7 @@ void EventLoop::Run() {
         handler->OnFileEvent(events_[static_cast<size_t>(i)].events);
       }
     }
+    now_ = MonotonicNow();
     timers_.RunExpired(now_);
     RunPostedTasks();
     // Deleting may defer more deletions (a connection releasing its parts): loop until none.

@@ -5,7 +5,8 @@
 //   2. take the epoll timeout from the earliest timer deadline (nanosecond precision,
 //      epoll_pwait2);
 //   3. epoll_pwait2;
-//   4. dispatch file events;
+//   4. dispatch file events; once kTimerCheckInterval has passed in a batch, run the timers
+//      due meanwhile, so a due timer never waits behind a whole batch of I/O;
 //   5. run expired timers (collected first, then run);
 //   6. run posted tasks (swapped out under the mutex, run outside it);
 //   7. destroy objects handed to DeferDelete() during this iteration.
@@ -47,6 +48,8 @@ class DeferredDeletable {
 class EventLoop {
  public:
   using Task = absl::AnyInvocable<void()>;
+  // How long a batch of events may run before the timers due meanwhile get their turn.
+  static constexpr Nanos kTimerCheckInterval = 250 * kMicrosecond;
 
   EventLoop();
   ~EventLoop();
@@ -69,7 +72,7 @@ class EventLoop {
 
   TimerQueue& timers() { return timers_; }
   // The time read when this iteration's wait ended, or at the last UpdateNow() (cheap; use
-  // for deadlines and latencies). It only moves forward within an iteration.
+  // for deadlines and latencies). It only moves forward.
   MonoTime now() const { return now_; }
   // Re-reads the clock, for a measurement that must count the iteration's work so far.
   MonoTime UpdateNow() { return now_ = MonotonicNow(); }
@@ -82,6 +85,10 @@ class EventLoop {
 
  private:
   void RunPostedTasks();
+  // Between two events of a batch: once kTimerCheckInterval has passed since `checked_at`,
+  // runs the timers due by now (and moves `checked_at`). Checking at an interval rather than
+  // after every event keeps the sends of timers due together in one run.
+  void RunTimersDueMidBatch(MonoTime& checked_at);
   void DrainWakeFd();
 
   int epoll_fd_;

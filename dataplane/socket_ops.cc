@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -134,6 +136,36 @@ SocketAddress PeerAddress(int fd) {
 void SetTcpNoDelay(int fd) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+void EnableArrivalTimestamps(int fd) {
+  int flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+  setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags));
+}
+
+ssize_t ReceiveStamped(int fd, char* buffer, size_t size, int64_t* arrived_realtime_ns) {
+  iovec iov{buffer, size};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(scm_timestamping))];
+  msghdr message{};
+  message.msg_iov = &iov;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof(control);
+  *arrived_realtime_ns = 0;
+  const ssize_t n = recvmsg(fd, &message, 0);
+  if (n <= 0) {
+    return n;
+  }
+  for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr;
+       header = CMSG_NXTHDR(&message, header)) {
+    if (header->cmsg_level == SOL_SOCKET && header->cmsg_type == SO_TIMESTAMPING) {
+      scm_timestamping stamps;
+      std::memcpy(&stamps, CMSG_DATA(header), sizeof(stamps));
+      *arrived_realtime_ns =
+          static_cast<int64_t>(stamps.ts[0].tv_sec) * 1'000'000'000 + stamps.ts[0].tv_nsec;
+    }
+  }
+  return n;
 }
 
 FdLimits RaiseFdLimit() {

@@ -37,6 +37,16 @@ SocketAddress PeerAddress(int fd);
 
 void SetTcpNoDelay(int fd);
 
+// Arrival timestamps: the kernel stamps each segment as it reaches this host (software
+// receive timestamps), and ReceiveStamped reports the stamp of the last byte it read. A
+// delay then counts from a request's arrival, not from when the loop got to it, so requests
+// that arrived spread out keep that spread in their deadlines even when one wake-up reads
+// them together.
+void EnableArrivalTimestamps(int fd);
+// recv() that also sets `*arrived_realtime_ns` (CLOCK_REALTIME, nanoseconds) to when the last
+// byte read arrived, or to 0 when the kernel gave no stamp.
+ssize_t ReceiveStamped(int fd, char* buffer, size_t size, int64_t* arrived_realtime_ns);
+
 // Raises RLIMIT_NOFILE's soft limit to the hard limit; returns {soft, hard} after the change.
 struct FdLimits {
   uint64_t soft = 0;

@@ -4,8 +4,10 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <vector>
 
+#include "dataplane/accept_share.h"
 #include "dataplane/admission.h"
 #include "dataplane/socket_ops.h"
 
@@ -20,7 +22,8 @@ Worker::Worker(WorkerOptions options)
       context_{loop_,      pool_, activities_,       idle_, *options_.stats,
                snapshots_, date_, *options_.handler, *this, options_.admission},
       listener_(loop_, options_.listen_fd, options_.exclusive_accept, *options_.stats,
-                [this](int fd) { Accept(fd); }) {
+                [this](int fd) { Accept(fd); }),
+      share_timer_(loop_.timers(), [this] { OnAcceptShareTimer(); }) {
   pool_.ReportInUseTo(&options_.stats->buffer_blocks_in_use);
   if (options_.proxy_stats != nullptr) {
     upstreams_ =
@@ -62,7 +65,7 @@ void Worker::StopAndJoin() {
   if (thread_.joinable()) {
     // Tear down in the loop thread: the loop runs tasks posted before Stop() on its way out.
     loop_.Post([this] {
-      listener_.Disable();
+      StopAccepting();
       connections_.clear();
       context_.exchanges = nullptr;
       exchanges_.reset();
@@ -109,7 +112,7 @@ std::vector<Connection*> Worker::OpenConnections() const {
 void Worker::BeginDrain() {
   loop_.Post([this] {
     context_.draining = true;
-    listener_.Disable();
+    StopAccepting();
     for (Connection* connection : OpenConnections()) {
       connection->BeginDrain();  // may close it (and erase it from the map)
     }
@@ -129,7 +132,7 @@ void Worker::AbortConnections() {
 void Worker::Retire(absl::AnyInvocable<void()> stopped_accepting) {
   loop_.Post([this, stopped_accepting = std::move(stopped_accepting)]() mutable {
     context_.retiring = true;
-    listener_.Disable();
+    StopAccepting();
     for (Connection* connection : OpenConnections()) {
       if (connection->idle() && !context_.draining) {
         HandOver(connection);
@@ -197,6 +200,7 @@ void Worker::Accept(int fd) {
   const bool holds_slot = admitted && options_.admission != nullptr;
   if (admitted) {
     SetTcpNoDelay(fd);
+    EnableArrivalTimestamps(fd);
     if (const int cpu = SteerTarget(fd); cpu >= 0) {
       // Before any read: the worker on that CPU serves the connection from its first byte.
       ConnectionHandover handover;
@@ -218,6 +222,46 @@ void Worker::Accept(int fd) {
     stats.rejected.max_connections.Add();
     connection->StartRejected(503, /*retry_after_seconds=*/1);
   }
+  CheckAcceptShare();
+}
+
+void Worker::StopAccepting() {
+  share_timer_.Cancel();
+  share_paused_ = false;
+  listener_.Disable();
+}
+
+bool Worker::KeepsAcceptShare() const {
+  // Not on the admin listener (one worker), nor in CPU-local mode, where a connection's
+  // worker is the one on its packets' CPU, whatever the counts.
+  return options_.admission != nullptr && options_.exclusive_accept && context_.cpu < 0;
+}
+
+void Worker::CheckAcceptShare() {
+  if (!KeepsAcceptShare() || share_paused_ || !listener_.enabled()) {
+    return;
+  }
+  if (AcceptShare::ShouldPause(connection_count(), options_.admission->connections(),
+                               snapshots_.current().workers)) {
+    listener_.Disable();
+    share_paused_ = true;
+    share_recheck_ = kShareRecheckFirst;
+    share_timer_.ArmAt(loop_.now() + share_recheck_);
+  }
+}
+
+void Worker::OnAcceptShareTimer() {
+  if (!share_paused_ || context_.draining || context_.retiring) {
+    return;
+  }
+  if (AcceptShare::ShouldResume(connection_count(), options_.admission->connections(),
+                                snapshots_.current().workers)) {
+    share_paused_ = false;
+    listener_.Enable();
+    return;
+  }
+  share_recheck_ = std::min(2 * share_recheck_, kShareRecheckMost);
+  share_timer_.ArmAt(loop_.now() + share_recheck_);
 }
 
 void Worker::OnConnectionClosed(Connection* connection) {

@@ -60,6 +60,9 @@ struct WorkerOptions {
 
 class Worker : public ConnectionOwner {
  public:
+  static constexpr Nanos kShareRecheckFirst = kMillisecond;
+  static constexpr Nanos kShareRecheckMost = 64 * kMillisecond;
+
   // Free 16 KiB buffer blocks a worker keeps however quiet it gets (1 MiB); bursts above it
   // are kept while in use and trimmed once they are not (free_list.h).
   static constexpr size_t kBufferBlocksKept = 64;
@@ -104,6 +107,13 @@ class Worker : public ConnectionOwner {
 
  private:
   void Accept(int fd);
+  // Accept balance (accept_share.h): stops accepting while this worker holds more than its
+  // share of the node's connections, and starts again once it no longer does.
+  bool KeepsAcceptShare() const;
+  void CheckAcceptShare();
+  void OnAcceptShareTimer();
+  // Stops accepting for good (drain, retirement, stop).
+  void StopAccepting();
   // CPU-local mode: the CPU a new connection's packets arrive on, when another worker
   // serves it (-1: serve it here).
   int SteerTarget(int fd) const;
@@ -120,6 +130,10 @@ class Worker : public ConnectionOwner {
   IdleConnections idle_;
   WorkerContext context_;
   Listener listener_;
+  // Paused for the accept share: rechecks with a backoff from 1 ms to 64 ms.
+  Timer share_timer_;
+  Nanos share_recheck_ = 0;
+  bool share_paused_ = false;
   uint64_t next_connection_serial_ = 0;
   std::atomic<bool> drained_{false};
   std::atomic<bool> retired_{false};
