@@ -18,7 +18,8 @@
 # Knobs: PARTS ("hold growth"), SERVERS ("proxynode nginx node"), DUR (10 s per growth run),
 #        LARGE_DUR,
 #        WARM (2 s), THREADS (2), HOLD_CONNS, HOLD_DELAY, HOLD_DUR, GROWTH_LIMIT, NODE_BIN,
-#        NODE_ARGS (extra proxynode flags), OUT.
+#        NODE_ARGS (extra proxynode flags), WRK_CPUS (hold: run wrk on these CPUs, taskset -c
+#        syntax; with a NODE_BIN wrapper that pins the node elsewhere, the two stop meeting), OUT.
 # wrk needs one descriptor per connection: the hard open-file limit must exceed the largest
 # connection count (20,000 here). Loopback only; every process started here stops on exit.
 set -euo pipefail
@@ -132,8 +133,8 @@ if [[ " $PARTS " == *" hold "* ]]; then
   rss_before=$(rss_kib "$SERVER_PID")
   peak_rss "$SERVER_PID" "$OUT/hold.rss" &
   sampler=$!
-  wrk -t"$THREADS" -c"$HOLD_CONNS" -d"$((HOLD_DUR + 120))s" --timeout 5s --latency "$SERVER_URL" \
-    >"$OUT/hold.txt" 2>&1 &
+  ${WRK_CPUS:+taskset -c "$WRK_CPUS"} wrk -t"$THREADS" -c"$HOLD_CONNS" -d"$((HOLD_DUR + 120))s" \
+    --timeout 5s --latency "$SERVER_URL" >"$OUT/hold.txt" 2>&1 &
   wrk_pid=$!
   ramp_start=$EPOCHREALTIME
   for _ in $(seq 600); do

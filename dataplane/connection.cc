@@ -246,13 +246,16 @@ void Connection::ReadSocket() {
     size_t available;
     char* space = active_->in.PrepareWrite(context_.pool, kReadChunk, &available);
     int64_t arrived_realtime = 0;
-    ssize_t n = ReceiveStamped(fd_, space, available, &arrived_realtime);
+    ssize_t n = arrival_stamps_ ? ReceiveStamped(fd_, space, available, &arrived_realtime)
+                                : recv(fd_, space, available, 0);
     if (n > 0) {
       auto bytes = static_cast<size_t>(n);
       active_->in.Commit(bytes);
       context_.stats.bytes_in.Add(bytes);
       bytes_in_ += bytes;
-      NoteArrival(arrived_realtime);
+      if (arrival_stamps_) {
+        NoteArrival(arrived_realtime);
+      }
       last_activity_ = now();
       if (bytes < available && !peer_shut_down_) {
         // A short read drained the socket; edge-triggered epoll reports the next arrival.
@@ -286,7 +289,7 @@ void Connection::NoteArrival(int64_t arrived_realtime) {
   // must never start before its request arrived.
   const MonoTime current = context_.loop.UpdateNow();
   if (arrived_realtime == 0) {
-    active_->arrived_at = current;  // no stamp (not enabled on this socket): count from now
+    active_->arrived_at = current;  // no stamp (these bytes came before stamping began)
     return;
   }
   // The stamp is on the realtime clock; how long ago it was converts it. A clock step could
@@ -421,6 +424,11 @@ void Connection::OnRequestHead(std::string_view head_block) {
 
   PendingResponse& entry = AppendEntry();
   entry.deadline = entry.started + plan.delay;
+  if (plan.delay > 0 && !arrival_stamps_) {
+    // From the next read on, delays count from arrival (this one counts from now).
+    EnableArrivalTimestamps(fd_);
+    arrival_stamps_ = true;
+  }
   entry.snapshot = context_.snapshots.Pin();
   entry.owns_body = plan.owns_body;
   if (plan.owns_body) {

@@ -221,6 +221,9 @@ class Connection final : public FileEventHandler,
   bool head_in_progress_ : 1 = false;
   bool body_in_progress_ : 1 = false;
   bool body_held_ : 1 = false;  // the proxied body waits for the upstream to take more
+  // The socket stamps arrivals (socket_ops.h): turned on at the first delayed request, so a
+  // connection that is never delayed reads with plain recv().
+  bool arrival_stamps_ : 1 = false;
 };
 
 }  // namespace proxynode

@@ -200,7 +200,6 @@ void Worker::Accept(int fd) {
   const bool holds_slot = admitted && options_.admission != nullptr;
   if (admitted) {
     SetTcpNoDelay(fd);
-    EnableArrivalTimestamps(fd);
     if (const int cpu = SteerTarget(fd); cpu >= 0) {
       // Before any read: the worker on that CPU serves the connection from its first byte.
       ConnectionHandover handover;
