@@ -172,6 +172,11 @@ std::string RenderStats(const Stats& now, const Stats* before, const StatsViewOp
   Table latency({"LATENCY", "COUNT", "P50", "P90", "P99", "P99.9"});
   latency.AddRow(LatencyRow("request", now.request_latency()));
   latency.AddRow(LatencyRow("timer_lateness", now.timer_lateness()));
+  // From WatchStats (top): the last interval alone, where a bad minute shows.
+  const bool has_interval = now.has_interval_timer_lateness();
+  if (has_interval) {
+    latency.AddRow(LatencyRow("timer_lateness_interval", now.interval_timer_lateness()));
+  }
   out += latency.Render() + "\n";
 
   // Workers are matched by index: after a change of `workers` the set differs.
@@ -179,16 +184,19 @@ std::string RenderStats(const Stats& now, const Stats* before, const StatsViewOp
   if (before != nullptr) {
     for (const auto& worker : before->per_worker()) previous[worker.index()] = &worker.counters();
   }
+  // LATE_P99: the worker's timer lateness p99, over the last interval when the message has one.
   Table workers({"WORKER", "CONNECTIONS", "ACCEPTED", "REQUESTS", "REQ/S", "BYTES_IN", "BYTES_OUT",
-                 "PENDING"});
+                 "PENDING", "LATE_P99"});
   for (const auto& worker : now.per_worker()) {
     const Counters& c = worker.counters();
     auto it = previous.find(worker.index());
     double rate = it == previous.end() ? -1 : Rate(it->second->requests(), c.requests(), seconds);
+    const LatencySummary& lateness =
+        has_interval ? worker.interval_timer_lateness() : worker.timer_lateness();
     workers.AddRow({std::to_string(worker.index()), std::to_string(c.connections_active()),
                     std::to_string(c.connections_accepted()), std::to_string(c.requests()),
                     FormatRate(rate), FormatBytes(c.bytes_in()), FormatBytes(c.bytes_out()),
-                    std::to_string(c.pending_timers())});
+                    std::to_string(c.pending_timers()), Percentile(lateness, lateness.p99())});
   }
   out += workers.Render();
   // Only a node that proxies has these; a plain node's view stays as it was.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <future>
 #include <memory>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "controlplane/config_translator.h"
@@ -57,7 +58,8 @@ class StatsWatcher : public grpc::ServerWriteReactor<v1::Stats> {
 
  private:
   void SendNext() {
-    message_ = service_.CurrentStats();
+    StatsSnapshot stats = service_.dataplane_.CollectStats();
+    message_ = ToProto(stats, service_.dataplane_.CollectProxyStats(), service_.dataplane_.Info());
     MonoTime now = MonotonicNow();
     if (previous_time_ != 0) {
       double seconds = static_cast<double>(now - previous_time_) / 1e9;
@@ -66,7 +68,9 @@ class StatsWatcher : public grpc::ServerWriteReactor<v1::Stats> {
       message_.set_accepts_per_second(
           static_cast<double>(message_.total().connections_accepted() - previous_accepts_) /
           seconds);
+      FillIntervalLateness(stats, previous_, &message_);
     }
+    previous_ = std::move(stats);
     previous_time_ = now;
     previous_requests_ = message_.total().requests();
     previous_accepts_ = message_.total().connections_accepted();
@@ -80,6 +84,7 @@ class StatsWatcher : public grpc::ServerWriteReactor<v1::Stats> {
   MonoTime previous_time_ = 0;
   uint64_t previous_requests_ = 0;
   uint64_t previous_accepts_ = 0;
+  StatsSnapshot previous_;  // for the interval's lateness
 };
 
 ControlService::ControlService(Dataplane& dataplane, std::function<void()> on_drain)

@@ -2,6 +2,8 @@
 
 #include <sys/time.h>
 
+#include <algorithm>
+
 #include "controlplane/proto_duration.h"
 
 namespace proxynode {
@@ -66,6 +68,7 @@ v1::Stats ToProto(const StatsSnapshot& stats, const ProxyStatsSnapshot& proxy,
     v1::WorkerStats* row = proto.add_per_worker();
     row->set_index(worker.index);
     FillCounters(worker.values, row->mutable_counters());
+    FillLatency(worker.timer_lateness, row->mutable_timer_lateness());
   }
   FillLatency(stats.request_latency, proto.mutable_request_latency());
   FillLatency(stats.timer_lateness, proto.mutable_timer_lateness());
@@ -78,6 +81,23 @@ v1::Stats ToProto(const StatsSnapshot& stats, const ProxyStatsSnapshot& proxy,
     FillRoute(route, proto.add_routes());
   }
   return proto;
+}
+
+void FillIntervalLateness(const StatsSnapshot& now, const StatsSnapshot& before, v1::Stats* out) {
+  FillLatency(now.timer_lateness.Since(before.timer_lateness),
+              out->mutable_interval_timer_lateness());
+  for (v1::WorkerStats& row : *out->mutable_per_worker()) {
+    const auto same_index = [&row](const WorkerStatsValues& w) { return w.index == row.index(); };
+    const auto current = std::find_if(now.workers.begin(), now.workers.end(), same_index);
+    if (current == now.workers.end()) {
+      continue;
+    }
+    const auto earlier = std::find_if(before.workers.begin(), before.workers.end(), same_index);
+    FillLatency(earlier == before.workers.end()
+                    ? current->timer_lateness
+                    : current->timer_lateness.Since(earlier->timer_lateness),
+                row.mutable_interval_timer_lateness());
+  }
 }
 
 }  // namespace proxynode

@@ -104,6 +104,21 @@ uint64_t HistogramSnapshot::CountAtOrBelow(Nanos limit) const {
   return total;
 }
 
+HistogramSnapshot HistogramSnapshot::Since(const HistogramSnapshot& earlier) const {
+  HistogramSnapshot interval = *this;
+  if (earlier.count_ > count_) {
+    return interval;
+  }
+  for (size_t i = 0; i < interval.counts_.size() && i < earlier.counts_.size(); ++i) {
+    if (earlier.counts_[i] > interval.counts_[i]) {
+      return *this;  // not an earlier view of the same histograms
+    }
+    interval.counts_[i] -= earlier.counts_[i];
+  }
+  interval.count_ -= earlier.count_;
+  return interval;
+}
+
 double HistogramSnapshot::ApproximateSum() const {
   double sum = 0;
   for (size_t i = 0; i < counts_.size(); ++i) {

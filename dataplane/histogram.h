@@ -56,6 +56,10 @@ class HistogramSnapshot {
   uint64_t CountAtOrBelow(Nanos limit) const;
   // Approximate sum of all values (bucket midpoints), for Prometheus _sum.
   double ApproximateSum() const;
+  // What was recorded after `earlier` (an earlier snapshot of the same histograms): the
+  // figures of one interval. If `earlier` holds more than this one (the histogram was
+  // replaced, say a worker index reused), everything here counts as new.
+  HistogramSnapshot Since(const HistogramSnapshot& earlier) const;
 
  private:
   std::vector<uint64_t> counts_;  // as long as the highest bucket any added histogram used

@@ -207,6 +207,12 @@ std::string RenderPrometheus(const StatsSnapshot& stats, const ProxyStatsSnapsho
   Histogram(out, "proxynode_timer_lateness_seconds",
             "How late delayed responses left compared with their deadline", stats.timer_lateness,
             kLatenessBounds);
+  Header(out, "proxynode_worker_timer_lateness_seconds", "histogram",
+         "How late delayed responses left compared with their deadline, per worker");
+  for (const WorkerStatsValues& w : stats.workers) {
+    HistogramSeries(out, "proxynode_worker_timer_lateness_seconds",
+                    absl::StrCat("worker=\"", w.index, "\""), w.timer_lateness, kLatenessBounds);
+  }
 
   Quantiles(out, "proxynode_request_duration_quantile_seconds",
             "Request duration percentiles since start (within 1%)", stats.request_latency);

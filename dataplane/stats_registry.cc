@@ -1,6 +1,7 @@
 #include "dataplane/stats_registry.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace proxynode {
 
@@ -72,10 +73,11 @@ StatsSnapshot StatsRegistry::Collect() const {
     WorkerStatsValues worker;
     worker.index = entry.index;
     worker.values.Add(*entry.stats);
+    worker.timer_lateness.Add(entry.stats->timer_lateness);
     snapshot.total.Add(worker.values);
-    snapshot.workers.push_back(worker);
     snapshot.request_latency.Add(entry.stats->request_latency);
     snapshot.timer_lateness.Add(entry.stats->timer_lateness);
+    snapshot.workers.push_back(std::move(worker));
   }
   return snapshot;
 }

@@ -38,6 +38,7 @@ struct StatsValues {
 struct WorkerStatsValues {
   int index = 0;
   StatsValues values;
+  HistogramSnapshot timer_lateness;  // this worker's alone
 };
 
 struct StatsSnapshot {

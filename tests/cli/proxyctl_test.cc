@@ -602,6 +602,11 @@ TEST_F(ProxyctlTest, TopPrintsEachIterationThenExits) {
   }
   EXPECT_EQ(frames, 2u) << top;
   EXPECT_THAT(top.out, HasSubstr("every 200ms"));
+  // The second frame has an interval behind it: its own timer-lateness row, and each worker's
+  // lateness p99.
+  const std::string second_frame = top.out.substr(top.out.rfind("proxyctl top   "));
+  EXPECT_THAT(second_frame, HasSubstr("timer_lateness_interval")) << top;
+  EXPECT_THAT(second_frame, HasSubstr("LATE_P99")) << top;
   EXPECT_EQ(top.err, "");
 
   Result json = RunOn(node_, {"top", "--iterations", "2", "--interval", "100ms", "-o", "json"});
@@ -610,6 +615,7 @@ TEST_F(ProxyctlTest, TopPrintsEachIterationThenExits) {
   std::string second_line = json.out.substr(json.out.find('\n') + 1);
   EXPECT_TRUE(ParseJson(json.out.substr(0, json.out.find('\n'))));
   EXPECT_TRUE(ParseJson(second_line));
+  EXPECT_THAT(second_line, HasSubstr("interval_timer_lateness")) << json;
 
   // Ctrl-C ends it cleanly: exit 0 after the frames so far.
   Result interrupted = Proxyctl({"--addr", Addr(node_), "top", "--interval", "100ms"}, {}, 700ms);

@@ -175,6 +175,41 @@ TEST(HistogramTest, SnapshotMergesHistograms) {
   EXPECT_EQ(s.CountAtOrBelow(20), 3u);
 }
 
+TEST(HistogramTest, SinceGivesWhatWasRecordedInTheInterval) {
+  auto h = std::make_unique<H>();
+  h->Record(10 * kMicrosecond);
+  h->Record(20 * kMillisecond);
+  HistogramSnapshot before;
+  before.Add(*h);
+  h->Record(3 * kMillisecond);
+  h->Record(3 * kMillisecond);
+  h->Record(20 * kMillisecond);
+  HistogramSnapshot after;
+  after.Add(*h);
+
+  const HistogramSnapshot interval = after.Since(before);
+  EXPECT_EQ(interval.count(), 3u);
+  EXPECT_EQ(interval.CountAtOrBelow(kMillisecond), 0u);  // the 10 us value was before
+  EXPECT_EQ(interval.CountAtOrBelow(4 * kMillisecond), 2u);
+  ExpectWithinPercent(interval.Percentile(0.5), 3e6, 1.0);
+  EXPECT_EQ(after.Since(after).count(), 0u);
+}
+
+TEST(HistogramTest, SinceALargerSnapshotCountsEverythingAsNew) {
+  // A worker index reused by a new worker: its histogram starts again from nothing.
+  auto old_worker = std::make_unique<H>();
+  auto new_worker = std::make_unique<H>();
+  old_worker->Record(kMillisecond);
+  old_worker->Record(2 * kMillisecond);
+  new_worker->Record(5 * kMillisecond);
+  HistogramSnapshot before;
+  before.Add(*old_worker);
+  HistogramSnapshot after;
+  after.Add(*new_worker);
+  EXPECT_EQ(after.Since(before).count(), 1u);
+  ExpectWithinPercent(after.Since(before).Percentile(1.0), 5e6, 1.0);
+}
+
 // AddTo reads only the range of buckets ever used; a snapshot grows as far as needed, whatever
 // order the histograms come in.
 TEST(HistogramTest, SnapshotMergesDisjointRangesInEitherOrder) {

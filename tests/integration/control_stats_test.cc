@@ -242,7 +242,19 @@ TEST(ControlStatsTest, WatchStatsStreamsRatesWhileLoadRuns) {
     EXPECT_GT(messages[i].requests_per_second(), 0.0);
     EXPECT_GE(messages[i].total().requests(), messages[i - 1].total().requests());
     EXPECT_GT(ToNanos(messages[i].uptime()), ToNanos(messages[i - 1].uptime()));
+    // Timer lateness over the interval: exactly the responses delayed since the last message.
+    EXPECT_TRUE(messages[i].has_interval_timer_lateness());
+    EXPECT_EQ(messages[i].interval_timer_lateness().count(),
+              messages[i].timer_lateness().count() - messages[i - 1].timer_lateness().count());
+    EXPECT_GT(messages[i].interval_timer_lateness().count(), 0u);
+    uint64_t per_worker = 0;
+    for (const v1::WorkerStats& worker : messages[i].per_worker()) {
+      per_worker += worker.interval_timer_lateness().count();
+      EXPECT_GE(worker.timer_lateness().count(), worker.interval_timer_lateness().count());
+    }
+    EXPECT_EQ(per_worker, messages[i].interval_timer_lateness().count());
   }
+  EXPECT_FALSE(messages[0].has_interval_timer_lateness());
 }
 
 TEST(ControlStatsTest, WatchStatsRefusesAnIntervalUnder100ms) {
