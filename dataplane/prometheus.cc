@@ -137,7 +137,7 @@ void RenderRoutes(std::string& out, const std::vector<RouteStatsValues>& routes)
 #undef PROXYNODE_RENDER_COUNTER
 
   Header(out, "proxynode_route_latency_seconds", "histogram",
-         "Time from request head parsed to response written on this route, delay included");
+         "Time from a request's arrival to its response written on this route, delay included");
   for (size_t i = 0; i < routes.size(); ++i) {
     HistogramSeries(out, "proxynode_route_latency_seconds", labels[i], routes[i].latency,
                     kLatencyBounds);
@@ -202,7 +202,7 @@ std::string RenderPrometheus(const StatsSnapshot& stats, const ProxyStatsSnapsho
 #undef PROXYNODE_RENDER_GAUGE
 
   Histogram(out, "proxynode_request_duration_seconds",
-            "Time from request head parsed to response written, delay included",
+            "Time from a request's arrival to its response written, delay included",
             stats.request_latency, kLatencyBounds);
   Histogram(out, "proxynode_timer_lateness_seconds",
             "How late delayed responses left compared with their deadline", stats.timer_lateness,
