@@ -2,8 +2,9 @@
 # Scale (issue 8): how proxynode holds many connections, beside its peers.
 #  1. hold: HOLD_CONNS (19,000) keep-alive connections, HOLD_DELAY (200 ms) delay, for
 #     HOLD_DUR (60 s), proxynode with 2 workers: requests/s against the limit
-#     (connections / delay), errors, p50/p99, node RSS before and at peak, and the node's own
-#     timer lateness p99 (/metrics).
+#     (connections / delay), errors, p50/p99, node RSS before and at peak, the node's own
+#     timer lateness p50/p99/p999 over the steady window (/metrics), CPU and accepts per
+#     worker.
 #  2. growth: connections 100 -> 1,000 -> 10,000 -> 19,000 with the delay scaled so the limit
 #     stays GROWTH_LIMIT requests/s (50,000: 2, 20, 200, 380 ms; whole milliseconds, which
 #     nginx's echo_sleep needs), workers 1 and 2, for
