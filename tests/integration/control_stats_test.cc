@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <set>
@@ -201,6 +202,32 @@ TEST(ControlStatsTest, GetStatsCountsTheRequestsServed) {
   EXPECT_EQ(stats.requests_per_second(), 0.0);  // rates are WatchStats only
   // Each request waited its 1 ms delay.
   EXPECT_GE(ToNanos(stats.request_latency().p50()), 1'000'000);
+}
+
+// EPOLLEXCLUSIVE alone gives a connection to whichever worker the kernel wakes, often the
+// same one; a worker over its share of the node's connections (plus 3%, at least 2) stops
+// accepting until the others catch up (dataplane/accept_share.h).
+TEST(ControlStatsTest, ConnectionsSpreadEvenlyOverTheWorkers) {
+  NodeProcess node;
+  ASSERT_TRUE(node.Start({"--delay=0s", "--workers=2"}));
+  ControlClient control(node.control_port());
+  constexpr int kConnections = 40;
+  std::vector<HttpClient> clients;
+  for (int i = 0; i < kConnections; ++i) {
+    clients.push_back(ConnectTo(node.http_port()));
+    std::optional<HttpResponse> response = clients.back().RoundTrip(GetRequest());
+    ASSERT_TRUE(response) << clients.back().error();
+    ASSERT_EQ(response->status, 200);
+  }
+  v1::Stats stats;
+  grpc::Status status = control.GetStats(&stats);
+  ASSERT_TRUE(status.ok()) << Describe(status);
+  ASSERT_EQ(stats.per_worker_size(), 2);
+  const int64_t first = stats.per_worker(0).counters().connections_active();
+  const int64_t second = stats.per_worker(1).counters().connections_active();
+  EXPECT_EQ(first + second, kConnections);
+  // Each stops at its share + 2 (of the total it saw then), so they end at most 6 apart.
+  EXPECT_LE(std::abs(first - second), 6) << first << " / " << second;
 }
 
 TEST(ControlStatsTest, WatchStatsStreamsRatesWhileLoadRuns) {
