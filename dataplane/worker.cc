@@ -85,6 +85,9 @@ void Worker::PublishConfig(ConfigSnapshotPtr config, absl::AnyInvocable<void()> 
     if (upstreams_ != nullptr) {
       upstreams_->Sync(snapshots_.current());
     }
+    // Fewer workers (down to one) raise the share: a paused worker must not wait for its next
+    // check while its peers retire and nobody accepts.
+    ResumeIfWithinShare();
     // Shorter timeouts must reach connections already waiting; longer ones are noticed when
     // the current deadline fires. Only then is the walk over every connection worth it.
     if (snapshots_.current().idle_timeout != old_idle_timeout) {
@@ -249,18 +252,25 @@ void Worker::CheckAcceptShare() {
   }
 }
 
-void Worker::OnAcceptShareTimer() {
+bool Worker::ResumeIfWithinShare() {
   if (!share_paused_ || context_.draining || context_.retiring) {
-    return;
+    return true;
   }
-  if (AcceptShare::ShouldResume(connection_count(), options_.admission->connections(),
-                                snapshots_.current().workers)) {
-    share_paused_ = false;
-    listener_.Enable();
-    return;
+  if (!AcceptShare::ShouldResume(connection_count(), options_.admission->connections(),
+                                 snapshots_.current().workers)) {
+    return false;
   }
-  share_recheck_ = std::min(2 * share_recheck_, kShareRecheckMost);
-  share_timer_.ArmAt(loop_.now() + share_recheck_);
+  share_timer_.Cancel();
+  share_paused_ = false;
+  listener_.Enable();
+  return true;
+}
+
+void Worker::OnAcceptShareTimer() {
+  if (!ResumeIfWithinShare()) {
+    share_recheck_ = std::min(2 * share_recheck_, kShareRecheckMost);
+    share_timer_.ArmAt(loop_.now() + share_recheck_);
+  }
 }
 
 void Worker::OnConnectionClosed(Connection* connection) {

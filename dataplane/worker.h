@@ -111,6 +111,9 @@ class Worker : public ConnectionOwner {
   // share of the node's connections, and starts again once it no longer does.
   bool KeepsAcceptShare() const;
   void CheckAcceptShare();
+  // Starts accepting again if paused and back within the share (or never paused); returns
+  // false while still over it.
+  bool ResumeIfWithinShare();
   void OnAcceptShareTimer();
   // Stops accepting for good (drain, retirement, stop).
   void StopAccepting();
