@@ -15,7 +15,7 @@ B_BIN=${B_BIN:-build/controlplane/proxynode}
 ROUNDS=${ROUNDS:-3}
 export HOLD_DUR=${HOLD_DUR:-30}
 OUT=${OUT:-${TMPDIR:-/tmp}/proxynode-bench/hold_ab}
-mkdir -p "$OUT"
+source bench/lib/wrk_pairs.sh  # median
 rows=()
 for round in $(seq "$ROUNDS"); do
   order="A B"
@@ -32,18 +32,20 @@ echo "### Hold A/B: A = ${A_BIN} ${A_ARGS:-}, B = ${B_BIN} ${B_ARGS:-}, ${ROUNDS
 echo
 echo "| side | of limit | CPU% per worker | accepts (spread) | lateness p50 / p99 / p999 ms | wrk p99 ms |"
 echo "|---|---|---|---|---|---|"
+declare -A limits p99s p999s wrk_p99s
 for row in "${rows[@]}"; do
-  awk -F'|' '{ split($1, s, " "); split($12, l, " / "); split($15, w, " / ")
-    printf "| %s | %s | %s | %s | %s | %s |\n", s[1], $6, $8, $9, $12, w[2] }' <<<"$row"
+  # The columns of scale.sh's hold row, after the side.
+  IFS='|' read -r side _ _ _ _ of_limit _ per_worker accepts _ _ lateness _ _ wrk_latency _ <<<"$row"
+  side=${side// /} of_limit=${of_limit// /} lateness=$(echo $lateness) wrk_p99=${wrk_latency##*/ }
+  read -r _ p99 p999 <<<"${lateness//\// }"
+  echo "| $side | $of_limit | $(echo $per_worker) | $(echo $accepts) | $lateness | $(echo $wrk_p99) |"
+  limits[$side]+="${of_limit%\%} " p99s[$side]+="$p99 " p999s[$side]+="$p999 "
+  wrk_p99s[$side]+="$wrk_p99 "
 done
 echo
 for side in A B; do
-  printf '%s\n' "${rows[@]}" | awk -F'|' -v side="$side" '
-    { split($1, s, " "); if (s[1] != side) next
-      n++; limit[n] = $6 + 0; split($12, l, " / "); p99[n] = l[2] + 0; p999[n] = l[3] + 0
-      split($15, w, " / "); wrk[n] = w[2] + 0 }
-    function median(a,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
-      if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return a[int((n + 1) / 2)] }
-    END { printf "- %s median: %.1f%% of the limit, lateness p99 %.2f ms, p999 %.2f ms, wrk p99 %.2f ms\n",
-          side, median(limit), median(p99), median(p999), median(wrk) }'
+  # shellcheck disable=SC2086 # the space-separated figures of one side
+  echo "- $side median: $(median ${limits[$side]})% of the limit, lateness p99" \
+    "$(median ${p99s[$side]}) ms, p999 $(median ${p999s[$side]}) ms, wrk p99" \
+    "$(median ${wrk_p99s[$side]}) ms"
 done

@@ -28,6 +28,16 @@ inline int64_t RealtimeNanos() {
   return static_cast<int64_t>(ts.tv_sec) * kSecond + ts.tv_nsec;
 }
 
+// A CLOCK_REALTIME instant (a kernel receive stamp) on the monotonic clock, given both clocks
+// read now: `now` minus how long ago it was, clamped to [now - max_age, now] because a step of
+// the realtime clock could put the stamp anywhere.
+inline MonoTime MonotonicFromRealtime(int64_t realtime, int64_t realtime_now, MonoTime now,
+                                      Nanos max_age) {
+  Nanos ago = realtime_now - realtime;
+  ago = ago < 0 ? 0 : (ago > max_age ? max_age : ago);
+  return now - ago;
+}
+
 inline int64_t WallClockSeconds() { return static_cast<int64_t>(time(nullptr)); }
 
 }  // namespace proxynode

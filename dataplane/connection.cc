@@ -3,7 +3,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 
 #include "dataplane/admission.h"
@@ -288,14 +287,11 @@ void Connection::NoteArrival(int64_t arrived_realtime) {
   // Read the clock again: this read may come late in a long batch of events, and a delay
   // must never start before its request arrived.
   const MonoTime current = context_.loop.UpdateNow();
-  if (arrived_realtime == 0) {
-    active_->arrived_at = current;  // no stamp (these bytes came before stamping began)
-    return;
-  }
-  // The stamp is on the realtime clock; how long ago it was converts it. A clock step could
-  // make that absurd: never in the future, never more than kMaxArrivalAge back.
-  const Nanos ago = std::clamp<Nanos>(RealtimeNanos() - arrived_realtime, 0, kMaxArrivalAge);
-  active_->arrived_at = current - ago;
+  // No stamp: these bytes came before stamping began, so count from now.
+  active_->arrived_at =
+      arrived_realtime == 0
+          ? current
+          : MonotonicFromRealtime(arrived_realtime, RealtimeNanos(), current, kMaxArrivalAge);
 }
 
 void Connection::DiscardInput() {

@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "dataplane/clock.h"
 
 namespace proxynode {
 
@@ -162,7 +163,7 @@ ssize_t ReceiveStamped(int fd, char* buffer, size_t size, int64_t* arrived_realt
       scm_timestamping stamps;
       std::memcpy(&stamps, CMSG_DATA(header), sizeof(stamps));
       *arrived_realtime_ns =
-          static_cast<int64_t>(stamps.ts[0].tv_sec) * 1'000'000'000 + stamps.ts[0].tv_nsec;
+          static_cast<int64_t>(stamps.ts[0].tv_sec) * kSecond + stamps.ts[0].tv_nsec;
     }
   }
   return n;
