@@ -82,7 +82,7 @@ absl::Status SetValue(const ConfigKey& key, const std::string& assignment, const
 
 const std::vector<ConfigKey>& ConfigKeys() {
   using Kind = ConfigKey::Kind;
-  // The ranges in `allowed` mirror dataplane/config_snapshot.h (ConfigBounds); the node
+  // The ranges in `allowed` mirror dataplane/config/config_snapshot.h (ConfigBounds); the node
   // enforces them.
   static const std::vector<ConfigKey> keys = {
       {"delay", Kind::kDuration, "a duration >= 0 like 250ms, 1.5s or 0s (0s-1h)"},

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "dataplane/config_snapshot.h"
+#include "dataplane/config/config_snapshot.h"
 
 namespace proxynode {
 

@@ -5,7 +5,7 @@
 // whole or refused with INVALID_ARGUMENT naming the field, the value and the allowed range.
 
 #include "absl/status/statusor.h"
-#include "dataplane/config_snapshot.h"
+#include "dataplane/config/config_snapshot.h"
 #include "google/protobuf/field_mask.pb.h"
 #include "proxynode/v1/control.pb.h"
 

@@ -2,7 +2,7 @@
 
 // Nanoseconds (the data plane's durations) to google.protobuf.Duration, in one place.
 
-#include "dataplane/clock.h"
+#include "dataplane/core/clock.h"
 #include "google/protobuf/duration.pb.h"
 
 namespace proxynode {

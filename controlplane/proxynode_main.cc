@@ -34,10 +34,10 @@
 #include "controlplane/json_log.h"
 #include "controlplane/memory_trimmer.h"
 #include "controlplane/upstream_resolver.h"
-#include "dataplane/clock.h"
-#include "dataplane/config_snapshot.h"
+#include "dataplane/config/config_snapshot.h"
+#include "dataplane/config/route_config.h"
+#include "dataplane/core/clock.h"
 #include "dataplane/dataplane.h"
-#include "dataplane/route_config.h"
 
 ABSL_FLAG(std::string, http_listen, "0.0.0.0:8080",
           "HTTP data-plane address (host:port; port 0 picks one)");

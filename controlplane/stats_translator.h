@@ -2,9 +2,9 @@
 
 // Builds the API's Stats message from the data plane's stats snapshots.
 
-#include "dataplane/prometheus.h"
-#include "dataplane/proxy_stats.h"
-#include "dataplane/stats_registry.h"
+#include "dataplane/stats/prometheus.h"
+#include "dataplane/stats/proxy_stats.h"
+#include "dataplane/stats/stats_registry.h"
 #include "proxynode/v1/control.pb.h"
 
 namespace proxynode {

@@ -4,7 +4,7 @@
 // before the config is published: workers only ever connect to Upstream::resolved.
 
 #include "absl/status/status.h"
-#include "dataplane/config_snapshot.h"
+#include "dataplane/config/config_snapshot.h"
 
 namespace proxynode {
 

@@ -1,4 +1,4 @@
-// libFuzzer target for HttpRequestParser (dataplane/http_parser.h).
+// libFuzzer target for HttpRequestParser (dataplane/http/http_parser.h).
 //
 // Each input is the byte stream of one client connection. It is parsed three ways and the
 // results must agree:
@@ -28,7 +28,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dataplane/http_parser.h"
+#include "dataplane/http/http_parser.h"
 #include "fuzz/fuzz_support.h"
 
 namespace proxynode::fuzz {

@@ -1,4 +1,4 @@
-// libFuzzer target for HttpResponseParser (dataplane/http_response_parser.h): the responses
+// libFuzzer target for HttpResponseParser (dataplane/http/http_response_parser.h): the responses
 // of upstream servers, which the reverse proxy must treat as untrusted input.
 //
 // Input layout: the first byte says which requests were HEAD (bit i % 4 of its low nibble for
@@ -30,7 +30,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dataplane/http_response_parser.h"
+#include "dataplane/http/http_response_parser.h"
 #include "fuzz/fuzz_support.h"
 
 namespace proxynode::fuzz {

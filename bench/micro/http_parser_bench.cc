@@ -1,6 +1,6 @@
-// Google Benchmark micro-benchmarks for HttpRequestParser (dataplane/http_parser.h).
+// Google Benchmark micro-benchmarks for HttpRequestParser (dataplane/http/http_parser.h).
 //
-// Every case drives one parser the way Connection::ProcessInput (dataplane/connection.cc)
+// Every case drives one parser the way Connection::ProcessInput (dataplane/server/connection.cc)
 // does: set_limits() when a message starts, Parse() with all unconsumed bytes, drop
 // `consumed` bytes after each call, Parse() on an empty buffer only inside a body, Reset()
 // after kMessageComplete. The parser is reused across iterations like a keep-alive
@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "dataplane/http_parser.h"
+#include "dataplane/http/http_parser.h"
 
 namespace proxynode {
 namespace {

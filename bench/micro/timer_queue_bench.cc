@@ -1,6 +1,6 @@
-// Google Benchmark micro-benchmarks for TimerQueue and Timer (dataplane/timer_queue.h).
+// Google Benchmark micro-benchmarks for TimerQueue and Timer (dataplane/core/timer_queue.h).
 //
-// The cases follow what the node does with its timers (dataplane/connection.cc): each
+// The cases follow what the node does with its timers (dataplane/server/connection.cc): each
 // connection owns an idle-timeout timer and a delay timer; a delayed request arms the delay
 // timer at now + delay, which is earlier than every idle timeout in the heap; the loop's
 // cached `now` gives every request parsed in one iteration the same deadline.
@@ -16,8 +16,8 @@
 #include <random>
 #include <vector>
 
-#include "dataplane/clock.h"
-#include "dataplane/timer_queue.h"
+#include "dataplane/core/clock.h"
+#include "dataplane/core/timer_queue.h"
 
 namespace proxynode {
 namespace {

@@ -1,4 +1,4 @@
-#include "dataplane/accept_share.h"
+#include "dataplane/server/accept_share.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "dataplane/admission.h"
+#include "dataplane/server/admission.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "dataplane/clock.h"
+#include "dataplane/core/clock.h"
 
 namespace proxynode {
 namespace {

@@ -1,4 +1,4 @@
-#include "dataplane/buffer.h"
+#include "dataplane/core/buffer.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "dataplane/event_loop.h"
+#include "dataplane/core/buffer_pool.h"
+#include "dataplane/core/event_loop.h"
 
 namespace proxynode {
 namespace {

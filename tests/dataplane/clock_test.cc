@@ -1,4 +1,4 @@
-#include "dataplane/clock.h"
+#include "dataplane/core/clock.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "dataplane/config_snapshot.h"
+#include "dataplane/config/config_snapshot.h"
 
 #include <gtest/gtest.h>
 
@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "dataplane/clock.h"
-#include "dataplane/route_config.h"
+#include "dataplane/config/route_config.h"
+#include "dataplane/core/clock.h"
 
 namespace proxynode {
 namespace {

@@ -2,12 +2,12 @@
 // served without allocating, and what stays unused is freed in halves, once per interval.
 // Timers are run by hand (TimerQueue::RunExpired) with times past each trim.
 
-#include "dataplane/connection_activity.h"
+#include "dataplane/server/connection_activity.h"
 
 #include <memory>
 #include <vector>
 
-#include "dataplane/event_loop.h"
+#include "dataplane/core/event_loop.h"
 #include "gtest/gtest.h"
 
 namespace proxynode {

@@ -1,4 +1,4 @@
-#include "dataplane/event_loop.h"
+#include "dataplane/core/event_loop.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -20,9 +20,9 @@
 #include <utility>
 #include <vector>
 
-#include "dataplane/clock.h"
-#include "dataplane/histogram.h"
-#include "dataplane/timer_queue.h"
+#include "dataplane/core/clock.h"
+#include "dataplane/core/timer_queue.h"
+#include "dataplane/stats/histogram.h"
 
 namespace proxynode {
 namespace {

@@ -1,4 +1,4 @@
-#include "dataplane/histogram.h"
+#include "dataplane/stats/histogram.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <memory>
 #include <random>
 
-#include "dataplane/clock.h"
+#include "dataplane/core/clock.h"
 
 namespace proxynode {
 namespace {

@@ -1,4 +1,4 @@
-#include "dataplane/http_body_decoder.h"
+#include "dataplane/http/http_body_decoder.h"
 
 #include <gtest/gtest.h>
 

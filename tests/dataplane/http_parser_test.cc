@@ -1,4 +1,4 @@
-#include "dataplane/http_parser.h"
+#include "dataplane/http/http_parser.h"
 
 #include <gtest/gtest.h>
 

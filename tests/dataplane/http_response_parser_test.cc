@@ -1,4 +1,4 @@
-#include "dataplane/http_response_parser.h"
+#include "dataplane/http/http_response_parser.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "dataplane/http_response.h"
+#include "dataplane/http/http_response.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "dataplane/buffer.h"
+#include "dataplane/core/buffer.h"
+#include "dataplane/core/buffer_pool.h"
 
 namespace proxynode {
 namespace {

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dataplane/http_syntax.h"
+#include "dataplane/http/http_syntax.h"
 
 namespace proxynode::parse_test {
 

@@ -1,4 +1,4 @@
-#include "dataplane/prometheus.h"
+#include "dataplane/stats/prometheus.h"
 
 #include <gtest/gtest.h>
 
@@ -14,10 +14,10 @@
 #include <string_view>
 #include <vector>
 
-#include "dataplane/clock.h"
-#include "dataplane/proxy_stats.h"
-#include "dataplane/stats_registry.h"
-#include "dataplane/worker_stats.h"
+#include "dataplane/core/clock.h"
+#include "dataplane/stats/proxy_stats.h"
+#include "dataplane/stats/stats_registry.h"
+#include "dataplane/stats/worker_stats.h"
 
 namespace proxynode {
 namespace {

@@ -4,17 +4,15 @@
 // silent. Timers are run by hand (TimerQueue::RunExpired); nothing connects anywhere: every
 // exchange here waits out a delay and is abandoned before it ends.
 
-#include "dataplane/proxy_exchange_pool.h"
+#include "dataplane/proxy/proxy_exchange_pool.h"
 
 #include <memory>
 #include <vector>
 
-#include "dataplane/admission.h"
-#include "dataplane/connection_activity.h"
-#include "dataplane/idle_connections.h"
-#include "dataplane/proxy_stats.h"
-#include "dataplane/request_handler.h"
-#include "dataplane/upstream_pools.h"
+#include "dataplane/config/snapshot_cache.h"
+#include "dataplane/core/buffer_pool.h"
+#include "dataplane/proxy/upstream_pools.h"
+#include "dataplane/stats/proxy_stats.h"
 #include "gtest/gtest.h"
 
 namespace proxynode {
@@ -24,13 +22,6 @@ class CountingClient : public ProxyExchange::Client {
  public:
   void OnProxyProgress() override { ++progress_calls; }
   int progress_calls = 0;
-};
-
-class NoOwner : public ConnectionOwner {
- public:
-  void OnConnectionClosed(Connection*) override {}
-  void HandOver(Connection*) override {}
-  bool MoveToIncomingCpu(Connection*) override { return false; }
 };
 
 ConfigSnapshotPtr ConfigWithVersion(uint64_t version) {
@@ -45,7 +36,6 @@ class ProxyExchangePoolTest : public ::testing::Test {
     route_.prefix = "/";
     route_.action = RouteAction::kProxy;
     route_.upstreams.push_back(Upstream{.address = "127.0.0.1:9", .resolved = {}});
-    context_.upstreams = &upstreams_;
   }
 
   // Starts `exchange` on a request that waits `delay` before connecting.
@@ -62,16 +52,10 @@ class ProxyExchangePoolTest : public ::testing::Test {
   BufferPool buffers_{loop_, 4};
   SnapshotCache snapshots_{ConfigWithVersion(1)};
   DateHeaderCache date_;
-  ConnectionActivityPool activities_{loop_};
-  IdleConnections idle_{loop_, snapshots_};
-  WorkerStats stats_;
-  RespondHandler handler_;
-  NoOwner owner_;
   ProxyStatsRegistry registry_;
   UpstreamPools upstreams_{loop_, buffers_, registry_, 0};
-  WorkerContext context_{loop_,      buffers_, activities_, idle_,  stats_,
-                         snapshots_, date_,    handler_,    owner_, nullptr};
-  ProxyExchangePool pool_{context_};
+  ProxyContext proxy_context_{loop_, buffers_, date_, upstreams_};
+  ProxyExchangePool pool_{proxy_context_};
   RouteConfig route_;
   CountingClient client_;
 };

@@ -1,4 +1,4 @@
-#include "dataplane/proxy_headers.h"
+#include "dataplane/http/proxy_headers.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "dataplane/proxy_stats.h"
+#include "dataplane/stats/proxy_stats.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <thread>
 
-#include "dataplane/clock.h"
+#include "dataplane/core/clock.h"
 
 namespace proxynode {
 namespace {

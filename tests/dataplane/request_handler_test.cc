@@ -1,4 +1,4 @@
-#include "dataplane/request_handler.h"
+#include "dataplane/server/request_handler.h"
 
 #include "gtest/gtest.h"
 

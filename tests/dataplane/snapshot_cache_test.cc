@@ -1,4 +1,4 @@
-#include "dataplane/snapshot_cache.h"
+#include "dataplane/config/snapshot_cache.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "dataplane/config_snapshot.h"
+#include "dataplane/config/config_snapshot.h"
 
 namespace proxynode {
 namespace {

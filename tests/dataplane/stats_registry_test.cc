@@ -1,4 +1,4 @@
-#include "dataplane/stats_registry.h"
+#include "dataplane/stats/stats_registry.h"
 
 #include <gtest/gtest.h>
 
@@ -7,8 +7,8 @@
 #include <memory>
 #include <thread>
 
-#include "dataplane/clock.h"
-#include "dataplane/worker_stats.h"
+#include "dataplane/core/clock.h"
+#include "dataplane/stats/worker_stats.h"
 
 namespace proxynode {
 namespace {

@@ -1,4 +1,4 @@
-#include "dataplane/timer_queue.h"
+#include "dataplane/core/timer_queue.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "dataplane/clock.h"
+#include "dataplane/core/clock.h"
 
 namespace proxynode {
 namespace {

@@ -206,7 +206,7 @@ TEST(ControlStatsTest, GetStatsCountsTheRequestsServed) {
 
 // EPOLLEXCLUSIVE alone gives a connection to whichever worker the kernel wakes, often the
 // same one; a worker over its share of the node's connections (plus 3%, at least 2) stops
-// accepting until the others catch up (dataplane/accept_share.h).
+// accepting until the others catch up (dataplane/server/accept_share.h).
 TEST(ControlStatsTest, ConnectionsSpreadEvenlyOverTheWorkers) {
   NodeProcess node;
   ASSERT_TRUE(node.Start({"--delay=0s", "--workers=2"}));

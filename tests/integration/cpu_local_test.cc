@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/cpu_affinity.h"
+#include "dataplane/core/cpu_affinity.h"
 #include "gtest/gtest.h"
 #include "tests/testing/control_client.h"
 #include "tests/testing/http_client.h"

@@ -1,6 +1,6 @@
 // Idle keep-alive connections: what each one costs the node, and that each still closes on
 // its own idle deadline now that one per-worker list and timer keep them
-// (dataplane/idle_connections.h) instead of a timer per connection.
+// (dataplane/server/idle_connections.h) instead of a timer per connection.
 
 #include <algorithm>
 #include <chrono>

@@ -14,7 +14,7 @@
 #include <cstring>
 #include <ostream>
 
-#include "dataplane/http_response.h"  // ReasonPhrase
+#include "dataplane/http/http_response.h"  // ReasonPhrase
 #include "tests/testing/chunked_decoder.h"
 
 namespace proxynode::testing {

@@ -1,0 +1,194 @@
+#include "dataplane/config/config_snapshot.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <charconv>
+#include <string_view>
+#include <unordered_map>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+
+namespace proxynode {
+namespace {
+
+absl::Status OutOfRange(const std::string& field, const std::string& value, const std::string& low,
+                        const std::string& high) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": ", value, " is out of range [", low, ", ", high, "]"));
+}
+
+absl::Status CheckDuration(const std::string& field, Nanos value, Nanos low, Nanos high) {
+  if (value < low || value > high) {
+    return OutOfRange(field, FormatDuration(value), FormatDuration(low), FormatDuration(high));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckCount(const std::string& field, uint64_t value, uint64_t low, uint64_t high) {
+  if (value < low || value > high) {
+    return OutOfRange(field, absl::StrCat(value), absl::StrCat(low), absl::StrCat(high));
+  }
+  return absl::OkStatus();
+}
+
+// Why `address` is not "host:port" (host a name, an IPv4 literal or a bracketed IPv6
+// literal; port 1-65535), or empty when it is. Only the syntax: whether a name resolves is
+// the control plane's check (ResolveUpstreams), as it needs the resolver.
+std::string HostPortProblem(std::string_view address) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos) {
+    return "no :port";
+  }
+  std::string_view host = address.substr(0, colon);
+  std::string_view port_text = address.substr(colon + 1);
+  unsigned port = 0;
+  auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || error != std::errc() || end != port_text.data() + port_text.size() ||
+      port < 1 || port > 65535) {
+    return "port must be 1-65535";
+  }
+  if (host.empty()) {
+    return "no host";
+  }
+  if (host.front() == '[') {
+    in6_addr ignored{};
+    std::string literal(host.substr(1, host.size() - 1 - (host.back() == ']' ? 1 : 0)));
+    if (host.size() < 2 || host.back() != ']' ||
+        inet_pton(AF_INET6, literal.c_str(), &ignored) != 1) {
+      return "bad [IPv6] literal";
+    }
+    return "";
+  }
+  in6_addr unbracketed{};
+  if (inet_pton(AF_INET6, std::string(host).c_str(), &unbracketed) == 1) {
+    return "an IPv6 host needs brackets, e.g. [::1]:8080";
+  }
+  for (char c : host) {
+    bool name_char = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                     c == '-' || c == '.' || c == '_';
+    if (!name_char) {
+      return "host must be a name or an IP literal";
+    }
+  }
+  return "";
+}
+
+// A prefix is compared with request targets, which never hold spaces or control bytes: a
+// prefix with one could never match, so it is surely a mistake.
+bool HasSpaceOrControl(std::string_view text) {
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+      return true;
+    }
+  }
+  return false;
+}
+
+absl::Status CheckUpstreams(const std::string& field, const RouteConfig& route) {
+  if (route.action == RouteAction::kRespond) {
+    if (!route.upstreams.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": a RESPOND route takes none (", route.upstreams.size(), " given)"));
+    }
+    return absl::OkStatus();
+  }
+  if (absl::Status count = CheckCount(absl::StrCat(field, " (count)"), route.upstreams.size(), 1,
+                                      RouteBounds::kMaxUpstreamsPerRoute);
+      !count.ok()) {
+    return count;
+  }
+  std::unordered_map<std::string_view, size_t> seen;
+  for (size_t j = 0; j < route.upstreams.size(); ++j) {
+    const std::string& address = route.upstreams[j].address;
+    const std::string name = absl::StrCat(field, "[", j, "]");
+    if (std::string problem = HostPortProblem(address); !problem.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(name, ": \"", absl::CEscape(address),
+                                                     "\" is not host:port (", problem, ")"));
+    }
+    if (auto [it, inserted] = seen.emplace(address, j); !inserted) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ": \"", address, "\" is already upstreams[", it->second, "]"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckRoute(const std::string& field, const RouteConfig& route) {
+  const std::string prefix_field = absl::StrCat(field, ".prefix");
+  if (route.prefix.empty() || route.prefix.front() != '/') {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix_field, ": \"", absl::CEscape(route.prefix), "\" must start with '/'"));
+  }
+  if (HasSpaceOrControl(route.prefix)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix_field, ": \"", absl::CEscape(route.prefix),
+                     "\" has a space or control character (a request target has none)"));
+  }
+  absl::Status status;
+  status.Update(CheckCount(absl::StrCat(prefix_field, " (bytes)"), route.prefix.size(), 1,
+                           RouteBounds::kMaxPrefixBytes));
+  status.Update(CheckUpstreams(absl::StrCat(field, ".upstreams"), route));
+  if (route.delay) {
+    status.Update(
+        CheckDuration(absl::StrCat(field, ".delay"), *route.delay, 0, ConfigBounds::kMaxDelay));
+  }
+  status.Update(CheckCount(absl::StrCat(field, ".delay_percent"), route.delay_percent, 0, 100));
+  for (auto [name, value] : {std::pair{".connect_timeout", route.connect_timeout},
+                             std::pair{".first_byte_timeout", route.first_byte_timeout},
+                             std::pair{".total_timeout", route.total_timeout}}) {
+    status.Update(CheckDuration(absl::StrCat(field, name), value, RouteBounds::kMinTimeout,
+                                RouteBounds::kMaxTimeout));
+  }
+  return status;
+}
+
+absl::Status CheckRoutes(const std::vector<RouteConfig>& routes) {
+  if (absl::Status count = CheckCount("routes (count)", routes.size(), 0, RouteBounds::kMaxRoutes);
+      !count.ok()) {
+    return count;
+  }
+  std::unordered_map<std::string_view, size_t> prefixes;
+  for (size_t i = 0; i < routes.size(); ++i) {
+    const std::string field = absl::StrCat("routes[", i, "]");
+    if (absl::Status status = CheckRoute(field, routes[i]); !status.ok()) {
+      return status;
+    }
+    if (auto [it, inserted] = prefixes.emplace(routes[i].prefix, i); !inserted) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ".prefix: \"", routes[i].prefix,
+                                                     "\" is already routes[", it->second,
+                                                     "]'s prefix"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string FormatDuration(Nanos duration) {
+  return absl::FormatDuration(absl::Nanoseconds(duration));
+}
+
+absl::Status ValidateConfig(const NodeConfig& c) {
+  absl::Status status;
+  status.Update(CheckDuration("delay", c.delay, 0, ConfigBounds::kMaxDelay));
+  status.Update(CheckCount("body (bytes)", c.body.size(), 0, ConfigBounds::kMaxBodyBytes));
+  status.Update(CheckCount("workers", c.workers, 1, ConfigBounds::kMaxWorkers));
+  status.Update(CheckCount("max_connections", c.max_connections, 0, ConfigBounds::kMaxConnections));
+  status.Update(CheckCount("max_pending", c.max_pending, 0, ConfigBounds::kMaxConnections));
+  status.Update(CheckCount("rate_limit", c.rate_limit, 0, ConfigBounds::kMaxRateLimit));
+  status.Update(CheckDuration("header_timeout", c.header_timeout, ConfigBounds::kMinTimeout,
+                              ConfigBounds::kMaxHeaderTimeout));
+  status.Update(CheckDuration("idle_timeout", c.idle_timeout, ConfigBounds::kMinTimeout,
+                              ConfigBounds::kMaxIdleTimeout));
+  status.Update(CheckCount("max_header_bytes", c.max_header_bytes, ConfigBounds::kMinHeaderBytes,
+                           ConfigBounds::kMaxHeaderBytes));
+  status.Update(
+      CheckCount("max_body_bytes", c.max_body_bytes, 0, ConfigBounds::kMaxRequestBodyBytes));
+  status.Update(CheckRoutes(c.routes));
+  return status;  // Update() keeps the first error
+}
+
+}  // namespace proxynode

@@ -1,0 +1,52 @@
+#pragma once
+
+// Routing part of the runtime configuration: which handler serves a path prefix, and for
+// `proxy` routes the upstream pool, its balancing, its timeouts and the fault injection
+// (delay, and the share of requests that get it).
+//
+// Upstream addresses are resolved before a config is published (UpstreamResolver, in the
+// control plane's thread): a worker never calls the resolver.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dataplane/core/clock.h"
+#include "dataplane/core/socket_ops.h"
+
+namespace proxynode {
+
+enum class RouteAction : uint8_t { kRespond, kProxy };
+enum class LoadBalancing : uint8_t { kRoundRobin, kLeastOutstanding };
+
+struct Upstream {
+  std::string address;     // "host:port" as configured; the key for stats and pools
+  SocketAddress resolved;  // filled by ResolveUpstreams; length 0 until then
+
+  bool operator==(const Upstream& other) const { return address == other.address; }
+};
+
+struct RouteConfig {
+  std::string prefix = "/";  // matched against the request target; longest prefix wins
+  RouteAction action = RouteAction::kRespond;
+  std::vector<Upstream> upstreams;  // proxy only; at least one
+  LoadBalancing balancing = LoadBalancing::kRoundRobin;
+  std::optional<Nanos> delay;    // overrides NodeConfig::delay when set
+  uint32_t delay_percent = 100;  // share of requests that get the delay, [0, 100]
+  Nanos connect_timeout = 2 * kSecond;
+  Nanos first_byte_timeout = 30 * kSecond;  // request sent -> first byte of the response head
+  Nanos total_timeout = 300 * kSecond;      // connect start -> last byte of the response
+
+  bool operator==(const RouteConfig&) const = default;
+};
+
+struct RouteBounds {
+  static constexpr size_t kMaxRoutes = 256;
+  static constexpr size_t kMaxUpstreamsPerRoute = 256;
+  static constexpr size_t kMaxPrefixBytes = 1024;
+  static constexpr Nanos kMinTimeout = kMillisecond;
+  static constexpr Nanos kMaxTimeout = 3600 * kSecond;
+};
+
+}  // namespace proxynode

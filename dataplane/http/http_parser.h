@@ -1,0 +1,92 @@
+#pragma once
+
+// Strict, incremental HTTP/1.1 request parser (RFC 9112). A pure unit: bytes in, parse
+// events out; no I/O, no allocation per header. One parser per connection, reused across
+// the requests of that connection (Reset() between messages).
+//
+// Usage: call Parse() with all unconsumed bytes the connection holds. It consumes what it
+// can (ParseResult::consumed) and the caller drops those bytes before the next call. The
+// header block is parsed only once it is complete, so the caller keeps unconsumed bytes
+// buffered. Thread contract: not thread-safe; owned by one connection in one loop thread.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "dataplane/http/http_body_decoder.h"
+#include "dataplane/http/http_syntax.h"
+
+namespace proxynode {
+
+enum class HttpMethod : uint8_t {
+  kGet,
+  kHead,
+  kPost,
+  kPut,
+  kDelete,
+  kOptions,
+  kPatch,
+  kTrace,
+  kConnect,
+  kOther
+};
+
+struct ParserLimits {
+  size_t max_header_bytes = 8192;     // request line + header fields + final CRLF
+  uint64_t max_body_bytes = 1 << 20;  // Content-Length or sum of chunk sizes
+  size_t max_header_count = 100;      // header fields per message
+};
+
+// What the parser learned from the request line and headers.
+struct RequestHead {
+  HttpMethod method = HttpMethod::kGet;
+  HttpVersion version = HttpVersion::kHttp11;
+  std::string target;            // request-target as sent; capacity reused across requests
+  bool keep_alive = true;        // after applying HTTP/1.0 and Connection rules
+  bool chunked = false;          // Transfer-Encoding: chunked
+  bool expect_continue = false;  // Expect: 100-continue
+  uint64_t content_length = 0;   // 0 when chunked or absent
+  size_t header_bytes = 0;       // size of the head block including final CRLF
+};
+
+class HttpRequestParser {
+ public:
+  explicit HttpRequestParser(ParserLimits limits = {})
+      : limits_(limits), message_(BodyLimitsFor(limits)) {}
+
+  // Consumes from `input` until one event happens. A message yields, in order: kHeadComplete,
+  // zero or more kBodyData, kMessageComplete. After kMessageComplete call Reset() before the
+  // next message (pipelined bytes stay unconsumed in the caller's buffer). After kError the
+  // parser stays in the error state until Reset().
+  ParseResult Parse(std::string_view input);
+
+  // Prepares for the next message on the same connection; keeps `target` capacity.
+  void Reset();
+
+  // Changes the limits at once (live config updates); the connection calls it between
+  // messages, and checks already passed for the current message are not re-run.
+  void set_limits(const ParserLimits& limits) {
+    limits_ = limits;
+    message_.set_body_limits(BodyLimitsFor(limits));
+  }
+
+  const RequestHead& head() const { return head_; }
+
+  // True while no byte of the current message has been consumed (idle between requests).
+  bool AtMessageStart() const { return message_.AtHeadStart(); }
+
+ private:
+  // The body's limits: max_body_bytes, and a trailer section as large as a head.
+  static BodyLimits BodyLimitsFor(const ParserLimits& limits) {
+    return BodyLimits{limits.max_body_bytes, limits.max_header_bytes};
+  }
+
+  ParseResult ParseHead(std::string_view input);
+
+  ParserLimits limits_;
+  RequestHead head_;
+  HeadThenBody message_;
+};
+
+}  // namespace proxynode

@@ -1,0 +1,511 @@
+#include "dataplane/proxy/proxy_exchange.h"
+
+#include <cerrno>
+
+#include "dataplane/http/proxy_headers.h"
+
+namespace proxynode {
+namespace {
+
+// Request body buffered toward the upstream before the client is read no further.
+constexpr size_t kMaxBufferedRequest = 64 * 1024;
+// Response bytes read ahead from the upstream before it is left to wait (TCP backpressure).
+constexpr size_t kMaxBufferedResponse = 64 * 1024;
+// Attempts for one request: the first plus retries of connect failures and stale
+// keep-alive connections (only for requests without a body, which can be resent whole).
+constexpr int kMaxAttempts = 3;
+
+// Strings grown past this by an unusual request are not kept for the next one.
+constexpr size_t kMaxKeptStringCapacity = 8 * 1024;
+
+void ClearKeepingCapacity(std::string& text) {
+  if (text.capacity() > kMaxKeptStringCapacity) {
+    std::string().swap(text);
+  } else {
+    text.clear();
+  }
+}
+
+}  // namespace
+
+ProxyExchange::ProxyExchange(ProxyContext& context)
+    : context_(context),
+      pools_(context.upstreams),
+      timer_(context.loop.timers(), [this] { OnTimer(); }) {}
+
+void ProxyExchange::Start(Client& client, SnapshotRef snapshot, const RouteConfig& route,
+                          RouteState& route_state, const RequestHead& head,
+                          std::string_view head_block, std::string_view client_ip, Nanos delay) {
+  current_.client = &client;
+  snapshot_ = std::move(snapshot);
+  current_.route = &route;
+  current_.route_state = &route_state;
+  current_.has_body = head.chunked || head.content_length > 0;
+  current_.chunked_upstream = head.chunked;
+  current_.head_request = head.method == HttpMethod::kHead;
+  current_.idempotent = head.method == HttpMethod::kGet || head.method == HttpMethod::kHead ||
+                        head.method == HttpMethod::kOptions || head.method == HttpMethod::kTrace ||
+                        head.method == HttpMethod::kPut || head.method == HttpMethod::kDelete;
+  ProxiedRequest request;
+  request.client_head = head_block;
+  request.client_ip = client_ip;
+  request.upstream_address = route.upstreams.front().address;
+  if (head.chunked) {
+    request.framing = BodyFraming::kChunked;
+  } else if (head.content_length > 0 || head.method == HttpMethod::kPost ||
+             head.method == HttpMethod::kPut || head.method == HttpMethod::kPatch) {
+    // A body-carrying method says its (possibly empty) length, as upstreams may require.
+    request.framing = BodyFraming::kContentLength;
+    request.content_length = head.content_length;
+  }
+  AppendUpstreamRequestHead(upstream_head_, request);
+  request_out_.Append(context_.pool, upstream_head_);
+  parser_.Reset(current_.head_request);
+  if (!current_.has_body) {
+    current_.request_complete = true;
+  }
+  current_.start_at = now() + delay;
+  if (delay > 0) {
+    timer_.ArmAt(current_.start_at);
+  } else {
+    Begin();
+  }
+}
+
+void ProxyExchange::Recycle() {
+  // Ended (done, failed, aborted) means no upstream held and the timer cancelled: Finish,
+  // Fail and Abandon see to it. Abandon is a no-op then, and ends one left running.
+  Abandon();
+  request_out_.Consume(request_out_.size());
+  request_out_.ReleaseIfEmpty(context_.pool);
+  ClearKeepingCapacity(upstream_head_);
+  ClearKeepingCapacity(scratch_);
+  snapshot_.Reset();
+  current_ = PerRequest{};
+}
+
+ProxyExchange::~ProxyExchange() {
+  // Normally recycled already; the pool holding it is destroyed when its worker stops.
+  request_out_.Consume(request_out_.size());
+  request_out_.ReleaseIfEmpty(context_.pool);
+}
+
+bool ProxyExchange::CanAcceptBody() const {
+  return ended() || current_.send_failed || request_out_.size() < kMaxBufferedRequest;
+}
+
+void ProxyExchange::OnRequestBody(std::string_view data) {
+  if (ended()) {
+    return;  // the answer is decided; the rest of the body is read and dropped
+  }
+  if (current_.send_failed) {
+    return;  // the upstream stopped reading: its answer decides
+  }
+  if (current_.chunked_upstream) {
+    AppendChunked(data);
+  } else {
+    request_out_.Append(context_.pool, data);
+  }
+  if (current_.upstream != nullptr && !current_.upstream->connecting()) {
+    SendRequest();
+  }
+}
+
+void ProxyExchange::OnRequestComplete() {
+  if (current_.request_complete) {
+    return;
+  }
+  current_.request_complete = true;
+  if (ended()) {
+    return;
+  }
+  if (current_.chunked_upstream) {
+    scratch_.clear();
+    AppendLastChunk(scratch_);
+    request_out_.Append(context_.pool, scratch_);
+  }
+  if (current_.upstream != nullptr && !current_.upstream->connecting()) {
+    SendRequest();
+  }
+}
+
+void ProxyExchange::AppendChunked(std::string_view data) {
+  scratch_.clear();
+  AppendChunk(scratch_, data);
+  request_out_.Append(context_.pool, scratch_);
+}
+
+void ProxyExchange::Begin() {
+  current_.state = State::kConnecting;
+  current_.began_at = now();
+  current_.total_deadline = current_.began_at + current_.route->total_timeout;
+  Connect(/*avoid=*/nullptr, /*fresh=*/false);
+}
+
+void ProxyExchange::Connect(const UpstreamPool* avoid, bool fresh) {
+  ++current_.attempts;
+  size_t index = 0;
+  current_.pool = pools_.Pick(*current_.route, *current_.route_state, now(), avoid, &index);
+  SocketAddress address = current_.route->upstreams[index].resolved;
+  if (address.length == 0) {
+    // Not resolved by the control plane (a config built in-process): literals only.
+    auto parsed = ParseSocketAddress(current_.route->upstreams[index].address);
+    if (parsed.ok()) address = *parsed;
+  }
+  current_.pool->stats().requests.Add();
+  current_.pool->AddOutstanding(1);
+  bool reused = false;
+  current_.upstream = current_.pool->Acquire(address, fresh, &reused);
+  current_.reused = reused;
+  if (current_.upstream == nullptr) {
+    // Out of descriptors or memory here is this node's trouble, not the upstream's: no
+    // ejection, no retry (it would fail the same way).
+    const bool local = errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM;
+    if (local) {
+      current_.pool->stats().errors.broken.Add();
+      Fail(Failure::kBroken);
+      return;
+    }
+    OnUpstreamBroken(/*connect_failed=*/true);
+    return;
+  }
+  current_.upstream->Lend(this);
+  if (current_.upstream->connecting()) {
+    current_.connect_deadline = now() + current_.route->connect_timeout;
+    ArmTimer();
+    return;
+  }
+  OnConnected();
+}
+
+void ProxyExchange::OnConnected() {
+  current_.state = State::kExchanging;
+  current_.connect_deadline = 0;
+  if (!current_.reused) {
+    current_.pool->OnConnectSucceeded();
+  }
+  if (SendRequest()) {
+    ReceiveResponse();
+  }
+}
+
+bool ProxyExchange::SendRequest() {
+  if (current_.send_failed) {
+    request_out_.Consume(request_out_.size());  // nobody takes it any more
+  }
+  while (!request_out_.empty()) {
+    UpstreamConnection::IoResult result;
+    std::string_view pending = request_out_.readable();
+    size_t sent = current_.upstream->Send(pending, &result);
+    request_out_.Consume(sent);
+    if (result == UpstreamConnection::IoResult::kWouldBlock) {
+      return true;  // EPOLLOUT will come
+    }
+    if (result == UpstreamConnection::IoResult::kError) {
+      // An upstream may answer early (413, 401) and close without reading the rest: its
+      // answer is still in our receive queue, so read on and let the response decide.
+      current_.send_failed = true;
+      request_out_.Consume(request_out_.size());
+      break;
+    }
+  }
+  request_out_.ReleaseIfEmpty(context_.pool);
+  if (current_.request_complete && !current_.send_failed && !current_.request_sent) {
+    current_.request_sent = true;
+    if (!current_.got_first_byte) {
+      current_.first_byte_deadline =
+          now() + current_.route->first_byte_timeout;  // an upload is not waiting
+      ArmTimer();
+    }
+  }
+  return true;
+}
+
+bool ProxyExchange::ReceiveResponse() {
+  if (!current_.upstream->readable() || current_.upstream->in().size() >= kMaxBufferedResponse) {
+    return true;
+  }
+  UpstreamConnection::IoResult result = current_.upstream->Receive(kMaxBufferedResponse);
+  if (!current_.upstream->in().empty() && !current_.got_first_byte) {
+    current_.got_first_byte = true;
+    current_.first_byte_deadline = 0;
+    ArmTimer();
+  }
+  if (result != UpstreamConnection::IoResult::kOk &&
+      result != UpstreamConnection::IoResult::kWouldBlock && !current_.got_first_byte) {
+    OnUpstreamBroken(/*connect_failed=*/false);
+    return false;
+  }
+  // An EOF or reset after response bytes is judged by the parser: a close-delimited body
+  // ends there, anything else was cut.
+  return true;
+}
+
+void ProxyExchange::OnUpstreamEvent() {
+  if (current_.upstream == nullptr) {
+    return;
+  }
+  if (current_.state == State::kConnecting) {
+    if (current_.upstream->connecting()) {
+      return;
+    }
+    if (current_.upstream->connect_error() != 0) {
+      OnUpstreamBroken(/*connect_failed=*/true);
+    } else {
+      OnConnected();
+    }
+  } else if (current_.state == State::kExchanging) {
+    if (SendRequest()) {
+      ReceiveResponse();
+    }
+  }
+  current_.client->OnProxyProgress();
+}
+
+bool ProxyExchange::CanRetry(bool connect_failed) const {
+  if (current_.attempts >= kMaxAttempts || current_.got_first_byte) return false;
+  // Nothing left after a failed connect: every byte is still in request_out_.
+  if (connect_failed) return true;
+  // A request that may have reached the upstream is resent only when doing it twice is
+  // harmless (RFC 9110 9.2.2) and we still hold all of it.
+  return current_.idempotent && !current_.has_body;
+}
+
+void ProxyExchange::OnUpstreamBroken(bool connect_failed) {
+  if (connect_failed) {
+    current_.pool->stats().errors.connect_failed.Add();
+    current_.pool->OnConnectFailed(now());
+  }
+  // A reused connection that breaks before answering was most likely closed by the
+  // upstream while idle: not the upstream's fault, and resent on a fresh one when safe.
+  const bool stale = !connect_failed && current_.reused && !current_.got_first_byte;
+  if ((connect_failed || stale) && CanRetry(connect_failed)) {
+    Retry(connect_failed);
+    return;
+  }
+  if (!connect_failed) {
+    current_.pool->stats().errors.broken.Add();
+  }
+  Fail(connect_failed ? Failure::kConnectFailed : Failure::kBroken);
+}
+
+void ProxyExchange::Retry(bool connect_failed) {
+  UpstreamPool* previous = current_.pool;
+  ReleaseUpstream(/*reusable=*/false);
+  if (!connect_failed) {  // the head may have left: send it again whole
+    request_out_.Consume(request_out_.size());
+    request_out_.Append(context_.pool, upstream_head_);
+  }
+  current_.send_failed = false;
+  current_.state = State::kConnecting;
+  Connect(connect_failed ? previous : nullptr, /*fresh=*/!connect_failed);
+}
+
+void ProxyExchange::Fail(Failure failure) {
+  if (current_.pool != nullptr) {
+    UpstreamStats::Errors& errors = current_.pool->stats().errors;
+    switch (failure) {
+      case Failure::kConnectTimeout:
+        errors.connect_timeout.Add();
+        break;
+      case Failure::kFirstByteTimeout:
+        errors.first_byte_timeout.Add();
+        break;
+      case Failure::kTotalTimeout:
+        errors.total_timeout.Add();
+        break;
+      case Failure::kConnectFailed:
+      case Failure::kBroken:
+        break;  // counted where detected
+    }
+  }
+  current_.route_state->stats->errors.Add();
+  ReleaseUpstream(/*reusable=*/false);
+  timer_.Cancel();
+  request_out_.Consume(request_out_.size());
+  request_out_.ReleaseIfEmpty(context_.pool);
+  if (current_.head_forwarded) {
+    current_.state = State::kAborted;
+    return;
+  }
+  current_.state = State::kFailed;
+  const bool timeout = failure == Failure::kConnectTimeout ||
+                       failure == Failure::kFirstByteTimeout || failure == Failure::kTotalTimeout;
+  current_.error_status = timeout ? 504 : 502;
+}
+
+void ProxyExchange::Finish(bool reusable) {
+  current_.state = State::kDone;
+  timer_.Cancel();
+  current_.pool->stats().latency.Record(now() - current_.began_at);
+  ReleaseUpstream(reusable);
+}
+
+void ProxyExchange::ReleaseUpstream(bool reusable) {
+  if (current_.pool == nullptr) {
+    return;
+  }
+  current_.pool->AddOutstanding(-1);
+  if (current_.upstream != nullptr) {
+    current_.pool->Release(current_.upstream, reusable);
+    current_.upstream = nullptr;
+  }
+  current_.pool = nullptr;
+}
+
+void ProxyExchange::Abandon() {
+  if (ended()) {
+    return;
+  }
+  current_.state = State::kAborted;
+  timer_.Cancel();
+  ReleaseUpstream(/*reusable=*/false);
+}
+
+ProxyExchange::PumpResult ProxyExchange::Pump(Buffer& out, BufferPool& pool, size_t limit,
+                                              const ClientSide& client) {
+  while (true) {
+    switch (current_.state) {
+      case State::kDone:
+        return PumpResult::kDone;
+      case State::kFailed:
+        return PumpResult::kFailed;
+      case State::kAborted:
+        return PumpResult::kAborted;
+      case State::kDelaying:
+      case State::kConnecting:
+        return PumpResult::kWaiting;
+      case State::kExchanging:
+        break;
+    }
+    if (out.size() >= limit) {
+      return PumpResult::kWaiting;  // the client drains first; the upstream waits
+    }
+    Buffer& in = current_.upstream->in();
+    std::string_view input = in.readable();
+    ParseResult result = parser_.Parse(input);
+    switch (result.event) {
+      case ParseEvent::kHeadComplete: {
+        const UpstreamResponseHead& head = parser_.head();
+        current_.response_status = head.status;
+        BodyFraming framing = BodyFraming::kNone;
+        if (client.head_only) {
+          // The length the body would have: kept, with no body after it.
+          framing = head.has_content_length ? BodyFraming::kContentLength : BodyFraming::kNone;
+        } else if (head.framing == BodyFraming::kContentLength) {
+          framing = BodyFraming::kContentLength;
+        } else if (head.framing == BodyFraming::kChunked ||
+                   head.framing == BodyFraming::kUntilClose) {
+          framing = client.http10 ? BodyFraming::kUntilClose : BodyFraming::kChunked;
+        }
+        current_.chunked_to_client = framing == BodyFraming::kChunked;
+        current_.close_after = client.close || framing == BodyFraming::kUntilClose;
+        ProxiedResponse response;
+        response.upstream_head = parser_.RawHead(input, result);
+        response.framing = framing;
+        response.content_length = head.content_length;
+        response.connection = current_.close_after ? ClientConnection::kClose
+                              : client.http10      ? ClientConnection::kKeepAlive
+                                                   : ClientConnection::kDefault;
+        response.date_field = context_.date.Get(WallClockSeconds());
+        scratch_.clear();
+        AppendClientResponseHead(scratch_, response);
+        out.Append(pool, scratch_);
+        current_.head_forwarded = true;
+        in.Consume(result.consumed);
+        continue;
+      }
+      case ParseEvent::kBodyData:
+        if (current_.chunked_to_client) {
+          scratch_.clear();
+          AppendChunk(scratch_, result.body);
+          out.Append(pool, scratch_);
+        } else {
+          out.Append(pool, result.body);
+        }
+        in.Consume(result.consumed);
+        continue;
+      case ParseEvent::kMessageComplete: {
+        in.Consume(result.consumed);
+        if (current_.chunked_to_client) {
+          scratch_.clear();
+          AppendLastChunk(scratch_);
+          out.Append(pool, scratch_);
+        }
+        bool reusable = parser_.head().keep_alive && current_.request_sent && in.empty() &&
+                        !current_.upstream->peer_closed();
+        Finish(reusable);
+        return PumpResult::kDone;
+      }
+      case ParseEvent::kError:
+        current_.pool->stats().errors.broken.Add();
+        Fail(Failure::kBroken);
+        continue;
+      case ParseEvent::kNeedMore:
+        in.Consume(result.consumed);
+        break;
+    }
+    // Needs more bytes from the upstream.
+    const size_t buffered = in.size();
+    if (!ReceiveResponse()) {
+      continue;  // broken: retried or failed, the state says which
+    }
+    if (current_.upstream->in().size() > buffered) {
+      continue;
+    }
+    if (current_.upstream->peer_closed() && !current_.upstream->readable()) {
+      ParseResult end = parser_.Finish();  // a close-delimited body ends here; others broke
+      if (end.event == ParseEvent::kMessageComplete) {
+        if (current_.chunked_to_client) {
+          scratch_.clear();
+          AppendLastChunk(scratch_);
+          out.Append(pool, scratch_);
+        }
+        Finish(/*reusable=*/false);
+        return PumpResult::kDone;
+      }
+      current_.pool->stats().errors.broken.Add();
+      Fail(Failure::kBroken);
+      continue;
+    }
+    return PumpResult::kWaiting;
+  }
+}
+
+void ProxyExchange::OnTimer() {
+  const MonoTime current = now();
+  if (current_.state == State::kDelaying) {
+    if (current >= current_.start_at) {
+      Begin();
+      current_.client->OnProxyProgress();
+    }
+    return;
+  }
+  if (current_.state != State::kConnecting && current_.state != State::kExchanging) {
+    return;
+  }
+  if (current_.total_deadline != 0 && current >= current_.total_deadline) {
+    Fail(Failure::kTotalTimeout);
+  } else if (current_.connect_deadline != 0 && current >= current_.connect_deadline) {
+    current_.pool->OnConnectFailed(current);
+    Fail(Failure::kConnectTimeout);
+  } else if (current_.first_byte_deadline != 0 && current >= current_.first_byte_deadline) {
+    Fail(Failure::kFirstByteTimeout);
+  } else {
+    ArmTimer();
+    return;
+  }
+  current_.client->OnProxyProgress();
+}
+
+void ProxyExchange::ArmTimer() {
+  MonoTime next = current_.total_deadline;
+  for (MonoTime deadline : {current_.connect_deadline, current_.first_byte_deadline}) {
+    if (deadline != 0 && (next == 0 || deadline < next)) next = deadline;
+  }
+  if (next != 0 && (!timer_.armed() || timer_.deadline() != next)) {
+    timer_.ArmAt(next);
+  }
+}
+
+}  // namespace proxynode

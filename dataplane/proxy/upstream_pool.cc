@@ -1,0 +1,129 @@
+#include "dataplane/proxy/upstream_pool.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace proxynode {
+
+UpstreamPool::UpstreamPool(EventLoop& loop, BufferPool& buffers, std::string address,
+                           std::shared_ptr<UpstreamStats> stats)
+    : loop_(loop), buffers_(buffers), address_(std::move(address)), stats_(std::move(stats)) {}
+
+UpstreamPool::~UpstreamPool() {
+  // Worker shutdown: exchanges were abandoned first and gave their connections back; the
+  // gauges drop what this pool still counts.
+  stats_->open_connections.Add(-static_cast<int64_t>(connections_.size()));
+  stats_->idle_connections.Add(-static_cast<int64_t>(idle_.size()));
+  stats_->outstanding.Add(-static_cast<int64_t>(outstanding_));
+}
+
+UpstreamConnection* UpstreamPool::Acquire(const SocketAddress& address, bool fresh, bool* reused) {
+  while (!fresh && !idle_.empty()) {
+    UpstreamConnection* connection = idle_.back();
+    idle_.pop_back();
+    stats_->idle_connections.Add(-1);
+    if (connection->usable()) {
+      *reused = true;
+      stats_->reused.Add();
+      return connection;
+    }
+    connection->Close();
+  }
+  *reused = false;
+  int fd = socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return nullptr;
+  }
+  SetTcpNoDelay(fd);
+  bool connecting = false;
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) {
+    if (errno != EINPROGRESS) {
+      int error = errno;
+      close(fd);
+      errno = error;
+      return nullptr;
+    }
+    connecting = true;
+  }
+  stats_->connects.Add();
+  stats_->open_connections.Add(1);
+  auto owned = std::make_unique<UpstreamConnection>(loop_, buffers_, *this, fd, connecting);
+  UpstreamConnection* connection = owned.get();
+  connections_.emplace(connection, std::move(owned));
+  return connection;
+}
+
+void UpstreamPool::Release(UpstreamConnection* connection, bool reusable) {
+  connection->Return();
+  if (!reusable || retired_ || idle_.size() >= kMaxIdle || !connection->usable()) {
+    connection->Close();
+    return;
+  }
+  connection->set_idle_since(loop_.now());
+  connection->in().ReleaseIfEmpty(buffers_);
+  idle_.push_back(connection);
+  stats_->idle_connections.Add(1);
+}
+
+void UpstreamPool::OnConnectFailed(MonoTime now) {
+  ++consecutive_failures_;
+  Nanos backoff = kFirstEjection;
+  for (uint32_t i = 1; i < consecutive_failures_ && backoff < kMaxEjection; ++i) {
+    backoff *= 2;
+  }
+  ejected_until_ = now + std::min(backoff, kMaxEjection);
+  stats_->ejections.Add();
+}
+
+void UpstreamPool::AddOutstanding(int delta) {
+  outstanding_ = static_cast<uint32_t>(static_cast<int64_t>(outstanding_) + delta);
+  stats_->outstanding.Add(delta);
+}
+
+void UpstreamPool::SetRetired(bool retired) {
+  retired_ = retired;
+  if (retired) {
+    while (!idle_.empty()) {
+      UpstreamConnection* connection = idle_.back();
+      RemoveIdle(connection);
+      connection->Close();
+    }
+  }
+}
+
+void UpstreamPool::CloseStaleIdle(MonoTime now) {
+  // Oldest first: the front of idle_ was used least recently.
+  while (!idle_.empty() && now - idle_.front()->idle_since() >= kIdleTimeout) {
+    UpstreamConnection* connection = idle_.front();
+    RemoveIdle(connection);
+    connection->Close();
+  }
+}
+
+void UpstreamPool::OnIdleConnectionBroken(UpstreamConnection* connection) {
+  RemoveIdle(connection);
+  connection->Close();
+}
+
+void UpstreamPool::RemoveIdle(UpstreamConnection* connection) {
+  auto it = std::find(idle_.begin(), idle_.end(), connection);
+  if (it != idle_.end()) {
+    idle_.erase(it);
+    stats_->idle_connections.Add(-1);
+  }
+}
+
+void UpstreamPool::OnConnectionClosed(UpstreamConnection* connection) {
+  auto it = connections_.find(connection);
+  if (it == connections_.end()) {
+    return;
+  }
+  stats_->open_connections.Add(-1);
+  loop_.DeferDelete(std::move(it->second));
+  connections_.erase(it);
+}
+
+}  // namespace proxynode

@@ -1,0 +1,89 @@
+#pragma once
+
+// One worker's connections to one upstream address: a keep-alive pool (most recently used
+// first, so a few warm connections carry the load and the rest time out), the count of
+// requests in flight for least-outstanding balancing, and passive health: a failed connect
+// ejects the upstream for a back-off that doubles with each consecutive failure.
+//
+// Thread contract: loop thread of the owning worker only.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "dataplane/core/buffer.h"
+#include "dataplane/core/buffer_pool.h"
+#include "dataplane/core/clock.h"
+#include "dataplane/core/event_loop.h"
+#include "dataplane/core/socket_ops.h"
+#include "dataplane/proxy/upstream_connection.h"
+#include "dataplane/stats/proxy_stats.h"
+
+namespace proxynode {
+
+class UpstreamPool {
+ public:
+  static constexpr Nanos kFirstEjection = kSecond;
+  static constexpr Nanos kMaxEjection = 30 * kSecond;
+  // Idle pooled connections kept per worker and upstream; more are closed on release.
+  static constexpr size_t kMaxIdle = 256;
+  // A pooled connection unused this long is closed (upstreams commonly drop idle ones
+  // after 60 s or more; closing first avoids sending into a connection being closed).
+  static constexpr Nanos kIdleTimeout = 30 * kSecond;
+
+  UpstreamPool(EventLoop& loop, BufferPool& buffers, std::string address,
+               std::shared_ptr<UpstreamStats> stats);
+  ~UpstreamPool();
+  UpstreamPool(const UpstreamPool&) = delete;
+  UpstreamPool& operator=(const UpstreamPool&) = delete;
+
+  // A pooled connection, or a new one with its connect in progress (`*reused` says which);
+  // null with errno set when the socket could not even be created or connect failed at once.
+  // `fresh` skips the pool (a retry after a pooled connection turned out closed).
+  UpstreamConnection* Acquire(const SocketAddress& address, bool fresh, bool* reused);
+  // Back into the pool when `reusable` (the exchange ended cleanly on a keep-alive
+  // response), else closed.
+  void Release(UpstreamConnection* connection, bool reusable);
+
+  void OnConnectFailed(MonoTime now);
+  void OnConnectSucceeded() { consecutive_failures_ = 0; }
+  bool ejected(MonoTime now) const { return now < ejected_until_; }
+  MonoTime ejected_until() const { return ejected_until_; }
+
+  // Requests in flight on this worker (least-outstanding balancing).
+  uint32_t outstanding() const { return outstanding_; }
+  void AddOutstanding(int delta);
+
+  // No longer in the config: idle connections close now, busy ones when released.
+  void SetRetired(bool retired);
+  bool retired() const { return retired_; }
+  // Closes pooled connections idle for longer than kIdleTimeout.
+  void CloseStaleIdle(MonoTime now);
+
+  // Called by connections.
+  void OnIdleConnectionBroken(UpstreamConnection* connection);
+  void OnConnectionClosed(UpstreamConnection* connection);
+
+  const std::string& address() const { return address_; }
+  UpstreamStats& stats() { return *stats_; }
+  size_t open_connections() const { return connections_.size(); }
+  size_t idle_connections() const { return idle_.size(); }
+
+ private:
+  void RemoveIdle(UpstreamConnection* connection);
+
+  EventLoop& loop_;
+  BufferPool& buffers_;
+  const std::string address_;
+  std::shared_ptr<UpstreamStats> stats_;
+  absl::flat_hash_map<UpstreamConnection*, std::unique_ptr<UpstreamConnection>> connections_;
+  std::vector<UpstreamConnection*> idle_;  // most recently used at the back
+  MonoTime ejected_until_ = 0;
+  uint32_t consecutive_failures_ = 0;
+  uint32_t outstanding_ = 0;
+  bool retired_ = false;
+};
+
+}  // namespace proxynode

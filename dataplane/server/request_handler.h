@@ -1,0 +1,54 @@
+#pragma once
+
+// What to answer to a request: a pure decision, (request, config) -> ResponsePlan. The
+// connection carries the plan out (delay timer, in-order write, keep-alive rules).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dataplane/config/config_snapshot.h"
+#include "dataplane/core/clock.h"
+#include "dataplane/http/http_parser.h"
+
+namespace proxynode {
+
+struct ResponsePlan {
+  int status = 200;
+  Nanos delay = 0;
+  // The body: a view into the pinned config snapshot (or a static string), or, when
+  // `owns_body`, the generated `owned_body`.
+  std::string_view body;
+  std::string owned_body;
+  bool owns_body = false;
+  std::string_view content_type = "text/plain";
+  bool close = false;
+  uint32_t retry_after_seconds = 0;
+  // The route that matched (null without routes); for per-route stats.
+  const RouteConfig* route = nullptr;
+  // Set for a proxy route: forward to its upstreams after `delay` instead of answering.
+  const RouteConfig* proxy_route = nullptr;
+};
+
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+  // Called in the loop thread once a request head is parsed.
+  virtual void Handle(const RequestHead& request, const ConfigSnapshot& config,
+                      ResponsePlan& plan) = 0;
+};
+
+// The node's handler: the longest route prefix matching the target decides (respond with
+// the configured body, or proxy), with the route's delay given to `delay_percent` of its
+// requests; without routes (or no match), the configured body after the configured delay.
+class RespondHandler : public RequestHandler {
+ public:
+  void Handle(const RequestHead& request, const ConfigSnapshot& config,
+              ResponsePlan& plan) override;
+};
+
+// The route whose prefix is the longest one starting `target`; null if none.
+const RouteConfig* MatchRoute(const std::vector<RouteConfig>& routes, std::string_view target);
+
+}  // namespace proxynode

@@ -1,0 +1,154 @@
+#pragma once
+
+// A worker: one thread running one EventLoop with its listener registration, its
+// connections, its stats and its view of the configuration.
+//
+// Thread contract: the public methods are safe to call from any thread (they post to the
+// loop) unless marked otherwise.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "dataplane/config/config_snapshot.h"
+#include "dataplane/config/snapshot_cache.h"
+#include "dataplane/core/buffer.h"
+#include "dataplane/core/buffer_pool.h"
+#include "dataplane/core/cpu_affinity.h"
+#include "dataplane/core/event_loop.h"
+#include "dataplane/http/http_response.h"
+#include "dataplane/proxy/proxy_exchange_pool.h"
+#include "dataplane/proxy/upstream_pools.h"
+#include "dataplane/server/connection.h"
+#include "dataplane/server/connection_activity.h"
+#include "dataplane/server/idle_connections.h"
+#include "dataplane/server/listener.h"
+#include "dataplane/server/worker_context.h"
+#include "dataplane/stats/worker_stats.h"
+
+namespace proxynode {
+
+class Admission;
+class RequestHandler;
+
+struct WorkerOptions {
+  int index = 0;
+  int listen_fd = -1;
+  bool exclusive_accept = true;  // EPOLLEXCLUSIVE on the shared listening socket
+  RequestHandler* handler = nullptr;
+  Admission* admission = nullptr;             // null: no limits (the admin listener)
+  ProxyStatsRegistry* proxy_stats = nullptr;  // null: never proxies (the admin listener)
+  ConfigSnapshotPtr config;
+  std::shared_ptr<WorkerStats> stats;
+  std::string thread_name;
+  // Where a retiring worker sends its connections; called in this worker's thread.
+  std::function<void(ConnectionHandover)> handover_sink;
+  // Runs in the worker's thread once it listens (Start) — the "applied" of a grow.
+  std::function<void()> on_listening;
+  // CPU-local mode (cpu_affinity.h): the CPU to pin the thread to, which CPUs have a
+  // worker, and where a connection whose packets arrive on another CPU goes (called in this
+  // worker's thread). cpu -1: not pinned, no steering.
+  int cpu = -1;
+  const CpuWorkers* cpu_workers = nullptr;
+  std::function<void(ConnectionHandover, int cpu)> cpu_sink;
+};
+
+class Worker : public ConnectionOwner {
+ public:
+  static constexpr Nanos kShareRecheckFirst = kMillisecond;
+  static constexpr Nanos kShareRecheckMost = 64 * kMillisecond;
+
+  // Free 16 KiB buffer blocks a worker keeps however quiet it gets (1 MiB); bursts above it
+  // are kept while in use and trimmed once they are not (free_list.h).
+  static constexpr size_t kBufferBlocksKept = 64;
+
+  explicit Worker(WorkerOptions options);
+  ~Worker() override;
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Starts the thread; the worker begins accepting.
+  void Start();
+  // Makes `config` current in this worker, then runs `applied` in the worker's thread.
+  void PublishConfig(ConfigSnapshotPtr config, absl::AnyInvocable<void()> applied);
+  // Stops accepting, closes idle connections, closes the rest once their responses are out.
+  void BeginDrain();
+  // Closes every remaining connection at once.
+  void AbortConnections();
+  // Retirement (worker count lowered): stops accepting, hands idle connections to other
+  // workers now and busy ones once their responses are out, then runs `stopped_accepting`;
+  // retired() turns true when no connection is left.
+  void Retire(absl::AnyInvocable<void()> stopped_accepting);
+  bool retired() const { return retired_.load(std::memory_order_acquire); }
+  // Takes over a connection from a retiring worker.
+  void Adopt(ConnectionHandover handover);
+  // Calls `done` in this worker's thread with a row per open connection.
+  void CollectConnections(absl::AnyInvocable<void(std::vector<ConnectionInfo>)> done);
+  // Open connections (approximate when read from another thread).
+  int64_t connection_count() const { return options_.stats->connections_active.Get(); }
+  // True once draining and no connection is left.
+  bool drained() const { return drained_.load(std::memory_order_acquire); }
+  // Stops the loop and joins the thread (call from another thread).
+  void StopAndJoin();
+
+  int index() const { return options_.index; }
+  // The CPU the worker is pinned to (CPU-local mode), else -1.
+  int cpu() const { return options_.cpu; }
+  const std::shared_ptr<WorkerStats>& stats() const { return options_.stats; }
+
+  void OnConnectionClosed(Connection* connection) override;
+  void HandOver(Connection* connection) override;
+  bool MoveToIncomingCpu(Connection* connection) override;
+
+ private:
+  void Accept(int fd);
+  // Accept balance (accept_share.h): stops accepting while this worker holds more than its
+  // share of the node's connections, and starts again once it no longer does.
+  bool KeepsAcceptShare() const;
+  void CheckAcceptShare();
+  // Starts accepting again if paused and back within the share (or never paused); returns
+  // false while still over it.
+  bool ResumeIfWithinShare();
+  void OnAcceptShareTimer();
+  // Stops accepting for good (drain, retirement, stop).
+  void StopAccepting();
+  // CPU-local mode: the CPU a new connection's packets arrive on, when another worker
+  // serves it (-1: serve it here).
+  int SteerTarget(int fd) const;
+  void UpdateDrained();
+  uint64_t NextConnectionId();
+  std::vector<Connection*> OpenConnections() const;
+
+  WorkerOptions options_;
+  EventLoop loop_;
+  BufferPool pool_;
+  SnapshotCache snapshots_;
+  DateHeaderCache date_;
+  ConnectionActivityPool activities_;
+  IdleConnections idle_;
+  WorkerContext context_;
+  Listener listener_;
+  // Paused for the accept share: rechecks with a backoff from 1 ms to 64 ms.
+  Timer share_timer_;
+  Nanos share_recheck_ = 0;
+  bool share_paused_ = false;
+  uint64_t next_connection_serial_ = 0;
+  std::atomic<bool> drained_{false};
+  std::atomic<bool> retired_{false};
+  std::thread thread_;
+  // Before the connections: their proxied exchanges give upstream connections back to it.
+  std::unique_ptr<UpstreamPools> upstreams_;
+  std::unique_ptr<ProxyContext> proxy_context_;  // names `upstreams_`
+  // Needs `proxy_context_`; before the connections, which give their exchanges back to it.
+  std::unique_ptr<ProxyExchangePool> exchanges_;
+  // Last member: connections go first, while everything they point at still exists.
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Connection>> connections_;
+};
+
+}  // namespace proxynode

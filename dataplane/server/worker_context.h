@@ -1,0 +1,55 @@
+#pragma once
+
+// What a connection needs from the worker that owns it. One per worker; loop thread only.
+
+#include <cstdint>
+
+#include "dataplane/config/snapshot_cache.h"
+#include "dataplane/core/buffer.h"
+#include "dataplane/core/buffer_pool.h"
+#include "dataplane/core/event_loop.h"
+#include "dataplane/http/http_response.h"
+#include "dataplane/stats/worker_stats.h"
+
+namespace proxynode {
+
+class Admission;
+class Connection;
+class ConnectionActivityPool;
+class ProxyExchangePool;
+class IdleConnections;
+class RequestHandler;
+class UpstreamPools;
+
+class ConnectionOwner {
+ public:
+  virtual ~ConnectionOwner() = default;
+  // The connection has closed its fd; the owner forgets it and defers its deletion.
+  virtual void OnConnectionClosed(Connection* connection) = 0;
+  // The connection is idle and its worker is retiring: move it to another worker.
+  virtual void HandOver(Connection* connection) = 0;
+  // CPU-local mode, for an idle connection: if its packets now arrive on a CPU another
+  // worker serves, moves it there and returns true.
+  virtual bool MoveToIncomingCpu(Connection* connection) = 0;
+};
+
+struct WorkerContext {
+  EventLoop& loop;
+  BufferPool& pool;
+  ConnectionActivityPool& activities;
+  IdleConnections& idle;
+  WorkerStats& stats;
+  SnapshotCache& snapshots;
+  DateHeaderCache& date;
+  RequestHandler& handler;
+  ConnectionOwner& owner;
+  Admission* admission;                    // null on the admin listener: no limits apply there
+  UpstreamPools* upstreams = nullptr;      // null on the admin listener: it never proxies
+  ProxyExchangePool* exchanges = nullptr;  // with `upstreams`
+  // CPU-local mode: the CPU this worker is pinned to; -1: not pinned, no steering.
+  int cpu = -1;
+  bool draining = false;
+  bool retiring = false;
+};
+
+}  // namespace proxynode

@@ -1,0 +1,244 @@
+#include "dataplane/stats/prometheus.h"
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace proxynode {
+namespace {
+
+// Bucket bounds in seconds, dense around the default 100 ms delay.
+constexpr std::array<double, 22> kLatencyBounds = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.09, 0.1, 0.101,
+    0.102,  0.105, 0.11,   0.125, 0.15, 0.2,   0.3,  0.5,   1,    2.5, 10};
+// Lateness bounds, dense below 20 ms where a delay is still on time.
+constexpr std::array<double, 18> kLatenessBounds = {
+    0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005,
+    0.0075,  0.01,    0.015,  0.02,    0.025,  0.05,  0.1,   0.25,  1};
+
+void Header(std::string& out, const char* name, const char* type, const char* help) {
+  absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
+}
+
+// The samples of one histogram series; `labels` ("a=\"b\"" or empty) go before `le`.
+template <size_t N>
+void HistogramSeries(std::string& out, const char* name, const std::string& labels,
+                     const HistogramSnapshot& histogram, const std::array<double, N>& bounds) {
+  const char* comma = labels.empty() ? "" : ",";
+  for (double bound : bounds) {
+    auto limit = static_cast<Nanos>(bound * 1e9);
+    absl::StrAppend(&out, name, "_bucket{", labels, comma, "le=\"", bound, "\"} ",
+                    histogram.CountAtOrBelow(limit), "\n");
+  }
+  uint64_t count = histogram.count();
+  absl::StrAppend(&out, name, "_bucket{", labels, comma, "le=\"+Inf\"} ", count, "\n");
+  const std::string braced = labels.empty() ? "" : absl::StrCat("{", labels, "}");
+  absl::StrAppend(&out, name, "_sum", braced, " ", histogram.ApproximateSum() / 1e9, "\n");
+  absl::StrAppend(&out, name, "_count", braced, " ", count, "\n");
+}
+
+template <size_t N>
+void Histogram(std::string& out, const char* name, const char* help,
+               const HistogramSnapshot& histogram, const std::array<double, N>& bounds) {
+  Header(out, name, "histogram", help);
+  HistogramSeries(out, name, "", histogram, bounds);
+}
+
+// A label value as the exposition format wants it: backslash, double quote and newline
+// escaped (addresses and prefixes come from the config, so they may hold any of them).
+std::string EscapeLabelValue(const std::string& value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// `label="key"` for each row, escaped once and shared by all of the rows' families.
+template <typename Row>
+std::vector<std::string> KeyLabels(const std::vector<Row>& rows, const char* label,
+                                   std::string Row::*key) {
+  std::vector<std::string> labels;
+  labels.reserve(rows.size());
+  for (const Row& row : rows) {
+    labels.push_back(absl::StrCat(label, "=\"", EscapeLabelValue(row.*key), "\""));
+  }
+  return labels;
+}
+
+// One sample per row: name{labels[i]} value(rows[i]).
+template <typename Row, typename ValueOf>
+void Samples(std::string& out, const char* name, const std::vector<std::string>& labels,
+             const std::vector<Row>& rows, ValueOf value_of) {
+  for (size_t i = 0; i < rows.size(); ++i) {
+    absl::StrAppend(&out, name, "{", labels[i], "} ", value_of(rows[i]), "\n");
+  }
+}
+
+void RenderUpstreams(std::string& out, const std::vector<UpstreamStatsValues>& upstreams) {
+  if (upstreams.empty()) {
+    return;
+  }
+  const std::vector<std::string> labels =
+      KeyLabels(upstreams, "upstream", &UpstreamStatsValues::address);
+#define PROXYNODE_RENDER_COUNTER(name, help)                            \
+  Header(out, "proxynode_upstream_" #name "_total", "counter", help);   \
+  Samples(out, "proxynode_upstream_" #name "_total", labels, upstreams, \
+          [](const UpstreamStatsValues& u) { return u.name; });
+  PROXYNODE_UPSTREAM_COUNTERS(PROXYNODE_RENDER_COUNTER)
+#undef PROXYNODE_RENDER_COUNTER
+
+  Header(out, "proxynode_upstream_errors_total", "counter",
+         "Requests to this upstream that failed, by reason");
+  for (size_t i = 0; i < upstreams.size(); ++i) {
+#define PROXYNODE_RENDER_ERROR(reason, help)                           \
+  absl::StrAppend(&out, "proxynode_upstream_errors_total{", labels[i], \
+                  ",reason=\"" #reason "\"} ", upstreams[i].errors.reason, "\n");
+    PROXYNODE_UPSTREAM_ERRORS(PROXYNODE_RENDER_ERROR)
+#undef PROXYNODE_RENDER_ERROR
+  }
+
+#define PROXYNODE_RENDER_GAUGE(name, help)                     \
+  Header(out, "proxynode_upstream_" #name, "gauge", help);     \
+  Samples(out, "proxynode_upstream_" #name, labels, upstreams, \
+          [](const UpstreamStatsValues& u) { return u.name; });
+  PROXYNODE_UPSTREAM_GAUGES(PROXYNODE_RENDER_GAUGE)
+#undef PROXYNODE_RENDER_GAUGE
+
+  Header(out, "proxynode_upstream_latency_seconds", "histogram",
+         "Time from request forwarded to last response byte received from the upstream");
+  for (size_t i = 0; i < upstreams.size(); ++i) {
+    HistogramSeries(out, "proxynode_upstream_latency_seconds", labels[i], upstreams[i].latency,
+                    kLatencyBounds);
+  }
+}
+
+void RenderRoutes(std::string& out, const std::vector<RouteStatsValues>& routes) {
+  if (routes.empty()) {
+    return;
+  }
+  const std::vector<std::string> labels = KeyLabels(routes, "route", &RouteStatsValues::prefix);
+#define PROXYNODE_RENDER_COUNTER(name, help)                       \
+  Header(out, "proxynode_route_" #name "_total", "counter", help); \
+  Samples(out, "proxynode_route_" #name "_total", labels, routes,  \
+          [](const RouteStatsValues& r) { return r.name; });
+  PROXYNODE_ROUTE_COUNTERS(PROXYNODE_RENDER_COUNTER)
+#undef PROXYNODE_RENDER_COUNTER
+
+  Header(out, "proxynode_route_latency_seconds", "histogram",
+         "Time from a request's arrival to its response written on this route, delay included");
+  for (size_t i = 0; i < routes.size(); ++i) {
+    HistogramSeries(out, "proxynode_route_latency_seconds", labels[i], routes[i].latency,
+                    kLatencyBounds);
+  }
+}
+
+void Quantiles(std::string& out, const char* name, const char* help,
+               const HistogramSnapshot& histogram) {
+  Header(out, name, "gauge", help);
+  static const char* const kLabels[] = {"0.5", "0.9", "0.99", "0.999"};
+  std::vector<Nanos> values = histogram.Percentiles({0.5, 0.9, 0.99, 0.999});
+  for (size_t i = 0; i < values.size(); ++i) {
+    absl::StrAppend(&out, name, "{quantile=\"", kLabels[i], "\"} ",
+                    static_cast<double>(values[i]) / 1e9, "\n");
+  }
+}
+
+}  // namespace
+
+std::string RenderPrometheus(const StatsSnapshot& stats, const ProxyStatsSnapshot& proxy,
+                             const NodeInfo& info) {
+  std::string out;
+  out.reserve(16384);
+  // One series per live worker, plus worker="retired" for the counts of retired workers.
+  struct Series {
+    std::string worker;
+    const StatsValues* values;
+  };
+  std::vector<Series> series;
+  for (const WorkerStatsValues& w : stats.workers) {
+    series.push_back({absl::StrCat(w.index), &w.values});
+  }
+  if (stats.has_retired) {
+    series.push_back({"retired", &stats.retired});
+  }
+
+#define PROXYNODE_RENDER_COUNTER(name, help)                                                       \
+  Header(out, "proxynode_" #name "_total", "counter", help);                                       \
+  for (const Series& s : series) {                                                                 \
+    absl::StrAppend(&out, "proxynode_" #name "_total{worker=\"", s.worker, "\"} ", s.values->name, \
+                    "\n");                                                                         \
+  }
+  PROXYNODE_WORKER_COUNTERS(PROXYNODE_RENDER_COUNTER)
+#undef PROXYNODE_RENDER_COUNTER
+
+  Header(out, "proxynode_rejected_total", "counter",
+         "Requests or connections refused by a limit, by reason");
+#define PROXYNODE_RENDER_REJECTION(reason, help)                                     \
+  for (const Series& s : series) {                                                   \
+    absl::StrAppend(&out, "proxynode_rejected_total{worker=\"", s.worker,            \
+                    "\",reason=\"" #reason "\"} ", s.values->rejected.reason, "\n"); \
+  }
+  PROXYNODE_REJECTION_REASONS(PROXYNODE_RENDER_REJECTION)
+#undef PROXYNODE_RENDER_REJECTION
+
+#define PROXYNODE_RENDER_GAUGE(name, help)                                                        \
+  Header(out, "proxynode_" #name, "gauge", help);                                                 \
+  for (const WorkerStatsValues& w : stats.workers) {                                              \
+    absl::StrAppend(&out, "proxynode_" #name "{worker=\"", w.index, "\"} ", w.values.name, "\n"); \
+  }
+  PROXYNODE_WORKER_GAUGES(PROXYNODE_RENDER_GAUGE)
+#undef PROXYNODE_RENDER_GAUGE
+
+  Histogram(out, "proxynode_request_duration_seconds",
+            "Time from a request's arrival to its response written, delay included",
+            stats.request_latency, kLatencyBounds);
+  Histogram(out, "proxynode_timer_lateness_seconds",
+            "How late delayed responses left compared with their deadline", stats.timer_lateness,
+            kLatenessBounds);
+  Header(out, "proxynode_worker_timer_lateness_seconds", "histogram",
+         "How late delayed responses left compared with their deadline, per worker");
+  for (const WorkerStatsValues& w : stats.workers) {
+    HistogramSeries(out, "proxynode_worker_timer_lateness_seconds",
+                    absl::StrCat("worker=\"", w.index, "\""), w.timer_lateness, kLatenessBounds);
+  }
+
+  Quantiles(out, "proxynode_request_duration_quantile_seconds",
+            "Request duration percentiles since start (within 1%)", stats.request_latency);
+  Quantiles(out, "proxynode_timer_lateness_quantile_seconds",
+            "Timer lateness percentiles since start (within 1%)", stats.timer_lateness);
+
+  Header(out, "proxynode_config_version", "gauge", "Version of the configuration in force");
+  absl::StrAppend(&out, "proxynode_config_version ", info.config_version, "\n");
+  Header(out, "proxynode_workers", "gauge", "Worker threads serving traffic");
+  absl::StrAppend(&out, "proxynode_workers ", info.workers, "\n");
+  Header(out, "proxynode_draining", "gauge", "1 while the node drains before exit");
+  absl::StrAppend(&out, "proxynode_draining ", info.draining ? 1 : 0, "\n");
+  Header(out, "proxynode_uptime_seconds", "gauge", "Seconds since start");
+  absl::StrAppend(&out, "proxynode_uptime_seconds ", info.uptime_seconds, "\n");
+  Header(out, "proxynode_open_files_limit", "gauge", "RLIMIT_NOFILE (the connection ceiling)");
+  absl::StrAppend(&out, "proxynode_open_files_limit{kind=\"soft\"} ", info.fd_soft_limit, "\n");
+  absl::StrAppend(&out, "proxynode_open_files_limit{kind=\"hard\"} ", info.fd_hard_limit, "\n");
+  Header(out, "proxynode_node_connections", "gauge", "Open client connections, node-wide");
+  absl::StrAppend(&out, "proxynode_node_connections ", info.connections, "\n");
+  Header(out, "proxynode_node_pending_requests", "gauge",
+         "Requests waiting on their delay, node-wide (compared with max_pending)");
+  absl::StrAppend(&out, "proxynode_node_pending_requests ", info.pending_requests, "\n");
+
+  RenderUpstreams(out, proxy.upstreams);
+  RenderRoutes(out, proxy.routes);
+  return out;
+}
+
+}  // namespace proxynode

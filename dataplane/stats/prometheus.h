@@ -1,0 +1,28 @@
+#pragma once
+
+// Renders node statistics in the Prometheus text exposition format (version 0.0.4).
+
+#include <cstdint>
+#include <string>
+
+#include "dataplane/stats/proxy_stats.h"
+#include "dataplane/stats/stats_registry.h"
+
+namespace proxynode {
+
+struct NodeInfo {
+  uint64_t config_version = 0;
+  uint32_t workers = 0;
+  bool draining = false;
+  double uptime_seconds = 0;
+  uint64_t fd_soft_limit = 0;
+  uint64_t fd_hard_limit = 0;
+  int64_t connections = 0;       // node-wide, as admission counts them
+  int64_t pending_requests = 0;  // node-wide requests waiting on a delay
+};
+
+// The proxy's per-upstream and per-route families appear only when `proxy` has entries.
+std::string RenderPrometheus(const StatsSnapshot& stats, const ProxyStatsSnapshot& proxy,
+                             const NodeInfo& info);
+
+}  // namespace proxynode

@@ -1,0 +1,120 @@
+#pragma once
+
+// Statistics of the reverse proxy, per upstream ("host:port") and per route (path prefix).
+// Like WorkerStats, each entry is written by one worker's loop thread only; the registry
+// hands every (worker, key) pair its own entry and merges them for readers.
+//
+// Thread contract: ProxyStatsRegistry's methods are safe from any thread; an entry's
+// Counter/Gauge/histogram writes happen in the owning worker's loop thread.
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "dataplane/stats/histogram.h"
+#include "dataplane/stats/worker_stats.h"
+
+namespace proxynode {
+
+// X(name, help) — per-upstream counters.
+#define PROXYNODE_UPSTREAM_COUNTERS(X)                         \
+  X(requests, "Requests sent to this upstream")                \
+  X(connects, "TCP connections opened to this upstream")       \
+  X(reused, "Requests sent on a pooled keep-alive connection") \
+  X(ejections, "Times this upstream was ejected after a failed connect")
+
+// X(reason, help) — why a request to this upstream failed, with the status the client got.
+#define PROXYNODE_UPSTREAM_ERRORS(X)                                       \
+  X(connect_failed, "502: connect refused or failed")                      \
+  X(connect_timeout, "504: connect not done within connect_timeout")       \
+  X(first_byte_timeout, "504: no response byte within first_byte_timeout") \
+  X(total_timeout, "504 (or a cut response): exchange over total_timeout") \
+  X(broken, "502 (or a cut response): reset, early close or malformed response")
+
+// X(name, help) — per-upstream gauges.
+#define PROXYNODE_UPSTREAM_GAUGES(X)                                         \
+  X(open_connections, "Open connections to this upstream (busy and idle)")   \
+  X(idle_connections, "Pooled keep-alive connections waiting for a request") \
+  X(outstanding, "Requests sent and not yet answered in full")
+
+struct UpstreamStats {
+#define PROXYNODE_DECLARE_COUNTER(name, help) Counter name;
+  PROXYNODE_UPSTREAM_COUNTERS(PROXYNODE_DECLARE_COUNTER)
+  struct Errors {
+    PROXYNODE_UPSTREAM_ERRORS(PROXYNODE_DECLARE_COUNTER)
+  } errors;
+#undef PROXYNODE_DECLARE_COUNTER
+#define PROXYNODE_DECLARE_GAUGE(name, help) Gauge name;
+  PROXYNODE_UPSTREAM_GAUGES(PROXYNODE_DECLARE_GAUGE)
+#undef PROXYNODE_DECLARE_GAUGE
+  // Request forwarded -> last byte of the response received from the upstream.
+  LatencyHistogram latency;
+};
+
+// X(name, help) — per-route counters.
+#define PROXYNODE_ROUTE_COUNTERS(X)                 \
+  X(requests, "Requests matched to this route")     \
+  X(delayed, "Requests that got the route's delay") \
+  X(errors, "Proxied requests that failed (502/504 or a cut response)")
+
+struct RouteStats {
+#define PROXYNODE_DECLARE_COUNTER(name, help) Counter name;
+  PROXYNODE_ROUTE_COUNTERS(PROXYNODE_DECLARE_COUNTER)
+#undef PROXYNODE_DECLARE_COUNTER
+  // Request head parsed -> response handed to the kernel in full (delay included).
+  LatencyHistogram latency;
+};
+
+// Plain merged values, for readers.
+struct UpstreamStatsValues {
+  std::string address;
+#define PROXYNODE_DECLARE_VALUE(name, help) uint64_t name = 0;
+  PROXYNODE_UPSTREAM_COUNTERS(PROXYNODE_DECLARE_VALUE)
+  struct Errors {
+    PROXYNODE_UPSTREAM_ERRORS(PROXYNODE_DECLARE_VALUE)
+  } errors;
+#undef PROXYNODE_DECLARE_VALUE
+#define PROXYNODE_DECLARE_VALUE(name, help) int64_t name = 0;
+  PROXYNODE_UPSTREAM_GAUGES(PROXYNODE_DECLARE_VALUE)
+#undef PROXYNODE_DECLARE_VALUE
+  HistogramSnapshot latency;
+  uint64_t errors_total() const;
+};
+
+struct RouteStatsValues {
+  std::string prefix;
+#define PROXYNODE_DECLARE_VALUE(name, help) uint64_t name = 0;
+  PROXYNODE_ROUTE_COUNTERS(PROXYNODE_DECLARE_VALUE)
+#undef PROXYNODE_DECLARE_VALUE
+  HistogramSnapshot latency;
+};
+
+struct ProxyStatsSnapshot {
+  std::vector<UpstreamStatsValues> upstreams;  // sorted by address
+  std::vector<RouteStatsValues> routes;        // sorted by prefix
+};
+
+class ProxyStatsRegistry {
+ public:
+  // The entry of (worker, address), created on first use; the worker keeps the pointer.
+  std::shared_ptr<UpstreamStats> ForUpstream(int worker, const std::string& address);
+  std::shared_ptr<RouteStats> ForRoute(int worker, const std::string& prefix);
+  // Sums over workers per key. Entries outlive config changes, so totals never go back.
+  ProxyStatsSnapshot Collect() const;
+
+ private:
+  template <typename T>
+  struct Entry {
+    int worker;
+    std::string key;
+    std::shared_ptr<T> stats;
+  };
+  mutable std::mutex mutex_;
+  std::vector<Entry<UpstreamStats>> upstreams_ ABSL_GUARDED_BY(mutex_);
+  std::vector<Entry<RouteStats>> routes_ ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace proxynode

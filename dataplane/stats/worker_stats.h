@@ -1,0 +1,93 @@
+#pragma once
+
+// Per-worker statistics. Each counter is declared once in the X-macro lists below and is
+// written only by its worker's loop thread (relaxed atomics, no locked instructions);
+// readers on other threads merge the workers' structs (StatsRegistry).
+
+#include <atomic>
+#include <cstdint>
+
+#include "dataplane/core/owner_counter.h"
+#include "dataplane/stats/histogram.h"
+
+namespace proxynode {
+
+// X(name, help) — monotonically increasing counters.
+#define PROXYNODE_WORKER_COUNTERS(X)                                             \
+  X(connections_accepted, "Connections accepted by this worker")                 \
+  X(connections_closed, "Connections closed (any reason)")                       \
+  X(connections_handed_in, "Connections received from another worker")           \
+  X(connections_handed_out, "Connections handed over to another worker")         \
+  X(requests, "Requests whose head was parsed")                                  \
+  X(responses_1xx, "Responses with a 1xx status")                                \
+  X(responses_2xx, "Responses with a 2xx status")                                \
+  X(responses_3xx, "Responses with a 3xx status")                                \
+  X(responses_4xx, "Responses with a 4xx status")                                \
+  X(responses_5xx, "Responses with a 5xx status")                                \
+  X(bytes_in, "Bytes read from clients")                                         \
+  X(bytes_out, "Bytes written to clients")                                       \
+  X(closed_idle_timeout, "Keep-alive connections closed after the idle timeout") \
+  X(closed_by_peer, "Connections closed by the client")                          \
+  X(closed_io_error, "Connections closed after a socket error or reset")         \
+  X(closed_max_requests, "Connections closed after max_requests_per_connection") \
+  X(closed_drain, "Idle connections closed because the node is draining")        \
+  X(accept_errors, "accept() failures other than EAGAIN")
+
+// X(reason, help) — rejections, exported as proxynode_rejected_total{reason="..."}.
+#define PROXYNODE_REJECTION_REASONS(X)                                                 \
+  X(max_connections, "503: node connection limit reached")                             \
+  X(fd_limit, "accept failed: out of file descriptors (connection left in the queue)") \
+  X(rate_limited, "429: request rate limit")                                           \
+  X(max_pending, "503: too many requests waiting on a timer")                          \
+  X(header_too_large, "431: request head over max_header_bytes")                       \
+  X(body_too_large, "413: request body over max_body_bytes")                           \
+  X(header_timeout, "408: request head not received within header_timeout")            \
+  X(body_timeout, "408: request body stalled for idle_timeout")                        \
+  X(bad_request, "400/501/505: malformed or unsupported request")
+
+// X(name, help) — values that go up and down.
+#define PROXYNODE_WORKER_GAUGES(X)                                \
+  X(connections_active, "Open client connections on this worker") \
+  X(pending_timers, "Requests waiting on their delay timer")      \
+  X(buffer_blocks_in_use, "Pooled 16 KiB buffers held by connections")
+
+// Aligned to a cache line so that two workers never write the same line.
+struct alignas(64) WorkerStats {
+#define PROXYNODE_DECLARE_COUNTER(name, help) Counter name;
+  PROXYNODE_WORKER_COUNTERS(PROXYNODE_DECLARE_COUNTER)
+#undef PROXYNODE_DECLARE_COUNTER
+  struct Rejected {
+#define PROXYNODE_DECLARE_COUNTER(name, help) Counter name;
+    PROXYNODE_REJECTION_REASONS(PROXYNODE_DECLARE_COUNTER)
+#undef PROXYNODE_DECLARE_COUNTER
+  } rejected;
+#define PROXYNODE_DECLARE_GAUGE(name, help) Gauge name;
+  PROXYNODE_WORKER_GAUGES(PROXYNODE_DECLARE_GAUGE)
+#undef PROXYNODE_DECLARE_GAUGE
+  // Time from a request's head being parsed to its response being handed to the kernel.
+  LatencyHistogram request_latency;
+  // How late a delayed response left compared with its deadline (timer accuracy).
+  LatencyHistogram timer_lateness;
+
+  void CountResponse(int status) {
+    switch (status / 100) {
+      case 1:
+        responses_1xx.Add();
+        break;
+      case 2:
+        responses_2xx.Add();
+        break;
+      case 3:
+        responses_3xx.Add();
+        break;
+      case 4:
+        responses_4xx.Add();
+        break;
+      default:
+        responses_5xx.Add();
+        break;
+    }
+  }
+};
+
+}  // namespace proxynode
