@@ -193,20 +193,16 @@ bool ProxyExchange::SendRequest() {
   if (current_.send_failed) {
     request_out_.Consume(request_out_.size());  // nobody takes it any more
   }
-  while (!request_out_.empty()) {
-    UpstreamConnection::IoResult result;
-    std::string_view pending = request_out_.readable();
-    size_t sent = current_.upstream->Send(pending, &result);
-    request_out_.Consume(sent);
-    if (result == UpstreamConnection::IoResult::kWouldBlock) {
+  if (!request_out_.empty()) {
+    const WriteResult written = current_.upstream->Send(request_out_);
+    if (written.status == IoStatus::kWouldBlock) {
       return true;  // EPOLLOUT will come
     }
-    if (result == UpstreamConnection::IoResult::kError) {
+    if (written.status == IoStatus::kError) {
       // An upstream may answer early (413, 401) and close without reading the rest: its
       // answer is still in our receive queue, so read on and let the response decide.
       current_.send_failed = true;
       request_out_.Consume(request_out_.size());
-      break;
     }
   }
   request_out_.ReleaseIfEmpty(context_.pool);
@@ -225,14 +221,13 @@ bool ProxyExchange::ReceiveResponse() {
   if (!current_.upstream->readable() || current_.upstream->in().size() >= kMaxBufferedResponse) {
     return true;
   }
-  UpstreamConnection::IoResult result = current_.upstream->Receive(kMaxBufferedResponse);
+  const IoStatus result = current_.upstream->Receive(kMaxBufferedResponse);
   if (!current_.upstream->in().empty() && !current_.got_first_byte) {
     current_.got_first_byte = true;
     current_.first_byte_deadline = 0;
     ArmTimer();
   }
-  if (result != UpstreamConnection::IoResult::kOk &&
-      result != UpstreamConnection::IoResult::kWouldBlock && !current_.got_first_byte) {
+  if (result != IoStatus::kOk && result != IoStatus::kWouldBlock && !current_.got_first_byte) {
     OnUpstreamBroken(/*connect_failed=*/false);
     return false;
   }

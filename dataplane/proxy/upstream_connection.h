@@ -1,7 +1,7 @@
 #pragma once
 
-// One TCP connection from a worker to an upstream server: a non-blocking socket in the
-// worker's epoll set (edge-triggered, registered once) and the buffer its response bytes
+// One TCP connection from a worker to an upstream server: a socket transport in the
+// worker's epoll set (transport/socket_transport.h) and the buffer its response bytes
 // arrive in. It is either connecting, idle in its pool (keep-alive), or lent to one
 // ProxyExchange, which drives the I/O through the methods below.
 //
@@ -13,10 +13,9 @@
 #include "dataplane/core/buffer_pool.h"
 #include "dataplane/core/clock.h"
 #include "dataplane/core/event_loop.h"
+#include "dataplane/transport/socket_transport.h"
 
 namespace proxynode {
-
-class UpstreamPool;
 
 class UpstreamConnection final : public FileEventHandler, public DeferredDeletable {
  public:
@@ -28,11 +27,19 @@ class UpstreamConnection final : public FileEventHandler, public DeferredDeletab
     virtual void OnUpstreamEvent() = 0;
   };
 
-  enum class IoResult : uint8_t { kOk, kWouldBlock, kEof, kError };
+  // The pool the connection belongs to.
+  class Owner {
+   public:
+    virtual ~Owner() = default;
+    // Idle in the pool, the connection was closed by the upstream (or got bytes nobody
+    // asked for).
+    virtual void OnIdleConnectionBroken(UpstreamConnection* connection) = 0;
+    // The socket is closed: forget the connection and defer its deletion.
+    virtual void OnConnectionClosed(UpstreamConnection* connection) = 0;
+  };
 
   // `fd` has a connect() in progress when `connecting`.
-  UpstreamConnection(EventLoop& loop, BufferPool& buffers, UpstreamPool& pool, int fd,
-                     bool connecting);
+  UpstreamConnection(EventLoop& loop, BufferPool& buffers, Owner& owner, int fd, bool connecting);
   ~UpstreamConnection() override;
   UpstreamConnection(const UpstreamConnection&) = delete;
   UpstreamConnection& operator=(const UpstreamConnection&) = delete;
@@ -42,41 +49,41 @@ class UpstreamConnection final : public FileEventHandler, public DeferredDeletab
   void Lend(User* user) { user_ = user; }
   void Return() { user_ = nullptr; }
 
-  bool connecting() const { return connecting_; }
+  bool connecting() const { return transport_.connecting(); }
   // The errno of a failed connect (SO_ERROR), 0 while connecting or once connected.
   int connect_error() const { return connect_error_; }
   // An idle pooled connection that the upstream closed (or wrote to) is no longer usable.
-  bool usable() const { return !closed_ && !connecting_ && !peer_closed_ && in_.empty(); }
+  bool usable() const {
+    return !transport_.closed() && !transport_.connecting() && !transport_.peer_hung_up() &&
+           in_.empty();
+  }
 
-  // Sends from `data`; returns bytes taken (all, some, or 0 with kWouldBlock/kError).
-  size_t Send(std::string_view data, IoResult* result);
+  // Sends from `out`, consuming what left, until it is empty or the socket is full.
+  WriteResult Send(Buffer& out) { return transport_.Write(out); }
   // Reads into in() until it holds at least `limit` bytes or the socket is drained.
-  IoResult Receive(size_t limit);
+  IoStatus Receive(size_t limit);
   Buffer& in() { return in_; }
   BufferPool& buffers() { return buffers_; }
-  bool readable() const { return readable_; }
-  bool peer_closed() const { return peer_closed_; }
+  bool readable() const { return transport_.readable(); }
+  // The upstream closed (EOF read, or epoll reported its shutdown or an error).
+  bool peer_closed() const { return transport_.peer_hung_up(); }
 
   // Closes the socket; the pool forgets the object and defers its deletion.
   void Close();
-  bool closed() const { return closed_; }
-  int fd() const { return fd_; }
+  bool closed() const { return transport_.closed(); }
+  int fd() const { return transport_.fd(); }
   MonoTime idle_since() const { return idle_since_; }
   void set_idle_since(MonoTime time) { idle_since_ = time; }
 
  private:
   EventLoop& loop_;
   BufferPool& buffers_;
-  UpstreamPool& pool_;
-  const int fd_;
+  Owner& owner_;
+  SocketTransport transport_;
   User* user_ = nullptr;
   Buffer in_;
   MonoTime idle_since_ = 0;
   int connect_error_ = 0;
-  bool connecting_;
-  bool readable_ = false;     // edge-triggered: data (or EOF) may be waiting
-  bool peer_closed_ = false;  // read EOF, or epoll reported HUP/RDHUP
-  bool closed_ = false;
 };
 
 }  // namespace proxynode

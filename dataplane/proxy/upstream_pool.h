@@ -23,7 +23,7 @@
 
 namespace proxynode {
 
-class UpstreamPool {
+class UpstreamPool final : public UpstreamConnection::Owner {
  public:
   static constexpr Nanos kFirstEjection = kSecond;
   static constexpr Nanos kMaxEjection = 30 * kSecond;
@@ -35,7 +35,7 @@ class UpstreamPool {
 
   UpstreamPool(EventLoop& loop, BufferPool& buffers, std::string address,
                std::shared_ptr<UpstreamStats> stats);
-  ~UpstreamPool();
+  ~UpstreamPool() override;
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
 
@@ -62,9 +62,8 @@ class UpstreamPool {
   // Closes pooled connections idle for longer than kIdleTimeout.
   void CloseStaleIdle(MonoTime now);
 
-  // Called by connections.
-  void OnIdleConnectionBroken(UpstreamConnection* connection);
-  void OnConnectionClosed(UpstreamConnection* connection);
+  void OnIdleConnectionBroken(UpstreamConnection* connection) override;
+  void OnConnectionClosed(UpstreamConnection* connection) override;
 
   const std::string& address() const { return address_; }
   UpstreamStats& stats() { return *stats_; }
