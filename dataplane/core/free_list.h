@@ -1,6 +1,6 @@
 #pragma once
 
-// Objects kept for reuse by one loop (pooled buffer blocks, connection activities), so a busy
+// Objects kept for reuse by one loop (pooled buffer blocks, sessions), so a busy
 // worker's bursts never reach the allocator: a batch of timers can release thousands at once
 // that the clients' next requests take back a moment later. With a loop, nothing is freed on
 // the spot; once per interval, half of what stayed free the whole interval (beyond

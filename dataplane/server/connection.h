@@ -1,27 +1,19 @@
 #pragma once
 
-// One client connection: reads and parses requests, holds each response until its delay
-// has passed, and writes responses in request order (pipelining), with keep-alive.
+// One client connection: its socket transport (transport/socket_transport.h), its history
+// (id, requests, bytes), and its lifecycle across workers. What the connection speaks is its
+// session's (session.h: HTTP/1 today), lent from the worker's pool while there is something
+// to do.
 //
-// State machine (state()):
-//   kIdle         keep-alive, nothing buffered, nothing owed; idle timeout runs
-//   kReadingHead  part of a request head has arrived; header timeout runs
-//   kReadingBody  a request body is arriving
-//   kWaiting      every parsed request waits on its delay timer
-//   kWriting      output is blocked on a full socket buffer
-//   kLingering    final response sent, write side shut; input discarded until EOF or timeout,
-//                 so the client sees the response instead of a reset
-//   kClosed       fd closed; the object waits for deferred deletion
+// Lifecycle:
+//   kIdle       keep-alive, no session: in the worker's IdleConnections list, whose one timer
+//               closes it after idle_timeout; it may move to another worker as it is
+//   kActive     a session is reading, waiting on delays, or writing
+//   kLingering  final response sent, write side shut; input discarded until the peer's EOF
+//               or kLingerTimeout, so the client sees the response instead of a reset
+//   kClosed     fd closed; the object waits for deferred deletion
 //
-// A proxied request (a `proxy` route) is served by a ProxyExchange whose response streams
-// into the output when it reaches the front of the queue; while one is in progress no
-// further request is parsed (pipelined ones wait in the input buffer), so it is always the
-// last queued.
-//
-// Memory: an idle connection is this object (about 120 bytes) and its place in the worker's
-// IdleConnections list. Everything a request needs (buffers, parser, response queue, timers,
-// proxied exchange) is a ConnectionActivity from the worker's pool, held from the first byte
-// of a request until the connection is idle again.
+// Memory: an idle connection is this object (about 120 bytes) and nothing else.
 //
 // Thread contract: owned by one worker; every method runs in that worker's loop thread.
 
@@ -29,18 +21,14 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
-#include "dataplane/config/snapshot_cache.h"
-#include "dataplane/core/buffer.h"
+#include "dataplane/core/clock.h"
 #include "dataplane/core/event_loop.h"
-#include "dataplane/core/timer_queue.h"
-#include "dataplane/proxy/proxy_exchange.h"
-#include "dataplane/server/connection_activity.h"
+#include "dataplane/server/http1_session.h"
 #include "dataplane/server/idle_connections.h"
-#include "dataplane/server/request_handler.h"
+#include "dataplane/server/session.h"
 #include "dataplane/server/worker_context.h"
-#include "dataplane/stats/proxy_stats.h"
+#include "dataplane/transport/socket_transport.h"
 
 namespace proxynode {
 
@@ -69,8 +57,10 @@ struct ConnectionInfo {
 
 class Connection final : public FileEventHandler,
                          public DeferredDeletable,
-                         public ProxyExchange::Client {
+                         public SessionHost,
+                         public IdleListEntry {
  public:
+  // As ListConnections shows it.
   enum class State : uint8_t {
     kIdle,
     kReadingHead,
@@ -82,10 +72,6 @@ class Connection final : public FileEventHandler,
   };
   static std::string_view StateName(State state);
 
-  // Most requests a connection parses ahead of its responses before it stops reading.
-  static constexpr size_t kMaxPipelineDepth = 128;
-  // Serialized responses buffered per connection before the rest wait in the queue.
-  static constexpr size_t kMaxBufferedOutput = 256 * 1024;
   // CPU-local mode: an idle connection checks the CPU its packets arrive on after every this
   // many requests (and moves to the worker on that CPU).
   static constexpr uint64_t kCpuCheckInterval = 32;
@@ -118,112 +104,59 @@ class Connection final : public FileEventHandler,
   // the adopting worker needs. The object is then closed (deferred deletion).
   ConnectionHandover Detach();
   ConnectionInfo Describe(int worker) const;
+  // For IdleConnections: an idle connection past its idle_timeout.
+  static void ExpireIdle(IdleListEntry& entry);
 
   void OnFileEvent(uint32_t events) override;
-  void OnProxyProgress() override;
+
+  // SessionHost: what the session asks of its connection.
+  bool readable() const override { return transport_.readable(); }
+  bool input_ended() const override { return transport_.input_ended(); }
+  bool write_blocked() const override { return transport_.write_blocked(); }
+  bool closed() const override { return lifecycle_ == Lifecycle::kClosed; }
+  Input ReadInput(Buffer& in, size_t limit) override;
+  void WriteOutput(Buffer& out) override;
+  bool EndOutput(bool input_left) override;
+  void Close(CloseReason reason) override;
+  void EnableArrivalStamps() override { transport_.EnableArrivalStamps(); }
+  uint64_t CountRequest() override { return ++requests_served_; }
+  MonoTime last_activity() const override { return IdleListEntry::last_activity; }
+  SocketAddress peer() const override { return PeerAddress(transport_.fd()); }
+  void OnSessionAtRest() override;
 
   uint64_t id() const { return id_; }
-  int fd() const { return fd_; }
-  State state() const { return state_; }
+  int fd() const { return transport_.fd(); }
+  State state() const;
   MonoTime accepted_at() const { return accepted_at_; }
   uint64_t requests_served() const { return requests_served_; }
   // Idle and holding nothing: it can close or move to another worker as it is.
-  bool idle() const { return state_ == State::kIdle && active_ == nullptr; }
+  bool idle() const { return lifecycle_ == Lifecycle::kIdle && session_ == nullptr; }
 
  private:
-  enum class CloseReason : uint8_t { kNormal, kPeerClosed, kIoError, kIdleTimeout, kDrain };
+  enum class Lifecycle : uint8_t { kIdle, kActive, kLingering, kClosed };
 
-  enum class ProxyStep : uint8_t { kWaiting, kAnswered, kFailed, kAborted };
-
-  // Reads, parses and writes until nothing more can happen now.
-  void Progress();
-  void ReadSocket();
+  // Takes a session from the pool (leaving the idle list) if none is held.
+  void Activate();
+  // Clears the session and gives it back to the pool.
+  void ReturnSession();
   void DiscardInput();
-  void ProcessInput();
-  // `head_block`: the request's head as received (for forwarding).
-  void OnRequestHead(std::string_view head_block);
-  void StartProxy(const RequestHead& head, std::string_view head_block, const ResponsePlan& plan,
-                  RouteState& route_state);
-  // Streams the proxied response at the front of the queue into the output.
-  ProxyStep PumpProxy(bool close);
-  // Ends the exchange (giving its upstream connection back) and defers its deletion.
-  void DropProxy();
-  // Counts a response that left and frees its queue slot.
-  void CompleteEntry(PendingResponse& entry, int status, MonoTime current);
-  void OnMessageComplete();
-  void OnParseError(ParseError error);
-  // A new response slot at the back of the queue, stamped with the current time.
-  PendingResponse& AppendEntry();
-  void EnqueueImmediate(int status, std::string_view body, bool close, uint32_t retry_after);
-  // Writes every response that is due, in order, then arms the delay timer for the next.
-  void FlushDueResponses();
-  void SerializeDueResponses();
-  bool HasDueResponse() const;
-  void WriteOutput();
-  void OnDelayTimer();
-  void OnTimeoutTimer();
-  void ScheduleTimeout(MonoTime deadline);
-  void UpdateState();
-  void StartLingering();
-  void Close(CloseReason reason);
   // Closes the fd and returns every slot and counter; no owner callback.
   void ReleaseResources();
-  // Forgets a request that cannot complete (error, timeout or EOF mid-request), with the
-  // response slot its head had queued.
-  void AbandonCurrentRequest();
-  // Returns the admission slot and gauge an entry holds.
-  void ReleaseEntry(PendingResponse& entry);
-  void ReleaseQueue();
-  // Takes an activity from the pool (leaving the idle list) if none is held.
-  void Activate();
-  // Gives the activity back if it is at rest (nothing buffered, owed or running); false if
-  // not, and the connection keeps it.
-  bool Deactivate();
-  // Gives the activity back; its buffers must be empty, its queue released, no exchange.
-  void ReturnActivity();
-  // Called by IdleConnections when this idle connection's idle_timeout has passed.
-  void OnIdleTimeout();
-  // The body of the current request is always read; a new request only when allowed.
-  bool WantsInput() const { return body_in_progress_ || (!stop_reading_ && !reading_paused_); }
-  size_t queue_depth() const {
-    return active_ == nullptr ? 0 : active_->queue.size() - active_->queue_head;
-  }
-  bool closed() const { return state_ == State::kClosed; }
   MonoTime now() const { return context_.loop.now(); }
-  // Records when the bytes just read arrived (socket_ops.h: ReceiveStamped).
-  void NoteArrival(int64_t arrived_realtime);
 
-  friend struct ConnectionActivity;  // its timers call OnDelayTimer / OnTimeoutTimer
-  friend class IdleConnections;      // reads idle_link_ and last_activity_
-
+  // First: they fit in IdleListEntry's tail padding (an idle connection's size counts).
+  Lifecycle lifecycle_ = Lifecycle::kIdle;
+  bool holds_slot_;
   WorkerContext& context_;
   const uint64_t id_;
   MonoTime accepted_at_;
-  MonoTime last_activity_;
   uint64_t requests_served_ = 0;
   uint64_t bytes_in_ = 0;
   uint64_t bytes_out_ = 0;
-  // Null while idle (see connection_activity.h): taken from the worker's pool when bytes
-  // arrive, given back when the connection turns idle.
-  std::unique_ptr<ConnectionActivity> active_;
-  IdleLink idle_link_;  // in the worker's IdleConnections while idle
-  const int fd_;
-  State state_ = State::kIdle;
-  // Bit-fields: an idle connection is this object and nothing else, so its size counts.
-  bool holds_slot_ : 1;
-  bool socket_readable_ : 1 = false;  // edge-triggered: data may be waiting in the socket
-  bool reading_paused_ : 1 = false;   // pipeline full: parse no further until responses leave
-  bool stop_reading_ : 1 = false;     // a final request was seen; read no more requests
-  bool peer_closed_ : 1 = false;      // the client half-closed (we read its EOF)
-  bool peer_shut_down_ : 1 = false;   // epoll reported RDHUP/HUP/ERR: an EOF or error is pending
-  bool write_blocked_ : 1 = false;
-  bool close_after_write_ : 1 = false;
-  bool head_in_progress_ : 1 = false;
-  bool body_in_progress_ : 1 = false;
-  bool body_held_ : 1 = false;  // the proxied body waits for the upstream to take more
-  // The socket stamps arrivals (socket_ops.h): turned on at the first delayed request, so a
-  // connection that is never delayed reads with plain recv().
-  bool arrival_stamps_ : 1 = false;
+  // Null while idle: taken from the worker's pool when bytes arrive, given back when the
+  // connection turns idle.
+  std::unique_ptr<Http1Session> session_;
+  SocketTransport transport_;
 };
 
 }  // namespace proxynode

@@ -20,26 +20,29 @@
 
 namespace proxynode {
 
-class Connection;
-
-// The links a Connection carries for this list.
-struct IdleLink {
-  Connection* prev = nullptr;
-  Connection* next = nullptr;
-  bool linked = false;
+// What a listed connection carries: the list's links (IdleConnections' alone to change) and
+// the time of its last activity (its owner's to update).
+struct IdleListEntry {
+  IdleListEntry* idle_prev = nullptr;
+  IdleListEntry* idle_next = nullptr;
+  MonoTime last_activity = 0;
+  bool idle_linked = false;
 };
 
 class IdleConnections {
  public:
-  IdleConnections(EventLoop& loop, SnapshotCache& snapshots);
+  // Called for each entry past its deadline, after it left the list.
+  using ExpireFn = void (*)(IdleListEntry& entry);
+
+  IdleConnections(EventLoop& loop, SnapshotCache& snapshots, ExpireFn expire);
   IdleConnections(const IdleConnections&) = delete;
   IdleConnections& operator=(const IdleConnections&) = delete;
 
   // Adds a connection that just turned idle (usually at the back: its activity is the
   // newest).
-  void Add(Connection& connection);
+  void Add(IdleListEntry& connection);
   // Takes a connection out (it has work again, or closes). No-op when not listed.
-  void Remove(Connection& connection);
+  void Remove(IdleListEntry& connection);
   // The idle timeout changed: the oldest connection's deadline moved.
   void OnTimeoutChanged();
 
@@ -52,8 +55,9 @@ class IdleConnections {
 
   EventLoop& loop_;
   SnapshotCache& snapshots_;
-  Connection* oldest_ = nullptr;
-  Connection* newest_ = nullptr;
+  const ExpireFn expire_;
+  IdleListEntry* oldest_ = nullptr;
+  IdleListEntry* newest_ = nullptr;
   size_t size_ = 0;
   Timer timer_;
 };

@@ -17,9 +17,9 @@ Worker::Worker(WorkerOptions options)
     : options_(std::move(options)),
       pool_(loop_, kBufferBlocksKept),
       snapshots_(options_.config),
-      activities_(loop_),
-      idle_(loop_, snapshots_),
-      context_{loop_,      pool_, activities_,       idle_, *options_.stats,
+      sessions_(loop_),
+      idle_(loop_, snapshots_, &Connection::ExpireIdle),
+      context_{loop_,      pool_, sessions_,         idle_, *options_.stats,
                snapshots_, date_, *options_.handler, *this, options_.admission},
       listener_(loop_, options_.listen_fd, options_.exclusive_accept, *options_.stats,
                 [this](int fd) { Accept(fd); }),
@@ -141,7 +141,7 @@ void Worker::Retire(absl::AnyInvocable<void()> stopped_accepting) {
       if (connection->idle() && !context_.draining) {
         HandOver(connection);
       }
-      // Busy ones hand themselves over when they turn idle (Connection::UpdateState).
+      // Busy ones hand themselves over when they turn idle (Connection::OnSessionAtRest).
     }
     stopped_accepting();
     UpdateDrained();

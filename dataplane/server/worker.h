@@ -26,9 +26,9 @@
 #include "dataplane/proxy/proxy_exchange_pool.h"
 #include "dataplane/proxy/upstream_pools.h"
 #include "dataplane/server/connection.h"
-#include "dataplane/server/connection_activity.h"
 #include "dataplane/server/idle_connections.h"
 #include "dataplane/server/listener.h"
+#include "dataplane/server/session_pool.h"
 #include "dataplane/server/worker_context.h"
 #include "dataplane/stats/worker_stats.h"
 
@@ -130,7 +130,7 @@ class Worker : public ConnectionOwner {
   BufferPool pool_;
   SnapshotCache snapshots_;
   DateHeaderCache date_;
-  ConnectionActivityPool activities_;
+  SessionPool sessions_;
   IdleConnections idle_;
   WorkerContext context_;
   Listener listener_;

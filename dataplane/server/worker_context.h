@@ -15,7 +15,7 @@ namespace proxynode {
 
 class Admission;
 class Connection;
-class ConnectionActivityPool;
+class SessionPool;
 class ProxyExchangePool;
 class IdleConnections;
 class RequestHandler;
@@ -36,7 +36,7 @@ class ConnectionOwner {
 struct WorkerContext {
   EventLoop& loop;
   BufferPool& pool;
-  ConnectionActivityPool& activities;
+  SessionPool& sessions;
   IdleConnections& idle;
   WorkerStats& stats;
   SnapshotCache& snapshots;

@@ -1,8 +1,8 @@
-// The pool of request state (ConnectionActivity) a worker lends its connections: bursts are
+// The pool of request state (Http1Session) a worker lends its connections: bursts are
 // served without allocating, and what stays unused is freed in halves, once per interval.
 // Timers are run by hand (TimerQueue::RunExpired) with times past each trim.
 
-#include "dataplane/server/connection_activity.h"
+#include "dataplane/server/session_pool.h"
 
 #include <memory>
 #include <vector>
@@ -15,15 +15,15 @@ namespace {
 
 constexpr size_t kMinKept = 4;
 
-class ConnectionActivityPoolTest : public ::testing::Test {
+class SessionPoolTest : public ::testing::Test {
  protected:
-  // Takes `count` activities from the pool into `held_`.
+  // Takes `count` sessions from the pool into `held_`.
   void Take(size_t count) {
     for (size_t i = 0; i < count; ++i) {
-      held_.push_back(pool_.Acquire(nullptr));
+      held_.push_back(pool_.Acquire(nullptr, nullptr));
     }
   }
-  // Gives `count` of the held activities back.
+  // Gives `count` of the held sessions back.
   void GiveBack(size_t count) {
     for (size_t i = 0; i < count; ++i) {
       pool_.Release(std::move(held_.back()));
@@ -32,16 +32,15 @@ class ConnectionActivityPoolTest : public ::testing::Test {
   }
   // Runs the timers due `intervals` trim intervals from the loop's start.
   void RunTrims(int intervals) {
-    loop_.timers().RunExpired(loop_.now() + intervals * ConnectionActivityPool::kTrimInterval +
-                              kSecond / 2);
+    loop_.timers().RunExpired(loop_.now() + intervals * SessionPool::kTrimInterval + kSecond / 2);
   }
 
   EventLoop loop_;
-  ConnectionActivityPool pool_{loop_, kMinKept};
-  std::vector<std::unique_ptr<ConnectionActivity>> held_;
+  SessionPool pool_{loop_, kMinKept};
+  std::vector<std::unique_ptr<Http1Session>> held_;
 };
 
-TEST_F(ConnectionActivityPoolTest, ReleasedActivitiesAreReusedWithoutAllocating) {
+TEST_F(SessionPoolTest, ReleasedSessionsAreReusedWithoutAllocating) {
   Take(10);
   GiveBack(10);
   Take(10);
@@ -50,7 +49,7 @@ TEST_F(ConnectionActivityPoolTest, ReleasedActivitiesAreReusedWithoutAllocating)
   EXPECT_EQ(pool_.free_count(), 0u);
 }
 
-TEST_F(ConnectionActivityPoolTest, ABurstFarAboveTheMinimumIsKeptWithinAnInterval) {
+TEST_F(SessionPoolTest, ABurstFarAboveTheMinimumIsKeptWithinAnInterval) {
   Take(1000);
   GiveBack(1000);
   EXPECT_EQ(pool_.free_count(), 1000u);
@@ -58,11 +57,11 @@ TEST_F(ConnectionActivityPoolTest, ABurstFarAboveTheMinimumIsKeptWithinAnInterva
   EXPECT_EQ(pool_.created(), 1000u);
 }
 
-// The clock starts when the free list first exceeds the minimum: an activity counts as unused
+// The clock starts when the free list first exceeds the minimum: an session counts as unused
 // once it stayed free for a whole interval, so the first trim after a burst frees only what
 // was free before it (the burst gets a full interval of grace), and each later one half of
 // what nobody took.
-TEST_F(ConnectionActivityPoolTest, UnusedActivitiesAreFreedInHalvesDownToTheMinimum) {
+TEST_F(SessionPoolTest, UnusedSessionsAreFreedInHalvesDownToTheMinimum) {
   Take(100);
   GiveBack(100);  // the clock started at the 5th release (one above the minimum)
   RunTrims(1);
@@ -80,7 +79,7 @@ TEST_F(ConnectionActivityPoolTest, UnusedActivitiesAreFreedInHalvesDownToTheMini
   EXPECT_EQ(pool_.created(), 100u);
 }
 
-TEST_F(ConnectionActivityPoolTest, ActivitiesTakenDuringTheIntervalAreKept) {
+TEST_F(SessionPoolTest, SessionsTakenDuringTheIntervalAreKept) {
   Take(100);
   GiveBack(100);
   RunTrims(1);  // 97 free, the mark set

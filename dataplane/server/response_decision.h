@@ -1,0 +1,51 @@
+#pragma once
+
+// What a connection does with a request whose head was just parsed, decided apart from any
+// socket: refuse it (429 over the rate limit, 503 over max_pending), answer it (now or after
+// its delay), or proxy it, and whether the connection ends after it. This is the seam where
+// faults plug in: every input is here, and the session only carries the decision out.
+//
+// Thread contract: any thread; Admission is shared and thread-safe, the rest is read-only.
+
+#include <cstdint>
+
+#include "dataplane/config/config_snapshot.h"
+#include "dataplane/core/clock.h"
+#include "dataplane/http/http_parser.h"
+#include "dataplane/server/request_handler.h"
+
+namespace proxynode {
+
+class Admission;
+
+enum class Refusal : uint8_t { kNone, kRateLimited, kMaxPending };
+
+struct ResponseDecision {
+  ResponsePlan plan;
+  Refusal refusal = Refusal::kNone;
+  bool holds_pending = false;  // took one of Admission's pending slots: give it back once answered
+  bool close = false;          // the connection closes after this response
+  // This request used up max_requests_per_connection on a connection that would have stayed
+  // open (counted as closed_max_requests).
+  bool closes_at_max_requests = false;
+  bool send_continue = false;  // answer "100 Continue" before reading the body
+};
+
+struct RequestFacts {
+  const RequestHead& head;
+  const ConfigSnapshot& config;
+  MonoTime now = 0;
+  // Requests parsed on this connection, this one included.
+  uint64_t requests_on_connection = 0;
+  // No earlier response is still owed (a 100 Continue may go out at once).
+  bool nothing_owed = true;
+};
+
+// `admission` null: no limits apply (the admin listener).
+ResponseDecision DecideResponse(const RequestFacts& facts, RequestHandler& handler,
+                                Admission* admission);
+
+// The plain-text body of an error response the node makes itself.
+std::string_view ErrorBody(int status);
+
+}  // namespace proxynode

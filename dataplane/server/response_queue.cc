@@ -1,0 +1,64 @@
+#include "dataplane/server/response_queue.h"
+
+#include "dataplane/server/admission.h"
+
+namespace proxynode {
+
+PendingResponse& ResponseQueue::Append(MonoTime started) {
+  // Restart at the front once everything queued has left: the capacity is reused.
+  if (empty()) {
+    entries_.clear();
+    head_ = 0;
+  }
+  PendingResponse& entry = entries_.emplace_back();
+  entry.started = started;
+  return entry;
+}
+
+void ResponseQueue::CompleteFront(int status, MonoTime now) {
+  PendingResponse& entry = front();
+  stats_->CountResponse(status);
+  stats_->request_latency.Record(now - entry.started);
+  if (entry.route_stats != nullptr) {
+    entry.route_stats->latency.Record(now - entry.started);
+  }
+  if (entry.delayed) {
+    stats_->timer_lateness.Record(now - entry.deadline);
+    stats_->pending_timers.Add(-1);
+  }
+  if (entry.holds_pending) {
+    admission_->ReleasePending();
+  }
+  entry = PendingResponse{};  // unpins the snapshot now
+  ++head_;
+  if (empty()) {
+    entries_.clear();
+    head_ = 0;
+  }
+}
+
+void ResponseQueue::DropBack() {
+  Release(entries_.back());
+  entries_.pop_back();
+}
+
+void ResponseQueue::ReleaseAll() {
+  for (size_t i = head_; i < entries_.size(); ++i) {
+    Release(entries_[i]);
+  }
+  entries_.clear();
+  head_ = 0;
+}
+
+void ResponseQueue::Release(PendingResponse& entry) {
+  if (entry.delayed) {
+    stats_->pending_timers.Add(-1);
+    entry.delayed = false;
+  }
+  if (entry.holds_pending) {
+    admission_->ReleasePending();
+    entry.holds_pending = false;
+  }
+}
+
+}  // namespace proxynode

@@ -1,0 +1,92 @@
+#pragma once
+
+// The responses a connection owes, in request order (HTTP/1.1 pipelining): each waits until
+// its request has been read and its delay has passed, then leaves from the front. The
+// vector's capacity is kept across requests and across the connections a pooled session
+// serves, so a keep-alive request allocates nothing.
+//
+// Each entry may hold one of Admission's pending slots and counts in the worker's gauges
+// while it waits; the queue gives those back however the entry ends (answered, abandoned,
+// or the connection closing).
+//
+// Thread contract: one session's, loop thread only.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dataplane/config/snapshot_cache.h"
+#include "dataplane/core/clock.h"
+#include "dataplane/stats/proxy_stats.h"
+#include "dataplane/stats/worker_stats.h"
+
+namespace proxynode {
+
+class Admission;
+
+// One response owed to the client.
+struct PendingResponse {
+  MonoTime deadline = 0;
+  MonoTime started = 0;
+  SnapshotRef snapshot;  // keeps `body` valid
+  std::string_view body;
+  std::string owned_body;
+  std::string_view content_type;
+  int status = 200;
+  uint32_t retry_after_seconds = 0;
+  bool owns_body = false;
+  bool head_only = false;
+  bool close = false;
+  bool keep_alive_header = false;
+  bool ready = false;          // the request (body included) has been read
+  bool holds_pending = false;  // took one of Admission's pending slots
+  bool delayed = false;
+  bool proxied = false;  // the response comes from the session's proxied exchange
+  bool http10 = false;
+  RouteStats* route_stats = nullptr;
+
+  std::string_view body_text() const { return owns_body ? std::string_view(owned_body) : body; }
+};
+
+class ResponseQueue {
+ public:
+  // `admission` null: no pending slots are ever taken (the admin listener).
+  ResponseQueue(WorkerStats* stats, Admission* admission) : stats_(stats), admission_(admission) {}
+  ResponseQueue(const ResponseQueue&) = delete;
+  ResponseQueue& operator=(const ResponseQueue&) = delete;
+
+  void Bind(WorkerStats* stats, Admission* admission) {
+    stats_ = stats;
+    admission_ = admission;
+  }
+
+  // Responses owed.
+  size_t depth() const { return entries_.size() - head_; }
+  bool empty() const { return head_ == entries_.size(); }
+  PendingResponse& front() { return entries_[head_]; }
+  const PendingResponse& front() const { return entries_[head_]; }
+  PendingResponse& back() { return entries_.back(); }
+  // The front is the last one owed.
+  bool front_is_last() const { return head_ + 1 == entries_.size(); }
+
+  // A new slot at the back, started at `started`.
+  PendingResponse& Append(MonoTime started);
+  // The front response left at `now` with `status`: counts it and frees its slot.
+  void CompleteFront(int status, MonoTime now);
+  // Forgets the back entry (its request could not complete), giving back what it holds.
+  void DropBack();
+  // Forgets every entry owed, giving back what each holds.
+  void ReleaseAll();
+
+ private:
+  void Release(PendingResponse& entry);
+
+  WorkerStats* stats_;
+  Admission* admission_;
+  std::vector<PendingResponse> entries_;
+  size_t head_ = 0;
+};
+
+}  // namespace proxynode
