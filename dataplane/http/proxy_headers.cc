@@ -278,4 +278,21 @@ void AppendChunk(std::string& out, std::string_view data) {
 
 void AppendLastChunk(std::string& out) { Put(out, "0\r\n\r\n"); }
 
+ClientReframing ReframeForClient(const UpstreamResponseHead& head, const ClientSide& client) {
+  ClientReframing reframing;
+  if (client.head_only) {
+    // The length the body would have: kept, with no body after it.
+    reframing.framing = head.has_content_length ? BodyFraming::kContentLength : BodyFraming::kNone;
+  } else if (head.framing == BodyFraming::kContentLength) {
+    reframing.framing = BodyFraming::kContentLength;
+  } else if (head.framing == BodyFraming::kChunked || head.framing == BodyFraming::kUntilClose) {
+    reframing.framing = client.http10 ? BodyFraming::kUntilClose : BodyFraming::kChunked;
+  }
+  reframing.close_after = client.close || reframing.framing == BodyFraming::kUntilClose;
+  reframing.connection = reframing.close_after ? ClientConnection::kClose
+                         : client.http10       ? ClientConnection::kKeepAlive
+                                               : ClientConnection::kDefault;
+  return reframing;
+}
+
 }  // namespace proxynode

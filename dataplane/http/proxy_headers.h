@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "dataplane/http/http_body_decoder.h"
+#include "dataplane/http/http_response_parser.h"
 
 namespace proxynode {
 
@@ -63,6 +64,24 @@ struct ProxiedResponse {
 // AppendUpstreamRequestHead (with those the upstream's Connection names) and Content-Length.
 // kUntilClose framing always adds "Connection: close": the client must not wait for more.
 void AppendClientResponseHead(std::string& out, const ProxiedResponse& response);
+
+// What the client side of a proxied exchange contributes to the response head.
+struct ClientSide {
+  bool http10 = false;
+  bool head_only = false;  // a HEAD request: no body is sent
+  bool close = false;      // the response must say Connection: close
+};
+
+// How an upstream's response reaches the client: the framing the proxy forwards its body
+// with (RFC 9112 6.3), and the Connection field. A HEAD response keeps the length a GET
+// would have had; a chunked or close-delimited body goes chunked to an HTTP/1.1 client and
+// close-delimited to an HTTP/1.0 one, which then cannot keep the connection.
+struct ClientReframing {
+  BodyFraming framing = BodyFraming::kNone;
+  ClientConnection connection = ClientConnection::kDefault;
+  bool close_after = false;  // the client connection closes after this response
+};
+ClientReframing ReframeForClient(const UpstreamResponseHead& head, const ClientSide& client);
 
 // Appends one chunk, "<hex size>\r\n<data>\r\n"; nothing for empty data, which would end
 // the body.

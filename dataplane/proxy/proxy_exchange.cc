@@ -31,7 +31,11 @@ void ClearKeepingCapacity(std::string& text) {
 ProxyExchange::ProxyExchange(ProxyContext& context)
     : context_(context),
       pools_(context.upstreams),
-      timer_(context.loop.timers(), [this] { OnTimer(); }) {}
+      timer_(context.loop.timers(), [this] { OnTimer(); }),
+      resume_timer_(context.loop.timers(), [this] {
+        Forward();
+        current_.client->OnProxyProgress();
+      }) {}
 
 void ProxyExchange::Start(Client& client, SnapshotRef snapshot, const RouteConfig& route,
                           RouteState& route_state, const RequestHead& head,
@@ -254,6 +258,7 @@ void ProxyExchange::OnUpstreamEvent() {
       ReceiveResponse();
     }
   }
+  Forward();
   current_.client->OnProxyProgress();
 }
 
@@ -317,6 +322,7 @@ void ProxyExchange::Fail(Failure failure) {
   current_.route_state->stats->errors.Add();
   ReleaseUpstream(/*reusable=*/false);
   timer_.Cancel();
+  resume_timer_.Cancel();
   request_out_.Consume(request_out_.size());
   request_out_.ReleaseIfEmpty(context_.pool);
   if (current_.head_forwarded) {
@@ -332,6 +338,7 @@ void ProxyExchange::Fail(Failure failure) {
 void ProxyExchange::Finish(bool reusable) {
   current_.state = State::kDone;
   timer_.Cancel();
+  resume_timer_.Cancel();
   current_.pool->stats().latency.Record(now() - current_.began_at);
   ReleaseUpstream(reusable);
 }
@@ -354,88 +361,68 @@ void ProxyExchange::Abandon() {
   }
   current_.state = State::kAborted;
   timer_.Cancel();
+  resume_timer_.Cancel();
   ReleaseUpstream(/*reusable=*/false);
 }
 
-ProxyExchange::PumpResult ProxyExchange::Pump(Buffer& out, BufferPool& pool, size_t limit,
-                                              const ClientSide& client) {
-  while (true) {
-    switch (current_.state) {
-      case State::kDone:
-        return PumpResult::kDone;
-      case State::kFailed:
-        return PumpResult::kFailed;
-      case State::kAborted:
-        return PumpResult::kAborted;
-      case State::kDelaying:
-      case State::kConnecting:
-        return PumpResult::kWaiting;
-      case State::kExchanging:
-        break;
+void ProxyExchange::StreamInto(Buffer& out, const ClientSide& client) {
+  current_.client_side = client;
+  if (current_.out == nullptr) {
+    current_.out = &out;
+    Forward();
+  }
+}
+
+void ProxyExchange::OnOutputDrained() {
+  if (current_.waiting_for_drain && !resume_timer_.armed()) {
+    resume_timer_.ArmAt(now());  // from the loop, not inside the client's write
+  }
+}
+
+ProxyExchange::Outcome ProxyExchange::outcome() const {
+  switch (current_.state) {
+    case State::kDone:
+      return Outcome::kDone;
+    case State::kFailed:
+      return Outcome::kFailed;
+    case State::kAborted:
+      return Outcome::kAborted;
+    case State::kDelaying:
+    case State::kConnecting:
+    case State::kExchanging:
+      break;
+  }
+  return Outcome::kPending;
+}
+
+void ProxyExchange::Forward() {
+  while (current_.state == State::kExchanging && current_.out != nullptr) {
+    if (current_.out->size() >= kHighWatermark) {
+      current_.waiting_for_drain = true;  // the client drains first; the upstream waits
+      return;
     }
-    if (out.size() >= limit) {
-      return PumpResult::kWaiting;  // the client drains first; the upstream waits
-    }
+    current_.waiting_for_drain = false;
     Buffer& in = current_.upstream->in();
-    std::string_view input = in.readable();
-    ParseResult result = parser_.Parse(input);
+    const std::string_view input = in.readable();
+    const ParseResult result = parser_.Parse(input);
     switch (result.event) {
-      case ParseEvent::kHeadComplete: {
-        const UpstreamResponseHead& head = parser_.head();
-        current_.response_status = head.status;
-        BodyFraming framing = BodyFraming::kNone;
-        if (client.head_only) {
-          // The length the body would have: kept, with no body after it.
-          framing = head.has_content_length ? BodyFraming::kContentLength : BodyFraming::kNone;
-        } else if (head.framing == BodyFraming::kContentLength) {
-          framing = BodyFraming::kContentLength;
-        } else if (head.framing == BodyFraming::kChunked ||
-                   head.framing == BodyFraming::kUntilClose) {
-          framing = client.http10 ? BodyFraming::kUntilClose : BodyFraming::kChunked;
-        }
-        current_.chunked_to_client = framing == BodyFraming::kChunked;
-        current_.close_after = client.close || framing == BodyFraming::kUntilClose;
-        ProxiedResponse response;
-        response.upstream_head = parser_.RawHead(input, result);
-        response.framing = framing;
-        response.content_length = head.content_length;
-        response.connection = current_.close_after ? ClientConnection::kClose
-                              : client.http10      ? ClientConnection::kKeepAlive
-                                                   : ClientConnection::kDefault;
-        response.date_field = context_.date.Get(WallClockSeconds());
-        scratch_.clear();
-        AppendClientResponseHead(scratch_, response);
-        out.Append(pool, scratch_);
-        current_.head_forwarded = true;
+      case ParseEvent::kHeadComplete:
+        OnResponseHead(input, result);
         in.Consume(result.consumed);
         continue;
-      }
       case ParseEvent::kBodyData:
-        if (current_.chunked_to_client) {
-          scratch_.clear();
-          AppendChunk(scratch_, result.body);
-          out.Append(pool, scratch_);
-        } else {
-          out.Append(pool, result.body);
-        }
+        OnResponseBody(result.body);
         in.Consume(result.consumed);
         continue;
-      case ParseEvent::kMessageComplete: {
+      case ParseEvent::kMessageComplete:
         in.Consume(result.consumed);
-        if (current_.chunked_to_client) {
-          scratch_.clear();
-          AppendLastChunk(scratch_);
-          out.Append(pool, scratch_);
-        }
-        bool reusable = parser_.head().keep_alive && current_.request_sent && in.empty() &&
-                        !current_.upstream->peer_closed();
-        Finish(reusable);
-        return PumpResult::kDone;
-      }
+        OnResponseEnd(parser_.head().keep_alive && current_.request_sent && in.empty() &&
+                      !current_.upstream->peer_closed());
+        return;
       case ParseEvent::kError:
         current_.pool->stats().errors.broken.Add();
         Fail(Failure::kBroken);
-        continue;
+        return;
       case ParseEvent::kNeedMore:
         in.Consume(result.consumed);
         break;
@@ -449,22 +436,53 @@ ProxyExchange::PumpResult ProxyExchange::Pump(Buffer& out, BufferPool& pool, siz
       continue;
     }
     if (current_.upstream->peer_closed() && !current_.upstream->readable()) {
-      ParseResult end = parser_.Finish();  // a close-delimited body ends here; others broke
-      if (end.event == ParseEvent::kMessageComplete) {
-        if (current_.chunked_to_client) {
-          scratch_.clear();
-          AppendLastChunk(scratch_);
-          out.Append(pool, scratch_);
-        }
-        Finish(/*reusable=*/false);
-        return PumpResult::kDone;
+      // A close-delimited body ends here; any other was cut.
+      if (parser_.Finish().event == ParseEvent::kMessageComplete) {
+        OnResponseEnd(/*reusable=*/false);
+      } else {
+        current_.pool->stats().errors.broken.Add();
+        Fail(Failure::kBroken);
       }
-      current_.pool->stats().errors.broken.Add();
-      Fail(Failure::kBroken);
-      continue;
     }
-    return PumpResult::kWaiting;
+    return;
   }
+}
+
+void ProxyExchange::OnResponseHead(std::string_view input, const ParseResult& result) {
+  const UpstreamResponseHead& head = parser_.head();
+  current_.response_status = head.status;
+  const ClientReframing reframing = ReframeForClient(head, current_.client_side);
+  current_.chunked_to_client = reframing.framing == BodyFraming::kChunked;
+  current_.close_after = reframing.close_after;
+  ProxiedResponse response;
+  response.upstream_head = parser_.RawHead(input, result);
+  response.framing = reframing.framing;
+  response.content_length = head.content_length;
+  response.connection = reframing.connection;
+  response.date_field = context_.date.Get(WallClockSeconds());
+  scratch_.clear();
+  AppendClientResponseHead(scratch_, response);
+  current_.out->Append(context_.pool, scratch_);
+  current_.head_forwarded = true;
+}
+
+void ProxyExchange::OnResponseBody(std::string_view data) {
+  if (current_.chunked_to_client) {
+    scratch_.clear();
+    AppendChunk(scratch_, data);
+    current_.out->Append(context_.pool, scratch_);
+  } else {
+    current_.out->Append(context_.pool, data);
+  }
+}
+
+void ProxyExchange::OnResponseEnd(bool reusable) {
+  if (current_.chunked_to_client) {
+    scratch_.clear();
+    AppendLastChunk(scratch_);
+    current_.out->Append(context_.pool, scratch_);
+  }
+  Finish(reusable);
 }
 
 void ProxyExchange::OnTimer() {

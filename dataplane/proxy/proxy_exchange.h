@@ -2,10 +2,16 @@
 
 // One proxied request: waits out the route's injected delay, picks an upstream, borrows a
 // pooled connection (or connects, non-blocking), streams the request head and body to it,
-// parses the response and streams it to the client connection's output as the client
-// drains it. Both directions are bounded: the client's body is accepted only while little
-// of it is unsent (CanAcceptBody), and the upstream is read only while the client's output
-// has room, so a slow side stalls the other through TCP instead of filling memory.
+// parses the response and pushes it into the client's output. Both directions are bounded
+// by watermarks: the client's body is accepted only while little of it is unsent
+// (CanAcceptBody; the exchange says when the upstream took it), and the upstream is read
+// only while the client's output is under kHighWatermark; the client says only when it
+// drained below kLowWatermark. A slow side stalls the other through TCP instead of filling
+// memory.
+//
+// The response may reach the client only when it is at the front of the client's queue:
+// the client then lends its output (StreamInto), and from there on the exchange writes the
+// response into it from its own upstream events.
 //
 // Failures before any response byte reached the client become a 502 (broken or
 // unreachable) or 504 (timeout) response; after that the client connection is cut, the only
@@ -15,9 +21,9 @@
 // Exchanges are reused (ProxyExchangePool): Start() begins one, Recycle() clears it for the
 // next while keeping its string capacity, so a proxied request allocates nothing.
 //
-// Thread contract: lent to one client Connection at a time; loop thread only. The client
+// Thread contract: lent to one client session at a time; loop thread only. The client
 // calls in; the exchange calls the client back (Client::OnProxyProgress) only from its own
-// events, never from inside a call the client made.
+// events (upstream readiness, timers), never from inside a call the client made.
 
 #include <cstdint>
 #include <string>
@@ -31,6 +37,7 @@
 #include "dataplane/core/timer_queue.h"
 #include "dataplane/http/http_parser.h"
 #include "dataplane/http/http_response_parser.h"
+#include "dataplane/http/proxy_headers.h"
 #include "dataplane/proxy/proxy_context.h"
 #include "dataplane/proxy/upstream_connection.h"
 #include "dataplane/proxy/upstream_pools.h"
@@ -42,23 +49,22 @@ class ProxyExchange final : public UpstreamConnection::User {
   class Client {
    public:
     virtual ~Client() = default;
-    // Response bytes, a failure, or room for more request body: look again.
+    // Response bytes were written to the lent output, the exchange ended, or the upstream
+    // took the request body held back: look again.
     virtual void OnProxyProgress() = 0;
   };
 
-  enum class PumpResult : uint8_t {
-    kWaiting,  // more will come; the exchange calls OnProxyProgress
+  enum class Outcome : uint8_t {
+    kPending,  // more will come; the exchange calls OnProxyProgress
     kDone,     // the whole response is in the output
     kFailed,   // nothing was sent to the client: answer error_status() instead
     kAborted,  // the response broke after its head went out: close the client connection
   };
 
-  // What the client side contributes to the response head.
-  struct ClientSide {
-    bool http10 = false;
-    bool head_only = false;  // a HEAD request: no body is sent
-    bool close = false;      // the response must say Connection: close
-  };
+  // The client's output is not filled past this (bytes pushed but not yet written).
+  static constexpr size_t kHighWatermark = 64 * 1024;
+  // Below this the client reports the output drained (OnOutputDrained).
+  static constexpr size_t kLowWatermark = 16 * 1024;
 
   explicit ProxyExchange(ProxyContext& context);
   ~ProxyExchange() override;
@@ -79,8 +85,14 @@ class ProxyExchange final : public UpstreamConnection::User {
   void OnRequestBody(std::string_view data);
   void OnRequestComplete();
 
-  // Response side: moves what is available into `out` while it holds under `limit` bytes.
-  PumpResult Pump(Buffer& out, BufferPool& pool, size_t limit, const ClientSide& client);
+  // Response side. The response's turn came: from now on its bytes go into `out` (which
+  // must outlive the exchange's use of it: until it ends or is abandoned). Forwards what is
+  // already buffered at once. Called again, it only updates `client` (a response head not
+  // yet forwarded may still learn to say close).
+  void StreamInto(Buffer& out, const ClientSide& client);
+  // The client wrote its output below kLowWatermark: the exchange goes on from its own event.
+  void OnOutputDrained();
+  Outcome outcome() const;
   int error_status() const { return current_.error_status; }
   // Some of the response reached the client's output: nothing else may be written there.
   bool head_forwarded() const { return current_.head_forwarded; }
@@ -117,6 +129,12 @@ class ProxyExchange final : public UpstreamConnection::User {
   void Fail(Failure failure);
   void Finish(bool reusable);
   void ReleaseUpstream(bool reusable);
+  // Parses buffered upstream bytes into the lent output and reads more, up to the high
+  // watermark.
+  void Forward();
+  void OnResponseHead(std::string_view input, const ParseResult& result);
+  void OnResponseBody(std::string_view data);
+  void OnResponseEnd(bool reusable);
   void OnTimer();
   void ArmTimer();
   void AppendChunked(std::string_view data);
@@ -134,10 +152,13 @@ class ProxyExchange final : public UpstreamConnection::User {
   Buffer request_out_;         // request bytes not yet sent upstream
   HttpResponseParser parser_;
   Timer timer_;
+  Timer resume_timer_;  // the client drained its output: forward more from the loop
   // Everything about the request being proxied that Start() sets and Recycle() resets (as a
   // whole, so a field added here cannot outlive its request).
   struct PerRequest {
     Client* client = nullptr;
+    Buffer* out = nullptr;  // the client's output, once the response may stream
+    ClientSide client_side;
     const RouteConfig* route = nullptr;
     RouteState* route_state = nullptr;
     UpstreamPool* pool = nullptr;
@@ -163,6 +184,7 @@ class ProxyExchange final : public UpstreamConnection::User {
     bool head_forwarded = false;
     bool chunked_to_client = false;
     bool close_after = false;
+    bool waiting_for_drain = false;  // stopped at the high watermark
   };
   PerRequest current_;
   std::string scratch_;  // reused for heads and chunk framing

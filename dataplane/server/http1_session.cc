@@ -296,20 +296,18 @@ void Http1Session::DropProxy() {
   }
 }
 
-Http1Session::ProxyStep Http1Session::PumpProxy(bool close) {
-  ProxyExchange::ClientSide client;
+Http1Session::ProxyStep Http1Session::StreamProxy(bool close) {
   const PendingResponse& entry = queue_.front();
-  client.http10 = entry.http10;
-  client.head_only = entry.head_only;
-  client.close = close;
-  switch (proxy_->Pump(out_, context_->pool, kMaxProxyOutput, client)) {
-    case ProxyExchange::PumpResult::kWaiting:
+  proxy_->StreamInto(
+      out_, ClientSide{.http10 = entry.http10, .head_only = entry.head_only, .close = close});
+  switch (proxy_->outcome()) {
+    case ProxyExchange::Outcome::kPending:
       return ProxyStep::kWaiting;
-    case ProxyExchange::PumpResult::kDone:
+    case ProxyExchange::Outcome::kDone:
       return ProxyStep::kAnswered;
-    case ProxyExchange::PumpResult::kFailed:
+    case ProxyExchange::Outcome::kFailed:
       return ProxyStep::kFailed;
-    case ProxyExchange::PumpResult::kAborted:
+    case ProxyExchange::Outcome::kAborted:
       return ProxyStep::kAborted;
   }
   return ProxyStep::kAborted;
@@ -371,7 +369,7 @@ void Http1Session::SerializeDueResponses() {
     const bool drain_close = context_->draining && read_ != ReadState::kHead && !in_body();
     bool close = entry.close || (queue_.front_is_last() && (host_->input_ended() || drain_close));
     if (entry.proxied) {
-      const ProxyStep step = PumpProxy(close);
+      const ProxyStep step = StreamProxy(close);
       if (step == ProxyStep::kWaiting) {
         break;
       }
@@ -453,7 +451,13 @@ void Http1Session::FlushDueResponses() {
 
 void Http1Session::WriteOutput() {
   host_->WriteOutput(out_);
-  if (closed() || host_->write_blocked()) {
+  if (closed()) {
+    return;
+  }
+  if (proxy_ != nullptr && out_.size() < ProxyExchange::kLowWatermark) {
+    proxy_->OnOutputDrained();
+  }
+  if (host_->write_blocked()) {
     return;
   }
   out_.ReleaseIfEmpty(context_->pool);

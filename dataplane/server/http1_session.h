@@ -45,8 +45,6 @@ class Http1Session final : public Session, public ProxyExchange::Client {
   static constexpr size_t kMaxBufferedOutput = 256 * 1024;
   // Input buffered beyond a request head before parsing catches up (bodies stream through).
   static constexpr size_t kMaxBufferedInput = 64 * 1024;
-  // Proxied response bytes buffered toward the client before the upstream is left to wait.
-  static constexpr size_t kMaxProxyOutput = 64 * 1024;
 
   explicit Http1Session(TimerQueue& timers);
   ~Http1Session() override;
@@ -88,8 +86,9 @@ class Http1Session final : public Session, public ProxyExchange::Client {
   void OnRequestHead(std::string_view head_block);
   void StartProxy(const RequestHead& head, std::string_view head_block, const ResponsePlan& plan,
                   RouteState& route_state);
-  // Streams the proxied response at the front of the queue into the output.
-  ProxyStep PumpProxy(bool close);
+  // Lends the output to the proxied exchange at the front of the queue (which pushes its
+  // response into it) and reports how far it got.
+  ProxyStep StreamProxy(bool close);
   // Ends the exchange (giving its upstream connection back) and defers its recycling.
   void DropProxy();
   void OnMessageComplete();

@@ -102,14 +102,13 @@ TEST_F(ProxyExchangePoolTest, ARecycledExchangeStartsAfresh) {
   std::unique_ptr<ProxyExchange> exchange = pool_.Acquire();
   StartDelayed(*exchange, kSecond);
   exchange->Abandon();
-  Buffer out;
-  EXPECT_EQ(exchange->Pump(out, buffers_, 1024, {}), ProxyExchange::PumpResult::kAborted);
+  EXPECT_EQ(exchange->outcome(), ProxyExchange::Outcome::kAborted);
   pool_.Release(std::move(exchange));
   RunTimers();
 
   exchange = pool_.Acquire();
   StartDelayed(*exchange, kSecond);
-  EXPECT_EQ(exchange->Pump(out, buffers_, 1024, {}), ProxyExchange::PumpResult::kWaiting)
+  EXPECT_EQ(exchange->outcome(), ProxyExchange::Outcome::kPending)
       << "the abandoned state of the exchange's last request stayed";
   EXPECT_FALSE(exchange->head_forwarded());
   EXPECT_EQ(exchange->error_status(), 0);

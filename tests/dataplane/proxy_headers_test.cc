@@ -374,5 +374,49 @@ TEST(ChunkTest, LastChunkEndsTheBody) {
   EXPECT_EQ(out, "1\r\na\r\n0\r\n\r\n");
 }
 
+UpstreamResponseHead Upstream(BodyFraming framing, bool has_content_length = false) {
+  UpstreamResponseHead head;
+  head.status = 200;
+  head.framing = framing;
+  head.has_content_length = has_content_length;
+  return head;
+}
+
+TEST(ReframeForClientTest, ALengthIsKeptAndKeepAliveNeedsNoField) {
+  ClientReframing reframing = ReframeForClient(Upstream(BodyFraming::kContentLength, true), {});
+  EXPECT_EQ(reframing.framing, BodyFraming::kContentLength);
+  EXPECT_EQ(reframing.connection, ClientConnection::kDefault);
+  EXPECT_FALSE(reframing.close_after);
+}
+
+TEST(ReframeForClientTest, AnUnknownLengthGoesChunkedToHttp11AndCloseDelimitedToHttp10) {
+  for (BodyFraming upstream : {BodyFraming::kChunked, BodyFraming::kUntilClose}) {
+    ClientReframing modern = ReframeForClient(Upstream(upstream), {});
+    EXPECT_EQ(modern.framing, BodyFraming::kChunked);
+    EXPECT_FALSE(modern.close_after);
+    ClientReframing old = ReframeForClient(Upstream(upstream), {.http10 = true});
+    EXPECT_EQ(old.framing, BodyFraming::kUntilClose);
+    EXPECT_TRUE(old.close_after) << "only the close can end the body";
+    EXPECT_EQ(old.connection, ClientConnection::kClose);
+  }
+}
+
+TEST(ReframeForClientTest, AHeadResponseKeepsTheLengthAGetWouldHaveHad) {
+  EXPECT_EQ(ReframeForClient(Upstream(BodyFraming::kNone, true), {.head_only = true}).framing,
+            BodyFraming::kContentLength);
+  EXPECT_EQ(ReframeForClient(Upstream(BodyFraming::kChunked), {.head_only = true}).framing,
+            BodyFraming::kNone);
+}
+
+TEST(ReframeForClientTest, AnHttp10ClientKeptAliveSaysSoAndACloseWins) {
+  EXPECT_EQ(
+      ReframeForClient(Upstream(BodyFraming::kContentLength, true), {.http10 = true}).connection,
+      ClientConnection::kKeepAlive);
+  ClientReframing closing = ReframeForClient(Upstream(BodyFraming::kContentLength, true),
+                                             {.http10 = true, .close = true});
+  EXPECT_EQ(closing.connection, ClientConnection::kClose);
+  EXPECT_TRUE(closing.close_after);
+}
+
 }  // namespace
 }  // namespace proxynode
