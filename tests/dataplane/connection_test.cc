@@ -30,6 +30,7 @@
 #include "dataplane/server/session_pool.h"
 #include "dataplane/stats/worker_stats.h"
 #include "gtest/gtest.h"
+#include "tests/dataplane/loop_thread.h"
 
 namespace proxynode {
 namespace {
@@ -59,9 +60,8 @@ struct WorkerParts {
 class Server : public ConnectionOwner {
  public:
   explicit Server(NodeConfig config) {
-    thread_ = std::thread([this] { loop_.Run(); });
     auto snapshot = std::make_shared<const NodeConfig>(std::move(config));
-    InLoop([&] { parts_ = std::make_unique<WorkerParts>(loop_, snapshot, *this); });
+    InLoop([&] { parts_ = std::make_unique<WorkerParts>(runner_.loop(), snapshot, *this); });
   }
   ~Server() override {
     InLoop([&] {
@@ -70,19 +70,11 @@ class Server : public ConnectionOwner {
     });
     // A later iteration: connections closed earlier are deleted (deferred) by then.
     InLoop([&] { parts_.reset(); });
-    loop_.Stop();
-    thread_.join();
   }
 
-  // Runs `task` in the loop thread and waits for it.
   template <typename Task>
   void InLoop(Task task) {
-    std::promise<void> done;
-    loop_.Post([&] {
-      task();
-      done.set_value();
-    });
-    done.get_future().wait();
+    runner_.InLoop(std::move(task));
   }
 
   // A new loopback connection served by a Connection; returns the client's (blocking) end.
@@ -132,7 +124,7 @@ class Server : public ConnectionOwner {
     ++closed_;
     auto it = connections_.find(connection);
     ASSERT_NE(it, connections_.end());
-    loop_.DeferDelete(std::move(it->second));
+    runner_.loop().DeferDelete(std::move(it->second));
     connections_.erase(it);
   }
   void HandOver(Connection* connection) override { handovers_.push_back(connection->Detach()); }
@@ -144,8 +136,7 @@ class Server : public ConnectionOwner {
   const std::vector<ConnectionHandover>& handovers() const { return handovers_; }
 
  private:
-  EventLoop loop_;
-  std::thread thread_;
+  LoopThread runner_;
   std::unique_ptr<WorkerParts> parts_;
   absl::flat_hash_map<Connection*, std::unique_ptr<Connection>> connections_;
   std::vector<ConnectionHandover> handovers_;

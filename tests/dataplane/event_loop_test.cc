@@ -416,7 +416,9 @@ class BusyReadable : public FileEventHandler {
 TEST(EventLoopTest, DueTimerDoesNotWaitBehindABatchOfReadableConnections) {
   EventLoop loop;
   // 200 readable fds at 50 us each: one batch of events takes 10 ms. A timer due 1 ms into
-  // it must fire within 2 ms of its deadline, not when the batch ends.
+  // it must fire within 2 ms of its deadline, not when the batch ends. The median of five
+  // probes: a shared machine may preempt the thread through one of them, while without the
+  // mid-batch check every probe waits out the batch (9 ms).
   std::vector<std::unique_ptr<BusyReadable>> flood;
   for (int i = 0; i < 200; ++i) {
     flood.push_back(std::make_unique<BusyReadable>(loop, 50 * kMicrosecond));
@@ -436,7 +438,7 @@ TEST(EventLoopTest, DueTimerDoesNotWaitBehindABatchOfReadableConnections) {
   HistogramSnapshot snapshot;
   snapshot.Add(lateness);
   ASSERT_EQ(snapshot.count(), 5u);
-  EXPECT_LT(snapshot.Percentile(1.0), 2 * kMillisecond)
+  EXPECT_LT(snapshot.Percentile(0.5), 2 * kMillisecond)
       << "a due timer waited behind the batch of I/O events";
   flood.clear();
 }
