@@ -32,6 +32,14 @@ class ProxyExchangePool {
   std::unique_ptr<ProxyExchange> Acquire();
   // `exchange` has ended (done, failed or abandoned); it is reused once it is off the stack.
   void Release(std::unique_ptr<ProxyExchange> exchange);
+  // Abandons `exchange` (giving its upstream connection back) and releases it; no-op when
+  // null.
+  void Drop(std::unique_ptr<ProxyExchange>& exchange) {
+    if (exchange != nullptr) {
+      exchange->Abandon();
+      Release(std::move(exchange));
+    }
+  }
 
   size_t free_count() const { return free_.size(); }
   // Exchanges created since start (each one an allocation).

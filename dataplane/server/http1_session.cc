@@ -9,18 +9,6 @@
 #include "dataplane/server/response_decision.h"
 
 namespace proxynode {
-namespace {
-
-constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-
-ParserLimits LimitsFrom(const ConfigSnapshot& config) {
-  ParserLimits limits;
-  limits.max_header_bytes = config.max_header_bytes;
-  limits.max_body_bytes = config.max_body_bytes;
-  return limits;
-}
-
-}  // namespace
 
 Http1Session::Http1Session(TimerQueue& timers)
     : delay_timer_(timers, [this] { OnDelayTimer(); }),
@@ -29,7 +17,7 @@ Http1Session::Http1Session(TimerQueue& timers)
 Http1Session::~Http1Session() {
   // Pooled sessions are cleared when given back; one destroyed while bound (a worker
   // stopping) is cleared by its connection first.
-  assert(in_.empty() && out_.empty() && proxy_ == nullptr);
+  assert(reader_.input().empty() && writer_.empty() && proxy_ == nullptr);
 }
 
 void Http1Session::Bind(WorkerContext* context, SessionHost* host) {
@@ -37,55 +25,32 @@ void Http1Session::Bind(WorkerContext* context, SessionHost* host) {
   host_ = host;
   queue_.Bind(context != nullptr ? &context->stats : nullptr,
               context != nullptr ? context->admission : nullptr);
-}
-
-void Http1Session::SetRead(ReadState next) {
-  using R = ReadState;
-  [[maybe_unused]] const R from = read_;
-  assert(
-      next == R::kStopped || next == R::kBetween ||
-      (from == R::kBetween && (next == R::kPaused || next == R::kHead)) ||
-      (from == R::kHead && next == R::kBody) ||
-      ((from == R::kBody || from == R::kBodyHeld) && (next == R::kBody || next == R::kBodyHeld)));
-  assert(next != R::kBetween || from != R::kStopped);
-  read_ = next;
-}
-
-void Http1Session::SetWrite(WriteState next) {
-  assert(next == write_ || static_cast<uint8_t>(next) == static_cast<uint8_t>(write_) + 1 ||
-         next == WriteState::kLingering);
-  write_ = next;
-}
-
-void Http1Session::StopReading() {
-  if (in_body()) {
-    final_request_ = true;  // its body is still read
-  } else if (read_ != ReadState::kStopped) {
-    SetRead(ReadState::kStopped);
-  }
+  writer_.Bind(context, host);
 }
 
 SessionPhase Http1Session::phase() const {
-  if (read_ == ReadState::kHead) return SessionPhase::kReadingHead;
-  if (in_body()) return SessionPhase::kReadingBody;
+  if (reader_.in_head()) return SessionPhase::kReadingHead;
+  if (reader_.in_body()) return SessionPhase::kReadingBody;
   if (!queue_.empty()) return SessionPhase::kWaiting;
   return SessionPhase::kAtRest;
 }
 
-bool Http1Session::CanRead() const {
-  return host_->readable() && WantsInput() && in_.size() < kMaxBufferedInput;
+Http1RequestReader::Allowance Http1Session::Allowance() const {
+  // A proxied exchange is served alone, and takes the body only as fast as its upstream.
+  return {.new_request = queue_.depth() < kMaxPipelineDepth && proxy_ == nullptr,
+          .body = proxy_ == nullptr || proxy_->CanAcceptBody()};
 }
 
 void Http1Session::Progress(bool writable_again) {
   if (writable_again) {
-    WriteOutput();
+    writer_.Write();
     if (closed()) {
       return;
     }
   }
-  while (!closed() && write_ != WriteState::kLingering) {
-    if (CanRead()) {
-      ReadInput();
+  while (!closed() && !writer_.lingering()) {
+    if (reader_.CanRead(*host_)) {
+      reader_.Read(*host_);
       if (closed()) {
         return;
       }
@@ -94,19 +59,19 @@ void Http1Session::Progress(bool writable_again) {
     if (closed()) {
       return;
     }
-    const bool was_paused = read_ == ReadState::kPaused;
-    FlushDueResponses();
-    if (closed() || write_ == WriteState::kLingering) {
+    const bool was_paused = reader_.paused();
+    writer_.Flush();
+    if (closed() || writer_.lingering()) {
       return;
     }
-    if (read_ == ReadState::kPaused && queue_.depth() < kMaxPipelineDepth && proxy_ == nullptr) {
-      SetRead(ReadState::kBetween);
+    const Http1RequestReader::Allowance allowance = Allowance();
+    if (reader_.paused() && allowance.new_request) {
+      reader_.Resume();
     }
     // The exchange took what was held back, or ended (an early answer): parse on.
     const bool resumed =
-        (was_paused && read_ == ReadState::kBetween) ||
-        (read_ == ReadState::kBodyHeld && (proxy_ == nullptr || proxy_->CanAcceptBody()));
-    if (!resumed && !CanRead()) {
+        (was_paused && !reader_.paused()) || (reader_.body_held() && allowance.body);
+    if (!resumed && !reader_.CanRead(*host_)) {
       break;
     }
   }
@@ -116,80 +81,47 @@ void Http1Session::Progress(bool writable_again) {
 }
 
 void Http1Session::Reject(int status, uint32_t retry_after_seconds) {
-  StopReading();
+  reader_.StopReading();
   EnqueueImmediate(status, /*close=*/true, retry_after_seconds);
-  FlushDueResponses();
+  writer_.Flush();
   if (!closed()) {
     Settle();
   }
 }
 
-void Http1Session::ReadInput() {
-  const SessionHost::Input input = host_->ReadInput(in_, kMaxBufferedInput);
-  if (input.arrived_at != 0) {
-    arrived_at_ = input.arrived_at;
-  }
-}
-
 void Http1Session::ProcessInput() {
-  if (read_ == ReadState::kBodyHeld) {
-    SetRead(ReadState::kBody);
-  }
+  reader_.Unhold();
   while (true) {
-    if (!in_body()) {
-      // Between requests, or inside a head: start or continue one only if allowed.
-      if (read_ == ReadState::kStopped || read_ == ReadState::kPaused || in_.empty()) {
-        break;
-      }
-      if (queue_.depth() >= kMaxPipelineDepth || proxy_ != nullptr) {
-        if (read_ == ReadState::kBetween) {
-          SetRead(ReadState::kPaused);  // a proxied exchange is served alone
-        }
-        break;
-      }
-      if (read_ == ReadState::kBetween) {
-        SetRead(ReadState::kHead);
-        head_started_at_ = now();
-        // Limits in force when a message starts apply to all of it (live updates included).
-        parser_.set_limits(LimitsFrom(context_->snapshots.current()));
-      }
-    }
-    if (in_body() && proxy_ != nullptr && !proxy_->CanAcceptBody()) {
-      SetRead(ReadState::kBodyHeld);  // the upstream takes the body slower than it arrives
+    const Http1RequestReader::Step step =
+        reader_.Next(Allowance(), context_->snapshots.current(), now());
+    if (step.kind == Http1RequestReader::Step::Kind::kWait) {
       break;
     }
-    // The view stays valid through OnRequestHead: Consume only moves the read position.
-    const std::string_view input = in_.readable();
-    ParseResult result = parser_.Parse(input);
-    in_.Consume(result.consumed);
-    if (result.event == ParseEvent::kNeedMore) {
-      break;
-    }
-    switch (result.event) {
-      case ParseEvent::kHeadComplete:
-        SetRead(ReadState::kBody);
-        OnRequestHead(input.substr(0, result.consumed));
+    switch (step.kind) {
+      case Http1RequestReader::Step::Kind::kHead:
+        OnRequestHead(step.bytes);
         break;
-      case ParseEvent::kBodyData:
+      case Http1RequestReader::Step::Kind::kBody:
         if (proxy_ != nullptr) {
-          proxy_->OnRequestBody(result.body);
+          proxy_->OnRequestBody(step.bytes);
         }
         break;  // the respond handler does not look at bodies
-      case ParseEvent::kMessageComplete:
+      case Http1RequestReader::Step::Kind::kComplete:
         OnMessageComplete();
         break;
-      case ParseEvent::kError:
-        OnParseError(result.error);
+      case Http1RequestReader::Step::Kind::kError:
+        OnParseError(step.error);
         return;
-      case ParseEvent::kNeedMore:
+      case Http1RequestReader::Step::Kind::kWait:
         break;
     }
   }
   // The message being parsed needs the rest of its bytes: make sure a deadline covers it.
-  if (read_ == ReadState::kHead) {
-    ScheduleTimeout(head_started_at_ + context_->snapshots.current().header_timeout);
+  if (reader_.in_head()) {
+    ScheduleTimeout(reader_.head_started_at() + context_->snapshots.current().header_timeout);
   }
-  if (host_->input_ended() && (read_ == ReadState::kHead || read_ == ReadState::kBody)) {
+  if (host_->input_ended() &&
+      (reader_.in_head() || reader_.state() == Http1RequestReader::State::kBody)) {
     // The client half-closed in the middle of a request: it can never complete. (A body
     // held back for the upstream is all here; it completes as the upstream reads it.)
     AbandonCurrentRequest();
@@ -197,7 +129,7 @@ void Http1Session::ProcessInput() {
 }
 
 void Http1Session::OnRequestHead(std::string_view head_block) {
-  const RequestHead& head = parser_.head();
+  const RequestHead& head = reader_.head();
   WorkerContext& context = *context_;
   context.stats.requests.Add();
   RequestFacts facts{.head = head,
@@ -220,15 +152,15 @@ void Http1Session::OnRequestHead(std::string_view head_block) {
     context.stats.closed_max_requests.Add();
   }
   if (decision.close) {
-    final_request_ = true;  // nothing after this request is served
+    reader_.MarkFinal();  // nothing after this request is served
   }
   if (decision.send_continue) {
-    out_.Append(context.pool, kContinue);
+    writer_.SendContinue();
   }
   ResponsePlan& plan = decision.plan;
   // A request starts when its bytes arrived (when known), so its delay and latency count
   // the time it waited for the loop too.
-  PendingResponse& entry = queue_.Append(arrived_at_ != 0 ? arrived_at_ : now());
+  PendingResponse& entry = queue_.Append(reader_.arrived_at() != 0 ? reader_.arrived_at() : now());
   entry.deadline = entry.started + plan.delay;
   if (plan.delay > 0) {
     host_->EnableArrivalStamps();  // from the next read on, delays count from arrival
@@ -289,39 +221,13 @@ void Http1Session::OnProxyProgress() {
   }
 }
 
-void Http1Session::DropProxy() {
-  if (proxy_ != nullptr) {
-    proxy_->Abandon();
-    context_->exchanges->Release(std::move(proxy_));
-  }
-}
-
-Http1Session::ProxyStep Http1Session::StreamProxy(bool close) {
-  const PendingResponse& entry = queue_.front();
-  proxy_->StreamInto(
-      out_, ClientSide{.http10 = entry.http10, .head_only = entry.head_only, .close = close});
-  switch (proxy_->outcome()) {
-    case ProxyExchange::Outcome::kPending:
-      return ProxyStep::kWaiting;
-    case ProxyExchange::Outcome::kDone:
-      return ProxyStep::kAnswered;
-    case ProxyExchange::Outcome::kFailed:
-      return ProxyStep::kFailed;
-    case ProxyExchange::Outcome::kAborted:
-      return ProxyStep::kAborted;
-  }
-  return ProxyStep::kAborted;
-}
-
 void Http1Session::OnMessageComplete() {
-  SetRead(final_request_ ? ReadState::kStopped : ReadState::kBetween);
   if (proxy_ != nullptr) {
     proxy_->OnRequestComplete();
   }
   if (!queue_.empty()) {
     queue_.back().ready = true;
   }
-  parser_.Reset();
 }
 
 void Http1Session::OnParseError(ParseError error) {
@@ -354,121 +260,12 @@ void Http1Session::EnqueueImmediate(int status, bool close, uint32_t retry_after
   entry.retry_after_seconds = retry_after;
   entry.ready = true;
   if (close) {
-    StopReading();
-  }
-}
-
-void Http1Session::SerializeDueResponses() {
-  const MonoTime current = now();
-  while (!queue_.empty() && out_.size() < kMaxBufferedOutput) {
-    PendingResponse& entry = queue_.front();
-    if (!entry.ready || entry.deadline > current) {
-      break;
-    }
-    // A draining node closes after the last response owed, saying so in that response.
-    const bool drain_close = context_->draining && read_ != ReadState::kHead && !in_body();
-    bool close = entry.close || (queue_.front_is_last() && (host_->input_ended() || drain_close));
-    if (entry.proxied) {
-      const ProxyStep step = StreamProxy(close);
-      if (step == ProxyStep::kWaiting) {
-        break;
-      }
-      if (step == ProxyStep::kAborted) {
-        host_->Close(CloseReason::kIoError);  // the response was cut: only closing says so
-        return;
-      }
-      if (step == ProxyStep::kAnswered) {
-        close = close || proxy_->closes_connection();
-        const int status = proxy_->response_status();
-        DropProxy();
-        queue_.CompleteFront(status, current);
-        if (close) {
-          SetWrite(WriteState::kClosing);
-          StopReading();
-          break;
-        }
-        continue;
-      }
-      // Nothing reached the client: it gets a 502 or 504 like any other response.
-      entry.proxied = false;
-      entry.status = proxy_->error_status();
-      entry.body = ErrorBody(entry.status);
-      DropProxy();
-    }
-    ResponseHead head;
-    head.status = entry.status;
-    const std::string_view body = entry.body_text();
-    head.content_length = body.size();
-    head.content_type = entry.content_type;
-    head.close = close;
-    head.keep_alive_header = entry.keep_alive_header && !close;
-    head.retry_after_seconds = entry.retry_after_seconds;
-    AppendResponse(out_, context_->pool, head, context_->date.Get(WallClockSeconds()), body,
-                   entry.head_only);
-    queue_.CompleteFront(entry.status, current);
-    if (close) {
-      SetWrite(WriteState::kClosing);
-      StopReading();
-      break;
-    }
-  }
-}
-
-bool Http1Session::HasDueResponse() const {
-  if (write_ != WriteState::kOpen || queue_.empty()) {
-    return false;
-  }
-  const PendingResponse& front = queue_.front();
-  return front.ready && front.deadline <= now();
-}
-
-void Http1Session::FlushDueResponses() {
-  // Serialize and write in rounds: one round buffers at most kMaxBufferedOutput, and when the
-  // socket takes it all without blocking no EPOLLOUT edge will come, so go on here.
-  do {
-    SerializeDueResponses();
-    if (closed()) {
-      return;
-    }
-    // A proxied response can end with no byte left to write (its last bytes went out in an
-    // earlier round), and a close it owes must still happen: WriteOutput does that.
-    if ((out_.empty() && write_ != WriteState::kClosing) || host_->write_blocked()) {
-      break;
-    }
-    WriteOutput();
-    if (closed() || write_ == WriteState::kLingering) {
-      return;
-    }
-  } while (!host_->write_blocked() && HasDueResponse());
-  if (!queue_.empty()) {
-    const PendingResponse& front = queue_.front();
-    if (front.ready && front.deadline > now() &&
-        (!delay_timer_.armed() || delay_timer_.deadline() != front.deadline)) {
-      delay_timer_.ArmAt(front.deadline);
-    }
-  }
-}
-
-void Http1Session::WriteOutput() {
-  host_->WriteOutput(out_);
-  if (closed()) {
-    return;
-  }
-  if (proxy_ != nullptr && out_.size() < ProxyExchange::kLowWatermark) {
-    proxy_->OnOutputDrained();
-  }
-  if (host_->write_blocked()) {
-    return;
-  }
-  out_.ReleaseIfEmpty(context_->pool);
-  if (write_ == WriteState::kClosing) {
-    host_->EndOutput(/*input_left=*/!in_.empty());
+    reader_.StopReading();
   }
 }
 
 void Http1Session::ArmLingerTimeout(MonoTime deadline) {
-  SetWrite(WriteState::kLingering);
-  delay_timer_.Cancel();
+  writer_.Linger();
   timeout_timer_.ArmAt(deadline);
 }
 
@@ -485,7 +282,7 @@ void Http1Session::OnTimeoutTimer() {
   if (closed()) {
     return;
   }
-  if (write_ == WriteState::kLingering) {
+  if (writer_.lingering()) {
     host_->Close(CloseReason::kNormal);
     return;
   }
@@ -498,11 +295,11 @@ void Http1Session::OnTimeoutTimer() {
       host_->Close(CloseReason::kIoError);  // the client stopped reading its responses
       return;
     }
-  } else if (read_ == ReadState::kBodyHeld) {
+  } else if (reader_.body_held()) {
     deadline = current + config.idle_timeout;  // we stopped reading, not the client
-  } else if (read_ == ReadState::kHead || read_ == ReadState::kBody) {
-    const bool head = read_ == ReadState::kHead;
-    deadline = head ? head_started_at_ + config.header_timeout
+  } else if (reader_.in_head() || reader_.in_body()) {
+    const bool head = reader_.in_head();
+    deadline = head ? reader_.head_started_at() + config.header_timeout
                     : host_->last_activity() + config.idle_timeout;
     if (current >= deadline) {
       (head ? context_->stats.rejected.header_timeout : context_->stats.rejected.body_timeout)
@@ -537,23 +334,23 @@ void Http1Session::ScheduleTimeout(MonoTime deadline) {
 }
 
 void Http1Session::OnConfigChanged() {
-  if (write_ == WriteState::kLingering) {
+  if (writer_.lingering()) {
     return;
   }
   const ConfigSnapshot& config = context_->snapshots.current();
-  if (read_ == ReadState::kHead) {
-    ScheduleTimeout(head_started_at_ + config.header_timeout);
+  if (reader_.in_head()) {
+    ScheduleTimeout(reader_.head_started_at() + config.header_timeout);
   } else {
     ScheduleTimeout(host_->last_activity() + config.idle_timeout);
   }
 }
 
 void Http1Session::Settle() {
-  if (write_ == WriteState::kLingering) {
+  if (writer_.lingering()) {
     return;
   }
   const bool owes_nothing =
-      !host_->write_blocked() && read_ != ReadState::kHead && !in_body() && queue_.empty();
+      !host_->write_blocked() && !reader_.in_head() && !reader_.in_body() && queue_.empty();
   if (owes_nothing) {
     if (host_->input_ended()) {
       host_->Close(CloseReason::kPeerClosed);
@@ -563,7 +360,7 @@ void Http1Session::Settle() {
       host_->Close(CloseReason::kDrain);
       return;
     }
-    if (!in_.empty() || !out_.empty() || proxy_ != nullptr) {
+    if (!reader_.input().empty() || !writer_.empty() || proxy_ != nullptr) {
       // Something is still held (not expected): keep the session and its timer.
       ScheduleTimeout(host_->last_activity() + context_->snapshots.current().idle_timeout);
       return;
@@ -573,53 +370,44 @@ void Http1Session::Settle() {
   }
   // Nor does a busy session keep an empty read buffer: thousands may wait on their delay at
   // once, and 16 KiB each would be most of the node's memory.
-  in_.ReleaseIfEmpty(context_->pool);
-  if (in_body() || host_->write_blocked()) {
+  reader_.input().ReleaseIfEmpty(context_->pool);
+  if (reader_.in_body() || host_->write_blocked()) {
     // The client must go on sending or reading; only moves the timer earlier.
     ScheduleTimeout(host_->last_activity() + context_->snapshots.current().idle_timeout);
   }
 }
 
 void Http1Session::AbandonCurrentRequest() {
-  if (in_body() && proxy_ != nullptr && proxy_->head_forwarded()) {
+  if (reader_.in_body() && proxy_ != nullptr && proxy_->head_forwarded()) {
     // Part of the upstream's answer went out already: no other response can follow it.
     host_->Close(CloseReason::kIoError);
     return;
   }
-  if (in_body()) {
+  if (reader_.in_body()) {
     // Its response slot was queued at the head; it will never be ready, so release it.
     if (!queue_.empty() && queue_.back().proxied) {
-      DropProxy();
+      context_->exchanges->Drop(proxy_);
       queue_.DropBack();
     } else if (!queue_.empty() && !queue_.back().ready) {
       queue_.DropBack();
     }
   }
-  if (read_ == ReadState::kHead || in_body()) {
-    SetRead(final_request_ ? ReadState::kStopped : ReadState::kBetween);
-  }
-  in_.Consume(in_.size());
+  reader_.AbandonRequest();
 }
 
 void Http1Session::Abandon() {
   delay_timer_.Cancel();
   timeout_timer_.Cancel();
-  DropProxy();
+  if (proxy_ != nullptr) {
+    context_->exchanges->Drop(proxy_);
+  }
   queue_.ReleaseAll();
 }
 
 void Http1Session::Clear() {
   Abandon();
-  in_.Consume(in_.size());
-  out_.Consume(out_.size());
-  in_.ReleaseIfEmpty(context_->pool);
-  out_.ReleaseIfEmpty(context_->pool);
-  parser_.Reset();  // it may have been mid-message
-  head_started_at_ = 0;
-  arrived_at_ = 0;
-  read_ = ReadState::kBetween;
-  write_ = WriteState::kOpen;
-  final_request_ = false;
+  reader_.Clear(context_->pool);
+  writer_.Clear(context_->pool);
 }
 
 }  // namespace proxynode

@@ -1,0 +1,160 @@
+#include "dataplane/server/http1_response_writer.h"
+
+#include <cassert>
+
+#include "dataplane/core/buffer_pool.h"
+#include "dataplane/http/http_response.h"
+#include "dataplane/proxy/proxy_exchange_pool.h"
+#include "dataplane/server/response_decision.h"
+
+namespace proxynode {
+
+void Http1ResponseWriter::Set(State next) {
+  assert(static_cast<uint8_t>(next) >= static_cast<uint8_t>(state_));
+  state_ = next;
+}
+
+void Http1ResponseWriter::Flush() {
+  // Serialize and write in rounds: one round buffers at most kMaxBufferedOutput, and when the
+  // socket takes it all without blocking no EPOLLOUT edge will come, so go on here.
+  do {
+    SerializeDue();
+    if (host_->closed()) {
+      return;
+    }
+    // A proxied response can end with no byte left to write (its last bytes went out in an
+    // earlier round), and a close it owes must still happen: Write does that.
+    if ((out_.empty() && state_ != State::kClosing) || host_->write_blocked()) {
+      break;
+    }
+    Write();
+    if (host_->closed() || lingering()) {
+      return;
+    }
+  } while (!host_->write_blocked() && HasDue());
+  if (!queue_.empty()) {
+    const PendingResponse& front = queue_.front();
+    if (front.ready && front.deadline > context_->loop.now() &&
+        (!delay_timer_.armed() || delay_timer_.deadline() != front.deadline)) {
+      delay_timer_.ArmAt(front.deadline);
+    }
+  }
+}
+
+void Http1ResponseWriter::Write() {
+  host_->WriteOutput(out_);
+  if (host_->closed()) {
+    return;
+  }
+  if (proxy_ != nullptr && out_.size() < ProxyExchange::kLowWatermark) {
+    proxy_->OnOutputDrained();
+  }
+  if (host_->write_blocked()) {
+    return;
+  }
+  out_.ReleaseIfEmpty(context_->pool);
+  if (state_ == State::kClosing) {
+    host_->EndOutput(/*input_left=*/!reader_.input().empty());
+  }
+}
+
+void Http1ResponseWriter::Linger() {
+  Set(State::kLingering);
+  delay_timer_.Cancel();
+}
+
+void Http1ResponseWriter::SendContinue() {
+  out_.Append(context_->pool, "HTTP/1.1 100 Continue\r\n\r\n");
+}
+
+bool Http1ResponseWriter::HasDue() const {
+  if (state_ != State::kOpen || queue_.empty()) {
+    return false;
+  }
+  const PendingResponse& front = queue_.front();
+  return front.ready && front.deadline <= context_->loop.now();
+}
+
+void Http1ResponseWriter::EndAfterThis() {
+  Set(State::kClosing);
+  reader_.StopReading();
+}
+
+void Http1ResponseWriter::SerializeDue() {
+  const MonoTime current = context_->loop.now();
+  while (!queue_.empty() && out_.size() < kMaxBufferedOutput) {
+    PendingResponse& entry = queue_.front();
+    if (!entry.ready || entry.deadline > current) {
+      break;
+    }
+    // A draining node closes after the last response owed, saying so in that response.
+    const bool drain_close = context_->draining && !reader_.in_head() && !reader_.in_body();
+    bool close = entry.close || (queue_.front_is_last() && (host_->input_ended() || drain_close));
+    if (entry.proxied) {
+      const ProxyStep step = StreamProxy(close);
+      if (step == ProxyStep::kWaiting) {
+        break;
+      }
+      if (step == ProxyStep::kAborted) {
+        host_->Close(CloseReason::kIoError);  // the response was cut: only closing says so
+        return;
+      }
+      if (step == ProxyStep::kAnswered) {
+        close = close || proxy_->closes_connection();
+        const int status = proxy_->response_status();
+        context_->exchanges->Drop(proxy_);
+        queue_.CompleteFront(status, current);
+        if (close) {
+          EndAfterThis();
+          break;
+        }
+        continue;
+      }
+      // Nothing reached the client: it gets a 502 or 504 like any other response.
+      entry.proxied = false;
+      entry.status = proxy_->error_status();
+      entry.body = ErrorBody(entry.status);
+      context_->exchanges->Drop(proxy_);
+    }
+    ResponseHead head;
+    head.status = entry.status;
+    const std::string_view body = entry.body_text();
+    head.content_length = body.size();
+    head.content_type = entry.content_type;
+    head.close = close;
+    head.keep_alive_header = entry.keep_alive_header && !close;
+    head.retry_after_seconds = entry.retry_after_seconds;
+    AppendResponse(out_, context_->pool, head, context_->date.Get(WallClockSeconds()), body,
+                   entry.head_only);
+    queue_.CompleteFront(entry.status, current);
+    if (close) {
+      EndAfterThis();
+      break;
+    }
+  }
+}
+
+Http1ResponseWriter::ProxyStep Http1ResponseWriter::StreamProxy(bool close) {
+  const PendingResponse& entry = queue_.front();
+  proxy_->StreamInto(
+      out_, ClientSide{.http10 = entry.http10, .head_only = entry.head_only, .close = close});
+  switch (proxy_->outcome()) {
+    case ProxyExchange::Outcome::kPending:
+      return ProxyStep::kWaiting;
+    case ProxyExchange::Outcome::kDone:
+      return ProxyStep::kAnswered;
+    case ProxyExchange::Outcome::kFailed:
+      return ProxyStep::kFailed;
+    case ProxyExchange::Outcome::kAborted:
+      return ProxyStep::kAborted;
+  }
+  return ProxyStep::kAborted;
+}
+
+void Http1ResponseWriter::Clear(BufferPool& pool) {
+  out_.Consume(out_.size());
+  out_.ReleaseIfEmpty(pool);
+  state_ = State::kOpen;
+}
+
+}  // namespace proxynode

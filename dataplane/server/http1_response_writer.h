@@ -1,0 +1,85 @@
+#pragma once
+
+// The response side of an HTTP/1 session: serializes the responses owed, in request order,
+// as each falls due, into the output buffer; lends the output to the proxied exchange whose
+// response reached the front; writes the output to the socket; and after a response that
+// closes, ends the write side. Its state machine (asserted in debug builds):
+//
+//   kOpen -> kClosing (a response that closes is in the output) -> kLingering (written;
+//   the connection half-closed and waits for the peer's EOF)
+//
+// Thread contract: one session's, loop thread only.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "dataplane/core/buffer.h"
+#include "dataplane/core/timer_queue.h"
+#include "dataplane/proxy/proxy_exchange.h"
+#include "dataplane/server/http1_request_reader.h"
+#include "dataplane/server/response_queue.h"
+#include "dataplane/server/session.h"
+#include "dataplane/server/worker_context.h"
+
+namespace proxynode {
+
+class Http1ResponseWriter {
+ public:
+  // Serialized responses buffered before the rest wait in the queue.
+  static constexpr size_t kMaxBufferedOutput = 256 * 1024;
+
+  enum class State : uint8_t { kOpen, kClosing, kLingering };
+
+  // The session's parts the writer works on: the responses owed, the proxied exchange (whose
+  // response is the last owed), the reader (stopped once a response closes) and the delay
+  // timer (armed for the next response due).
+  Http1ResponseWriter(ResponseQueue& queue, std::unique_ptr<ProxyExchange>& proxy,
+                      Http1RequestReader& reader, Timer& delay_timer)
+      : queue_(queue), proxy_(proxy), reader_(reader), delay_timer_(delay_timer) {}
+  Http1ResponseWriter(const Http1ResponseWriter&) = delete;
+  Http1ResponseWriter& operator=(const Http1ResponseWriter&) = delete;
+
+  void Bind(WorkerContext* context, SessionHost* host) {
+    context_ = context;
+    host_ = host;
+  }
+
+  // Serializes and writes every response that is due, in rounds, until the socket is full
+  // or nothing more is due; then arms the delay timer for the next. May close the connection.
+  void Flush();
+  // Writes the output; once it is all out after a response that closes, ends the write side.
+  void Write();
+  // The connection half-closed and lingers.
+  void Linger();
+  // "100 Continue" ahead of the response owed (nothing else is owed yet).
+  void SendContinue();
+  void Clear(BufferPool& pool);
+
+  State state() const { return state_; }
+  bool lingering() const { return state_ == State::kLingering; }
+  bool empty() const { return out_.empty(); }
+
+ private:
+  enum class ProxyStep : uint8_t { kWaiting, kAnswered, kFailed, kAborted };
+
+  void Set(State next);
+  void SerializeDue();
+  bool HasDue() const;
+  // Lends the output to the proxied exchange at the front of the queue (which pushes its
+  // response into it) and reports how far it got.
+  ProxyStep StreamProxy(bool close);
+  // A response that closes went into the output.
+  void EndAfterThis();
+
+  ResponseQueue& queue_;
+  std::unique_ptr<ProxyExchange>& proxy_;
+  Http1RequestReader& reader_;
+  Timer& delay_timer_;
+  WorkerContext* context_ = nullptr;
+  SessionHost* host_ = nullptr;
+  Buffer out_;
+  State state_ = State::kOpen;
+};
+
+}  // namespace proxynode
