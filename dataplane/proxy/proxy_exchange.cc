@@ -7,30 +7,19 @@
 namespace proxynode {
 namespace {
 
-// Request body buffered toward the upstream before the client is read no further.
-constexpr size_t kMaxBufferedRequest = 64 * 1024;
 // Response bytes read ahead from the upstream before it is left to wait (TCP backpressure).
 constexpr size_t kMaxBufferedResponse = 64 * 1024;
 // Attempts for one request: the first plus retries of connect failures and stale
 // keep-alive connections (only for requests without a body, which can be resent whole).
 constexpr int kMaxAttempts = 3;
 
-// Strings grown past this by an unusual request are not kept for the next one.
-constexpr size_t kMaxKeptStringCapacity = 8 * 1024;
-
-void ClearKeepingCapacity(std::string& text) {
-  if (text.capacity() > kMaxKeptStringCapacity) {
-    std::string().swap(text);
-  } else {
-    text.clear();
-  }
-}
-
 }  // namespace
 
 ProxyExchange::ProxyExchange(ProxyContext& context)
     : context_(context),
       pools_(context.upstreams),
+      request_(context.pool),
+      forwarder_(context.pool, context.date),
       timer_(context.loop.timers(), [this] { OnTimer(); }),
       resume_timer_(context.loop.timers(), [this] {
         Forward();
@@ -44,30 +33,12 @@ void ProxyExchange::Start(Client& client, SnapshotRef snapshot, const RouteConfi
   snapshot_ = std::move(snapshot);
   current_.route = &route;
   current_.route_state = &route_state;
-  current_.has_body = head.chunked || head.content_length > 0;
-  current_.chunked_upstream = head.chunked;
   current_.head_request = head.method == HttpMethod::kHead;
   current_.idempotent = head.method == HttpMethod::kGet || head.method == HttpMethod::kHead ||
                         head.method == HttpMethod::kOptions || head.method == HttpMethod::kTrace ||
                         head.method == HttpMethod::kPut || head.method == HttpMethod::kDelete;
-  ProxiedRequest request;
-  request.client_head = head_block;
-  request.client_ip = client_ip;
-  request.upstream_address = route.upstreams.front().address;
-  if (head.chunked) {
-    request.framing = BodyFraming::kChunked;
-  } else if (head.content_length > 0 || head.method == HttpMethod::kPost ||
-             head.method == HttpMethod::kPut || head.method == HttpMethod::kPatch) {
-    // A body-carrying method says its (possibly empty) length, as upstreams may require.
-    request.framing = BodyFraming::kContentLength;
-    request.content_length = head.content_length;
-  }
-  AppendUpstreamRequestHead(upstream_head_, request);
-  request_out_.Append(context_.pool, upstream_head_);
-  parser_.Reset(current_.head_request);
-  if (!current_.has_body) {
-    current_.request_complete = true;
-  }
+  request_.Begin(head, head_block, client_ip, route.upstreams.front().address);
+  forwarder_.Reset(current_.head_request);
   current_.start_at = now() + delay;
   if (delay > 0) {
     timer_.ArmAt(current_.start_at);
@@ -80,63 +51,34 @@ void ProxyExchange::Recycle() {
   // Ended (done, failed, aborted) means no upstream held and the timer cancelled: Finish,
   // Fail and Abandon see to it. Abandon is a no-op then, and ends one left running.
   Abandon();
-  request_out_.Consume(request_out_.size());
-  request_out_.ReleaseIfEmpty(context_.pool);
-  ClearKeepingCapacity(upstream_head_);
-  ClearKeepingCapacity(scratch_);
+  request_.Clear();
+  forwarder_.Clear();
   snapshot_.Reset();
   current_ = PerRequest{};
 }
 
-ProxyExchange::~ProxyExchange() {
-  // Normally recycled already; the pool holding it is destroyed when its worker stops.
-  request_out_.Consume(request_out_.size());
-  request_out_.ReleaseIfEmpty(context_.pool);
-}
+ProxyExchange::~ProxyExchange() = default;
 
-bool ProxyExchange::CanAcceptBody() const {
-  return ended() || current_.send_failed || request_out_.size() < kMaxBufferedRequest;
-}
+bool ProxyExchange::CanAcceptBody() const { return ended() || request_.CanAcceptBody(); }
 
 void ProxyExchange::OnRequestBody(std::string_view data) {
   if (ended()) {
     return;  // the answer is decided; the rest of the body is read and dropped
   }
-  if (current_.send_failed) {
-    return;  // the upstream stopped reading: its answer decides
-  }
-  if (current_.chunked_upstream) {
-    AppendChunked(data);
-  } else {
-    request_out_.Append(context_.pool, data);
-  }
+  request_.OnBody(data);
   if (current_.upstream != nullptr && !current_.upstream->connecting()) {
     SendRequest();
   }
 }
 
 void ProxyExchange::OnRequestComplete() {
-  if (current_.request_complete) {
+  if (request_.complete() || ended()) {
     return;
   }
-  current_.request_complete = true;
-  if (ended()) {
-    return;
-  }
-  if (current_.chunked_upstream) {
-    scratch_.clear();
-    AppendLastChunk(scratch_);
-    request_out_.Append(context_.pool, scratch_);
-  }
+  request_.OnComplete();
   if (current_.upstream != nullptr && !current_.upstream->connecting()) {
     SendRequest();
   }
-}
-
-void ProxyExchange::AppendChunked(std::string_view data) {
-  scratch_.clear();
-  AppendChunk(scratch_, data);
-  request_out_.Append(context_.pool, scratch_);
 }
 
 void ProxyExchange::Begin() {
@@ -194,23 +136,8 @@ void ProxyExchange::OnConnected() {
 }
 
 bool ProxyExchange::SendRequest() {
-  if (current_.send_failed) {
-    request_out_.Consume(request_out_.size());  // nobody takes it any more
-  }
-  if (!request_out_.empty()) {
-    const WriteResult written = current_.upstream->Send(request_out_);
-    if (written.status == IoStatus::kWouldBlock) {
-      return true;  // EPOLLOUT will come
-    }
-    if (written.status == IoStatus::kError) {
-      // An upstream may answer early (413, 401) and close without reading the rest: its
-      // answer is still in our receive queue, so read on and let the response decide.
-      current_.send_failed = true;
-      request_out_.Consume(request_out_.size());
-    }
-  }
-  request_out_.ReleaseIfEmpty(context_.pool);
-  if (current_.request_complete && !current_.send_failed && !current_.request_sent) {
+  request_.SendTo(*current_.upstream);
+  if (request_.complete() && !request_.dropping() && !current_.request_sent) {
     current_.request_sent = true;
     if (!current_.got_first_byte) {
       current_.first_byte_deadline =
@@ -264,11 +191,11 @@ void ProxyExchange::OnUpstreamEvent() {
 
 bool ProxyExchange::CanRetry(bool connect_failed) const {
   if (current_.attempts >= kMaxAttempts || current_.got_first_byte) return false;
-  // Nothing left after a failed connect: every byte is still in request_out_.
+  // Nothing left after a failed connect: every byte is still held.
   if (connect_failed) return true;
   // A request that may have reached the upstream is resent only when doing it twice is
   // harmless (RFC 9110 9.2.2) and we still hold all of it.
-  return current_.idempotent && !current_.has_body;
+  return current_.idempotent && !request_.has_body();
 }
 
 void ProxyExchange::OnUpstreamBroken(bool connect_failed) {
@@ -293,10 +220,8 @@ void ProxyExchange::Retry(bool connect_failed) {
   UpstreamPool* previous = current_.pool;
   ReleaseUpstream(/*reusable=*/false);
   if (!connect_failed) {  // the head may have left: send it again whole
-    request_out_.Consume(request_out_.size());
-    request_out_.Append(context_.pool, upstream_head_);
+    request_.Restart();
   }
-  current_.send_failed = false;
   current_.state = State::kConnecting;
   Connect(connect_failed ? previous : nullptr, /*fresh=*/!connect_failed);
 }
@@ -323,9 +248,8 @@ void ProxyExchange::Fail(Failure failure) {
   ReleaseUpstream(/*reusable=*/false);
   timer_.Cancel();
   resume_timer_.Cancel();
-  request_out_.Consume(request_out_.size());
-  request_out_.ReleaseIfEmpty(context_.pool);
-  if (current_.head_forwarded) {
+  request_.Discard();
+  if (forwarder_.head_forwarded()) {
     current_.state = State::kAborted;
     return;
   }
@@ -366,9 +290,9 @@ void ProxyExchange::Abandon() {
 }
 
 void ProxyExchange::StreamInto(Buffer& out, const ClientSide& client) {
-  current_.client_side = client;
-  if (current_.out == nullptr) {
-    current_.out = &out;
+  forwarder_.set_client(client);
+  if (!forwarder_.attached()) {
+    forwarder_.Attach(out);
     Forward();
   }
 }
@@ -396,38 +320,24 @@ ProxyExchange::Outcome ProxyExchange::outcome() const {
 }
 
 void ProxyExchange::Forward() {
-  while (current_.state == State::kExchanging && current_.out != nullptr) {
-    if (current_.out->size() >= kHighWatermark) {
-      current_.waiting_for_drain = true;  // the client drains first; the upstream waits
-      return;
-    }
+  while (current_.state == State::kExchanging && forwarder_.attached()) {
     current_.waiting_for_drain = false;
     Buffer& in = current_.upstream->in();
-    const std::string_view input = in.readable();
-    const ParseResult result = parser_.Parse(input);
-    switch (result.event) {
-      case ParseEvent::kHeadComplete:
-        OnResponseHead(input, result);
-        in.Consume(result.consumed);
-        continue;
-      case ParseEvent::kBodyData:
-        OnResponseBody(result.body);
-        in.Consume(result.consumed);
-        continue;
-      case ParseEvent::kMessageComplete:
-        in.Consume(result.consumed);
-        OnResponseEnd(parser_.head().keep_alive && current_.request_sent && in.empty() &&
-                      !current_.upstream->peer_closed());
+    switch (forwarder_.Pump(in, kHighWatermark)) {
+      case ResponseForwarder::Result::kFull:
+        current_.waiting_for_drain = true;  // the client drains first; the upstream waits
         return;
-      case ParseEvent::kError:
+      case ResponseForwarder::Result::kDone:
+        Finish(forwarder_.keep_alive() && current_.request_sent && in.empty() &&
+               !current_.upstream->peer_closed());
+        return;
+      case ResponseForwarder::Result::kMalformed:
         current_.pool->stats().errors.broken.Add();
         Fail(Failure::kBroken);
         return;
-      case ParseEvent::kNeedMore:
-        in.Consume(result.consumed);
+      case ResponseForwarder::Result::kNeedMore:
         break;
     }
-    // Needs more bytes from the upstream.
     const size_t buffered = in.size();
     if (!ReceiveResponse()) {
       continue;  // broken: retried or failed, the state says which
@@ -436,9 +346,8 @@ void ProxyExchange::Forward() {
       continue;
     }
     if (current_.upstream->peer_closed() && !current_.upstream->readable()) {
-      // A close-delimited body ends here; any other was cut.
-      if (parser_.Finish().event == ParseEvent::kMessageComplete) {
-        OnResponseEnd(/*reusable=*/false);
+      if (forwarder_.EndAtClose() == ResponseForwarder::Result::kDone) {
+        Finish(/*reusable=*/false);
       } else {
         current_.pool->stats().errors.broken.Add();
         Fail(Failure::kBroken);
@@ -446,43 +355,6 @@ void ProxyExchange::Forward() {
     }
     return;
   }
-}
-
-void ProxyExchange::OnResponseHead(std::string_view input, const ParseResult& result) {
-  const UpstreamResponseHead& head = parser_.head();
-  current_.response_status = head.status;
-  const ClientReframing reframing = ReframeForClient(head, current_.client_side);
-  current_.chunked_to_client = reframing.framing == BodyFraming::kChunked;
-  current_.close_after = reframing.close_after;
-  ProxiedResponse response;
-  response.upstream_head = parser_.RawHead(input, result);
-  response.framing = reframing.framing;
-  response.content_length = head.content_length;
-  response.connection = reframing.connection;
-  response.date_field = context_.date.Get(WallClockSeconds());
-  scratch_.clear();
-  AppendClientResponseHead(scratch_, response);
-  current_.out->Append(context_.pool, scratch_);
-  current_.head_forwarded = true;
-}
-
-void ProxyExchange::OnResponseBody(std::string_view data) {
-  if (current_.chunked_to_client) {
-    scratch_.clear();
-    AppendChunk(scratch_, data);
-    current_.out->Append(context_.pool, scratch_);
-  } else {
-    current_.out->Append(context_.pool, data);
-  }
-}
-
-void ProxyExchange::OnResponseEnd(bool reusable) {
-  if (current_.chunked_to_client) {
-    scratch_.clear();
-    AppendLastChunk(scratch_);
-    current_.out->Append(context_.pool, scratch_);
-  }
-  Finish(reusable);
 }
 
 void ProxyExchange::OnTimer() {

@@ -39,6 +39,8 @@
 #include "dataplane/http/http_response_parser.h"
 #include "dataplane/http/proxy_headers.h"
 #include "dataplane/proxy/proxy_context.h"
+#include "dataplane/proxy/request_forwarder.h"
+#include "dataplane/proxy/response_forwarder.h"
 #include "dataplane/proxy/upstream_connection.h"
 #include "dataplane/proxy/upstream_pools.h"
 
@@ -95,11 +97,11 @@ class ProxyExchange final : public UpstreamConnection::User {
   Outcome outcome() const;
   int error_status() const { return current_.error_status; }
   // Some of the response reached the client's output: nothing else may be written there.
-  bool head_forwarded() const { return current_.head_forwarded; }
+  bool head_forwarded() const { return forwarder_.head_forwarded(); }
   // The response's framing needs the connection closed after it (close-delimited body to
   // an HTTP/1.0 client), or the client side asked for it.
-  bool closes_connection() const { return current_.close_after; }
-  int response_status() const { return current_.response_status; }
+  bool closes_connection() const { return forwarder_.closes_connection(); }
+  int response_status() const { return forwarder_.status(); }
 
   // The client connection is closing: give the upstream connection back (closed) now.
   void Abandon();
@@ -129,15 +131,11 @@ class ProxyExchange final : public UpstreamConnection::User {
   void Fail(Failure failure);
   void Finish(bool reusable);
   void ReleaseUpstream(bool reusable);
-  // Parses buffered upstream bytes into the lent output and reads more, up to the high
+  // Moves buffered upstream bytes into the lent output and reads more, up to the high
   // watermark.
   void Forward();
-  void OnResponseHead(std::string_view input, const ParseResult& result);
-  void OnResponseBody(std::string_view data);
-  void OnResponseEnd(bool reusable);
   void OnTimer();
   void ArmTimer();
-  void AppendChunked(std::string_view data);
   MonoTime now() const { return context_.loop.now(); }
   // Done, failed or aborted: the answer is decided.
   bool ended() const {
@@ -147,18 +145,15 @@ class ProxyExchange final : public UpstreamConnection::User {
 
   ProxyContext& context_;
   UpstreamPools& pools_;
-  SnapshotRef snapshot_;       // pinned by Start(): `current_.route` lives in it
-  std::string upstream_head_;  // kept for a retry of a bodiless request
-  Buffer request_out_;         // request bytes not yet sent upstream
-  HttpResponseParser parser_;
+  SnapshotRef snapshot_;  // pinned by Start(): `current_.route` lives in it
+  RequestForwarder request_;
+  ResponseForwarder forwarder_;
   Timer timer_;
   Timer resume_timer_;  // the client drained its output: forward more from the loop
   // Everything about the request being proxied that Start() sets and Recycle() resets (as a
   // whole, so a field added here cannot outlive its request).
   struct PerRequest {
     Client* client = nullptr;
-    Buffer* out = nullptr;  // the client's output, once the response may stream
-    ClientSide client_side;
     const RouteConfig* route = nullptr;
     RouteState* route_state = nullptr;
     UpstreamPool* pool = nullptr;
@@ -171,23 +166,14 @@ class ProxyExchange final : public UpstreamConnection::User {
     MonoTime total_deadline = 0;
     int attempts = 0;
     int error_status = 0;
-    int response_status = 0;
-    bool has_body = false;
-    bool chunked_upstream = false;  // the request body goes upstream chunked
     bool head_request = false;
     bool idempotent = false;  // a resend after a stale connection is harmless
     bool reused = false;      // the current upstream connection came from the pool
-    bool request_complete = false;
     bool request_sent = false;
-    bool send_failed = false;  // the upstream stopped reading; its answer may still come
     bool got_first_byte = false;
-    bool head_forwarded = false;
-    bool chunked_to_client = false;
-    bool close_after = false;
     bool waiting_for_drain = false;  // stopped at the high watermark
   };
   PerRequest current_;
-  std::string scratch_;  // reused for heads and chunk framing
 };
 
 }  // namespace proxynode

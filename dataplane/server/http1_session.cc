@@ -160,29 +160,11 @@ void Http1Session::OnRequestHead(std::string_view head_block) {
   ResponsePlan& plan = decision.plan;
   // A request starts when its bytes arrived (when known), so its delay and latency count
   // the time it waited for the loop too.
-  PendingResponse& entry = queue_.Append(reader_.arrived_at() != 0 ? reader_.arrived_at() : now());
-  entry.deadline = entry.started + plan.delay;
+  PendingResponse& entry =
+      queue_.AppendDecided(head, decision, reader_.arrived_at() != 0 ? reader_.arrived_at() : now(),
+                           context.snapshots.Pin());
   if (plan.delay > 0) {
     host_->EnableArrivalStamps();  // from the next read on, delays count from arrival
-  }
-  entry.snapshot = context.snapshots.Pin();
-  entry.owns_body = plan.owns_body;
-  if (plan.owns_body) {
-    entry.owned_body = std::move(plan.owned_body);
-  } else {
-    entry.body = plan.body;
-  }
-  entry.content_type = plan.content_type;
-  entry.status = plan.status;
-  entry.retry_after_seconds = plan.retry_after_seconds;
-  entry.head_only = head.method == HttpMethod::kHead;
-  entry.close = decision.close;
-  entry.keep_alive_header = head.version == HttpVersion::kHttp10 && !decision.close;
-  entry.http10 = head.version == HttpVersion::kHttp10;
-  entry.holds_pending = decision.holds_pending;
-  entry.delayed = plan.delay > 0 && plan.proxy_route == nullptr;
-  if (entry.delayed) {
-    context.stats.pending_timers.Add(1);
   }
   if (plan.route == nullptr || context.upstreams == nullptr) {
     return;

@@ -19,6 +19,8 @@
 
 #include "dataplane/config/snapshot_cache.h"
 #include "dataplane/core/clock.h"
+#include "dataplane/http/http_parser.h"
+#include "dataplane/server/response_decision.h"
 #include "dataplane/stats/proxy_stats.h"
 #include "dataplane/stats/worker_stats.h"
 
@@ -73,6 +75,10 @@ class ResponseQueue {
 
   // A new slot at the back, started at `started`.
   PendingResponse& Append(MonoTime started);
+  // The response `decision` says for `head`, owed from `started` (its deadline after the
+  // delay), with the snapshot that keeps its body alive. Takes the plan's owned body.
+  PendingResponse& AppendDecided(const RequestHead& head, ResponseDecision& decision,
+                                 MonoTime started, SnapshotRef snapshot);
   // The front response left at `now` with `status`: counts it and frees its slot.
   void CompleteFront(int status, MonoTime now);
   // Forgets the back entry (its request could not complete), giving back what it holds.
