@@ -27,13 +27,13 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "controlplane/config_file.h"
+#include "controlplane/config_pipeline.h"
 #include "controlplane/config_watcher.h"
 #include "controlplane/control_server.h"
 #include "controlplane/control_service.h"
 #include "controlplane/grpc_log_bridge.h"
 #include "controlplane/json_log.h"
 #include "controlplane/memory_trimmer.h"
-#include "controlplane/upstream_resolver.h"
 #include "dataplane/clock.h"
 #include "dataplane/config_snapshot.h"
 #include "dataplane/dataplane.h"
@@ -234,9 +234,9 @@ int WaitForSignal(int signal_fd, int timeout_ms) {
   return TakeSignal(signal_fd);
 }
 
-// Applies the config file again after it changed; a file that does not read, parse or
-// validate is refused whole and the running config stays.
-void ReloadConfigFile(ConfigFileWatcher& watcher, ControlService& service) {
+// Applies the config file again after it changed, through the config pipeline; a file that
+// does not read, parse or validate is refused whole and the running config stays.
+void ReloadConfigFile(ConfigFileWatcher& watcher, ConfigPipeline& pipeline) {
   absl::StatusOr<std::optional<std::string>> text = watcher.TakeChangedContent();
   if (!text.ok()) {
     LogWarning("config file unreadable; the running config stays",
@@ -250,17 +250,22 @@ void ReloadConfigFile(ConfigFileWatcher& watcher, ControlService& service) {
     // Most likely a file caught while being rewritten; were it meant, it would reset every
     // setting to its default, which nobody does by emptying a file.
     LogWarning("config file is empty; the running config stays",
-               {{"path", watcher.path()}, {"version", service.RunningVersion()}});
+               {{"path", watcher.path()}, {"version", pipeline.running_version()}});
     return;
   }
   absl::StatusOr<NodeConfig> config = AssembleConfig(watcher.path(), **text);
-  absl::StatusOr<ControlService::Replaced> replaced =
-      config.ok() ? service.ReplaceConfig(*config) : config.status();
+  // A file that does not assemble never reaches the pipeline; its refusal is logged alike.
+  ConfigOutcome replaced =
+      config.ok() ? pipeline.Apply(ConfigChange{.source = ConfigSource::kConfigFile,
+                                                .origin = watcher.path(),
+                                                .expected_version = 0,  // the file always wins
+                                                .update = *std::move(config)})
+                  : ConfigOutcome(config.status());
   if (!replaced.ok()) {
     LogError("config file refused; the running config stays",
              {{"path", watcher.path()},
               {"error", std::string(replaced.status().message())},
-              {"version", service.RunningVersion()}});
+              {"version", pipeline.running_version()}});
     return;
   }
   if (!replaced->changed) {
@@ -306,7 +311,10 @@ int Run() {
   if (!config.ok()) {
     return Refuse(2, config.status());
   }
-  if (absl::Status resolved = ResolveUpstreams(*config); !resolved.ok()) {
+  // The pipeline's start-up steps: validated, upstream names resolved, version 1.
+  absl::StatusOr<NodeConfig> prepared = ConfigPipeline::PrepareStartupConfig(*config);
+  if (!prepared.ok()) {
+    const absl::Status& resolved = prepared.status();
     return Refuse(2, UpstreamFlagGiven() ? UpstreamFlagError(resolved)
                      : config_path.empty()
                          ? std::string(resolved.message())
@@ -322,7 +330,7 @@ int Run() {
     watcher = *std::move(created);
   }
   DataplaneOptions options;
-  options.config = *config;
+  options.config = *prepared;
   options.cpu_local = absl::GetFlag(FLAGS_cpu_local);
   for (auto [flag, address] : {std::pair{"--http_listen", &options.http_address},
                                std::pair{"--admin_listen", &options.admin_address}}) {
@@ -340,11 +348,14 @@ int Run() {
                   created.status());
   }
   Dataplane& dataplane = **created;
+  // Declared before the service and the server, so destroyed after them: stopping the server
+  // waits for the UpdateConfig calls the pipeline has yet to finish.
+  ConfigPipeline pipeline(dataplane);
   std::atomic<bool> drain_requested{false};
   // The drain begins inside the Drain call (BeginDrain is thread-safe), so a request that
   // completes after Drain returned already carries Connection: close; the main loop then
   // notices the flag and runs the rest of the shutdown.
-  ControlService service(dataplane, [&dataplane, &drain_requested] {
+  ControlService service(dataplane, pipeline, [&dataplane, &drain_requested] {
     dataplane.BeginDrain();
     drain_requested.store(true);
   });
@@ -397,7 +408,7 @@ int Run() {
     }
     if (signo == 0 && reload_at && MonotonicNow() >= *reload_at) {
       reload_at.reset();
-      ReloadConfigFile(*watcher, service);
+      ReloadConfigFile(*watcher, pipeline);
     }
     memory.Tick(dataplane.Info().connections, dataplane.ReapRetiredWorkers());
   }
