@@ -120,7 +120,9 @@ void ConfigPipeline::Process(Queued queued) {
   const ConfigSnapshotPtr running = dataplane_.config();
   absl::StatusOr<std::optional<NodeConfig>> next = Check(queued.change, *running);
   if (!next.ok()) {
-    queued.done(next.status());
+    // Moved, not copied: a copy would share the status's reference count with `done`'s
+    // thread, which Debian's uninstrumented Abseil hides from TSan.
+    queued.done(std::move(next).status());
     return;
   }
   if (!next->has_value()) {

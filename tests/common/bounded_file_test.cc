@@ -2,6 +2,8 @@
 
 #include "common/bounded_file.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <optional>
@@ -21,7 +23,11 @@ class BoundedFileTest : public ::testing::Test {
   }
   void TearDown() override { std::remove(path_.c_str()); }
 
-  const std::string path_ = ::testing::TempDir() + "bounded_file_test.txt";
+  // Its own name per test and process: ctest runs each test as a process of its own, in
+  // parallel.
+  const std::string path_ = ::testing::TempDir() + "bounded_file_test_" +
+                            ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
+                            std::to_string(getpid()) + ".txt";
 };
 
 TEST_F(BoundedFileTest, ReadsASmallFileWhole) {
