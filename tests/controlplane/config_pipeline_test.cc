@@ -11,7 +11,6 @@
 #include <chrono>
 #include <future>
 #include <memory>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,7 +18,7 @@
 #include "controlplane/upstream_resolver.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/testing/http_client.h"
+#include "tests/controlplane/serving_dataplane.h"
 
 namespace proxynode {
 namespace {
@@ -42,29 +41,8 @@ ConfigChange BodyChange(const std::string& body, uint64_t expected_version = 0) 
 class ConfigPipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    DataplaneOptions options;
-    options.http_address = *ParseSocketAddress("127.0.0.1:0");
-    options.admin_address = *ParseSocketAddress("127.0.0.1:0");
-    options.config.workers = 1;
-    options.config.delay = 0;
-    absl::StatusOr<std::unique_ptr<Dataplane>> created = Dataplane::Create(options);
-    ASSERT_TRUE(created.ok()) << created.status();
-    dataplane_ = *std::move(created);
-    dataplane_->Start();
-    // Serving on both ports before a test may stop it: a worker enables its listener in a
-    // task it posts once its thread runs, and a Stop that comes first would find the
-    // listener enabled after its teardown (and abort destroying it off the loop's thread).
-    ServesOn(dataplane_->http_address().port(), "/");
-    ServesOn(dataplane_->admin_address().port(), "/healthz");
-  }
-
-  static void ServesOn(uint16_t port, const std::string& path) {
-    testing::HttpClient client;
-    ASSERT_TRUE(client.Connect(port));
-    std::optional<testing::HttpResponse> response =
-        client.RoundTrip("GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n");
-    ASSERT_TRUE(response.has_value()) << client.error();
-    EXPECT_EQ(response->status, 200);
+    dataplane_ = testing::StartServingDataplane();
+    ASSERT_NE(dataplane_, nullptr);
   }
 
   void TearDown() override {
