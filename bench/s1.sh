@@ -8,9 +8,12 @@
 #
 #   PAIRS=5 bench/s1.sh
 #   SIDES="nginx proxynode" DUR=5 PAIRS=3 bench/s1.sh
+#   BASE_BIN=/tmp/before/proxynode SIDES="nginx base proxynode" bench/s1.sh   # two builds
 #
 # Knobs: PAIRS (3), DUR (10 s), WARM (2 s), CONNS (100), THREADS (2), WORKERS (2),
-#        SIDES ("nginx proxynode cpu_local"), NGINX_PORT (18095 up), NODE_BIN, OUT.
+#        SIDES ("nginx proxynode cpu_local"; "base" is proxynode built from BASE_BIN, for a
+#        before/after comparison in the same rounds), NGINX_PORT (18095 up), NODE_BIN,
+#        BASE_BIN, OUT.
 # Bounded: about PAIRS * sides * (DUR + 1) seconds plus warm-up. Loopback only; wrk and the
 # server share the machine's cores, so compare ratios within a round, not absolute figures.
 set -euo pipefail
@@ -30,10 +33,12 @@ source bench/lib/wrk_pairs.sh
 declare -A URL PID
 for side in $SIDES; do
   case $side in
-    proxynode | cpu_local)
+    proxynode | cpu_local | base)
       flags=(--workers="$WORKERS" --delay=0s)
       [[ $side == cpu_local ]] && flags+=(--cpu_local)
-      start_node "$side" "$NODE_BIN" "${flags[@]}"
+      bin=$NODE_BIN
+      [[ $side == base ]] && bin=${BASE_BIN:?BASE_BIN names the build to compare with}
+      start_node "$side" "$bin" "${flags[@]}"
       URL[$side]="http://$NODE_HTTP/"
       PID[$side]=$NODE_PID
       ;;
@@ -98,6 +103,19 @@ for side in $SIDES; do
   # shellcheck disable=SC2086 # the ratios are space-separated words
   echo "- median $side/nginx over $PAIRS rounds: requests/s **$(median ${RPS_RATIOS[$side]})**, p99 $(median ${P99_RATIOS[$side]}) (lower is better), requests per CPU-second $(median ${EFF_RATIOS[$side]})"
 done
+if [[ -n ${RPS_RATIOS[base]:-} && -n ${RPS_RATIOS[proxynode]:-} ]]; then
+  read -ra base_ratios <<<"${RPS_RATIOS[base]}"
+  read -ra node_ratios <<<"${RPS_RATIOS[proxynode]}"
+  read -ra base_eff <<<"${EFF_RATIOS[base]}"
+  read -ra node_eff <<<"${EFF_RATIOS[proxynode]}"
+  rps_pairs="" eff_pairs=""
+  for i in "${!node_ratios[@]}"; do
+    rps_pairs+="$(ratio "${node_ratios[$i]}" "${base_ratios[$i]}") "
+    eff_pairs+="$(ratio "${node_eff[$i]}" "${base_eff[$i]}") "
+  done
+  # shellcheck disable=SC2086 # space-separated words
+  echo "- median proxynode/base over $PAIRS rounds (each round's ratios to nginx divided): requests/s **$(median $rps_pairs)**, requests per CPU-second **$(median $eff_pairs)**"
+fi
 # The load generator's own cost bounds every server: wrk's CPU per request (its syscalls and
 # the kernel's TCP work in its context) leaves, on these cores, at most this many requests/s
 # even to a server that cost nothing.

@@ -4,7 +4,7 @@
 #include <optional>
 
 #include "cli/units.h"
-#include "controlplane/bounded_file.h"
+#include "common/bounded_file.h"
 
 namespace proxyctl {
 namespace {

@@ -1,7 +1,6 @@
 #include "controlplane/control_service.h"
 
 #include <algorithm>
-#include <future>
 #include <memory>
 #include <utility>
 
@@ -10,7 +9,6 @@
 #include "controlplane/proto_duration.h"
 #include "controlplane/stats_translator.h"
 #include "controlplane/status_convert.h"
-#include "controlplane/upstream_resolver.h"
 #include "grpcpp/alarm.h"
 
 namespace proxynode {
@@ -87,8 +85,9 @@ class StatsWatcher : public grpc::ServerWriteReactor<v1::Stats> {
   StatsSnapshot previous_;  // for the interval's lateness
 };
 
-ControlService::ControlService(Dataplane& dataplane, std::function<void()> on_drain)
-    : dataplane_(dataplane), on_drain_(std::move(on_drain)) {}
+ControlService::ControlService(Dataplane& dataplane, ConfigPipeline& pipeline,
+                               std::function<void()> on_drain)
+    : dataplane_(dataplane), pipeline_(pipeline), on_drain_(std::move(on_drain)) {}
 
 v1::Stats ControlService::CurrentStats() const {
   return ToProto(dataplane_.CollectStats(), dataplane_.CollectProxyStats(), dataplane_.Info());
@@ -104,68 +103,23 @@ grpc::ServerUnaryReactor* ControlService::GetConfig(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* ControlService::UpdateConfig(grpc::CallbackServerContext* context,
                                                        const v1::UpdateConfigRequest* request,
                                                        v1::UpdateConfigResponse* response) {
-  const MonoTime started = MonotonicNow();
-  std::lock_guard<std::mutex> lock(update_mutex_);
-  if (dataplane_.draining()) {
-    return Finished(context, grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                                          "the node is draining and will exit; change the "
-                                          "config of the nodes that stay"));
-  }
-  ConfigSnapshotPtr current = dataplane_.config();
-  if (request->expected_version() != 0 && request->expected_version() != current->version) {
-    return Finished(context,
-                    grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                                 absl::StrCat("expected_version ", request->expected_version(),
-                                              " but the config is at version ", current->version,
-                                              ": read it again and retry")));
-  }
-  absl::StatusOr<NodeConfig> updated =
-      ApplyFieldMask(*current, request->config(), request->update_mask());
-  if (!updated.ok()) {
-    return Finished(context, ToGrpcStatus(updated.status()));
-  }
-  // Under the lock: resolution decides whether this update is accepted at all. Only the
-  // upstreams the update brings need a lookup.
-  if (absl::Status resolved = ResolveUpstreams(*updated); !resolved.ok()) {
-    return Finished(context, ToGrpcStatus(resolved));
-  }
-  updated->version = current->version + 1;
-  auto snapshot = std::make_shared<const ConfigSnapshot>(*std::move(updated));
-  *response->mutable_config() = ToProto(*snapshot);
+  ConfigChange change{.source = ConfigSource::kGrpc,
+                      .origin = context->peer(),
+                      .expected_version = request->expected_version(),
+                      .update = FieldMaskUpdate{request->config(), request->update_mask()}};
+  // gRPC keeps `response` until the reactor finishes, and the server's Shutdown waits for
+  // that, so the pipeline may finish it from any thread.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  dataplane_.PublishConfig(snapshot, [reactor, response, started] {
-    *response->mutable_apply_time() = ToProtoDuration(MonotonicNow() - started);
+  pipeline_.Submit(std::move(change), [reactor, response](ConfigOutcome outcome) {
+    if (!outcome.ok()) {
+      reactor->Finish(ToGrpcStatus(outcome.status()));
+      return;
+    }
+    *response->mutable_config() = ToProto(*outcome->config);
+    *response->mutable_apply_time() = ToProtoDuration(outcome->apply_time);
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;
-}
-
-absl::StatusOr<ControlService::Replaced> ControlService::ReplaceConfig(NodeConfig config) {
-  const MonoTime started = MonotonicNow();
-  std::lock_guard<std::mutex> lock(update_mutex_);
-  if (dataplane_.draining()) {
-    return absl::FailedPreconditionError("the node is draining; the config stays as it is");
-  }
-  ConfigSnapshotPtr current = dataplane_.config();
-  config.version = current->version;
-  if (config == *current) {
-    return Replaced{current, false, 0};
-  }
-  if (absl::Status valid = ValidateConfig(config); !valid.ok()) {
-    return valid;
-  }
-  if (absl::Status resolved = ResolveUpstreams(config); !resolved.ok()) {
-    return resolved;
-  }
-  config.version = current->version + 1;
-  auto snapshot = std::make_shared<const ConfigSnapshot>(std::move(config));
-  // The callback owns the promise: the last worker may still be inside set_value when this
-  // thread wakes and returns.
-  auto applied = std::make_shared<std::promise<void>>();
-  std::future<void> done = applied->get_future();
-  dataplane_.PublishConfig(snapshot, [applied] { applied->set_value(); });
-  done.wait();
-  return Replaced{snapshot, true, MonotonicNow() - started};
 }
 
 grpc::ServerUnaryReactor* ControlService::GetStats(grpc::CallbackServerContext* context,

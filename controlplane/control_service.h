@@ -1,15 +1,16 @@
 #pragma once
 
-// The gRPC control service over the data plane (callback API: no gRPC thread waits while
-// workers apply a config; the last worker's acknowledgement finishes the call).
+// The gRPC control service over the data plane (callback API: no gRPC thread waits while a
+// config is resolved or applied; UpdateConfig hands the change to the config pipeline, whose
+// thread or the last worker to apply it finishes the call).
 //
-// Thread contract: gRPC calls it from its own threads; it never touches a worker's sockets.
+// Thread contract: gRPC calls it from its own threads; it never touches a worker's sockets
+// and never blocks. The pipeline must outlive the server that hosts the service.
 
 #include <atomic>
 #include <functional>
-#include <mutex>
 
-#include "absl/status/statusor.h"
+#include "controlplane/config_pipeline.h"
 #include "dataplane/dataplane.h"
 #include "proxynode/v1/control.grpc.pb.h"
 
@@ -20,8 +21,9 @@ class ControlService final : public v1::ControlService::CallbackService {
   // Concurrent WatchStats streams allowed; more get RESOURCE_EXHAUSTED.
   static constexpr int kMaxWatchers = 64;
 
-  // `on_drain` runs (once) when a Drain call starts the drain.
-  ControlService(Dataplane& dataplane, std::function<void()> on_drain);
+  // `on_drain` runs (once) when a Drain call starts the drain. Config changes go through
+  // `pipeline`.
+  ControlService(Dataplane& dataplane, ConfigPipeline& pipeline, std::function<void()> on_drain);
 
   grpc::ServerUnaryReactor* GetConfig(grpc::CallbackServerContext* context,
                                       const v1::GetConfigRequest* request,
@@ -43,27 +45,13 @@ class ControlService final : public v1::ControlService::CallbackService {
 
   v1::Stats CurrentStats() const;
 
-  // Replaces the whole config (a reloaded config file), as an UpdateConfig of every field
-  // would: under the same lock, refused while draining, validated, upstreams resolved,
-  // version bumped. Blocks until every worker applied it (call it from a control thread,
-  // never from a worker).
-  // Returns the snapshot now running; an unchanged config returns the running one as is.
-  struct Replaced {
-    ConfigSnapshotPtr config;
-    bool changed = false;
-    Nanos apply_time = 0;
-  };
-  absl::StatusOr<Replaced> ReplaceConfig(NodeConfig config);
-  uint64_t RunningVersion() const { return dataplane_.config()->version; }
-
  private:
   friend class StatsWatcher;
 
   Dataplane& dataplane_;
+  ConfigPipeline& pipeline_;
   std::function<void()> on_drain_;
   std::atomic<bool> drain_requested_{false};
-  // Serializes UpdateConfig: version check, version bump and publish happen as one step.
-  std::mutex update_mutex_;
   std::atomic<int> watchers_{0};
 };
 

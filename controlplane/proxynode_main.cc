@@ -3,14 +3,10 @@
 // line, and drains on SIGTERM/SIGINT or a Drain call.
 
 #include <poll.h>
-#include <signal.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <optional>
 #include <string>
 #include <thread>
@@ -27,13 +23,15 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "controlplane/config_file.h"
+#include "controlplane/config_file_reload.h"
+#include "controlplane/config_pipeline.h"
 #include "controlplane/config_watcher.h"
 #include "controlplane/control_server.h"
 #include "controlplane/control_service.h"
 #include "controlplane/grpc_log_bridge.h"
 #include "controlplane/json_log.h"
 #include "controlplane/memory_trimmer.h"
-#include "controlplane/upstream_resolver.h"
+#include "controlplane/shutdown_signals.h"
 #include "dataplane/config/config_snapshot.h"
 #include "dataplane/config/route_config.h"
 #include "dataplane/core/clock.h"
@@ -95,14 +93,15 @@ namespace proxynode {
 namespace {
 
 // A start-up refusal: one plain line on stderr, like any command's usage error, before the
-// node runs (from the start-up record on, the log is JSON on stdout).
-int Refuse(int exit_code, const std::string& message) {
-  std::fprintf(stderr, "proxynode: %s\n", message.c_str());
-  return exit_code;
+// node runs (from the start-up record on, the log is JSON on stdout). INVALID_ARGUMENT is a
+// usage error, exit 2 (flags, the config file, addresses, TLS files); anything else is a
+// failure to start, exit 1 (a port in use).
+int Refuse(const absl::Status& status) {
+  std::fprintf(stderr, "proxynode: %s\n", std::string(status.message()).c_str());
+  return status.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
 }
-int Refuse(int exit_code, const absl::Status& status) {
-  return Refuse(exit_code, std::string(status.message()));
-}
+
+absl::Status UsageError(absl::string_view message) { return absl::InvalidArgumentError(message); }
 
 bool OnCommandLine(const char* flag) {
   // Abseil 20220623 (Debian 12) exposes this only in its internal header; it is exactly
@@ -173,7 +172,8 @@ void ApplyCommandLineFlags(NodeConfig& config) {
 
 // The config: defaults, then what the config file's `text` sets (when there is a file), then
 // the flags given on the command line (a flag left at its default does not override the
-// file). The same at start-up and at every reload, so a reload never undoes a flag.
+// file). The same at start-up and at every reload, so a reload never undoes a flag. Its
+// version is the pipeline's to set.
 absl::StatusOr<NodeConfig> AssembleConfig(const std::string& path, const std::string& text) {
   NodeConfig config;
   config.workers = std::max(1u, std::thread::hardware_concurrency());
@@ -188,7 +188,6 @@ absl::StatusOr<NodeConfig> AssembleConfig(const std::string& path, const std::st
     config = *overlaid;
   }
   ApplyCommandLineFlags(config);
-  config.version = 1;
   if (absl::Status status = ValidateConfig(config); !status.ok()) {
     return path.empty() ? status
                         : absl::InvalidArgumentError(absl::StrCat(
@@ -197,175 +196,123 @@ absl::StatusOr<NodeConfig> AssembleConfig(const std::string& path, const std::st
   return config;
 }
 
-// Blocks the shutdown signals in every thread (threads inherit the mask) and returns a
-// signalfd the main thread reads them from.
-int BlockSignalsIntoFd() {
-  signal(SIGPIPE, SIG_IGN);
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
-  return signalfd(-1, &mask, SFD_CLOEXEC);
+// A start-up upstream that does not resolve, named as the flag or the file that brought it.
+std::string ResolveRefusal(const std::string& config_path, const absl::Status& status) {
+  if (UpstreamFlagGiven()) {
+    return UpstreamFlagError(status);
+  }
+  if (config_path.empty()) {
+    return std::string(status.message());
+  }
+  return absl::StrCat("config file ", config_path, ": ", status.message());
 }
 
-// "SIGTERM"; "signal N" for a number glibc has no name for.
-std::string SignalName(int signo) {
-  const char* abbreviation = sigabbrev_np(signo);
-  return abbreviation != nullptr ? absl::StrCat("SIG", abbreviation)
-                                 : absl::StrCat("signal ", signo);
+struct StartupConfig {
+  std::string path;  // --config; empty: none
+  std::string text;  // the file's content, which the watcher takes as applied
+  NodeConfig config;
+};
+
+// The config file (when --config names one) under the flags, validated and its upstream
+// names resolved by the config pipeline's start-up steps. Every refusal is a usage error.
+absl::StatusOr<StartupConfig> LoadStartupConfig() {
+  StartupConfig startup;
+  startup.path = absl::GetFlag(FLAGS_config);
+  if (!startup.path.empty()) {
+    absl::StatusOr<std::string> read = ReadConfigFile(startup.path);
+    if (!read.ok()) {
+      return UsageError(read.status().message());
+    }
+    startup.text = *std::move(read);
+  }
+  if (absl::Status upstream = CheckUpstreamFlag(); !upstream.ok()) {
+    return upstream;
+  }
+  absl::StatusOr<NodeConfig> assembled = AssembleConfig(startup.path, startup.text);
+  if (!assembled.ok()) {
+    return UsageError(assembled.status().message());
+  }
+  absl::StatusOr<NodeConfig> prepared = ConfigPipeline::PrepareStartupConfig(*assembled);
+  if (!prepared.ok()) {
+    return UsageError(ResolveRefusal(startup.path, prepared.status()));
+  }
+  startup.config = *std::move(prepared);
+  return startup;
 }
 
-// Reads a pending signal from the signalfd; its number, or 0.
-int TakeSignal(int signal_fd) {
-  signalfd_siginfo info{};
-  if (read(signal_fd, &info, sizeof(info)) != sizeof(info)) {
-    return 0;
+// The watcher of --config while --watch_config is on; null without one.
+absl::StatusOr<std::unique_ptr<ConfigFileWatcher>> WatchConfigFile(const StartupConfig& startup) {
+  if (startup.path.empty() || !absl::GetFlag(FLAGS_watch_config)) {
+    return std::unique_ptr<ConfigFileWatcher>();
   }
-  return static_cast<int>(info.ssi_signo);
+  absl::StatusOr<std::unique_ptr<ConfigFileWatcher>> created =
+      ConfigFileWatcher::Create(startup.path, startup.text);
+  if (!created.ok()) {
+    return UsageError(absl::StrCat("--watch_config: ", created.status().message()));
+  }
+  return created;
 }
 
-// Waits up to `timeout_ms` for a signal; returns its number or 0.
-int WaitForSignal(int signal_fd, int timeout_ms) {
-  pollfd pfd{signal_fd, POLLIN, 0};
-  if (poll(&pfd, 1, timeout_ms) <= 0) {
-    return 0;
+absl::StatusOr<SocketAddress> ListenFlag(absl::string_view flag, const std::string& value) {
+  absl::StatusOr<SocketAddress> parsed = ParseSocketAddress(value);
+  if (!parsed.ok()) {
+    return UsageError(absl::StrCat(flag, ": ", parsed.status().message()));
   }
-  return TakeSignal(signal_fd);
+  return parsed;
 }
 
-// Applies the config file again after it changed; a file that does not read, parse or
-// validate is refused whole and the running config stays.
-void ReloadConfigFile(ConfigFileWatcher& watcher, ControlService& service) {
-  absl::StatusOr<std::optional<std::string>> text = watcher.TakeChangedContent();
-  if (!text.ok()) {
-    LogWarning("config file unreadable; the running config stays",
-               {{"path", watcher.path()}, {"error", std::string(text.status().message())}});
-    return;
+// Binds the data plane's listeners for the start-up config; no thread runs until Start.
+absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(const NodeConfig& config) {
+  DataplaneOptions options;
+  options.config = config;
+  options.cpu_local = absl::GetFlag(FLAGS_cpu_local);
+  absl::StatusOr<SocketAddress> http =
+      ListenFlag("--http_listen", absl::GetFlag(FLAGS_http_listen));
+  if (!http.ok()) {
+    return http.status();
   }
-  if (!text->has_value()) {
-    return;  // events, but the same content
+  absl::StatusOr<SocketAddress> admin =
+      ListenFlag("--admin_listen", absl::GetFlag(FLAGS_admin_listen));
+  if (!admin.ok()) {
+    return admin.status();
   }
-  if ((*text)->find_first_not_of(" \t\r\n") == std::string::npos) {
-    // Most likely a file caught while being rewritten; were it meant, it would reset every
-    // setting to its default, which nobody does by emptying a file.
-    LogWarning("config file is empty; the running config stays",
-               {{"path", watcher.path()}, {"version", service.RunningVersion()}});
-    return;
-  }
-  absl::StatusOr<NodeConfig> config = AssembleConfig(watcher.path(), **text);
-  absl::StatusOr<ControlService::Replaced> replaced =
-      config.ok() ? service.ReplaceConfig(*config) : config.status();
-  if (!replaced.ok()) {
-    LogError("config file refused; the running config stays",
-             {{"path", watcher.path()},
-              {"error", std::string(replaced.status().message())},
-              {"version", service.RunningVersion()}});
-    return;
-  }
-  if (!replaced->changed) {
-    LogInfo("config file reloaded: same config",
-            {{"path", watcher.path()}, {"version", replaced->config->version}});
-    return;
-  }
-  const ConfigSnapshot& now = *replaced->config;
-  LogInfo("config file applied",
-          {{"path", watcher.path()},
-           {"version", now.version},
-           {"apply_time_ms", static_cast<double>(replaced->apply_time) / 1e6},
-           {"delay", FormatDuration(now.delay)},
-           {"workers", now.workers},
-           {"routes", now.routes.size()}});
+  options.http_address = *http;
+  options.admin_address = *admin;
+  return Dataplane::Create(std::move(options));
 }
 
-int Run() {
-  int signal_fd = BlockSignalsIntoFd();
+// Bad TLS flags or files are usage errors (INVALID_ARGUMENT), like other flags; an address it
+// cannot listen on is not.
+absl::StatusOr<std::unique_ptr<ControlServer>> StartControlServer(ControlService& service) {
+  const ControlTlsOptions tls{.cert_file = absl::GetFlag(FLAGS_control_tls_cert),
+                              .key_file = absl::GetFlag(FLAGS_control_tls_key),
+                              .client_ca_file = absl::GetFlag(FLAGS_control_tls_client_ca)};
+  return ControlServer::Start(absl::GetFlag(FLAGS_control_listen), service, tls);
+}
+
+// --log_level, and gRPC's own logs routed into the JSON log.
+absl::Status SetUpLogging() {
   absl::StatusOr<LogLevel> log_level = ParseLogLevel(absl::GetFlag(FLAGS_log_level));
   if (!log_level.ok()) {
-    return Refuse(2, absl::StrCat("--log_level: ", log_level.status().message()));
+    return UsageError(absl::StrCat("--log_level: ", log_level.status().message()));
   }
   SetLogLevel(*log_level);
   RouteGrpcLogsToJsonLog();
   // Debian builds Abseil with its debug checks, so every absl::Mutex lock inside gRPC would
   // also update a lock-order graph for deadlock detection: a cost on every control call.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  return absl::OkStatus();
+}
 
-  const std::string config_path = absl::GetFlag(FLAGS_config);
-  std::string config_text;
-  if (!config_path.empty()) {
-    absl::StatusOr<std::string> read = ReadConfigFile(config_path);
-    if (!read.ok()) {
-      return Refuse(2, read.status());
-    }
-    config_text = *std::move(read);
-  }
-  if (absl::Status upstream = CheckUpstreamFlag(); !upstream.ok()) {
-    return Refuse(2, upstream);
-  }
-  absl::StatusOr<NodeConfig> config = AssembleConfig(config_path, config_text);
-  if (!config.ok()) {
-    return Refuse(2, config.status());
-  }
-  if (absl::Status resolved = ResolveUpstreams(*config); !resolved.ok()) {
-    return Refuse(2, UpstreamFlagGiven() ? UpstreamFlagError(resolved)
-                     : config_path.empty()
-                         ? std::string(resolved.message())
-                         : absl::StrCat("config file ", config_path, ": ", resolved.message()));
-  }
-  std::unique_ptr<ConfigFileWatcher> watcher;
-  if (!config_path.empty() && absl::GetFlag(FLAGS_watch_config)) {
-    absl::StatusOr<std::unique_ptr<ConfigFileWatcher>> created =
-        ConfigFileWatcher::Create(config_path, config_text);
-    if (!created.ok()) {
-      return Refuse(2, absl::StrCat("--watch_config: ", created.status().message()));
-    }
-    watcher = *std::move(created);
-  }
-  DataplaneOptions options;
-  options.config = *config;
-  options.cpu_local = absl::GetFlag(FLAGS_cpu_local);
-  for (auto [flag, address] : {std::pair{"--http_listen", &options.http_address},
-                               std::pair{"--admin_listen", &options.admin_address}}) {
-    std::string text = flag == std::string("--http_listen") ? absl::GetFlag(FLAGS_http_listen)
-                                                            : absl::GetFlag(FLAGS_admin_listen);
-    absl::StatusOr<SocketAddress> parsed = ParseSocketAddress(text);
-    if (!parsed.ok()) {
-      return Refuse(2, absl::StrCat(flag, ": ", parsed.status().message()));
-    }
-    *address = *parsed;
-  }
-  absl::StatusOr<std::unique_ptr<Dataplane>> created = Dataplane::Create(options);
-  if (!created.ok()) {
-    return Refuse(created.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1,
-                  created.status());
-  }
-  Dataplane& dataplane = **created;
-  std::atomic<bool> drain_requested{false};
-  // The drain begins inside the Drain call (BeginDrain is thread-safe), so a request that
-  // completes after Drain returned already carries Connection: close; the main loop then
-  // notices the flag and runs the rest of the shutdown.
-  ControlService service(dataplane, [&dataplane, &drain_requested] {
-    dataplane.BeginDrain();
-    drain_requested.store(true);
-  });
-  const ControlTlsOptions tls{.cert_file = absl::GetFlag(FLAGS_control_tls_cert),
-                              .key_file = absl::GetFlag(FLAGS_control_tls_key),
-                              .client_ca_file = absl::GetFlag(FLAGS_control_tls_client_ca)};
-  absl::StatusOr<std::unique_ptr<ControlServer>> control =
-      ControlServer::Start(absl::GetFlag(FLAGS_control_listen), service, tls);
-  if (!control.ok()) {
-    // Bad TLS flags or files are usage errors, like other flags; not listening is not.
-    return Refuse(control.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1,
-                  control.status());
-  }
-  dataplane.Start();
+// The start-up record: scripts and tests find the ports chosen for port 0 in it.
+void LogListening(const Dataplane& dataplane, const ControlServer& control,
+                  const std::string& config_path) {
   const ConfigSnapshotPtr running = dataplane.config();
-  // The start-up record: scripts and tests find the ports chosen for port 0 in it.
   LogInfo("proxynode listening",
           {{"http", dataplane.http_address().ToString()},
            {"admin", dataplane.admin_address().ToString()},
-           {"control", (*control)->address()},
-           {"control_tls", !tls.cert_file.empty()},
+           {"control", control.address()},
+           {"control_tls", !absl::GetFlag(FLAGS_control_tls_cert).empty()},
            {"workers", running->workers},
            {"cpu_local", absl::GetFlag(FLAGS_cpu_local)},
            {"delay", FormatDuration(running->delay)},
@@ -376,10 +323,13 @@ int Run() {
            {"fd_limit_hard", dataplane.fd_limits().hard},
            {"config", config_path},
            {"version", running->version}});
+}
 
-  // Until a signal or a Drain call: every 100 ms (and on a config change) join retired
-  // workers, give freed memory back after a drop in connections, notice a Drain call, apply
-  // a changed config file once its events settle.
+// Until a signal or a Drain call: every 100 ms (and on a config change) join retired
+// workers, give freed memory back after a drop in connections, notice a Drain call, apply
+// a changed config file once its events settle. Returns the signal; 0 for a Drain call.
+int ServeUntilDrain(int signal_fd, ConfigFileWatcher* watcher, Dataplane& dataplane,
+                    ConfigPipeline& pipeline, const std::atomic<bool>& drain_requested) {
   constexpr int kTickMs = 100;
   constexpr Nanos kSettle = 100 * kMillisecond;  // an editor's write comes in several events
   std::optional<MonoTime> reload_at;
@@ -397,15 +347,21 @@ int Run() {
     }
     if (signo == 0 && reload_at && MonotonicNow() >= *reload_at) {
       reload_at.reset();
-      ReloadConfigFile(*watcher, service);
+      ReloadConfigFile(*watcher, pipeline, AssembleConfig);
     }
     memory.Tick(dataplane.Info().connections, dataplane.ReapRetiredWorkers());
   }
+  return signo;
+}
+
+// Readiness off, accepting stopped, then up to --drain_timeout (or a second signal) for the
+// open connections to finish before they are closed; then every thread stops.
+void DrainAndStop(int signal_fd, int signo, Dataplane& dataplane, ControlServer& control) {
   const absl::Duration drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   LogInfo("draining", {{"reason", signo != 0 ? SignalName(signo) : "Drain call"},
                        {"drain_timeout", absl::FormatDuration(drain_timeout)},
                        {"connections", dataplane.Info().connections}});
-  (*control)->SetServing(false);
+  control.SetServing(false);
   if (!dataplane.draining()) {
     dataplane.BeginDrain();
   }
@@ -418,9 +374,49 @@ int Run() {
       break;
     }
   }
-  (*control)->Shutdown();
+  control.Shutdown();
   dataplane.Stop();
   LogInfo("stopped");
+}
+
+int Run() {
+  const int signal_fd = BlockSignalsIntoFd();
+  if (absl::Status logging = SetUpLogging(); !logging.ok()) {
+    return Refuse(logging);
+  }
+  absl::StatusOr<StartupConfig> startup = LoadStartupConfig();
+  if (!startup.ok()) {
+    return Refuse(startup.status());
+  }
+  absl::StatusOr<std::unique_ptr<ConfigFileWatcher>> watcher = WatchConfigFile(*startup);
+  if (!watcher.ok()) {
+    return Refuse(watcher.status());
+  }
+  absl::StatusOr<std::unique_ptr<Dataplane>> created = CreateDataplane(startup->config);
+  if (!created.ok()) {
+    return Refuse(created.status());
+  }
+  Dataplane& dataplane = **created;
+  // Declared before the service and the server, so destroyed after them: stopping the server
+  // waits for the UpdateConfig calls the pipeline has yet to finish.
+  ConfigPipeline pipeline(dataplane);
+  std::atomic<bool> drain_requested{false};
+  // The drain begins inside the Drain call (BeginDrain is thread-safe), so a request that
+  // completes after Drain returned already carries Connection: close; the main loop then
+  // notices the flag and runs the rest of the shutdown.
+  ControlService service(dataplane, pipeline, [&dataplane, &drain_requested] {
+    dataplane.BeginDrain();
+    drain_requested.store(true);
+  });
+  absl::StatusOr<std::unique_ptr<ControlServer>> control = StartControlServer(service);
+  if (!control.ok()) {
+    return Refuse(control.status());
+  }
+  dataplane.Start();
+  LogListening(dataplane, **control, startup->path);
+  const int signo =
+      ServeUntilDrain(signal_fd, watcher->get(), dataplane, pipeline, drain_requested);
+  DrainAndStop(signal_fd, signo, dataplane, **control);
   return 0;
 }
 

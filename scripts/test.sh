@@ -12,6 +12,9 @@ ulimit -n "$(ulimit -Hn)"
 if command -v clang-format >/dev/null; then
   git ls-files '*.cc' '*.h' | xargs clang-format --dry-run -Werror
 fi
+# The layers: no folder includes one above it (docs/architecture.md), and the check can fail.
+scripts/check-layers.sh
+scripts/check-layers.sh --self-test
 
 # Any sanitizer report fails the test, including reports from the proxynode processes the
 # integration tests start (they inherit this environment).

@@ -1,4 +1,4 @@
-#include "controlplane/bounded_file.h"
+#include "common/bounded_file.h"
 
 #include <cerrno>
 #include <cstdio>

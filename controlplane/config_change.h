@@ -1,0 +1,54 @@
+#pragma once
+
+// A config change as the pipeline (config_pipeline.h) takes it, and what became of it. Every
+// source of change fills the same request, so what the pipeline adds later (a dry run, a
+// diff, the history of applied changes, issue 15) has one place to go and one place to read
+// from: the request says who asked and for what, the result says what now runs.
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "absl/status/statusor.h"
+#include "dataplane/config/config_snapshot.h"
+#include "dataplane/core/clock.h"
+#include "google/protobuf/field_mask.pb.h"
+#include "proxynode/v1/control.pb.h"
+
+namespace proxynode {
+
+// Who asked for a change; it decides wording only (a refusal's message), never the checks.
+enum class ConfigSource : uint8_t { kStartup, kConfigFile, kGrpc };
+
+// UpdateConfig's form of a change: the fields `mask` names, taken from `fields`, onto the
+// running config (ApplyFieldMask).
+struct FieldMaskUpdate {
+  v1::NodeConfig fields;
+  google::protobuf::FieldMask mask;
+};
+
+struct ConfigChange {
+  ConfigSource source = ConfigSource::kGrpc;
+  // Who asked, in words: the gRPC peer ("ipv4:127.0.0.1:5000") or the config file's path.
+  std::string origin;
+  // 0: whatever the running version is. Otherwise the change is refused whole
+  // (FAILED_PRECONDITION) unless the running config is at exactly this version.
+  uint64_t expected_version = 0;
+  // A patch of the running config, or a whole config replacing it (a config file: what the
+  // file leaves out was already filled in from the defaults and the flags).
+  std::variant<FieldMaskUpdate, NodeConfig> update;
+};
+
+struct ConfigResult {
+  // What runs once the change is through: the snapshot published or, when the change changed
+  // nothing, the running one as it was.
+  ConfigSnapshotPtr config;
+  bool changed = false;
+  // From the change's submission until every worker had the snapshot; 0 when unchanged.
+  Nanos apply_time = 0;
+};
+
+// A refusal (nothing was published, the version stays) or the result.
+using ConfigOutcome = absl::StatusOr<ConfigResult>;
+
+}  // namespace proxynode

@@ -1,0 +1,28 @@
+#pragma once
+
+// Applies a changed config file through the config pipeline and logs what became of it:
+// applied, the same as what runs, or refused whole with the running config kept (a file that
+// does not read, parse or validate, or one found empty: most likely caught mid-rewrite).
+//
+// Thread contract: the node's main loop, which owns the watcher; blocks until the pipeline
+// refused the file or every worker applied it.
+
+#include <string>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "controlplane/config_pipeline.h"
+#include "controlplane/config_watcher.h"
+#include "dataplane/config/config_snapshot.h"
+
+namespace proxynode {
+
+// The whole config a file's text stands for: the defaults, the file, then the command-line
+// flags, validated; a refusal names the path (proxynode_main.cc's AssembleConfig).
+using AssembleConfigFn =
+    absl::FunctionRef<absl::StatusOr<NodeConfig>(const std::string& path, const std::string& text)>;
+
+void ReloadConfigFile(ConfigFileWatcher& watcher, ConfigPipeline& pipeline,
+                      AssembleConfigFn assemble);
+
+}  // namespace proxynode

@@ -1,0 +1,169 @@
+#include "controlplane/config_pipeline.h"
+
+#include <pthread.h>
+
+#include <cassert>
+#include <future>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "controlplane/config_translator.h"
+
+namespace proxynode {
+namespace {
+
+// Each source has always had its own wording: a gRPC client is told what to do instead, the
+// config file's log line says the running config stays.
+std::string DrainRefusal(ConfigSource source) {
+  if (source == ConfigSource::kGrpc) {
+    return "the node is draining and will exit; change the config of the nodes that stay";
+  }
+  return "the node is draining; the config stays as it is";
+}
+
+// Step 4's first half: the change applied to the running config, version left as it runs.
+absl::StatusOr<NodeConfig> Candidate(const ConfigChange& change, const ConfigSnapshot& running) {
+  if (const auto* patch = std::get_if<FieldMaskUpdate>(&change.update)) {
+    return ApplyFieldMask(running, patch->fields, patch->mask);
+  }
+  NodeConfig whole = std::get<NodeConfig>(change.update);
+  whole.version = running.version;
+  return whole;
+}
+
+// Whether a change that equals the running config leaves the version alone. Today only a
+// whole config (a reloaded file) does; an UpdateConfig always bumps it. Issue 15 makes every
+// source keep it.
+bool UnchangedKeepsVersion(const ConfigChange& change) {
+  return std::holds_alternative<NodeConfig>(change.update);
+}
+
+absl::Status ValidateAndResolve(NodeConfig& config, ConfigPipeline::Resolver& resolve) {
+  if (absl::Status valid = ValidateConfig(config); !valid.ok()) {
+    return valid;
+  }
+  return resolve(config);
+}
+
+}  // namespace
+
+absl::StatusOr<NodeConfig> ConfigPipeline::PrepareStartupConfig(NodeConfig config,
+                                                                Resolver resolve) {
+  config.version = kStartupVersion;
+  if (absl::Status status = ValidateAndResolve(config, resolve); !status.ok()) {
+    return status;
+  }
+  return config;
+}
+
+ConfigPipeline::ConfigPipeline(Dataplane& dataplane, Resolver resolve)
+    : dataplane_(dataplane), resolve_(std::move(resolve)), thread_([this] { Loop(); }) {}
+
+ConfigPipeline::~ConfigPipeline() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+void ConfigPipeline::Submit(ConfigChange change, Done done) {
+  Queued queued{std::move(change), std::move(done), MonotonicNow()};
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!stopping_) {
+      queue_.push_back(std::move(queued));
+      wake_.notify_one();
+      return;
+    }
+  }
+  queued.done(absl::UnavailableError("the node is stopping; the config stays as it is"));
+}
+
+ConfigOutcome ConfigPipeline::Apply(ConfigChange change) {
+  assert(std::this_thread::get_id() != thread_.get_id());
+  // The callback owns the promise: the last worker may still be inside set_value when this
+  // thread wakes and returns.
+  auto outcome = std::make_shared<std::promise<ConfigOutcome>>();
+  std::future<ConfigOutcome> ready = outcome->get_future();
+  Submit(std::move(change),
+         [outcome](ConfigOutcome result) mutable { outcome->set_value(std::move(result)); });
+  return ready.get();
+}
+
+void ConfigPipeline::Loop() {
+  pthread_setname_np(pthread_self(), "config");
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (stopping_) {
+      break;
+    }
+    Queued next = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    Process(std::move(next));
+    lock.lock();
+  }
+  // Stopping: what is still queued is refused, so every caller hears back exactly once.
+  std::deque<Queued> left = std::move(queue_);
+  queue_.clear();
+  lock.unlock();
+  for (Queued& queued : left) {
+    queued.done(absl::UnavailableError("the node is stopping; the config stays as it is"));
+  }
+}
+
+void ConfigPipeline::Process(Queued queued) {
+  const ConfigSnapshotPtr running = dataplane_.config();
+  absl::StatusOr<std::optional<NodeConfig>> next = Check(queued.change, *running);
+  if (!next.ok()) {
+    // Moved, not copied: a copy would share the status's reference count with `done`'s
+    // thread, which Debian's uninstrumented Abseil hides from TSan.
+    queued.done(std::move(next).status());
+    return;
+  }
+  if (!next->has_value()) {
+    queued.done(ConfigResult{running, false, 0});
+    return;
+  }
+  // The version moves only here, on this thread, right before the publish that makes it the
+  // running one: the next change already sees it.
+  (*next)->version = running->version + 1;
+  auto snapshot = std::make_shared<const ConfigSnapshot>(std::move(**next));
+  dataplane_.PublishConfig(
+      snapshot, [snapshot, submitted = queued.submitted, done = std::move(queued.done)]() mutable {
+        done(ConfigResult{snapshot, true, MonotonicNow() - submitted});
+      });
+}
+
+absl::StatusOr<std::optional<NodeConfig>> ConfigPipeline::Check(const ConfigChange& change,
+                                                                const ConfigSnapshot& running) {
+  if (dataplane_.draining()) {
+    return absl::FailedPreconditionError(DrainRefusal(change.source));
+  }
+  if (change.expected_version != 0 && change.expected_version != running.version) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("expected_version ", change.expected_version, " but the config is at version ",
+                     running.version, ": read it again and retry"));
+  }
+  absl::StatusOr<NodeConfig> candidate = Candidate(change, running);
+  if (!candidate.ok()) {
+    return candidate.status();
+  }
+  // Compared before resolving: an unchanged config needs no lookup (Upstream compares by
+  // address, not by what it resolved to).
+  if (UnchangedKeepsVersion(change) && *candidate == running) {
+    return std::nullopt;
+  }
+  // Only the upstreams the change brings need a lookup: those carried over from the running
+  // config keep their address.
+  if (absl::Status status = ValidateAndResolve(*candidate, resolve_); !status.ok()) {
+    return status;
+  }
+  return std::optional<NodeConfig>(*std::move(candidate));
+}
+
+}  // namespace proxynode

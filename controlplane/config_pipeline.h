@@ -1,0 +1,97 @@
+#pragma once
+
+// The one path every config change takes, whoever asks (start-up, a reloaded config file,
+// UpdateConfig):
+//   1. one change at a time, in the order they were submitted: the pipeline's own thread
+//      takes them from a queue, so it is the lock;
+//   2. refused while the node drains;
+//   3. refused whole when the change expects another version than the running one (CAS);
+//   4. applied to the running config and validated: INVALID_ARGUMENT naming the field;
+//   5. upstream names resolved: a blocking getaddrinfo, which is why the steps run on the
+//      pipeline's thread and never on a gRPC callback thread;
+//   6. the version bumped by one and the snapshot published to every worker.
+// A refused change publishes nothing and leaves the version as it is. A whole config equal to
+// the running one is "unchanged": nothing is published, the version stays. Start-up, before a
+// data plane exists, takes steps 4 and 5 only (PrepareStartupConfig) and runs as version 1.
+// Room for what comes next (issue 15): a dry run stops after step 5 with what would run, a
+// diff is taken between step 5's config and the running one, a history is kept at step 6;
+// the request (ConfigChange) already says who asked.
+//
+// Thread contract: Submit and Apply are safe to call from any thread but the pipeline's own
+// (Apply blocks). Destroying the pipeline refuses what is still queued and joins its thread;
+// everything that submits must stop first (the control server's Shutdown waits for the
+// UpdateConfig calls the pipeline is still to finish).
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "controlplane/config_change.h"
+#include "controlplane/upstream_resolver.h"
+#include "dataplane/dataplane.h"
+
+namespace proxynode {
+
+class ConfigPipeline {
+ public:
+  // Step 5: fills Upstream::resolved (ResolveUpstreams). Tests substitute their own.
+  using Resolver = absl::AnyInvocable<absl::Status(NodeConfig&)>;
+  // Called exactly once per submitted change: on the pipeline's thread when the change is
+  // refused or unchanged, on the data plane's last worker to take the snapshot when it is
+  // published (or on the caller's thread when the pipeline is already stopping).
+  using Done = absl::AnyInvocable<void(ConfigOutcome)>;
+
+  static constexpr uint64_t kStartupVersion = 1;
+
+  // Steps 4 and 5 for the start-up config, on the caller's thread (nothing else runs yet):
+  // the config the data plane is then created with, as version 1.
+  static absl::StatusOr<NodeConfig> PrepareStartupConfig(NodeConfig config,
+                                                         Resolver resolve = &ResolveUpstreams);
+
+  // Starts the pipeline's thread. `dataplane` runs the start-up config and must be started
+  // before a change is submitted; it must outlive the pipeline.
+  explicit ConfigPipeline(Dataplane& dataplane, Resolver resolve = &ResolveUpstreams);
+  ~ConfigPipeline();
+  ConfigPipeline(const ConfigPipeline&) = delete;
+  ConfigPipeline& operator=(const ConfigPipeline&) = delete;
+
+  // Queues `change`; `done` gets what became of it. Never blocks on the change itself.
+  void Submit(ConfigChange change, Done done);
+  // Submits `change` and waits until it is refused, found unchanged, or applied by every
+  // worker. For control threads (the config file's reload), never a worker or the pipeline.
+  ConfigOutcome Apply(ConfigChange change);
+
+  uint64_t running_version() const { return dataplane_.config()->version; }
+
+ private:
+  struct Queued {
+    ConfigChange change;
+    Done done;
+    MonoTime submitted;
+  };
+
+  void Loop();
+  // Steps 2 to 6 for one change, on the pipeline's thread.
+  void Process(Queued queued);
+  // Steps 2 to 5: the config to publish (its version not yet bumped), nullopt when the change
+  // changes nothing, or the refusal.
+  absl::StatusOr<std::optional<NodeConfig>> Check(const ConfigChange& change,
+                                                  const ConfigSnapshot& running);
+
+  Dataplane& dataplane_;
+  Resolver resolve_;  // used on the pipeline's thread only
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Queued> queue_ ABSL_GUARDED_BY(mutex_);
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  // Last: it starts once everything it uses exists.
+  std::thread thread_;
+};
+
+}  // namespace proxynode
