@@ -50,6 +50,9 @@ void Worker::Start() {
       context_.cpu = -1;  // not pinned (the CPU left the allowed set): serve without steering
     }
     loop_.Post([this] {
+      if (stopping_) {
+        return;  // StopAndJoin's teardown ran first: never start listening
+      }
       if (upstreams_ != nullptr) {
         upstreams_->Sync(snapshots_.current());
       }
@@ -66,6 +69,7 @@ void Worker::StopAndJoin() {
   if (thread_.joinable()) {
     // Tear down in the loop thread: the loop runs tasks posted before Stop() on its way out.
     loop_.Post([this] {
+      stopping_ = true;
       StopAccepting();
       connections_.clear();
       context_.exchanges = nullptr;
