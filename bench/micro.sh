@@ -26,7 +26,7 @@ OUT=$ROOT/$BUILD/micro-out
 NODE_BIN=$ROOT/$BUILD/controlplane/proxynode
 
 dpkg -s libbenchmark-dev >/dev/null 2>&1 || scripts/install-deps.sh --bench
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROXYNODE_BUILD_BENCHMARKS=ON \
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROXYNODE_BUILD_BENCHMARKS=ON ${MICRO_CMAKE_ARGS:-} \
   -DPROXYNODE_BUILD_TESTS=OFF -DPROXYNODE_SANITIZE= >/dev/null
 cmake --build "$BUILD" --target http_parser_bench timer_queue_bench proxynode -j "$JOBS" >/dev/null
 rm -rf "$OUT"
@@ -231,7 +231,9 @@ CC
     for file in "$dir"/callgrind.out.*; do
       ir=$(awk '/^totals:/ { t = $2 } /^summary:/ { s = $2 } END { print (t != "" ? t : s) + 0 }' "$file")
       run_total=$((run_total + ir))
-      if grep -q 'Connection::ProcessInput' "$file" && ((ir > run_worker_ir)); then
+      # A thread that parsed requests (the name of before and after the session split).
+      if grep -qE 'Http1Session::ProcessInput|Connection::ProcessInput' "$file" &&
+        ((ir > run_worker_ir)); then
         run_worker_file=$file
         run_worker_ir=$ir
       fi

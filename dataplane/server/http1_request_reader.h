@@ -96,4 +96,61 @@ class Http1RequestReader {
   bool final_request_ = false;
 };
 
+// Inline: three calls a request, in the session's parse loop.
+inline Http1RequestReader::Step Http1RequestReader::Next(const Allowance& allowance,
+                                                         const ConfigSnapshot& config,
+                                                         MonoTime now) {
+  Step step;
+  if (!in_body()) {
+    // Between requests, or inside a head: start or continue one only if allowed.
+    if (state_ == State::kStopped || state_ == State::kPaused || in_.empty()) {
+      return step;
+    }
+    if (!allowance.new_request) {
+      if (state_ == State::kBetween) {
+        Set(State::kPaused);
+      }
+      return step;
+    }
+    if (state_ == State::kBetween) {
+      Set(State::kHead);
+      head_started_at_ = now;
+      // Limits in force when a message starts apply to all of it (live updates included).
+      parser_.set_limits(ParserLimits{.max_header_bytes = config.max_header_bytes,
+                                      .max_body_bytes = config.max_body_bytes});
+    }
+  }
+  if (in_body() && !allowance.body) {
+    Set(State::kBodyHeld);  // the upstream takes the body slower than it arrives
+    return step;
+  }
+  // The view stays valid until the next read: Consume only moves the read position.
+  const std::string_view input = in_.readable();
+  const ParseResult result = parser_.Parse(input);
+  in_.Consume(result.consumed);
+  switch (result.event) {
+    case ParseEvent::kNeedMore:
+      break;
+    case ParseEvent::kHeadComplete:
+      Set(State::kBody);
+      step.kind = Step::Kind::kHead;
+      step.bytes = input.substr(0, result.consumed);
+      break;
+    case ParseEvent::kBodyData:
+      step.kind = Step::Kind::kBody;
+      step.bytes = result.body;
+      break;
+    case ParseEvent::kMessageComplete:
+      Set(final_request_ ? State::kStopped : State::kBetween);
+      parser_.Reset();
+      step.kind = Step::Kind::kComplete;
+      break;
+    case ParseEvent::kError:
+      step.kind = Step::Kind::kError;
+      step.error = result.error;
+      break;
+  }
+  return step;
+}
+
 }  // namespace proxynode

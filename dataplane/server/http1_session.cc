@@ -35,12 +35,6 @@ SessionPhase Http1Session::phase() const {
   return SessionPhase::kAtRest;
 }
 
-Http1RequestReader::Allowance Http1Session::Allowance() const {
-  // A proxied exchange is served alone, and takes the body only as fast as its upstream.
-  return {.new_request = queue_.depth() < kMaxPipelineDepth && proxy_ == nullptr,
-          .body = proxy_ == nullptr || proxy_->CanAcceptBody()};
-}
-
 void Http1Session::Progress(bool writable_again) {
   if (writable_again) {
     writer_.Write();

@@ -57,8 +57,12 @@ class Http1Session final : public Session, public ProxyExchange::Client {
   void OnProxyProgress() override;
 
  private:
-  // What the reader may do now.
-  Http1RequestReader::Allowance Allowance() const;
+  // What the reader may do now: a proxied exchange is served alone, and takes the body only
+  // as fast as its upstream.
+  Http1RequestReader::Allowance Allowance() const {
+    return {.new_request = queue_.depth() < kMaxPipelineDepth && proxy_ == nullptr,
+            .body = proxy_ == nullptr || proxy_->CanAcceptBody()};
+  }
   void ProcessInput();
   // `head_block`: the request's head as received (for forwarding).
   void OnRequestHead(std::string_view head_block);
