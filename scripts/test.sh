@@ -19,6 +19,8 @@ scripts/check-layers.sh --self-test
 # Any sanitizer report fails the test, including reports from the proxynode processes the
 # integration tests start (they inherit this environment).
 export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1
+# tests/lsan.supp: leaks inside OpenSSL, which show no caller to attribute them to.
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp"
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 # tests/tsan.supp: reports from inside Debian's uninstrumented gRPC/Abseil/Protobuf libraries.
 export TSAN_OPTIONS="halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"

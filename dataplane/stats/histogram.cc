@@ -104,6 +104,16 @@ uint64_t HistogramSnapshot::CountAtOrBelow(Nanos limit) const {
   return total;
 }
 
+void HistogramSnapshot::Add(const HistogramSnapshot& other) {
+  if (counts_.size() < other.counts_.size()) {
+    counts_.resize(other.counts_.size(), 0);
+  }
+  for (size_t i = 0; i < other.counts_.size(); ++i) {
+    counts_[i] += other.counts_[i];
+  }
+  count_ += other.count_;
+}
+
 HistogramSnapshot HistogramSnapshot::Since(const HistogramSnapshot& earlier) const {
   HistogramSnapshot interval = *this;
   if (earlier.count_ > count_) {

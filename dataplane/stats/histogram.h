@@ -46,6 +46,8 @@ class HistogramSnapshot {
  public:
   HistogramSnapshot() = default;
   void Add(const LatencyHistogram& histogram) { count_ += histogram.AddTo(counts_); }
+  // Merges another snapshot (a total made of the very copies its parts show).
+  void Add(const HistogramSnapshot& other);
 
   uint64_t count() const { return count_; }
   // Value at quantile q in [0, 1] (midpoint of its bucket); 0 when empty.

@@ -76,7 +76,8 @@ StatsSnapshot StatsRegistry::Collect() const {
     worker.timer_lateness.Add(entry.stats->timer_lateness);
     snapshot.total.Add(worker.values);
     snapshot.request_latency.Add(entry.stats->request_latency);
-    snapshot.timer_lateness.Add(entry.stats->timer_lateness);
+    // The worker's copy, not a second read: the total must be the sum of the rows shown.
+    snapshot.timer_lateness.Add(worker.timer_lateness);
     snapshot.workers.push_back(std::move(worker));
   }
   return snapshot;

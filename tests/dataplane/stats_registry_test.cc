@@ -82,6 +82,27 @@ TEST_F(StatsRegistryTest, CountersOfTwoWorkersSum) {
   EXPECT_EQ(s.timer_lateness.count(), 1u);
 }
 
+// The total's timer lateness is the sum of the rows shown beside it, even while a worker
+// records between the reads (WatchStats subtracts both, and they must agree).
+TEST_F(StatsRegistryTest, LatenessTotalIsTheSumOfTheWorkerRowsWhileAWorkerRecords) {
+  std::atomic<bool> stop{false};
+  std::thread recorder([&] {
+    while (!stop.load(std::memory_order_relaxed)) {
+      a_->timer_lateness.Record(kMillisecond);
+    }
+  });
+  int mismatches = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const StatsSnapshot s = registry_.Collect();
+    uint64_t rows = 0;
+    for (const WorkerStatsValues& worker : s.workers) rows += worker.timer_lateness.count();
+    mismatches += rows != s.timer_lateness.count() ? 1 : 0;
+  }
+  stop = true;
+  recorder.join();
+  EXPECT_EQ(mismatches, 0);
+}
+
 TEST_F(StatsRegistryTest, PerWorkerValues) {
   const StatsSnapshot s = registry_.Collect();
   ASSERT_EQ(s.workers.size(), 2u);
