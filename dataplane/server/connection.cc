@@ -262,7 +262,7 @@ void Connection::ReleaseResources() {
   transport_.Close();  // also removes it from the epoll set
   if (holds_slot_) {
     holds_slot_ = false;
-    context_.admission->ReleaseConnection();
+    context_.serving->admission.ReleaseConnection();
   }
   context_.stats.connections_active.Add(-1);
   context_.stats.connections_closed.Add();

@@ -102,7 +102,7 @@ void Http1ResponseWriter::SerializeDue() {
       if (step == ProxyStep::kAnswered) {
         close = close || proxy_->closes_connection();
         const int status = proxy_->response_status();
-        context_->exchanges->Drop(proxy_);
+        context_->serving->exchanges.Drop(proxy_);
         queue_.CompleteFront(status, current);
         if (close) {
           EndAfterThis();
@@ -114,7 +114,7 @@ void Http1ResponseWriter::SerializeDue() {
       entry.proxied = false;
       entry.status = proxy_->error_status();
       entry.body = ErrorBody(entry.status);
-      context_->exchanges->Drop(proxy_);
+      context_->serving->exchanges.Drop(proxy_);
     }
     ResponseHead head;
     head.status = entry.status;

@@ -23,8 +23,9 @@ Http1Session::~Http1Session() {
 void Http1Session::Bind(WorkerContext* context, SessionHost* host) {
   context_ = context;
   host_ = host;
-  queue_.Bind(context != nullptr ? &context->stats : nullptr,
-              context != nullptr ? context->admission : nullptr);
+  queue_.Bind(
+      context != nullptr ? &context->stats : nullptr,
+      context != nullptr && context->serving != nullptr ? &context->serving->admission : nullptr);
   writer_.Bind(context, host);
 }
 
@@ -131,7 +132,8 @@ void Http1Session::OnRequestHead(std::string_view head_block) {
                      .now = now(),
                      .requests_on_connection = host_->CountRequest(),
                      .nothing_owed = queue_.empty()};
-  ResponseDecision decision = DecideResponse(facts, context.handler, context.admission);
+  ResponseDecision decision = DecideResponse(
+      facts, context.handler, context.serving != nullptr ? &context.serving->admission : nullptr);
   switch (decision.refusal) {
     case Refusal::kRateLimited:
       context.stats.rejected.rate_limited.Add();
@@ -160,11 +162,11 @@ void Http1Session::OnRequestHead(std::string_view head_block) {
   if (plan.delay > 0) {
     host_->EnableArrivalStamps();  // from the next read on, delays count from arrival
   }
-  if (plan.route == nullptr || context.upstreams == nullptr) {
+  if (plan.route == nullptr || context.serving == nullptr) {
     return;
   }
   // One lookup per request: the exchange and its upstream choice use the same state.
-  RouteState& route_state = context.upstreams->ForRoute(plan.route->prefix);
+  RouteState& route_state = context.serving->upstreams.ForRoute(plan.route->prefix);
   route_state.stats->requests.Add();
   if (plan.delay > 0) {
     route_state.stats->delayed.Add();
@@ -186,7 +188,7 @@ void Http1Session::StartProxy(const RequestHead& head, std::string_view head_blo
     head_block.remove_prefix(2);
   }
   const SocketAddress peer = host_->peer();
-  proxy_ = context_->exchanges->Acquire();
+  proxy_ = context_->serving->exchanges.Acquire();
   proxy_->Start(*this, context_->snapshots.Pin(), *plan.proxy_route, route_state, head, head_block,
                 peer.Host(), plan.delay);
 }
@@ -362,7 +364,7 @@ void Http1Session::AbandonCurrentRequest() {
   if (reader_.in_body()) {
     // Its response slot was queued at the head; it will never be ready, so release it.
     if (!queue_.empty() && queue_.back().proxied) {
-      context_->exchanges->Drop(proxy_);
+      context_->serving->exchanges.Drop(proxy_);
       queue_.DropBack();
     } else if (!queue_.empty() && !queue_.back().ready) {
       queue_.DropBack();
@@ -375,7 +377,7 @@ void Http1Session::Abandon() {
   delay_timer_.Cancel();
   timeout_timer_.Cancel();
   if (proxy_ != nullptr) {
-    context_->exchanges->Drop(proxy_);
+    context_->serving->exchanges.Drop(proxy_);
   }
   queue_.ReleaseAll();
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <vector>
 
 #include "dataplane/core/socket_ops.h"
@@ -20,18 +21,21 @@ Worker::Worker(WorkerOptions options)
       sessions_(loop_),
       idle_(loop_, snapshots_, &Connection::ExpireIdle),
       context_{loop_,      pool_, sessions_,         idle_, *options_.stats,
-               snapshots_, date_, *options_.handler, *this, options_.admission},
+               snapshots_, date_, *options_.handler, *this},
       listener_(loop_, options_.listen_fd, options_.exclusive_accept, *options_.stats,
                 [this](int fd) { Accept(fd); }),
       share_timer_(loop_.timers(), [this] { OnAcceptShareTimer(); }) {
   pool_.ReportInUseTo(&options_.stats->buffer_blocks_in_use);
-  if (options_.proxy_stats != nullptr) {
+  // A data worker has both; the admin listener neither.
+  assert((options_.admission == nullptr) == (options_.proxy_stats == nullptr));
+  if (options_.admission != nullptr && options_.proxy_stats != nullptr) {
     upstreams_ =
         std::make_unique<UpstreamPools>(loop_, pool_, *options_.proxy_stats, options_.index);
-    context_.upstreams = upstreams_.get();
     proxy_context_ = std::make_unique<ProxyContext>(ProxyContext{loop_, pool_, date_, *upstreams_});
     exchanges_ = std::make_unique<ProxyExchangePool>(*proxy_context_);
-    context_.exchanges = exchanges_.get();
+    serving_ = std::make_unique<ServingContext>(
+        ServingContext{*options_.admission, *upstreams_, *exchanges_});
+    context_.serving = serving_.get();
   }
   if (options_.cpu >= 0) {
     context_.cpu = options_.cpu;
@@ -72,9 +76,9 @@ void Worker::StopAndJoin() {
       stopping_ = true;
       StopAccepting();
       connections_.clear();
-      context_.exchanges = nullptr;
+      context_.serving = nullptr;
+      serving_.reset();
       exchanges_.reset();
-      context_.upstreams = nullptr;
       upstreams_.reset();  // in the loop thread, while the loop can defer deletions
     });
     loop_.Stop();

@@ -150,6 +150,7 @@ class Worker : public ConnectionOwner {
   std::unique_ptr<ProxyContext> proxy_context_;  // names `upstreams_`
   // Needs `proxy_context_`; before the connections, which give their exchanges back to it.
   std::unique_ptr<ProxyExchangePool> exchanges_;
+  std::unique_ptr<ServingContext> serving_;  // names the three above; null on the admin listener
   // Last member: connections go first, while everything they point at still exists.
   absl::flat_hash_map<uint64_t, std::unique_ptr<Connection>> connections_;
 };

@@ -33,6 +33,14 @@ class ConnectionOwner {
   virtual bool MoveToIncomingCpu(Connection* connection) = 0;
 };
 
+// What a data worker adds for its connections: the node's limits and the reverse proxy.
+// The admin listener serves without them (WorkerContext::serving is null there).
+struct ServingContext {
+  Admission& admission;
+  UpstreamPools& upstreams;
+  ProxyExchangePool& exchanges;
+};
+
 struct WorkerContext {
   EventLoop& loop;
   BufferPool& pool;
@@ -43,9 +51,9 @@ struct WorkerContext {
   DateHeaderCache& date;
   RequestHandler& handler;
   ConnectionOwner& owner;
-  Admission* admission;                    // null on the admin listener: no limits apply there
-  UpstreamPools* upstreams = nullptr;      // null on the admin listener: it never proxies
-  ProxyExchangePool* exchanges = nullptr;  // with `upstreams`
+  // A data worker's limits and proxy; null on the admin listener, which neither limits nor
+  // proxies.
+  ServingContext* serving = nullptr;
   // CPU-local mode: the CPU this worker is pinned to; -1: not pinned, no steering.
   int cpu = -1;
   bool draining = false;

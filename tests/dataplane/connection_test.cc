@@ -44,7 +44,7 @@ struct WorkerParts {
         snapshots(std::move(config)),
         sessions(loop, 4),
         idle(loop, snapshots, &Connection::ExpireIdle),
-        context{loop, pool, sessions, idle, stats, snapshots, date, handler, owner, nullptr} {}
+        context{loop, pool, sessions, idle, stats, snapshots, date, handler, owner} {}
 
   BufferPool pool;
   SnapshotCache snapshots;
