@@ -59,8 +59,8 @@ class SessionHost {
   // Writes `out` until it is empty or the socket is full; closes on a socket error.
   virtual void WriteOutput(Buffer& out) = 0;
   // The session will write nothing more: close now when the peer is gone too (`input_left`
-  // false and its EOF read), else half-close and linger until the peer's EOF. True when it
-  // lingers (the session then arms its timeout for LingerTimeout()).
+  // false and its EOF read), else half-close and linger until the peer's EOF, calling the
+  // session's ArmLingerTimeout first. True when it lingers.
   virtual bool EndOutput(bool input_left) = 0;
   virtual void Close(CloseReason reason) = 0;
   // From the next read on, input reports when it arrived (a delayed request was seen).
