@@ -130,12 +130,11 @@ void ProxyExchange::OnConnected() {
   if (!current_.reused) {
     current_.pool->OnConnectSucceeded();
   }
-  if (SendRequest()) {
-    ReceiveResponse();
-  }
+  SendRequest();
+  ReceiveResponse();
 }
 
-bool ProxyExchange::SendRequest() {
+void ProxyExchange::SendRequest() {
   request_.SendTo(*current_.upstream);
   if (request_.complete() && !request_.dropping() && !current_.request_sent) {
     current_.request_sent = true;
@@ -145,7 +144,6 @@ bool ProxyExchange::SendRequest() {
       ArmTimer();
     }
   }
-  return true;
 }
 
 bool ProxyExchange::ReceiveResponse() {
@@ -181,9 +179,8 @@ void ProxyExchange::OnUpstreamEvent() {
       OnConnected();
     }
   } else if (current_.state == State::kExchanging) {
-    if (SendRequest()) {
-      ReceiveResponse();
-    }
+    SendRequest();
+    ReceiveResponse();
   }
   Forward();
   current_.client->OnProxyProgress();

@@ -121,8 +121,8 @@ class ProxyExchange final : public UpstreamConnection::User {
   void Begin();
   void Connect(const UpstreamPool* avoid, bool fresh);
   void OnConnected();
-  // Sends buffered request bytes; false when the connection broke (already handled).
-  bool SendRequest();
+  // Sends buffered request bytes (a send error leaves the response to decide).
+  void SendRequest();
   // Reads response bytes (bounded); false when the connection broke (already handled).
   bool ReceiveResponse();
   void OnUpstreamBroken(bool connect_failed);

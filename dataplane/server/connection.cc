@@ -57,8 +57,7 @@ Connection::State Connection::state() const {
       return State::kClosed;
     case Lifecycle::kLingering:
       return State::kLingering;
-    case Lifecycle::kIdle:
-    case Lifecycle::kActive:
+    case Lifecycle::kOpen:
       break;
   }
   if (session_ == nullptr) {
@@ -104,7 +103,7 @@ void Connection::Abort() { Close(CloseReason::kDrain); }
 
 void Connection::OnConfigChanged() {
   // Idle connections have no timer of their own: IdleConnections follows the change.
-  if (lifecycle_ == Lifecycle::kActive && session_ != nullptr) {
+  if (lifecycle_ == Lifecycle::kOpen && session_ != nullptr) {
     session_->OnConfigChanged();
   }
 }
@@ -220,7 +219,6 @@ void Connection::DiscardInput() {
 }
 
 void Connection::OnSessionAtRest() {
-  lifecycle_ = Lifecycle::kIdle;
   ReturnSession();
   if (context_.retiring) {
     context_.owner.HandOver(this);  // its worker is going away: move, never close
@@ -240,7 +238,6 @@ void Connection::Activate() {
     return;
   }
   context_.idle.Remove(*this);
-  lifecycle_ = Lifecycle::kActive;
   session_ = context_.sessions.Acquire(&context_, this);
 }
 

@@ -6,9 +6,9 @@
 // to do.
 //
 // Lifecycle:
-//   kIdle       keep-alive, no session: in the worker's IdleConnections list, whose one timer
-//               closes it after idle_timeout; it may move to another worker as it is
-//   kActive     a session is reading, waiting on delays, or writing
+//   kOpen       without a session it is idle (keep-alive): in the worker's IdleConnections
+//               list, whose one timer closes it after idle_timeout, and it may move to
+//               another worker as it is; with one, the session is reading, waiting or writing
 //   kLingering  final response sent, write side shut; input discarded until the peer's EOF
 //               or kLingerTimeout, so the client sees the response instead of a reset
 //   kClosed     fd closed; the object waits for deferred deletion
@@ -130,10 +130,10 @@ class Connection final : public FileEventHandler,
   MonoTime accepted_at() const { return accepted_at_; }
   uint64_t requests_served() const { return requests_served_; }
   // Idle and holding nothing: it can close or move to another worker as it is.
-  bool idle() const { return lifecycle_ == Lifecycle::kIdle && session_ == nullptr; }
+  bool idle() const { return lifecycle_ == Lifecycle::kOpen && session_ == nullptr; }
 
  private:
-  enum class Lifecycle : uint8_t { kIdle, kActive, kLingering, kClosed };
+  enum class Lifecycle : uint8_t { kOpen, kLingering, kClosed };
 
   // Takes a session from the pool (leaving the idle list) if none is held.
   void Activate();
@@ -145,7 +145,7 @@ class Connection final : public FileEventHandler,
   MonoTime now() const { return context_.loop.now(); }
 
   // First: they fit in IdleListEntry's tail padding (an idle connection's size counts).
-  Lifecycle lifecycle_ = Lifecycle::kIdle;
+  Lifecycle lifecycle_ = Lifecycle::kOpen;
   bool holds_slot_;
   WorkerContext& context_;
   const uint64_t id_;

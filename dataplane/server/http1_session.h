@@ -85,7 +85,7 @@ class Http1Session final : public Session, public ProxyExchange::Client {
   WorkerContext* context_ = nullptr;
   SessionHost* host_ = nullptr;
   Http1RequestReader reader_;
-  ResponseQueue queue_{nullptr, nullptr};
+  ResponseQueue queue_;
   std::unique_ptr<ProxyExchange> proxy_;
   Timer delay_timer_;
   Timer timeout_timer_;

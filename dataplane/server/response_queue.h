@@ -54,11 +54,12 @@ struct PendingResponse {
 
 class ResponseQueue {
  public:
-  // `admission` null: no pending slots are ever taken (the admin listener).
-  ResponseQueue(WorkerStats* stats, Admission* admission) : stats_(stats), admission_(admission) {}
+  ResponseQueue() = default;
   ResponseQueue(const ResponseQueue&) = delete;
   ResponseQueue& operator=(const ResponseQueue&) = delete;
 
+  // The worker the pooled session is lent into. `admission` null: no pending slots are ever
+  // taken (the admin listener).
   void Bind(WorkerStats* stats, Admission* admission) {
     stats_ = stats;
     admission_ = admission;
@@ -89,8 +90,8 @@ class ResponseQueue {
  private:
   void Release(PendingResponse& entry);
 
-  WorkerStats* stats_;
-  Admission* admission_;
+  WorkerStats* stats_ = nullptr;
+  Admission* admission_ = nullptr;
   std::vector<PendingResponse> entries_;
   size_t head_ = 0;
 };

@@ -45,6 +45,17 @@ Worker::Worker(WorkerOptions options)
 Worker::~Worker() { StopAndJoin(); }
 
 void Worker::Start() {
+  // Queued before the thread exists, so it runs before any task posted later, StopAndJoin's
+  // teardown included: a worker stopped at once never starts listening after its teardown.
+  loop_.Post([this] {
+    if (upstreams_ != nullptr) {
+      upstreams_->Sync(snapshots_.current());
+    }
+    listener_.Enable();
+    if (options_.on_listening) {
+      options_.on_listening();
+    }
+  });
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), options_.thread_name.substr(0, 15).c_str());
     // The loop's wait ends at the next delay's deadline; the kernel's default 50 us of slack
@@ -53,18 +64,6 @@ void Worker::Start() {
     if (options_.cpu >= 0 && !PinCurrentThreadTo(options_.cpu)) {
       context_.cpu = -1;  // not pinned (the CPU left the allowed set): serve without steering
     }
-    loop_.Post([this] {
-      if (stopping_) {
-        return;  // StopAndJoin's teardown ran first: never start listening
-      }
-      if (upstreams_ != nullptr) {
-        upstreams_->Sync(snapshots_.current());
-      }
-      listener_.Enable();
-      if (options_.on_listening) {
-        options_.on_listening();
-      }
-    });
     loop_.Run();
   });
 }
@@ -73,7 +72,6 @@ void Worker::StopAndJoin() {
   if (thread_.joinable()) {
     // Tear down in the loop thread: the loop runs tasks posted before Stop() on its way out.
     loop_.Post([this] {
-      stopping_ = true;
       StopAccepting();
       connections_.clear();
       context_.serving = nullptr;

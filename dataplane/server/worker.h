@@ -138,9 +138,6 @@ class Worker : public ConnectionOwner {
   Timer share_timer_;
   Nanos share_recheck_ = 0;
   bool share_paused_ = false;
-  // Set by StopAndJoin's teardown. A Stop() right after Start() can queue the teardown
-  // before the task that starts listening, which then must not (loop thread only).
-  bool stopping_ = false;
   uint64_t next_connection_serial_ = 0;
   std::atomic<bool> drained_{false};
   std::atomic<bool> retired_{false};

@@ -31,6 +31,7 @@
 #include "dataplane/stats/worker_stats.h"
 #include "gtest/gtest.h"
 #include "tests/dataplane/loop_thread.h"
+#include "tests/dataplane/loopback.h"
 
 namespace proxynode {
 namespace {
@@ -81,18 +82,9 @@ class Server : public ConnectionOwner {
   // `early` is sent (and with `early_fin` the write side shut) before the connection starts,
   // so it finds the bytes and the FIN in one wake-up.
   int Connect(const std::string& early = "", bool early_fin = false) {
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(address);
-    EXPECT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), length), 0);
-    EXPECT_EQ(listen(listener, 1), 0);
-    EXPECT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
-    int client = socket(AF_INET, SOCK_STREAM, 0);
-    EXPECT_EQ(connect(client, reinterpret_cast<sockaddr*>(&address), length), 0);
-    int served = accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    close(listener);
+    const LoopbackPair pair = ConnectOnLoopback();
+    const int client = pair.client;
+    const int served = pair.served;
     if (!early.empty()) {
       EXPECT_EQ(send(client, early.data(), early.size(), 0), static_cast<ssize_t>(early.size()));
     }

@@ -25,6 +25,7 @@
 #include "dataplane/stats/proxy_stats.h"
 #include "gtest/gtest.h"
 #include "tests/dataplane/loop_thread.h"
+#include "tests/dataplane/loopback.h"
 
 namespace proxynode {
 namespace {
@@ -35,14 +36,8 @@ using Clock = std::chrono::steady_clock;
 class FakeUpstream {
  public:
   FakeUpstream() {
-    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(address);
-    EXPECT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&address), length), 0);
-    EXPECT_EQ(listen(listener_, 8), 0);
-    EXPECT_EQ(getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length), 0);
+    sockaddr_in address;
+    listener_ = ListenOnLoopback(&address);
     port_ = ntohs(address.sin_port);
   }
   ~FakeUpstream() {

@@ -17,6 +17,7 @@
 #include "dataplane/core/buffer.h"
 #include "dataplane/core/buffer_pool.h"
 #include "gtest/gtest.h"
+#include "tests/dataplane/loopback.h"
 
 namespace proxynode {
 namespace {
@@ -27,19 +28,9 @@ struct SocketPair {
   int near = -1;
   int far = -1;
   SocketPair() {
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(address);
-    EXPECT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), length), 0);
-    EXPECT_EQ(listen(listener, 1), 0);
-    EXPECT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
-    far = socket(AF_INET, SOCK_STREAM, 0);
-    EXPECT_EQ(connect(far, reinterpret_cast<sockaddr*>(&address), length), 0);
-    near = accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    EXPECT_GE(near, 0);
-    close(listener);
+    const LoopbackPair pair = ConnectOnLoopback();
+    near = pair.served;
+    far = pair.client;
   }
   ~SocketPair() {
     if (far >= 0) close(far);

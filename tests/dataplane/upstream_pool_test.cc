@@ -20,6 +20,7 @@
 #include "dataplane/stats/proxy_stats.h"
 #include "gtest/gtest.h"
 #include "tests/dataplane/loop_thread.h"
+#include "tests/dataplane/loopback.h"
 
 namespace proxynode {
 namespace {
@@ -29,16 +30,10 @@ using Clock = std::chrono::steady_clock;
 class UpstreamPoolTest : public ::testing::Test {
  protected:
   UpstreamPoolTest() {
-    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(address);
-    EXPECT_EQ(bind(listener_, reinterpret_cast<sockaddr*>(&address), length), 0);
-    EXPECT_EQ(listen(listener_, 8), 0);
-    EXPECT_EQ(getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length), 0);
+    sockaddr_in address;
+    listener_ = ListenOnLoopback(&address);
     std::memcpy(&upstream_.storage, &address, sizeof(address));
-    upstream_.length = length;
+    upstream_.length = sizeof(address);
     runner_.InLoop([&] {
       buffers_ = std::make_unique<BufferPool>(runner_.loop(), 4);
       pool_ = std::make_unique<UpstreamPool>(runner_.loop(), *buffers_, "upstream",
