@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "controlplane/fault_translator.h"
 #include "controlplane/proto_duration.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
@@ -15,22 +16,6 @@ namespace proxynode {
 namespace {
 
 using google::protobuf::Duration;
-
-// Durations beyond this many seconds cannot be nanoseconds in an int64; they are refused
-// here rather than wrapped (every valid duration is far below it).
-constexpr int64_t kMaxDurationSeconds = 9'000'000'000;
-
-absl::StatusOr<Nanos> ToNanos(const std::string& field, const Duration& d) {
-  if (d.seconds() > kMaxDurationSeconds || d.seconds() < -kMaxDurationSeconds) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", d.seconds(), "s is out of range (far beyond the maximum)"));
-  }
-  if (d.nanos() <= -1'000'000'000 || d.nanos() >= 1'000'000'000 ||
-      (d.seconds() > 0 && d.nanos() < 0) || (d.seconds() < 0 && d.nanos() > 0)) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": malformed duration"));
-  }
-  return d.seconds() * kSecond + d.nanos();
-}
 
 absl::StatusOr<RouteAction> ToAction(const std::string& field, v1::Route::Action action) {
   switch (action) {
@@ -147,6 +132,23 @@ absl::Status CopyRoutes(const v1::NodeConfig& update, NodeConfig& config) {
   return absl::OkStatus();
 }
 
+// The whole list, like routes. An `expires_after` counts from now.
+absl::Status CopyFaults(const v1::NodeConfig& update, NodeConfig& config) {
+  std::vector<FaultRule> faults;
+  faults.reserve(static_cast<size_t>(update.faults_size()));
+  const absl::Time now = absl::Now();
+  for (int i = 0; i < update.faults_size(); ++i) {
+    absl::StatusOr<FaultRule> rule =
+        FaultRuleFromProto(absl::StrCat("faults[", i, "]"), update.faults(i), now);
+    if (!rule.ok()) {
+      return rule.status();
+    }
+    faults.push_back(*std::move(rule));
+  }
+  config.faults = std::move(faults);
+  return absl::OkStatus();
+}
+
 // One entry per settable field: its mask path, whether `update` has it, and how to copy it.
 struct FieldRule {
   const char* path;
@@ -189,6 +191,9 @@ const FieldRule kFieldRules[] = {
     PROXYNODE_SCALAR_FIELD(max_requests_per_connection),
     // A repeated field has no presence: a config file "has" routes when it lists one.
     FieldRule{"routes", [](const v1::NodeConfig& u) { return u.routes_size() > 0; }, CopyRoutes},
+    FieldRule{"faults", [](const v1::NodeConfig& u) { return u.faults_size() > 0; }, CopyFaults},
+    PROXYNODE_SCALAR_FIELD(max_active_faults),
+    PROXYNODE_SCALAR_FIELD(fault_seed),
 };
 
 #undef PROXYNODE_SCALAR_FIELD
@@ -237,6 +242,11 @@ v1::NodeConfig ToProto(const NodeConfig& config) {
   for (const RouteConfig& route : config.routes) {
     *proto.add_routes() = ToProto(route);
   }
+  for (const FaultRule& rule : config.faults) {
+    *proto.add_faults() = ToProto(rule);
+  }
+  proto.set_max_active_faults(config.max_active_faults);
+  proto.set_fault_seed(config.fault_seed);
   return proto;
 }
 

@@ -11,9 +11,9 @@ set -euo pipefail
 declare -A ALLOWED=(
   [dataplane/core]=""
   [dataplane/http]="dataplane/core"
-  [dataplane/config]="dataplane/core dataplane/http"
+  [dataplane/config]="dataplane/core dataplane/http dataplane/fault"
   [dataplane/stats]="dataplane/core"
-  [dataplane/fault]="dataplane/core"
+  [dataplane/fault]="dataplane/core dataplane/http"
   [dataplane/transport]="dataplane/core dataplane/stats"
   [dataplane/proxy]="dataplane/core dataplane/http dataplane/config dataplane/stats dataplane/transport"
   [dataplane/server]="dataplane/core dataplane/http dataplane/config dataplane/stats dataplane/fault dataplane/transport dataplane/proxy"

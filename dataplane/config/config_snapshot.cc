@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <charconv>
 #include <string_view>
 #include <unordered_map>
@@ -165,6 +166,30 @@ absl::Status CheckRoutes(const std::vector<RouteConfig>& routes) {
   return absl::OkStatus();
 }
 
+// A rule aimed at a route or an upstream the config does not have could never fire: surely
+// a mistake (a rule set before its route is refused, not left dormant).
+absl::Status CheckFaultTargets(const NodeConfig& c) {
+  for (size_t i = 0; i < c.faults.size(); ++i) {
+    const FaultMatch& match = c.faults[i].match;
+    if (!match.route.empty() &&
+        std::none_of(c.routes.begin(), c.routes.end(),
+                     [&](const RouteConfig& route) { return route.prefix == match.route; })) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("faults[", i, "].match.route: \"", match.route, "\" is no route's prefix"));
+    }
+    if (!match.upstream.empty() &&
+        std::none_of(c.routes.begin(), c.routes.end(), [&](const RouteConfig& route) {
+          return std::find(route.upstreams.begin(), route.upstreams.end(),
+                           Upstream{.address = match.upstream, .resolved = {}}) !=
+                 route.upstreams.end();
+        })) {
+      return absl::InvalidArgumentError(absl::StrCat("faults[", i, "].match.upstream: \"",
+                                                     match.upstream, "\" is no route's upstream"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string FormatDuration(Nanos duration) {
@@ -188,6 +213,10 @@ absl::Status ValidateConfig(const NodeConfig& c) {
   status.Update(
       CheckCount("max_body_bytes", c.max_body_bytes, 0, ConfigBounds::kMaxRequestBodyBytes));
   status.Update(CheckRoutes(c.routes));
+  status.Update(ValidateFaultRules(c.faults));
+  status.Update(CheckFaultTargets(c));
+  status.Update(
+      CheckCount("max_active_faults", c.max_active_faults, 0, ConfigBounds::kMaxConnections));
   return status;  // Update() keeps the first error
 }
 

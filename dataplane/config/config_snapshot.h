@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "dataplane/config/route_config.h"
 #include "dataplane/core/clock.h"
+#include "dataplane/fault/fault_rule.h"
 
 namespace proxynode {
 
@@ -31,6 +32,15 @@ struct NodeConfig {
   uint32_t max_requests_per_connection = 0;  // 0 = unlimited
   // Empty: every path is answered by `respond` (the node's default behaviour).
   std::vector<RouteConfig> routes;
+  // Fault rules, tried in order (docs/faults.md). A route's delay and delay_percent act as
+  // an implicit rule tried after these.
+  std::vector<FaultRule> faults;
+  // Requests delayed or throttled by a fault at once, node-wide; over it a request is served
+  // without its fault (counted as overflowed). 0 = unlimited.
+  uint32_t max_active_faults = 0;
+  // Seeds the workers' fault generators (worker i draws from seed + i), so that a run can be
+  // repeated. 0 = a random seed at start.
+  uint64_t fault_seed = 0;
 
   bool operator==(const NodeConfig&) const = default;
 };
