@@ -50,6 +50,18 @@ void FillRoute(const RouteStatsValues& values, v1::RouteStats* out) {
   FillLatency(values.latency, out->mutable_latency());
 }
 
+void FillFaultRule(const FaultRuleStatsValues& values, v1::FaultRuleStats* out) {
+  out->set_name(values.name);
+#define PROXYNODE_SET(name, help) out->set_##name(values.name);
+  PROXYNODE_FAULT_COUNTERS(PROXYNODE_SET)
+#undef PROXYNODE_SET
+  auto& aborted = *out->mutable_aborted();
+#define PROXYNODE_SET(kind, help) aborted[#kind] = values.aborted.kind;
+  PROXYNODE_FAULT_ABORTS(PROXYNODE_SET)
+#undef PROXYNODE_SET
+  FillLatency(values.injected_delay, out->mutable_injected_delay());
+}
+
 }  // namespace
 
 v1::Stats ToProto(const StatsSnapshot& stats, const ProxyStatsSnapshot& proxy,
@@ -79,6 +91,9 @@ v1::Stats ToProto(const StatsSnapshot& stats, const ProxyStatsSnapshot& proxy,
   }
   for (const RouteStatsValues& route : proxy.routes) {
     FillRoute(route, proto.add_routes());
+  }
+  for (const FaultRuleStatsValues& rule : proxy.faults) {
+    FillFaultRule(rule, proto.add_faults());
   }
   return proto;
 }

@@ -40,6 +40,8 @@ class Buffer {
 
   // Drops `n` bytes from the front.
   void Consume(size_t n);
+  // Keeps the first `n` readable bytes and drops the rest (n <= size()).
+  void Truncate(size_t n) { end_ = begin_ + n; }
   // Returns space for at least `min_free` bytes at the end (compacting or growing), and how
   // much is available in `*available`. Commit() what was written.
   char* PrepareWrite(BufferPool& pool, size_t min_free, size_t* available);

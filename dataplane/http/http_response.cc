@@ -1,8 +1,10 @@
 #include "dataplane/http/http_response.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <ctime>
+#include <iterator>
 
 #include "dataplane/core/buffer_pool.h"
 
@@ -29,53 +31,88 @@ constexpr size_t kMaxHeadBytes = 512;
 
 }  // namespace
 
+// RFC 9110 section 15, with 418 (RFC 9110 reserves it), 425 (RFC 8470), 428, 429, 431 and
+// 511 (RFC 6585), 451 (RFC 7725), 507 and 508 (WebDAV): every status a fault rule may send.
 std::string_view ReasonPhrase(int status) {
-  switch (status) {
-    case 100:
-      return "Continue";
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 204:
-      return "No Content";
-    case 400:
-      return "Bad Request";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
-    case 413:
-      return "Content Too Large";
-    case 429:
-      return "Too Many Requests";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 501:
-      return "Not Implemented";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    case 505:
-      return "HTTP Version Not Supported";
-    default:
-      return "Unknown";
+  struct Entry {
+    int status;
+    std::string_view phrase;
+  };
+  static constexpr Entry kPhrases[] = {
+      {100, "Continue"},
+      {101, "Switching Protocols"},
+      {200, "OK"},
+      {201, "Created"},
+      {202, "Accepted"},
+      {203, "Non-Authoritative Information"},
+      {204, "No Content"},
+      {205, "Reset Content"},
+      {206, "Partial Content"},
+      {300, "Multiple Choices"},
+      {301, "Moved Permanently"},
+      {302, "Found"},
+      {303, "See Other"},
+      {304, "Not Modified"},
+      {305, "Use Proxy"},
+      {307, "Temporary Redirect"},
+      {308, "Permanent Redirect"},
+      {400, "Bad Request"},
+      {401, "Unauthorized"},
+      {402, "Payment Required"},
+      {403, "Forbidden"},
+      {404, "Not Found"},
+      {405, "Method Not Allowed"},
+      {406, "Not Acceptable"},
+      {407, "Proxy Authentication Required"},
+      {408, "Request Timeout"},
+      {409, "Conflict"},
+      {410, "Gone"},
+      {411, "Length Required"},
+      {412, "Precondition Failed"},
+      {413, "Content Too Large"},
+      {414, "URI Too Long"},
+      {415, "Unsupported Media Type"},
+      {416, "Range Not Satisfiable"},
+      {417, "Expectation Failed"},
+      {418, "I'm a teapot"},
+      {421, "Misdirected Request"},
+      {422, "Unprocessable Content"},
+      {425, "Too Early"},
+      {426, "Upgrade Required"},
+      {428, "Precondition Required"},
+      {429, "Too Many Requests"},
+      {431, "Request Header Fields Too Large"},
+      {451, "Unavailable For Legal Reasons"},
+      {500, "Internal Server Error"},
+      {501, "Not Implemented"},
+      {502, "Bad Gateway"},
+      {503, "Service Unavailable"},
+      {504, "Gateway Timeout"},
+      {505, "HTTP Version Not Supported"},
+      {507, "Insufficient Storage"},
+      {508, "Loop Detected"},
+      {511, "Network Authentication Required"},
+  };
+  const auto* it = std::lower_bound(std::begin(kPhrases), std::end(kPhrases), status,
+                                    [](const Entry& e, int wanted) { return e.status < wanted; });
+  if (it != std::end(kPhrases) && it->status == status) {
+    return it->phrase;
   }
+  return "Unknown";
 }
 
 void AppendResponse(Buffer& out, BufferPool& pool, const ResponseHead& head,
                     std::string_view date_header, std::string_view body, bool head_only) {
-  size_t content_type_bytes = head.content_type.size();
+  size_t field_bytes = head.content_type.size();
+  if (head.extra_fields != nullptr) {
+    for (const auto& [name, value] : *head.extra_fields) {
+      field_bytes += name.size() + value.size() + 4;
+    }
+  }
+  field_bytes += head.fault_rule.size() + 24;
   size_t available;
   char* space = out.PrepareWrite(
-      pool, kMaxHeadBytes + content_type_bytes + date_header.size() + (head_only ? 0 : body.size()),
+      pool, kMaxHeadBytes + field_bytes + date_header.size() + (head_only ? 0 : body.size()),
       &available);
   HeadWriter w(space);
   w.Put("HTTP/1.1 ");
@@ -95,6 +132,19 @@ void AppendResponse(Buffer& out, BufferPool& pool, const ResponseHead& head,
   if (head.retry_after_seconds != 0) {
     w.Put("Retry-After: ");
     w.PutNumber(head.retry_after_seconds);
+    w.Put("\r\n");
+  }
+  if (head.extra_fields != nullptr) {
+    for (const auto& [name, value] : *head.extra_fields) {
+      w.Put(name);
+      w.Put(": ");
+      w.Put(value);
+      w.Put("\r\n");
+    }
+  }
+  if (!head.fault_rule.empty()) {
+    w.Put("x-proxynode-fault: ");
+    w.Put(head.fault_rule);
     w.Put("\r\n");
   }
   if (head.close) {

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "dataplane/core/buffer.h"
 
@@ -18,6 +20,10 @@ struct ResponseHead {
   bool close = false;                // adds "Connection: close"
   bool keep_alive_header = false;    // adds "Connection: keep-alive" (HTTP/1.0 clients)
   uint32_t retry_after_seconds = 0;  // adds "Retry-After" when non-zero
+  // Fields written as given (a fault rule's abort headers); null: none.
+  const std::vector<std::pair<std::string, std::string>>* extra_fields = nullptr;
+  // Adds "x-proxynode-fault: <name>" when not empty: the rule that shaped this response.
+  std::string_view fault_rule;
 };
 
 std::string_view ReasonPhrase(int status);

@@ -13,17 +13,26 @@ bool Admission::TryAcquireConnection(uint32_t max) {
   return true;
 }
 
-bool Admission::TryAcquirePending(uint32_t max) {
+namespace {
+
+// One slot of `count` under `max` (0: unlimited).
+bool TryAcquireSlot(std::atomic<int64_t>& count, uint32_t max) {
   if (max == 0) {
-    pending_.fetch_add(1, std::memory_order_relaxed);
+    count.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
-  if (pending_.fetch_add(1, std::memory_order_relaxed) >= max) {
-    pending_.fetch_sub(1, std::memory_order_relaxed);
+  if (count.fetch_add(1, std::memory_order_relaxed) >= max) {
+    count.fetch_sub(1, std::memory_order_relaxed);
     return false;
   }
   return true;
 }
+
+}  // namespace
+
+bool Admission::TryAcquirePending(uint32_t max) { return TryAcquireSlot(pending_, max); }
+
+bool Admission::TryAcquireFault(uint32_t max) { return TryAcquireSlot(active_faults_, max); }
 
 bool Admission::TryAcquireRate(uint32_t rate_per_second, MonoTime now) {
   if (rate_per_second == 0) {

@@ -26,11 +26,16 @@ class Admission {
   bool TryAcquirePending(uint32_t max);
   void ReleasePending() { pending_.fetch_sub(1, std::memory_order_relaxed); }
 
+  // Requests delayed or throttled by a fault rule (max_active_faults); max 0 means unlimited.
+  bool TryAcquireFault(uint32_t max);
+  void ReleaseFault() { active_faults_.fetch_sub(1, std::memory_order_relaxed); }
+
   // rate 0 means off. Allows a burst of one second's worth of requests.
   bool TryAcquireRate(uint32_t rate_per_second, MonoTime now);
 
   int64_t connections() const { return connections_.load(std::memory_order_relaxed); }
   int64_t pending() const { return pending_.load(std::memory_order_relaxed); }
+  int64_t active_faults() const { return active_faults_.load(std::memory_order_relaxed); }
   uint32_t connection_cap() const { return connection_cap_; }
 
  private:
@@ -38,6 +43,7 @@ class Admission {
   alignas(64) std::atomic<int64_t> connections_{0};
   alignas(64) std::atomic<int64_t> pending_{0};
   alignas(64) std::atomic<MonoTime> rate_tat_{0};
+  alignas(64) std::atomic<int64_t> active_faults_{0};
 };
 
 }  // namespace proxynode

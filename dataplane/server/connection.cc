@@ -185,8 +185,8 @@ SessionHost::Input Connection::ReadInput(Buffer& in, size_t limit) {
   return input;
 }
 
-void Connection::WriteOutput(Buffer& out) {
-  const WriteResult written = transport_.Write(out);
+void Connection::WriteOutput(Buffer& out, size_t limit) {
+  const WriteResult written = transport_.Write(out, limit);
   if (written.bytes > 0) {
     context_.stats.bytes_out.Add(written.bytes);
     bytes_out_ += written.bytes;
@@ -197,14 +197,17 @@ void Connection::WriteOutput(Buffer& out) {
   }
 }
 
-bool Connection::EndOutput(bool input_left) {
+bool Connection::EndOutput(bool input_left, bool silent) {
   if (transport_.input_ended() && !input_left) {
     Close(CloseReason::kPeerClosed);
     return false;
   }
-  transport_.ShutdownWrite();
+  if (!silent) {
+    transport_.ShutdownWrite();
+  }
   lifecycle_ = Lifecycle::kLingering;
-  session_->ArmLingerTimeout(now() + kLingerTimeout);
+  session_->ArmLingerTimeout(now() +
+                             (silent ? context_.snapshots.current().idle_timeout : kLingerTimeout));
   DiscardInput();
   return true;
 }
@@ -284,7 +287,11 @@ void Connection::Close(CloseReason reason) {
       stats.closed_drain.Add();
       break;
     case CloseReason::kNormal:
+    case CloseReason::kFaultReset:
       break;
+  }
+  if (reason == CloseReason::kFaultReset) {
+    transport_.Reset();  // before ReleaseResources closes it with a FIN
   }
   ReleaseResources();
   context_.owner.OnConnectionClosed(this);

@@ -115,8 +115,8 @@ class Connection final : public FileEventHandler,
   bool write_blocked() const override { return transport_.write_blocked(); }
   bool closed() const override { return lifecycle_ == Lifecycle::kClosed; }
   Input ReadInput(Buffer& in, size_t limit) override;
-  void WriteOutput(Buffer& out) override;
-  bool EndOutput(bool input_left) override;
+  void WriteOutput(Buffer& out, size_t limit) override;
+  bool EndOutput(bool input_left, bool silent) override;
   void Close(CloseReason reason) override;
   void EnableArrivalStamps() override { transport_.EnableArrivalStamps(); }
   uint64_t CountRequest() override { return ++requests_served_; }

@@ -1,5 +1,6 @@
 #include "dataplane/server/http1_response_writer.h"
 
+#include <algorithm>
 #include <cassert>
 
 #include "dataplane/core/buffer_pool.h"
@@ -42,7 +43,7 @@ void Http1ResponseWriter::Flush() {
 }
 
 void Http1ResponseWriter::Write() {
-  host_->WriteOutput(out_);
+  host_->WriteOutput(out_, SIZE_MAX);
   if (host_->closed()) {
     return;
   }
@@ -54,7 +55,17 @@ void Http1ResponseWriter::Write() {
   }
   out_.ReleaseIfEmpty(context_->pool);
   if (state_ == State::kClosing) {
-    host_->EndOutput(/*input_left=*/!reader_.input().empty());
+    switch (ending_) {
+      case Ending::kFin:
+        host_->EndOutput(/*input_left=*/!reader_.input().empty(), /*silent=*/false);
+        break;
+      case Ending::kSilent:
+        host_->EndOutput(/*input_left=*/!reader_.input().empty(), /*silent=*/true);
+        break;
+      case Ending::kReset:
+        host_->Close(CloseReason::kFaultReset);
+        break;
+    }
   }
 }
 
@@ -75,9 +86,62 @@ bool Http1ResponseWriter::HasDue() const {
   return front.ready && front.deadline <= context_->loop.now();
 }
 
-void Http1ResponseWriter::EndAfterThis() {
+void Http1ResponseWriter::EndAfterThis(Ending ending) {
   Set(State::kClosing);
+  ending_ = ending;
   reader_.StopReading();
+}
+
+void Http1ResponseWriter::SerializeHead(PendingResponse& entry, bool close, std::string_view body,
+                                        bool head_only) {
+  ResponseHead head;
+  head.status = entry.status;
+  head.content_length = entry.body_text().size();
+  head.content_type = entry.content_type;
+  head.close = close;
+  head.keep_alive_header = entry.keep_alive_header && !close;
+  head.retry_after_seconds = entry.retry_after_seconds;
+  head.extra_fields = entry.extra_fields;
+  head.fault_rule = entry.fault_tag;
+  AppendResponse(out_, context_->pool, head, context_->date.Get(WallClockSeconds()), body,
+                 head_only);
+}
+
+void Http1ResponseWriter::SerializeAbort(PendingResponse& entry, MonoTime now) {
+  const std::string_view body = entry.body_text();
+  switch (entry.abort) {
+    case AbortKind::kClose:
+      EndAfterThis(Ending::kFin);
+      break;
+    case AbortKind::kSilent:
+      EndAfterThis(Ending::kSilent);
+      break;
+    case AbortKind::kReset: {
+      // The first `after_bytes` of the response leave, then the reset.
+      if (entry.after_bytes > 0) {
+        const size_t before = out_.size();
+        SerializeHead(entry, /*close=*/true, body, entry.head_only);
+        const size_t kept = before + static_cast<size_t>(entry.after_bytes);
+        if (kept < out_.size()) {
+          out_.Truncate(kept);
+        }
+      }
+      EndAfterThis(Ending::kReset);
+      break;
+    }
+    case AbortKind::kCut: {
+      // The head promises the whole body; fewer bytes come, then the close says so.
+      const size_t sent = std::min<uint64_t>(entry.after_bytes, body.empty() ? 0 : body.size() - 1);
+      SerializeHead(entry, /*close=*/true, body.substr(0, sent), entry.head_only);
+      EndAfterThis(Ending::kFin);
+      break;
+    }
+    case AbortKind::kStatus:
+    case AbortKind::kNone:
+      break;
+  }
+  // A response the client never got in full is not counted as one.
+  queue_.CompleteFront(entry.abort == AbortKind::kCut ? entry.status : 0, now);
 }
 
 void Http1ResponseWriter::SerializeDue() {
@@ -116,16 +180,21 @@ void Http1ResponseWriter::SerializeDue() {
       entry.body = ErrorBody(entry.status);
       context_->serving->exchanges.Drop(proxy_);
     }
-    ResponseHead head;
-    head.status = entry.status;
+    if (entry.abort != AbortKind::kNone && entry.abort != AbortKind::kStatus) {
+      SerializeAbort(entry, current);
+      break;
+    }
     const std::string_view body = entry.body_text();
-    head.content_length = body.size();
-    head.content_type = entry.content_type;
-    head.close = close;
-    head.keep_alive_header = entry.keep_alive_header && !close;
-    head.retry_after_seconds = entry.retry_after_seconds;
-    AppendResponse(out_, context_->pool, head, context_->date.Get(WallClockSeconds()), body,
-                   entry.head_only);
+    if (entry.head_sent) {
+      out_.Append(context_->pool, body);  // the body held back for its first byte
+    } else if (entry.first_byte_delay > 0 && !entry.head_only && !body.empty()) {
+      SerializeHead(entry, close, body, /*head_only=*/true);
+      entry.head_sent = true;
+      entry.deadline = current + entry.first_byte_delay;
+      continue;  // not due yet: the loop stops at it, and Flush arms the timer
+    } else {
+      SerializeHead(entry, close, body, entry.head_only);
+    }
     queue_.CompleteFront(entry.status, current);
     if (close) {
       EndAfterThis();

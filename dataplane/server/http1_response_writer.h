@@ -30,6 +30,9 @@ class Http1ResponseWriter {
   static constexpr size_t kMaxBufferedOutput = 256 * 1024;
 
   enum class State : uint8_t { kOpen, kClosing, kLingering };
+  // How the connection ends after the response that closes it: a FIN (the normal way), or a
+  // fault rule's reset or silence.
+  enum class Ending : uint8_t { kFin, kReset, kSilent };
 
   // The session's parts the writer works on: the responses owed, the proxied exchange (whose
   // response is the last owed), the reader (stopped once a response closes) and the delay
@@ -70,7 +73,12 @@ class Http1ResponseWriter {
   // response into it) and reports how far it got.
   ProxyStep StreamProxy(bool close);
   // A response that closes went into the output.
-  void EndAfterThis();
+  void EndAfterThis(Ending ending = Ending::kFin);
+  // The front entry, due, is a fault rule's abort other than a status: serializes what of
+  // it the client gets and how the connection ends.
+  void SerializeAbort(PendingResponse& entry, MonoTime now);
+  // Serializes the front entry's head (and its body unless it waits for its first byte).
+  void SerializeHead(PendingResponse& entry, bool close, std::string_view body, bool head_only);
 
   ResponseQueue& queue_;
   std::unique_ptr<ProxyExchange>& proxy_;
@@ -80,6 +88,7 @@ class Http1ResponseWriter {
   SessionHost* host_ = nullptr;
   Buffer out_;
   State state_ = State::kOpen;
+  Ending ending_ = Ending::kFin;
 };
 
 }  // namespace proxynode

@@ -128,12 +128,16 @@ void Http1Session::OnRequestHead(std::string_view head_block) {
   WorkerContext& context = *context_;
   context.stats.requests.Add();
   RequestFacts facts{.head = head,
+                     .head_block = head_block,
                      .config = context.snapshots.current(),
                      .now = now(),
                      .requests_on_connection = host_->CountRequest(),
-                     .nothing_owed = queue_.empty()};
-  ResponseDecision decision = DecideResponse(
-      facts, context.handler, context.serving != nullptr ? &context.serving->admission : nullptr);
+                     .nothing_owed = queue_.empty(),
+                     .host = host_};
+  ServingContext* serving = context.serving;
+  ResponseDecision decision =
+      DecideResponse(facts, context.handler, serving != nullptr ? &serving->admission : nullptr,
+                     serving != nullptr ? &serving->faults : nullptr);
   switch (decision.refusal) {
     case Refusal::kRateLimited:
       context.stats.rejected.rate_limited.Add();

@@ -1,20 +1,6 @@
 #include "dataplane/server/request_handler.h"
 
-#include <random>
-
 namespace proxynode {
-namespace {
-
-// Whether this request gets the route's delay: `percent` of requests, drawn at random so
-// that the delayed ones spread over connections and time rather than following a pattern.
-bool DrawDelayed(uint32_t percent) {
-  if (percent >= 100) return true;
-  if (percent == 0) return false;
-  thread_local std::minstd_rand generator(std::random_device{}());
-  return generator() % 100 < percent;
-}
-
-}  // namespace
 
 const RouteConfig* MatchRoute(const std::vector<RouteConfig>& routes, std::string_view target) {
   const RouteConfig* best = nullptr;
@@ -40,8 +26,7 @@ void RespondHandler::Handle(const RequestHead& request, const ConfigSnapshot& co
     return;
   }
   plan.route = route;
-  Nanos delay = route->delay.value_or(config.delay);
-  plan.delay = DrawDelayed(route->delay_percent) ? delay : 0;
+  plan.delay = route->delay.value_or(config.delay);
   if (route->action == RouteAction::kProxy) {
     plan.proxy_route = route;
   }

@@ -11,6 +11,7 @@
 #include "dataplane/config/config_snapshot.h"
 #include "dataplane/core/clock.h"
 #include "dataplane/http/http_parser.h"
+#include "dataplane/server/worker_faults.h"
 
 namespace proxynode {
 
@@ -29,6 +30,12 @@ struct ResponsePlan {
   const RouteConfig* route = nullptr;
   // Set for a proxy route: forward to its upstreams after `delay` instead of answering.
   const RouteConfig* proxy_route = nullptr;
+  // What a fault rule does to the request (rule null: none fired), and how it shapes the
+  // response: the head leaves after `delay`, the body `first_byte_delay` later.
+  FaultPlan fault;
+  Nanos first_byte_delay = 0;
+  const std::vector<std::pair<std::string, std::string>>* extra_fields = nullptr;
+  std::string_view fault_tag;  // "x-proxynode-fault: <name>" when set
 };
 
 class RequestHandler {
@@ -40,8 +47,9 @@ class RequestHandler {
 };
 
 // The node's handler: the longest route prefix matching the target decides (respond with
-// the configured body, or proxy), with the route's delay given to `delay_percent` of its
-// requests; without routes (or no match), the configured body after the configured delay.
+// the configured body, or proxy) and its delay (the route's, else the node's); without
+// routes (or no match), the configured body after the configured delay. Which requests get
+// a route's delay (`delay_percent`) is the fault engine's draw (response_decision.h).
 class RespondHandler : public RequestHandler {
  public:
   void Handle(const RequestHead& request, const ConfigSnapshot& config,

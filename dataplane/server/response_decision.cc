@@ -1,5 +1,6 @@
 #include "dataplane/server/response_decision.h"
 
+#include "dataplane/http/http_response.h"
 #include "dataplane/server/admission.h"
 
 namespace proxynode {
@@ -26,6 +27,63 @@ std::string_view ErrorBody(int status) {
       return "HTTP Version Not Supported\n";
     default:
       return "Bad Request\n";
+  }
+}
+
+namespace {
+
+// The body of a status abort that gives none: the node's text where it has one, else the
+// status's reason phrase.
+std::string_view FaultStatusBody(int status) {
+  switch (status) {
+    case 408:
+    case 413:
+    case 429:
+    case 431:
+    case 501:
+    case 502:
+    case 503:
+    case 504:
+    case 505:
+      return ErrorBody(status);
+    default:
+      return ReasonPhrase(status);
+  }
+}
+
+}  // namespace
+
+void ShapeByFault(const ConfigSnapshot& config, ResponsePlan& plan) {
+  const FaultPlan& fault = plan.fault;
+  const FaultRule& rule = *fault.rule;
+  // The rule replaces the implicit one: no delay but its own.
+  plan.delay = fault.delay;
+  // The node answers proxied requests itself when the rule aborts them; until the exchange
+  // can hold an upstream's response, a delay on a proxied response is spent before it.
+  if (fault.delay_target == DelayTarget::kFirstByte && plan.proxy_route == nullptr) {
+    plan.first_byte_delay = fault.delay;
+    plan.delay = 0;
+  }
+  if (fault.abort != AbortKind::kNone) {
+    plan.proxy_route = nullptr;
+    plan.delay = fault.delay;  // an abort comes after the rule's delay, wherever aimed
+    plan.first_byte_delay = 0;
+    plan.content_type = "text/plain";
+    plan.owns_body = false;
+    if (fault.abort == AbortKind::kStatus) {
+      plan.status = fault.status;
+      plan.body = rule.abort.body.empty() ? FaultStatusBody(fault.status)
+                                          : std::string_view(rule.abort.body);
+      plan.extra_fields = &rule.abort.headers;
+    } else {
+      // A reset or a cut interrupts the node's own response.
+      plan.status = 200;
+      plan.body = config.body;
+      plan.close = true;
+    }
+  }
+  if (rule.tag_response) {
+    plan.fault_tag = rule.name;
   }
 }
 

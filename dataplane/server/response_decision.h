@@ -14,6 +14,8 @@
 #include "dataplane/http/http_parser.h"
 #include "dataplane/server/admission.h"
 #include "dataplane/server/request_handler.h"
+#include "dataplane/server/session.h"
+#include "dataplane/server/worker_faults.h"
 
 namespace proxynode {
 
@@ -32,21 +34,50 @@ struct ResponseDecision {
 
 struct RequestFacts {
   const RequestHead& head;
+  std::string_view head_block;  // the head as received (fault rules match its fields)
   const ConfigSnapshot& config;
   MonoTime now = 0;
   // Requests parsed on this connection, this one included.
   uint64_t requests_on_connection = 0;
   // No earlier response is still owed (a 100 Continue may go out at once).
   bool nothing_owed = true;
+  // The connection, for the client's address when a fault rule matches on it; null: none.
+  const SessionHost* host = nullptr;
 };
 
 // The plain-text body of an error response the node makes itself.
 std::string_view ErrorBody(int status);
 
-// `admission` null: no limits apply (the admin listener). Inline: once per request, on the
-// session's path.
+// Shapes `plan` by the fault rule that fired (plan.fault): its delay where it applies, its
+// abort in place of the response (the node answers instead of the upstream), its tag.
+void ShapeByFault(const ConfigSnapshot& config, ResponsePlan& plan);
+
+// The fault engine's part of a decision: the configured rules first, then the implicit one
+// (a route's delay for `delay_percent` of its requests).
+inline void ApplyFaults(const RequestFacts& facts, WorkerFaults& faults, Admission* admission,
+                        ResponsePlan& plan) {
+  if (!facts.config.faults.empty()) {
+    const SessionHost* host = facts.host;
+    auto client = [host] { return host != nullptr ? host->peer() : SocketAddress{}; };
+    const FaultRequest request{.head = facts.head,
+                               .head_block = facts.head_block,
+                               .route = plan.route,
+                               .fetch_client = client};
+    plan.fault = faults.Decide(request, facts.config, admission);
+    if (plan.fault.rule != nullptr) {
+      ShapeByFault(facts.config, plan);
+      return;
+    }
+  }
+  if (plan.route != nullptr && plan.delay > 0 && !faults.Draw(plan.route->delay_percent)) {
+    plan.delay = 0;
+  }
+}
+
+// `admission` and `faults` null: no limits or faults apply (the admin listener). Inline:
+// once per request, on the session's path.
 inline ResponseDecision DecideResponse(const RequestFacts& facts, RequestHandler& handler,
-                                       Admission* admission) {
+                                       Admission* admission, WorkerFaults* faults) {
   ResponseDecision decision;
   ResponsePlan& plan = decision.plan;
   const ConfigSnapshot& config = facts.config;
@@ -57,6 +88,9 @@ inline ResponseDecision DecideResponse(const RequestFacts& facts, RequestHandler
     plan.retry_after_seconds = 1;
   } else {
     handler.Handle(facts.head, config, plan);
+    if (faults != nullptr) {
+      ApplyFaults(facts, *faults, admission, plan);
+    }
     if (plan.delay > 0 && admission != nullptr) {
       if (admission->TryAcquirePending(config.max_pending)) {
         decision.holds_pending = true;

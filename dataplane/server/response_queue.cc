@@ -6,7 +6,9 @@ namespace proxynode {
 
 void ResponseQueue::CompleteFront(int status, MonoTime now) {
   PendingResponse& entry = front();
-  stats_->CountResponse(status);
+  if (status != 0) {
+    stats_->CountResponse(status);
+  }
   stats_->request_latency.Record(now - entry.started);
   if (entry.route_stats != nullptr) {
     entry.route_stats->latency.Record(now - entry.started);
@@ -17,6 +19,9 @@ void ResponseQueue::CompleteFront(int status, MonoTime now) {
   }
   if (entry.holds_pending) {
     admission_->ReleasePending();
+  }
+  if (entry.holds_fault_slot) {
+    admission_->ReleaseFault();
   }
   entry = PendingResponse{};  // unpins the snapshot now
   ++head_;
@@ -43,6 +48,10 @@ void ResponseQueue::Release(PendingResponse& entry) {
   if (entry.holds_pending) {
     admission_->ReleasePending();
     entry.holds_pending = false;
+  }
+  if (entry.holds_fault_slot) {
+    admission_->ReleaseFault();
+    entry.holds_fault_slot = false;
   }
 }
 

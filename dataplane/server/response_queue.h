@@ -48,6 +48,17 @@ struct PendingResponse {
   bool proxied = false;  // the response comes from the session's proxied exchange
   bool http10 = false;
   RouteStats* route_stats = nullptr;
+  // Fault rule effects (docs/faults.md): how the response ends instead of normally, the body
+  // held `first_byte_delay` after the head, extra fields, the rule's tag.
+  AbortKind abort = AbortKind::kNone;
+  bool head_sent = false;         // the head left; the body waits for `deadline`
+  bool holds_fault_slot = false;  // took one of max_active_faults' slots
+  uint64_t after_bytes = 0;
+  Nanos first_byte_delay = 0;
+  uint64_t bytes_per_second = 0;
+  BandwidthScope bandwidth_scope = BandwidthScope::kResponse;
+  const std::vector<std::pair<std::string, std::string>>* extra_fields = nullptr;
+  std::string_view fault_tag;
 
   std::string_view body_text() const { return owns_body ? std::string_view(owned_body) : body; }
 };
@@ -80,7 +91,8 @@ class ResponseQueue {
   // delay), with the snapshot that keeps its body alive. Takes the plan's owned body.
   PendingResponse& AppendDecided(const RequestHead& head, ResponseDecision& decision,
                                  MonoTime started, SnapshotRef snapshot);
-  // The front response left at `now` with `status`: counts it and frees its slot.
+  // The front response left at `now` with `status` (0: the client got none, a fault's
+  // close, reset or silence): counts it and frees its slot.
   void CompleteFront(int status, MonoTime now);
   // Forgets the back entry (its request could not complete), giving back what it holds.
   void DropBack();
@@ -129,6 +141,17 @@ inline PendingResponse& ResponseQueue::AppendDecided(const RequestHead& head,
   entry.http10 = head.version == HttpVersion::kHttp10;
   entry.holds_pending = decision.holds_pending;
   entry.delayed = plan.delay > 0 && plan.proxy_route == nullptr;
+  if (plan.fault.rule != nullptr) {
+    const FaultPlan& fault = plan.fault;
+    entry.abort = fault.abort;
+    entry.after_bytes = fault.after_bytes;
+    entry.first_byte_delay = plan.first_byte_delay;
+    entry.bytes_per_second = fault.bytes_per_second;
+    entry.bandwidth_scope = fault.bandwidth_scope;
+    entry.holds_fault_slot = fault.holds_slot;
+    entry.extra_fields = plan.extra_fields;
+    entry.fault_tag = plan.fault_tag;
+  }
   if (entry.delayed) {
     stats_->pending_timers.Add(1);
   }

@@ -27,7 +27,15 @@
 
 namespace proxynode {
 
-enum class CloseReason : uint8_t { kNormal, kPeerClosed, kIoError, kIdleTimeout, kDrain };
+// kFaultReset: a fault rule's abort closes with a TCP reset.
+enum class CloseReason : uint8_t {
+  kNormal,
+  kPeerClosed,
+  kIoError,
+  kIdleTimeout,
+  kDrain,
+  kFaultReset
+};
 
 // What a session is doing, as ListConnections shows it.
 enum class SessionPhase : uint8_t {
@@ -56,12 +64,14 @@ class SessionHost {
   // Reads into `in` until it holds `limit` bytes or the socket is drained; closes the
   // connection on a socket error (closed() tells).
   virtual Input ReadInput(Buffer& in, size_t limit) = 0;
-  // Writes `out` until it is empty or the socket is full; closes on a socket error.
-  virtual void WriteOutput(Buffer& out) = 0;
+  // Writes `out` until it is empty, `limit` bytes left, or the socket is full; closes on a
+  // socket error.
+  virtual void WriteOutput(Buffer& out, size_t limit) = 0;
   // The session will write nothing more: close now when the peer is gone too (`input_left`
   // false and its EOF read), else half-close and linger until the peer's EOF, calling the
-  // session's ArmLingerTimeout first. True when it lingers.
-  virtual bool EndOutput(bool input_left) = 0;
+  // session's ArmLingerTimeout first. True when it lingers. `silent` (a fault rule's silent
+  // abort): no FIN either; the connection waits for the peer's EOF up to the idle timeout.
+  virtual bool EndOutput(bool input_left, bool silent) = 0;
   virtual void Close(CloseReason reason) = 0;
   // From the next read on, input reports when it arrived (a delayed request was seen).
   virtual void EnableArrivalStamps() = 0;

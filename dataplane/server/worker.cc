@@ -33,8 +33,9 @@ Worker::Worker(WorkerOptions options)
         std::make_unique<UpstreamPools>(loop_, pool_, *options_.proxy_stats, options_.index);
     proxy_context_ = std::make_unique<ProxyContext>(ProxyContext{loop_, pool_, date_, *upstreams_});
     exchanges_ = std::make_unique<ProxyExchangePool>(*proxy_context_);
+    faults_ = std::make_unique<WorkerFaults>(options_.index, options_.proxy_stats);
     serving_ = std::make_unique<ServingContext>(
-        ServingContext{*options_.admission, *upstreams_, *exchanges_});
+        ServingContext{*options_.admission, *upstreams_, *exchanges_, *faults_});
     context_.serving = serving_.get();
   }
   if (options_.cpu >= 0) {
@@ -76,6 +77,7 @@ void Worker::StopAndJoin() {
       connections_.clear();
       context_.serving = nullptr;
       serving_.reset();
+      faults_.reset();
       exchanges_.reset();
       upstreams_.reset();  // in the loop thread, while the loop can defer deletions
     });

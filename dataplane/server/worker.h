@@ -30,6 +30,7 @@
 #include "dataplane/server/listener.h"
 #include "dataplane/server/session_pool.h"
 #include "dataplane/server/worker_context.h"
+#include "dataplane/server/worker_faults.h"
 #include "dataplane/stats/worker_stats.h"
 
 namespace proxynode {
@@ -147,6 +148,7 @@ class Worker : public ConnectionOwner {
   std::unique_ptr<ProxyContext> proxy_context_;  // names `upstreams_`
   // Needs `proxy_context_`; before the connections, which give their exchanges back to it.
   std::unique_ptr<ProxyExchangePool> exchanges_;
+  std::unique_ptr<WorkerFaults> faults_;
   std::unique_ptr<ServingContext> serving_;  // names the three above; null on the admin listener
   // Last member: connections go first, while everything they point at still exists.
   absl::flat_hash_map<uint64_t, std::unique_ptr<Connection>> connections_;

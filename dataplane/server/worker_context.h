@@ -20,6 +20,7 @@ class ProxyExchangePool;
 class IdleConnections;
 class RequestHandler;
 class UpstreamPools;
+class WorkerFaults;
 
 class ConnectionOwner {
  public:
@@ -33,12 +34,14 @@ class ConnectionOwner {
   virtual bool MoveToIncomingCpu(Connection* connection) = 0;
 };
 
-// What a data worker adds for its connections: the node's limits and the reverse proxy.
+// What a data worker adds for its connections: the node's limits, the reverse proxy and the
+// fault engine.
 // The admin listener serves without them (WorkerContext::serving is null there).
 struct ServingContext {
   Admission& admission;
   UpstreamPools& upstreams;
   ProxyExchangePool& exchanges;
+  WorkerFaults& faults;
 };
 
 struct WorkerContext {

@@ -144,6 +144,35 @@ void RenderRoutes(std::string& out, const std::vector<RouteStatsValues>& routes)
   }
 }
 
+void RenderFaultRules(std::string& out, const std::vector<FaultRuleStatsValues>& rules) {
+  if (rules.empty()) {
+    return;
+  }
+  const std::vector<std::string> labels = KeyLabels(rules, "rule", &FaultRuleStatsValues::name);
+#define PROXYNODE_RENDER_COUNTER(name, help)                       \
+  Header(out, "proxynode_fault_" #name "_total", "counter", help); \
+  Samples(out, "proxynode_fault_" #name "_total", labels, rules,   \
+          [](const FaultRuleStatsValues& r) { return r.name; });
+  PROXYNODE_FAULT_COUNTERS(PROXYNODE_RENDER_COUNTER)
+#undef PROXYNODE_RENDER_COUNTER
+
+  Header(out, "proxynode_fault_aborted_total", "counter", "Requests a fault rule aborted, by kind");
+  for (size_t i = 0; i < rules.size(); ++i) {
+#define PROXYNODE_RENDER_ABORT(kind, help)                                                    \
+  absl::StrAppend(&out, "proxynode_fault_aborted_total{", labels[i], ",kind=\"" #kind "\"} ", \
+                  rules[i].aborted.kind, "\n");
+    PROXYNODE_FAULT_ABORTS(PROXYNODE_RENDER_ABORT)
+#undef PROXYNODE_RENDER_ABORT
+  }
+
+  Header(out, "proxynode_fault_injected_delay_seconds", "histogram",
+         "Delays a fault rule injected");
+  for (size_t i = 0; i < rules.size(); ++i) {
+    HistogramSeries(out, "proxynode_fault_injected_delay_seconds", labels[i],
+                    rules[i].injected_delay, kLatencyBounds);
+  }
+}
+
 void Quantiles(std::string& out, const char* name, const char* help,
                const HistogramSnapshot& histogram) {
   Header(out, name, "gauge", help);
@@ -238,6 +267,7 @@ std::string RenderPrometheus(const StatsSnapshot& stats, const ProxyStatsSnapsho
 
   RenderUpstreams(out, proxy.upstreams);
   RenderRoutes(out, proxy.routes);
+  RenderFaultRules(out, proxy.faults);
   return out;
 }
 

@@ -39,6 +39,16 @@ void AddInto(const RouteStats& stats, RouteStatsValues& values) {
   values.latency.Add(stats.latency);
 }
 
+void AddInto(const FaultRuleStats& stats, FaultRuleStatsValues& values) {
+#define PROXYNODE_ADD(name, help) values.name += stats.name.Get();
+  PROXYNODE_FAULT_COUNTERS(PROXYNODE_ADD)
+#undef PROXYNODE_ADD
+#define PROXYNODE_ADD(kind, help) values.aborted.kind += stats.aborted.kind.Get();
+  PROXYNODE_FAULT_ABORTS(PROXYNODE_ADD)
+#undef PROXYNODE_ADD
+  values.injected_delay.Add(stats.injected_delay);
+}
+
 // One Values per distinct key, summed over that key's entries (adjacent, sorted by key).
 template <typename Values, typename Entries>
 std::vector<Values> SumPerKey(const Entries& entries, std::string Values::*key_field) {
@@ -74,11 +84,18 @@ std::shared_ptr<RouteStats> ProxyStatsRegistry::ForRoute(int worker, const std::
   return FindOrAdd(routes_, worker, prefix);
 }
 
+std::shared_ptr<FaultRuleStats> ProxyStatsRegistry::ForFaultRule(int worker,
+                                                                 const std::string& name) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return FindOrAdd(faults_, worker, name);
+}
+
 ProxyStatsSnapshot ProxyStatsRegistry::Collect() const {
   ProxyStatsSnapshot snapshot;
   std::lock_guard<std::mutex> lock(mutex_);
   snapshot.upstreams = SumPerKey<UpstreamStatsValues>(upstreams_, &UpstreamStatsValues::address);
   snapshot.routes = SumPerKey<RouteStatsValues>(routes_, &RouteStatsValues::prefix);
+  snapshot.faults = SumPerKey<FaultRuleStatsValues>(faults_, &FaultRuleStatsValues::name);
   return snapshot;
 }
 

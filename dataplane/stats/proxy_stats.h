@@ -1,6 +1,7 @@
 #pragma once
 
-// Statistics of the reverse proxy, per upstream ("host:port") and per route (path prefix).
+// Statistics of the reverse proxy, per upstream ("host:port") and per route (path prefix),
+// and of the fault engine, per rule (its name).
 // Like WorkerStats, each entry is written by one worker's loop thread only; the registry
 // hands every (worker, key) pair its own entry and merges them for readers.
 //
@@ -68,6 +69,34 @@ struct RouteStats {
   LatencyHistogram latency;
 };
 
+// X(name, help) — per fault rule counters (issue 18).
+#define PROXYNODE_FAULT_COUNTERS(X)                                                    \
+  X(matched, "Requests the rule's match held for")                                     \
+  X(fired, "Requests the rule hit (percentage draw or header trigger)")                \
+  X(delayed, "Requests the rule delayed")                                              \
+  X(throttled, "Requests whose response the rule throttled")                           \
+  X(overflowed, "Requests served without the rule's fault: max_active_faults reached") \
+  X(trigger_ignored, "Trigger headers out of the rule's bounds or malformed")
+
+// X(kind, help) — aborts per fault rule, by kind.
+#define PROXYNODE_FAULT_ABORTS(X)                        \
+  X(status, "An HTTP error response")                    \
+  X(reset, "A TCP reset, before or during the response") \
+  X(close, "A close with no response")                   \
+  X(cut, "A response cut short of its Content-Length")   \
+  X(silent, "No response and no close")
+
+struct FaultRuleStats {
+#define PROXYNODE_DECLARE_COUNTER(name, help) Counter name;
+  PROXYNODE_FAULT_COUNTERS(PROXYNODE_DECLARE_COUNTER)
+  struct Aborted {
+    PROXYNODE_FAULT_ABORTS(PROXYNODE_DECLARE_COUNTER)
+  } aborted;
+#undef PROXYNODE_DECLARE_COUNTER
+  // The delays the rule injected.
+  LatencyHistogram injected_delay;
+};
+
 // Plain merged values, for readers.
 struct UpstreamStatsValues {
   std::string address;
@@ -92,9 +121,21 @@ struct RouteStatsValues {
   HistogramSnapshot latency;
 };
 
+struct FaultRuleStatsValues {
+  std::string name;
+#define PROXYNODE_DECLARE_VALUE(name, help) uint64_t name = 0;
+  PROXYNODE_FAULT_COUNTERS(PROXYNODE_DECLARE_VALUE)
+  struct Aborted {
+    PROXYNODE_FAULT_ABORTS(PROXYNODE_DECLARE_VALUE)
+  } aborted;
+#undef PROXYNODE_DECLARE_VALUE
+  HistogramSnapshot injected_delay;
+};
+
 struct ProxyStatsSnapshot {
   std::vector<UpstreamStatsValues> upstreams;  // sorted by address
   std::vector<RouteStatsValues> routes;        // sorted by prefix
+  std::vector<FaultRuleStatsValues> faults;    // sorted by rule name
 };
 
 class ProxyStatsRegistry {
@@ -102,6 +143,7 @@ class ProxyStatsRegistry {
   // The entry of (worker, address), created on first use; the worker keeps the pointer.
   std::shared_ptr<UpstreamStats> ForUpstream(int worker, const std::string& address);
   std::shared_ptr<RouteStats> ForRoute(int worker, const std::string& prefix);
+  std::shared_ptr<FaultRuleStats> ForFaultRule(int worker, const std::string& name);
   // Sums over workers per key. Entries outlive config changes, so totals never go back.
   ProxyStatsSnapshot Collect() const;
 
@@ -115,6 +157,7 @@ class ProxyStatsRegistry {
   mutable std::mutex mutex_;
   std::vector<Entry<UpstreamStats>> upstreams_ ABSL_GUARDED_BY(mutex_);
   std::vector<Entry<RouteStats>> routes_ ABSL_GUARDED_BY(mutex_);
+  std::vector<Entry<FaultRuleStats>> faults_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace proxynode

@@ -99,10 +99,11 @@ ReadResult SocketTransport::Read(Buffer& in, BufferPool& pool, size_t limit) {
   return result;
 }
 
-WriteResult SocketTransport::Write(Buffer& out) {
+WriteResult SocketTransport::Write(Buffer& out, size_t limit) {
   WriteResult result;
-  while (!out.empty()) {
+  while (!out.empty() && result.bytes < limit) {
     std::string_view data = out.readable();
+    data = data.substr(0, limit - result.bytes);
     ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
     if (n > 0) {
       auto bytes = static_cast<size_t>(n);
@@ -161,6 +162,15 @@ void SocketTransport::Close() {
   }
   closed_ = true;
   close(fd_);  // also leaves the epoll set
+}
+
+void SocketTransport::Reset() {
+  if (closed_) {
+    return;
+  }
+  const linger abortive{.l_onoff = 1, .l_linger = 0};
+  setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abortive, sizeof(abortive));
+  Close();
 }
 
 void SocketTransport::EnableArrivalStamps() {

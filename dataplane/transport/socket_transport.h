@@ -73,8 +73,9 @@ class SocketTransport {
 
   // Reads into `in` until it holds at least `limit` bytes or the socket is drained.
   ReadResult Read(Buffer& in, BufferPool& pool, size_t limit);
-  // Writes from `out` (consuming what left) until it is empty or the socket is full.
-  WriteResult Write(Buffer& out);
+  // Writes from `out` (consuming what left) until it is empty, `limit` bytes left (a paced
+  // response), or the socket is full.
+  WriteResult Write(Buffer& out, size_t limit = SIZE_MAX);
   // Lingering: reads and drops whatever arrives. Returns the bytes dropped, and sets
   // `*ended` once the peer's EOF (or an error) came.
   size_t DiscardInput(bool* ended);
@@ -82,6 +83,8 @@ class SocketTransport {
   void ShutdownWrite();
   // Closes the socket (which also leaves the epoll set). Idempotent.
   void Close();
+  // Closes with a reset (SO_LINGER 0) instead of a FIN: a fault rule's abort.
+  void Reset();
   // From the next read on, reads report when their bytes arrived (core/socket_ops.h).
   void EnableArrivalStamps();
 

@@ -61,29 +61,5 @@ TEST(RespondHandlerTest, ProxyRouteIsForwardedWithItsOwnDelay) {
   EXPECT_EQ(respond.delay, 100 * kMillisecond);  // no override: the node's delay
 }
 
-TEST(RespondHandlerTest, DelayPercentSplitsRequests) {
-  NodeConfig config;
-  config.delay = 50 * kMillisecond;
-  config.routes = {Route("/", RouteAction::kRespond)};
-  RequestHead head;
-  head.target = "/";
-  auto delayed_count = [&](uint32_t percent) {
-    config.routes[0].delay_percent = percent;
-    int delayed = 0;
-    for (int i = 0; i < 1000; ++i) {
-      ResponsePlan plan;
-      RespondHandler().Handle(head, config, plan);
-      delayed += plan.delay > 0 ? 1 : 0;
-    }
-    return delayed;
-  };
-  EXPECT_EQ(delayed_count(0), 0);
-  EXPECT_EQ(delayed_count(100), 1000);
-  const int half = delayed_count(50);
-  // Binomial(1000, 0.5): outside [400, 600] has probability below 1e-9.
-  EXPECT_GT(half, 400);
-  EXPECT_LT(half, 600);
-}
-
 }  // namespace
 }  // namespace proxynode

@@ -20,12 +20,15 @@ RequestHead Get() {
 ResponseDecision Decide(const RequestHead& head, const NodeConfig& config, Admission* admission,
                         uint64_t requests = 1, bool nothing_owed = true) {
   RespondHandler handler;
+  WorkerFaults faults(0, nullptr);
   RequestFacts facts{.head = head,
+                     .head_block = "GET / HTTP/1.1\r\n\r\n",
                      .config = config,
                      .now = kSecond,
                      .requests_on_connection = requests,
-                     .nothing_owed = nothing_owed};
-  return DecideResponse(facts, handler, admission);
+                     .nothing_owed = nothing_owed,
+                     .host = nullptr};
+  return DecideResponse(facts, handler, admission, &faults);
 }
 
 TEST(ResponseDecisionTest, ADelayedAnswerTakesAPendingSlotAndKeepsTheConnection) {
