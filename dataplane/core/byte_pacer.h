@@ -20,7 +20,8 @@ class BytePacer {
   // Starts (or restarts) pacing at `bytes_per_second` (> 0) from `now`, empty.
   void Start(uint64_t bytes_per_second, MonoTime now) {
     rate_ = bytes_per_second;
-    burst_ = std::max<double>(static_cast<double>(rate_) / 50.0, std::min<double>(rate_, 256.0));
+    const auto rate = static_cast<double>(rate_);
+    burst_ = std::max(rate / 50.0, std::min(rate, 256.0));
     tokens_ = 0;
     last_ = now;
   }

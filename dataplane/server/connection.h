@@ -17,6 +17,7 @@
 //
 // Thread contract: owned by one worker; every method runs in that worker's loop thread.
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -123,6 +124,10 @@ class Connection final : public FileEventHandler,
   MonoTime last_activity() const override { return IdleListEntry::last_activity; }
   SocketAddress peer() const override { return PeerAddress(transport_.fd()); }
   void OnSessionAtRest() override;
+  uint64_t paced_rate() const override { return paced_rate_; }
+  void set_paced_rate(uint64_t bytes_per_second) override {
+    paced_rate_ = static_cast<uint32_t>(std::min<uint64_t>(bytes_per_second, UINT32_MAX));
+  }
 
   uint64_t id() const { return id_; }
   int fd() const { return transport_.fd(); }
@@ -147,6 +152,9 @@ class Connection final : public FileEventHandler,
   // First: they fit in IdleListEntry's tail padding (an idle connection's size counts).
   Lifecycle lifecycle_ = Lifecycle::kOpen;
   bool holds_slot_;
+  // Bytes per second a fault rule set for the rest of this connection (0: none), kept while
+  // the connection is idle and holds no session.
+  uint32_t paced_rate_ = 0;
   WorkerContext& context_;
   const uint64_t id_;
   MonoTime accepted_at_;

@@ -10,6 +10,17 @@
 
 namespace proxynode {
 
+void Http1ResponseWriter::Bind(WorkerContext* context, SessionHost* host) {
+  context_ = context;
+  host_ = host;
+  if (host != nullptr && host->paced_rate() > 0) {
+    own_pacer_.Start(host->paced_rate(), context->loop.now());
+    pacer_ = &own_pacer_;
+    connection_paced_ = true;
+    paced_left_ = SIZE_MAX;
+  }
+}
+
 void Http1ResponseWriter::Set(State next) {
   assert(static_cast<uint8_t>(next) >= static_cast<uint8_t>(state_));
   state_ = next;
@@ -32,7 +43,7 @@ void Http1ResponseWriter::Flush() {
     if (host_->closed() || lingering()) {
       return;
     }
-  } while (!host_->write_blocked() && HasDue());
+  } while (!host_->write_blocked() && !pace_waiting_ && HasDue());
   if (!queue_.empty()) {
     const PendingResponse& front = queue_.front();
     if (front.ready && front.deadline > context_->loop.now() &&
@@ -43,14 +54,35 @@ void Http1ResponseWriter::Flush() {
 }
 
 void Http1ResponseWriter::Write() {
-  host_->WriteOutput(out_, SIZE_MAX);
-  if (host_->closed()) {
-    return;
+  size_t limit = SIZE_MAX;
+  pace_waiting_ = false;
+  if (pacer_ != nullptr) {
+    limit = std::min(pacer_->Allowance(context_->loop.now()), paced_left_);
+  }
+  const size_t before = out_.size();
+  if (limit > 0) {
+    host_->WriteOutput(out_, limit);
+    if (host_->closed()) {
+      return;
+    }
+  }
+  if (pacer_ != nullptr) {
+    const size_t written = before - out_.size();
+    pacer_->Spend(written);
+    if (paced_left_ != SIZE_MAX) {
+      paced_left_ -= written;
+    }
+    if (paced_left_ == 0) {
+      StopPacing();
+    } else if (!out_.empty() && !host_->write_blocked()) {
+      pace_waiting_ = true;
+      ArmPaceTimer();
+    }
   }
   if (proxy_ != nullptr && out_.size() < ProxyExchange::kLowWatermark) {
     proxy_->OnOutputDrained();
   }
-  if (host_->write_blocked()) {
+  if (host_->write_blocked() || !out_.empty()) {
     return;
   }
   out_.ReleaseIfEmpty(context_->pool);
@@ -66,6 +98,62 @@ void Http1ResponseWriter::Write() {
         host_->Close(CloseReason::kFaultReset);
         break;
     }
+  }
+}
+
+void Http1ResponseWriter::BeginPacing(PendingResponse& entry) {
+  if (entry.bytes_per_second == 0 || pacer_ != nullptr) {
+    return;  // unthrottled, or paced already (by the connection's rate)
+  }
+  if (entry.bandwidth_scope == BandwidthScope::kRule && entry.shared_pacer != nullptr) {
+    pacer_ = entry.shared_pacer;
+  } else {
+    own_pacer_.Start(entry.bytes_per_second, context_->loop.now());
+    pacer_ = &own_pacer_;
+  }
+  connection_paced_ = entry.bandwidth_scope == BandwidthScope::kConnection;
+  if (connection_paced_) {
+    host_->set_paced_rate(entry.bytes_per_second);
+  }
+  paced_left_ = SIZE_MAX;
+  if (entry.holds_fault_slot) {
+    // Throttled until its last byte leaves, not until it is serialized.
+    entry.holds_fault_slot = false;
+    holds_fault_slot_ = true;
+  }
+}
+
+void Http1ResponseWriter::PaceRestOfOutput() {
+  if (pacer_ != nullptr && !connection_paced_) {
+    paced_left_ = out_.size();
+    if (paced_left_ == 0) {
+      StopPacing();
+    }
+  }
+}
+
+void Http1ResponseWriter::StopPacing() {
+  pacer_ = nullptr;
+  paced_left_ = 0;
+  connection_paced_ = false;
+  pace_waiting_ = false;
+  pace_timer_.Cancel();
+  if (holds_fault_slot_) {
+    holds_fault_slot_ = false;
+    context_->serving->admission.ReleaseFault();
+  }
+}
+
+void Http1ResponseWriter::ArmPaceTimer() {
+  const MonoTime at = pacer_->ReadyAt(std::min(out_.size(), paced_left_));
+  if (!pace_timer_.armed() || pace_timer_.deadline() != at) {
+    pace_timer_.ArmAt(at);
+  }
+}
+
+void Http1ResponseWriter::Abandon() {
+  if (holds_fault_slot_ || pacer_ != nullptr) {
+    StopPacing();
   }
 }
 
@@ -151,6 +239,8 @@ void Http1ResponseWriter::SerializeDue() {
     if (!entry.ready || entry.deadline > current) {
       break;
     }
+    BeginPacing(entry);
+    const bool paced = entry.bytes_per_second > 0;
     // A draining node closes after the last response owed, saying so in that response.
     const bool drain_close = context_->draining && !reader_.in_head() && !reader_.in_body();
     bool close = entry.close || (queue_.front_is_last() && (host_->input_ended() || drain_close));
@@ -168,6 +258,9 @@ void Http1ResponseWriter::SerializeDue() {
         const int status = proxy_->response_status();
         context_->serving->exchanges.Drop(proxy_);
         queue_.CompleteFront(status, current);
+        if (paced) {
+          PaceRestOfOutput();
+        }
         if (close) {
           EndAfterThis();
           break;
@@ -196,6 +289,9 @@ void Http1ResponseWriter::SerializeDue() {
       SerializeHead(entry, close, body, entry.head_only);
     }
     queue_.CompleteFront(entry.status, current);
+    if (paced) {
+      PaceRestOfOutput();
+    }
     if (close) {
       EndAfterThis();
       break;
@@ -221,6 +317,8 @@ Http1ResponseWriter::ProxyStep Http1ResponseWriter::StreamProxy(bool close) {
 }
 
 void Http1ResponseWriter::Clear(BufferPool& pool) {
+  Abandon();
+  own_pacer_ = BytePacer{};
   out_.Consume(out_.size());
   out_.ReleaseIfEmpty(pool);
   state_ = State::kOpen;

@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "dataplane/core/buffer.h"
+#include "dataplane/core/byte_pacer.h"
 #include "dataplane/core/timer_queue.h"
 #include "dataplane/proxy/proxy_exchange.h"
 #include "dataplane/server/http1_request_reader.h"
@@ -38,15 +39,17 @@ class Http1ResponseWriter {
   // response is the last owed), the reader (stopped once a response closes) and the delay
   // timer (armed for the next response due).
   Http1ResponseWriter(ResponseQueue& queue, std::unique_ptr<ProxyExchange>& proxy,
-                      Http1RequestReader& reader, Timer& delay_timer)
-      : queue_(queue), proxy_(proxy), reader_(reader), delay_timer_(delay_timer) {}
+                      Http1RequestReader& reader, Timer& delay_timer, Timer& pace_timer)
+      : queue_(queue),
+        proxy_(proxy),
+        reader_(reader),
+        delay_timer_(delay_timer),
+        pace_timer_(pace_timer) {}
   Http1ResponseWriter(const Http1ResponseWriter&) = delete;
   Http1ResponseWriter& operator=(const Http1ResponseWriter&) = delete;
 
-  void Bind(WorkerContext* context, SessionHost* host) {
-    context_ = context;
-    host_ = host;
-  }
+  // A connection a fault rule throttles for good is paced from its first byte again.
+  void Bind(WorkerContext* context, SessionHost* host);
 
   // Serializes and writes every response that is due, in rounds, until the socket is full
   // or nothing more is due; then arms the delay timer for the next. May close the connection.
@@ -57,6 +60,8 @@ class Http1ResponseWriter {
   void Linger();
   // "100 Continue" ahead of the response owed (nothing else is owed yet).
   void SendContinue();
+  // The connection is closing: gives back the fault slot a throttled response holds.
+  void Abandon();
   void Clear(BufferPool& pool);
 
   State state() const { return state_; }
@@ -80,15 +85,32 @@ class Http1ResponseWriter {
   // Serializes the front entry's head (and its body unless it waits for its first byte).
   void SerializeHead(PendingResponse& entry, bool close, std::string_view body, bool head_only);
 
+  // Pacing (a fault rule's bandwidth): while `paced_left_` bytes of the output remain paced,
+  // they leave no faster than `pacer_` allows, the pace timer waking the session for more.
+  // A response throttled alone is paced until its last byte leaves; a connection's rate
+  // lasts until the connection ends.
+  void BeginPacing(PendingResponse& entry);
+  // The paced response is all in the output: pace what is buffered, then stop.
+  void PaceRestOfOutput();
+  void StopPacing();
+  void ArmPaceTimer();
+
   ResponseQueue& queue_;
   std::unique_ptr<ProxyExchange>& proxy_;
   Http1RequestReader& reader_;
   Timer& delay_timer_;
+  Timer& pace_timer_;
   WorkerContext* context_ = nullptr;
   SessionHost* host_ = nullptr;
   Buffer out_;
   State state_ = State::kOpen;
   Ending ending_ = Ending::kFin;
+  BytePacer own_pacer_;
+  BytePacer* pacer_ = nullptr;  // own_pacer_ or a rule's shared one; null: unpaced
+  size_t paced_left_ = 0;       // SIZE_MAX: until the response (or connection) ends
+  bool connection_paced_ = false;
+  bool pace_waiting_ = false;      // the last write stopped at the pace, not the socket
+  bool holds_fault_slot_ = false;  // the paced response's max_active_faults slot
 };
 
 }  // namespace proxynode

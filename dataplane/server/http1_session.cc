@@ -12,7 +12,8 @@ namespace proxynode {
 
 Http1Session::Http1Session(TimerQueue& timers)
     : delay_timer_(timers, [this] { OnDelayTimer(); }),
-      timeout_timer_(timers, [this] { OnTimeoutTimer(); }) {}
+      timeout_timer_(timers, [this] { OnTimeoutTimer(); }),
+      pace_timer_(timers, [this] { OnPaceTimer(); }) {}
 
 Http1Session::~Http1Session() {
   // Pooled sessions are cleared when given back; one destroyed while bound (a worker
@@ -260,6 +261,13 @@ void Http1Session::OnDelayTimer() {
   }
 }
 
+void Http1Session::OnPaceTimer() {
+  if (!closed()) {
+    context_->loop.UpdateNow();
+    Progress(/*writable_again=*/true);
+  }
+}
+
 void Http1Session::OnTimeoutTimer() {
   if (closed()) {
     return;
@@ -343,7 +351,8 @@ void Http1Session::Settle() {
       return;
     }
     if (!reader_.input().empty() || !writer_.empty() || proxy_ != nullptr) {
-      // Something is still held (not expected): keep the session and its timer.
+      // Something is still held (output a fault rule paces, or not expected): keep the
+      // session and its timer.
       ScheduleTimeout(host_->last_activity() + context_->snapshots.current().idle_timeout);
       return;
     }
@@ -380,6 +389,7 @@ void Http1Session::AbandonCurrentRequest() {
 void Http1Session::Abandon() {
   delay_timer_.Cancel();
   timeout_timer_.Cancel();
+  writer_.Abandon();  // cancels the pace timer
   if (proxy_ != nullptr) {
     context_->serving->exchanges.Drop(proxy_);
   }

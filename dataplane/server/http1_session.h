@@ -73,6 +73,7 @@ class Http1Session final : public Session, public ProxyExchange::Client {
   void EnqueueImmediate(int status, bool close, uint32_t retry_after);
   void OnDelayTimer();
   void OnTimeoutTimer();
+  void OnPaceTimer();
   void ScheduleTimeout(MonoTime deadline);
   // After progress: go idle when nothing is owed, else make sure a deadline covers the wait.
   void Settle();
@@ -89,7 +90,8 @@ class Http1Session final : public Session, public ProxyExchange::Client {
   std::unique_ptr<ProxyExchange> proxy_;
   Timer delay_timer_;
   Timer timeout_timer_;
-  Http1ResponseWriter writer_{queue_, proxy_, reader_, delay_timer_};
+  Timer pace_timer_;  // a throttled response's next bytes may leave
+  Http1ResponseWriter writer_{queue_, proxy_, reader_, delay_timer_, pace_timer_};
 };
 
 }  // namespace proxynode

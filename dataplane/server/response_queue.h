@@ -57,6 +57,7 @@ struct PendingResponse {
   Nanos first_byte_delay = 0;
   uint64_t bytes_per_second = 0;
   BandwidthScope bandwidth_scope = BandwidthScope::kResponse;
+  BytePacer* shared_pacer = nullptr;
   const std::vector<std::pair<std::string, std::string>>* extra_fields = nullptr;
   std::string_view fault_tag;
 
@@ -148,6 +149,7 @@ inline PendingResponse& ResponseQueue::AppendDecided(const RequestHead& head,
     entry.first_byte_delay = plan.first_byte_delay;
     entry.bytes_per_second = fault.bytes_per_second;
     entry.bandwidth_scope = fault.bandwidth_scope;
+    entry.shared_pacer = fault.shared_pacer;
     entry.holds_fault_slot = fault.holds_slot;
     entry.extra_fields = plan.extra_fields;
     entry.fault_tag = plan.fault_tag;

@@ -79,6 +79,10 @@ class SessionHost {
   virtual uint64_t CountRequest() = 0;
   virtual MonoTime last_activity() const = 0;
   virtual SocketAddress peer() const = 0;
+  // A fault rule's bandwidth for the rest of the connection (bytes per second, 0: none); it
+  // outlives the session lent to the connection.
+  virtual uint64_t paced_rate() const = 0;
+  virtual void set_paced_rate(uint64_t bytes_per_second) = 0;
   // The session is at rest: the connection goes idle (and may give the session back, hand
   // itself over or close). The session must not touch itself after this call.
   virtual void OnSessionAtRest() = 0;

@@ -1,5 +1,6 @@
 #include "dataplane/server/worker_faults.h"
 
+#include <algorithm>
 #include <charconv>
 #include <random>
 
@@ -33,6 +34,20 @@ void WorkerFaults::Refresh(const ConfigSnapshot& config) {
     for (const FaultRule& rule : config.faults) {
       rule_stats_.push_back(registry_->ForFaultRule(worker_index_, rule.name));
     }
+  }
+  shared_pacers_.clear();
+  for (const FaultRule& rule : config.faults) {
+    BytePacer* pacer = nullptr;
+    if (rule.bandwidth.scope == BandwidthScope::kRule && rule.bandwidth.bytes_per_second > 0) {
+      std::unique_ptr<BytePacer>& owned = pacers_by_name_[rule.name];
+      if (owned == nullptr) owned = std::make_unique<BytePacer>();
+      // Each worker paces its share: together they keep the rule's rate.
+      const uint64_t share = std::max<uint64_t>(
+          1, rule.bandwidth.bytes_per_second / std::max<uint32_t>(1, config.workers));
+      if (owned->rate() != share) owned->Start(share, MonotonicNow());
+      pacer = owned.get();
+    }
+    shared_pacers_.push_back(pacer);
   }
 }
 
@@ -86,7 +101,7 @@ FaultPlan WorkerFaults::Decide(const FaultRequest& request, const ConfigSnapshot
   if (config.faults.empty()) {
     return plan;
   }
-  if (config.version != config_version_ || rule_stats_.size() != config.faults.size()) {
+  if (config.version != config_version_ || shared_pacers_.size() != config.faults.size()) {
     Refresh(config);
   }
   int64_t wall_now = 0;  // read once, and only for a rule that expires
@@ -110,6 +125,12 @@ FaultPlan WorkerFaults::Decide(const FaultRequest& request, const ConfigSnapshot
     }
     candidate.rule = &rule;
     candidate.stats = &stats;
+    if (candidate.bandwidth_scope == BandwidthScope::kRule) {
+      candidate.shared_pacer = shared_pacers_[i];
+      if (candidate.shared_pacer == nullptr) {
+        candidate.bandwidth_scope = BandwidthScope::kResponse;  // a rate set by a trigger
+      }
+    }
     stats.fired.Add();
     const bool holds_back = candidate.delay > 0 || candidate.bytes_per_second > 0;
     if (holds_back) {

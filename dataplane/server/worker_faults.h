@@ -14,7 +14,9 @@
 #include <memory>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "dataplane/config/config_snapshot.h"
+#include "dataplane/core/byte_pacer.h"
 #include "dataplane/fault/fault_random.h"
 #include "dataplane/fault/fault_rule.h"
 #include "dataplane/server/fault_match.h"
@@ -35,6 +37,8 @@ struct FaultPlan {
   uint64_t after_bytes = 0;  // kReset, kCut
   uint64_t bytes_per_second = 0;
   BandwidthScope bandwidth_scope = BandwidthScope::kResponse;
+  // kRule: the worker's share of the rule's rate, paced for every response it throttles.
+  BytePacer* shared_pacer = nullptr;
   bool holds_slot = false;  // took one of max_active_faults' slots: give it back when done
 };
 
@@ -68,7 +72,11 @@ class WorkerFaults {
   uint64_t config_version_ = 0;
   uint64_t seed_ = 0;
   std::vector<std::shared_ptr<FaultRuleStats>> rule_stats_;  // by rule position
-  FaultRuleStats unrecorded_;                                // when there is no registry
+  // Pacers of rules that throttle everything they hit together, by rule position; owned by
+  // name and never freed, so a response being paced never outlives its pacer.
+  std::vector<BytePacer*> shared_pacers_;
+  absl::flat_hash_map<std::string, std::unique_ptr<BytePacer>> pacers_by_name_;
+  FaultRuleStats unrecorded_;  // when there is no registry
   FaultRandom random_;
 };
 
