@@ -547,8 +547,8 @@ TEST(ProxyctlHelpTest, HelpAndCompletion) {
   Result bare = Proxyctl({});
   EXPECT_EQ(bare.code, 0) << bare;
   EXPECT_EQ(bare.out, help.out);
-  for (const char* command :
-       {"status", "config", "stats", "top", "connections", "drain", "version", "completion"}) {
+  for (const char* command : {"status", "config", "fault", "stats", "top", "connections", "drain",
+                              "version", "completion"}) {
     Result sub = Proxyctl({command, "--help"});
     EXPECT_EQ(sub.code, 0) << command << ": " << sub;
     EXPECT_THAT(sub.out, HasSubstr(std::string("Usage: proxyctl ") + command)) << sub;
@@ -575,7 +575,7 @@ TEST(ProxyctlHelpTest, HelpAndCompletion) {
     return text;
   };
   EXPECT_EQ(complete("proxyctl ''"),
-            "status config stats top connections drain version completion\n");
+            "status config fault stats top connections drain version completion\n");
   EXPECT_EQ(complete("proxyctl co"), "config connections completion\n");
   EXPECT_EQ(complete("proxyctl config s"), "set\n");
   EXPECT_EQ(complete("proxyctl --addr 127.0.0.1 : 9090 config set de"), "delay=\n");
@@ -583,6 +583,9 @@ TEST(ProxyctlHelpTest, HelpAndCompletion) {
   EXPECT_EQ(complete("proxyctl connections --sort b"), "bytes_in bytes_out\n");
   EXPECT_EQ(complete("proxyctl -o ''"), "table json\n");
   EXPECT_EQ(complete("proxyctl top --i"), "--interval --iterations\n");
+  EXPECT_EQ(complete("proxyctl fault r"), "remove\n");
+  EXPECT_EQ(complete("proxyctl fault add x --delay-on f"), "first-byte\n");
+  EXPECT_EQ(complete("proxyctl fault add x --bandwidth-s"), "--bandwidth-scope\n");
 }
 
 }  // namespace
