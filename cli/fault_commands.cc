@@ -96,7 +96,10 @@ int RunFaultList(const Context& context) {
     std::map<std::string, FaultRuleStats> counters;
     for (const FaultRuleStats& rule_stats : stats.faults())
       counters[rule_stats.name()] = rule_stats;
-    const absl::Time now = absl::Now();
+    // Time left by the node's clock (it removes the rule by it), not this machine's.
+    const absl::Time now = stats.has_time() ? absl::FromUnixSeconds(stats.time().seconds()) +
+                                                  absl::Nanoseconds(stats.time().nanos())
+                                            : absl::Now();
     std::string json_rules = "[";
     for (const FaultRule& rule : config.faults()) {
       FaultRuleStats& rule_stats = counters[rule.name()];
