@@ -29,6 +29,9 @@ struct Flags {
   ConfigGetOptions config_get;
   ConfigSetOptions config_set;
   ConfigApplyOptions config_apply;
+  FaultAddOptions fault_add;
+  FaultRemoveOptions fault_remove;
+  FaultClearOptions fault_clear;
   std::string shell;
 };
 
@@ -105,6 +108,127 @@ CLI::App* AddLeaf(CLI::App& parent, const std::string& name, const std::string& 
   CLI::App* command = parent.add_subcommand(name, description);
   leaves[command] = std::move(leaf);
   return command;
+}
+
+constexpr char kExpectedVersionHelp[] =
+    "Apply only if the node's config version is this (else refused, exit 1); without it the "
+    "version read is used, and a change that lands first makes proxyctl read and try again";
+
+// A repeatable flag that takes one value per occurrence (CLI11's vectors would otherwise
+// swallow the words after it, the rule's name included).
+CLI::Option* AddRepeatable(CLI::App* command, const std::string& name,
+                           std::vector<std::string>& values, const std::string& help) {
+  return command->add_option(name, values, help)->allow_extra_args(false);
+}
+
+constexpr char kMatchGroup[] = "Match (all given must hold)";
+constexpr char kFaultGroup[] = "Faults";
+
+void AddFaultMatchFlags(CLI::App* add, FaultAddOptions& o) {
+  add->add_option("--route", o.route, "Requests the route with this prefix serves")
+      ->group(kMatchGroup);
+  AddRepeatable(add, "--method", o.methods, "Any of these methods: GET or GET,POST")
+      ->group(kMatchGroup);
+  add->add_option("--path", o.path, "The request target starts with this")->group(kMatchGroup);
+  add->add_option("--exact-path", o.exact_path, "The path (before '?') is this")
+      ->group(kMatchGroup);
+  AddRepeatable(add, "--header", o.headers,
+                "NAME (present), NAME=VALUE (exact) or 'NAME=PREFIX*'; repeatable, all hold")
+      ->group(kMatchGroup);
+  AddRepeatable(add, "--client", o.clients,
+                "Client address in CIDR, e.g. 10.0.0.0/8; repeatable, any holds")
+      ->group(kMatchGroup);
+  add->add_option("--upstream", o.upstream, "HOST:PORT the serving route proxies to")
+      ->group(kMatchGroup);
+}
+
+void AddFaultFlags(CLI::App* add, FaultAddOptions& o, CompletionHints& hints) {
+  add->add_option("--delay", o.delay,
+                  "250ms, fixed:250ms, uniform:10ms-50ms, normal:mean=50ms,stddev=10ms, "
+                  "lognormal:p50=40ms,p99=900ms, pareto:scale=10ms,shape=1.5,cap=2s, "
+                  "empirical:p50=20ms,p90=80ms,p99=400ms,p99.9=2s")
+      ->group(kFaultGroup);
+  add->add_option("--delay-on", o.delay_on,
+                  "request (default): before the request is served; head: before the response "
+                  "head; first-byte: before the first body byte")
+      ->check(CLI::IsMember({"request", "head", "first-byte"}))
+      ->group(kFaultGroup);
+  add->add_option("--abort", o.abort,
+                  "503 (a status), reset, reset:after=BYTES, close, cut, cut:after=BYTES, silent")
+      ->group(kFaultGroup);
+  add->add_option("--abort-body", o.abort_body, "Body of a status abort")->group(kFaultGroup);
+  AddRepeatable(add, "--abort-header", o.abort_headers,
+                "'Name: value' of a status abort; repeatable")
+      ->group(kFaultGroup);
+  add->add_option("--bandwidth", o.bandwidth, "Bytes per second: 64KiB, 1MB/s, 512B")
+      ->group(kFaultGroup);
+  add->add_option("--bandwidth-scope", o.bandwidth_scope,
+                  "response (default): each response; connection: the rest of the "
+                  "connection; rule: shared by every request the rule hits")
+      ->check(CLI::IsMember({"response", "connection", "rule"}))
+      ->group(kFaultGroup);
+  add->add_flag("--header-triggers", o.header_triggers,
+                "Let requests set the faults with x-proxynode-fault-delay, -abort and "
+                "-throughput")
+      ->group(kFaultGroup);
+  add->add_option("--trigger-max-delay", o.trigger_max_delay,
+                  "Largest delay a trigger header may ask for (node default 10s)")
+      ->group(kFaultGroup);
+  hints.option_values["--delay-on"] = "request head first-byte";
+  hints.option_values["--bandwidth-scope"] = "response connection rule";
+  hints.option_values["--abort"] = "503 500 429 reset reset:after= close cut cut:after= silent";
+  hints.option_values["--delay"] =
+      "fixed: uniform: normal:mean= lognormal:p50= pareto:scale= empirical:p50=";
+}
+
+void BuildFaultCommands(CLI::App& app, Flags& flags, std::map<const CLI::App*, Leaf>& leaves,
+                        CompletionHints& hints) {
+  CLI::App* fault = app.add_subcommand("fault", "Add, list and remove fault rules");
+  fault->require_subcommand(1);
+  CLI::App* add =
+      AddLeaf(*fault, "add", "Add a fault rule (after the node's others: the first that hits wins)",
+              leaves, {[&flags](const Context* c) { return RunFaultAdd(*c, flags.fault_add); }});
+  FaultAddOptions& o = flags.fault_add;
+  add->add_option("name", o.name, "The rule's name: 1-64 of A-Z a-z 0-9 . _ -")
+      ->type_name("NAME")
+      ->required();
+  AddFaultMatchFlags(add, o);
+  AddFaultFlags(add, o, hints);
+  add->add_option("--percent", o.percent,
+                  "Share of matching requests hit, e.g. 25 or 0.5 "
+                  "(default 100)");
+  add->add_option("--for", o.for_duration, "The node removes the rule after this, e.g. 10m");
+  add->add_option("--until", o.until, "The node removes the rule at this RFC 3339 time");
+  add->add_flag("--tag", o.tag, "Responses hit say so: x-proxynode-fault: NAME");
+  add->add_flag("--replace", o.replace, "Replace the rule of this name, in its place");
+  add->add_option("--expected-version", o.expected_version, kExpectedVersionHelp);
+  add->footer(
+      "Examples:\n"
+      "  proxyctl fault add slow-api --path /api/ --delay lognormal:p50=40ms,p99=900ms "
+      "--percent 25 --for 10m\n"
+      "  proxyctl fault add flaky --header x-user=test --abort 503 --percent 2\n"
+      "  proxyctl fault add slow-client --client 10.0.0.0/8 --bandwidth 64KiB "
+      "--bandwidth-scope connection\n"
+      "The node checks the values' ranges and refuses a rule naming the field, e.g. "
+      "faults[0].abort.status.");
+
+  AddLeaf(*fault, "list", "The rules, with hits (fired/matched) and time left", leaves,
+          {[](const Context* c) { return RunFaultList(*c); }})
+      ->footer(
+          "HITS: requests the rule fired on / requests it matched. LEFT: time until the node "
+          "removes it.\n-o json prints each rule and its counters.");
+
+  CLI::App* remove =
+      AddLeaf(*fault, "remove", "Remove fault rules by name", leaves,
+              {[&flags](const Context* c) { return RunFaultRemove(*c, flags.fault_remove); }});
+  remove->add_option("names", flags.fault_remove.names, "The rules' names")->required();
+  remove->add_option("--expected-version", flags.fault_remove.expected_version,
+                     kExpectedVersionHelp);
+
+  CLI::App* clear =
+      AddLeaf(*fault, "clear", "Remove every fault rule", leaves,
+              {[&flags](const Context* c) { return RunFaultClear(*c, flags.fault_clear); }});
+  clear->add_option("--expected-version", flags.fault_clear.expected_version, kExpectedVersionHelp);
 }
 
 void BuildCommands(CLI::App& app, Flags& flags, std::map<const CLI::App*, Leaf>& leaves,
@@ -197,6 +321,8 @@ void BuildCommands(CLI::App& app, Flags& flags, std::map<const CLI::App*, Leaf>&
   hints.positional_words["config get"] = "version" + key_words;
   hints.positional_words["config set"] = key_assignments;
   hints.no_space_paths.insert("config set");
+
+  BuildFaultCommands(app, flags, leaves, hints);
 
   AddLeaf(app, "stats", "Counters, rates, latency percentiles and per-worker figures", leaves,
           {[](const Context* c) { return RunStats(*c); }})

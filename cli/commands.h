@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/context.h"
+#include "cli/fault_rule_builder.h"
 
 namespace proxyctl {
 
@@ -54,6 +55,22 @@ struct ConfigApplyOptions {
 int RunConfigApply(const Context& context, const ConfigApplyOptions& options);
 
 int RunDrain(const Context& context);
+
+// Fault rules (fault_commands.cc): each edit is a read-modify-write of the node's rule list
+// guarded by its config version (fault_update.h).
+int RunFaultAdd(const Context& context, const FaultAddOptions& options);
+int RunFaultList(const Context& context);
+
+struct FaultRemoveOptions {
+  std::vector<std::string> names;
+  uint64_t expected_version = 0;
+};
+int RunFaultRemove(const Context& context, const FaultRemoveOptions& options);
+
+struct FaultClearOptions {
+  uint64_t expected_version = 0;
+};
+int RunFaultClear(const Context& context, const FaultClearOptions& options);
 
 // The proxyctl version, set by the build from the project version.
 const char* ClientVersion();

@@ -131,8 +131,10 @@ int RunConfigGet(const Context& context, const ConfigGetOptions& options) {
       std::vector<const google::protobuf::FieldDescriptor*> fields = {field};
       shown.GetReflection()->SwapFields(&config, &shown, fields);
       // Present fields only, but routes even when there are none ([]): it was asked for.
-      report.json =
-          only->kind == ConfigKey::Kind::kRoutes ? ToJson(shown) : ToJsonPresentFields(shown);
+      // (Printing every field would add the other lists too, e.g. an empty faults.)
+      bool empty_routes = only->kind == ConfigKey::Kind::kRoutes && shown.routes_size() == 0;
+      report.json = empty_routes ? JsonObject({{"version", JsonString(version)}, {"routes", "[]"}})
+                                 : ToJsonPresentFields(shown);
     } else {
       Row row = {version};
       Table table({"KEY", "VALUE"});

@@ -99,6 +99,10 @@ const std::vector<ConfigKey>& ConfigKeys() {
       {"routes", Kind::kRoutes,
        "a JSON array of Route objects like [{\"prefix\":\"/api/\",\"action\":\"PROXY\","
        "\"upstreams\":[\"10.0.0.1:80\"]}] ([] = none)"},
+      // `faults` is no key: `proxyctl fault` edits the rule list (fault_commands.cc).
+      {"max_active_faults", Kind::kCount,
+       "an integer 0-10000000, requests delayed or throttled at once (0 = unlimited)"},
+      {"fault_seed", Kind::kCount, "an integer >= 0 (0 = random at start)"},
       {"upstream", Kind::kUpstreamPool,
        "HOST:PORT[,HOST:PORT...]: every path proxied to this pool (empty = no routes)"},
   };

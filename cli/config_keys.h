@@ -27,7 +27,8 @@ struct ConfigKey {
   const char* allowed;  // what a value must look like, for error messages and help
 };
 
-// Every settable key, in the proto's field order, then the `upstream` shorthand.
+// Every settable key, in the proto's field order, then the `upstream` shorthand. The fault
+// rules (`faults`) are no key: `proxyctl fault` edits them rule by rule.
 const std::vector<ConfigKey>& ConfigKeys();
 
 // The NodeConfig field (and mask path) `key` sets: its name, or "routes" for `upstream`.

@@ -128,9 +128,13 @@ Outcome OutcomeFromStatus(const std::string& address, std::chrono::milliseconds 
       return Outcome::Failure(kExitRefused, address + ": no response within " +
                                                 FormatDuration(Nanos(timeout)) +
                                                 " (connected; the node is slow)");
-    default:
-      return Outcome::Failure(kExitRefused, OneLine(std::string(CodeName(status.error_code())) +
-                                                    ": " + status.error_message()));
+    default: {
+      Outcome refused = Outcome::Failure(
+          kExitRefused,
+          OneLine(std::string(CodeName(status.error_code())) + ": " + status.error_message()));
+      refused.refusal = status.error_code();
+      return refused;
+    }
   }
 }
 

@@ -20,10 +20,13 @@ namespace proxyctl {
 struct Outcome {
   int exit_code = kExitOk;
   std::string error;  // one line; empty when ok
+  // The node's refusal, when it answered with one (FAILED_PRECONDITION tells a lost CAS
+  // race, which a read-modify-write retries); OK otherwise.
+  grpc::StatusCode refusal = grpc::StatusCode::OK;
 
   bool ok() const { return exit_code == kExitOk; }
   static Outcome Failure(int exit_code, std::string error) {
-    return Outcome{exit_code, std::move(error)};
+    return Outcome{exit_code, std::move(error), grpc::StatusCode::OK};
   }
 };
 

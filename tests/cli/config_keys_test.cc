@@ -94,7 +94,7 @@ TEST(UnitsTest, FormatsDurationsExactlyAndShort) {
 }
 
 TEST(ConfigKeysTest, EveryKeyIsANodeConfigField) {
-  ASSERT_EQ(ConfigKeys().size(), 13u);
+  ASSERT_EQ(ConfigKeys().size(), 15u);
   int shorthands = 0;
   for (const ConfigKey& key : ConfigKeys()) {
     EXPECT_NE(NodeConfig::descriptor()->FindFieldByName(FieldName(key)), nullptr) << key.name;
@@ -102,16 +102,19 @@ TEST(ConfigKeysTest, EveryKeyIsANodeConfigField) {
   }
   EXPECT_EQ(shorthands, 1);  // upstream, for routes
   EXPECT_EQ(FieldName(*FindConfigKey("upstream")), "routes");
-  // Every NodeConfig field but the output-only version is settable.
+  // Every NodeConfig field but the output-only version and the fault rules (`proxyctl
+  // fault` edits those) is settable.
+  EXPECT_EQ(FindConfigKey("faults"), nullptr);
   EXPECT_EQ(NodeConfig::descriptor()->field_count(),
-            static_cast<int>(ConfigKeys().size()) - shorthands + 1);
+            static_cast<int>(ConfigKeys().size()) - shorthands + 2);
 }
 
 TEST(ConfigKeysTest, SetsEveryKey) {
   absl::StatusOr<ConfigChange> change = ParseAssignments(
       {"delay=250ms", "body=Hi there=1", "workers=3", "max_connections=1000", "max_pending=50",
        "rate_limit=2000", "header_timeout=1.5s", "idle_timeout=2m", "max_header_bytes=16KiB",
-       "max_body_bytes=1MiB", "max_requests_per_connection=100"});
+       "max_body_bytes=1MiB", "max_requests_per_connection=100", "max_active_faults=64",
+       "fault_seed=18446744073709551615"});
   ASSERT_TRUE(change.ok()) << change.status();
   const NodeConfig& c = change->config;
   EXPECT_EQ(c.delay().seconds(), 0);
@@ -127,11 +130,13 @@ TEST(ConfigKeysTest, SetsEveryKey) {
   EXPECT_EQ(c.max_header_bytes(), 16u * 1024);
   EXPECT_EQ(c.max_body_bytes(), 1u << 20);
   EXPECT_EQ(c.max_requests_per_connection(), 100u);
+  EXPECT_EQ(c.max_active_faults(), 64u);
+  EXPECT_EQ(c.fault_seed(), 18446744073709551615u);  // uint64's largest
   std::vector<std::string> paths(change->mask.paths().begin(), change->mask.paths().end());
-  EXPECT_THAT(paths, ::testing::ElementsAre("delay", "body", "workers", "max_connections",
-                                            "max_pending", "rate_limit", "header_timeout",
-                                            "idle_timeout", "max_header_bytes", "max_body_bytes",
-                                            "max_requests_per_connection"));
+  EXPECT_THAT(paths, ::testing::ElementsAre(
+                         "delay", "body", "workers", "max_connections", "max_pending", "rate_limit",
+                         "header_timeout", "idle_timeout", "max_header_bytes", "max_body_bytes",
+                         "max_requests_per_connection", "max_active_faults", "fault_seed"));
 }
 
 TEST(ConfigKeysTest, OnlyTheNamedFieldsAreSet) {
@@ -185,6 +190,8 @@ TEST(ConfigKeysTest, BadValueNamesKeyValueAndAllowedForm) {
       {"max_header_bytes", "8GiB"},  // beyond uint32
       {"max_body_bytes", "1.5MiB"},
       {"max_requests_per_connection", ""},
+      {"max_active_faults", "4294967296"},     // does not fit the field
+      {"fault_seed", "18446744073709551616"},  // beyond uint64
   };
   for (const auto& [key, value] : cases) {
     std::string arg = key + "=" + value;
@@ -213,10 +220,11 @@ TEST(ConfigKeysTest, OtherMistakesAreNamed) {
 }
 
 TEST(ConfigKeysTest, FormattedValuesParseBack) {
-  absl::StatusOr<ConfigChange> change = ParseAssignments(
-      {"delay=1.5s", "body=a\"b\n", "workers=3", "max_connections=7", "max_pending=0",
-       "rate_limit=9", "header_timeout=250ms", "idle_timeout=90s", "max_header_bytes=16KiB",
-       "max_body_bytes=1000", "max_requests_per_connection=4"});
+  absl::StatusOr<ConfigChange> change =
+      ParseAssignments({"delay=1.5s", "body=a\"b\n", "workers=3", "max_connections=7",
+                        "max_pending=0", "rate_limit=9", "header_timeout=250ms", "idle_timeout=90s",
+                        "max_header_bytes=16KiB", "max_body_bytes=1000",
+                        "max_requests_per_connection=4", "max_active_faults=5", "fault_seed=42"});
   ASSERT_TRUE(change.ok()) << change.status();
   std::vector<std::string> again;
   for (const ConfigKey& key : ConfigKeys()) {

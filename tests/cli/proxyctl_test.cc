@@ -3,38 +3,23 @@
 // drain and the bash completion script.
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cctype>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <fstream>
-#include <map>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/cli/json_check.h"
+#include "tests/cli/proxyctl_runner.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/node_process.h"
-
-#ifndef PROXYCTL_BINARY
-#error "PROXYCTL_BINARY must name the proxyctl executable (set by tests/cli/CMakeLists.txt)"
-#endif
-
-extern char** environ;
 
 namespace proxynode::testing {
 namespace {
@@ -43,288 +28,9 @@ using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::ostream& operator<<(std::ostream& os, const Result& r) {
-  return os << "exit " << r.code << "\n--- stdout\n" << r.out << "--- stderr\n" << r.err;
-}
-
-// Runs proxyctl with `args`, stdin from /dev/null and an environment without PROXYCTL_ADDR
-// (plus `env`), and collects stdout, stderr and the exit code; killed after 20 s. With
-// `interrupt_after`, sends SIGINT (Ctrl-C) once that long has passed and proxyctl has
-// printed something (slow builds, e.g. under TSan, take a while to print the first line).
-Result Proxyctl(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
-                std::optional<std::chrono::milliseconds> interrupt_after = std::nullopt) {
-  Result result;
-  std::vector<std::string> argv_text = {PROXYCTL_BINARY};
-  argv_text.insert(argv_text.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : argv_text) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_text;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (std::strncmp(*e, "PROXYCTL_", 9) != 0) env_text.emplace_back(*e);
-  }
-  env_text.insert(env_text.end(), env.begin(), env.end());
-  std::vector<char*> envp;
-  for (std::string& e : env_text) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
-    ADD_FAILURE() << "pipe2: " << std::strerror(errno);
-    return result;
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  if (rc != 0) {
-    ADD_FAILURE() << "posix_spawn " << argv[0] << ": " << std::strerror(rc);
-    close(out_pipe[0]);
-    close(err_pipe[0]);
-    return result;
-  }
-  const auto start = std::chrono::steady_clock::now();
-  const auto deadline = start + 20s;
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  std::string* sinks[2] = {&result.out, &result.err};
-  int open_fds = 2;
-  while (open_fds > 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      ADD_FAILURE() << "proxyctl did not finish within 20 s; killed";
-      kill(pid, SIGKILL);
-      break;
-    }
-    if (interrupt_after && !result.out.empty()) {
-      auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
-          start + *interrupt_after - std::chrono::steady_clock::now());
-      if (until.count() <= 0) {
-        kill(pid, SIGINT);
-        interrupt_after.reset();
-      } else {
-        left = std::min(left, until);
-      }
-    }
-    int n = poll(fds, 2, static_cast<int>(left.count()));
-    if (n < 0 && errno == EINTR) continue;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      char buffer[4096];
-      ssize_t got = read(fds[i].fd, buffer, sizeof(buffer));
-      if (got > 0) {
-        sinks[i]->append(buffer, static_cast<size_t>(got));
-      } else if (got == 0 || errno != EINTR) {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  for (pollfd& fd : fds) {
-    if (fd.fd >= 0) close(fd.fd);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
-
-std::string Addr(const NodeProcess& node) {
-  return "127.0.0.1:" + std::to_string(node.control_port());
-}
-
-// Runs against `node`: --addr first, then `args`.
-Result RunOn(const NodeProcess& node, std::vector<std::string> args) {
-  args.insert(args.begin(), {"--addr", Addr(node)});
-  return Proxyctl(args);
-}
-
-// A parsed JSON value, from a small strict parser of its own (RFC 8259 grammar; numbers as
-// doubles), so the check that proxyctl prints valid JSON does not rest on the protobuf
-// library proxyctl printed it with.
-struct Json {
-  enum class Kind { kNull, kBool, kNumber, kString, kArray, kObject };
-  Kind kind = Kind::kNull;
-  bool boolean = false;
-  double number = 0;
-  std::string text;
-  std::vector<Json> items;
-  std::map<std::string, Json> members;
-
-  bool is_null() const { return kind == Kind::kNull; }
-  bool is_string() const { return kind == Kind::kString; }
-};
-
-class JsonParser {
- public:
-  explicit JsonParser(std::string_view text) : text_(text) {}
-
-  // The value, if `text` is exactly one JSON value (surrounding whitespace allowed).
-  std::optional<Json> Parse() {
-    Json value;
-    if (!Value(value)) return std::nullopt;
-    SkipSpace();
-    if (at_ != text_.size()) return std::nullopt;
-    return value;
-  }
-
- private:
-  void SkipSpace() {
-    while (at_ < text_.size() && std::strchr(" \t\r\n", text_[at_]) != nullptr) ++at_;
-  }
-  bool Eat(char c) {
-    SkipSpace();
-    if (at_ < text_.size() && text_[at_] == c) {
-      ++at_;
-      return true;
-    }
-    return false;
-  }
-  bool Literal(std::string_view word) {
-    if (text_.substr(at_, word.size()) != word) return false;
-    at_ += word.size();
-    return true;
-  }
-  bool String(std::string& out) {
-    if (!Eat('"')) return false;
-    while (at_ < text_.size()) {
-      char c = text_[at_++];
-      if (c == '"') return true;
-      if (static_cast<unsigned char>(c) < 0x20) return false;  // control characters: escaped
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (at_ >= text_.size()) return false;
-      char e = text_[at_++];
-      static constexpr std::string_view kSimple = "\"\\/bfnrt";
-      static constexpr std::string_view kMeaning = "\"\\/\b\f\n\r\t";
-      if (size_t i = kSimple.find(e); i != std::string_view::npos) {
-        out += kMeaning[i];
-      } else if (e == 'u' && at_ + 4 <= text_.size() &&
-                 std::all_of(text_.begin() + static_cast<ptrdiff_t>(at_),
-                             text_.begin() + static_cast<ptrdiff_t>(at_ + 4),
-                             [](char h) { return std::isxdigit(static_cast<unsigned char>(h)); })) {
-        out += '?';  // the tests compare no escaped non-ASCII text
-        at_ += 4;
-      } else {
-        return false;
-      }
-    }
-    return false;
-  }
-  bool Number(double& out) {
-    size_t start = at_;
-    auto digits = [this] {
-      size_t from = at_;
-      while (at_ < text_.size() && std::isdigit(static_cast<unsigned char>(text_[at_]))) ++at_;
-      return at_ > from;
-    };
-    if (at_ < text_.size() && text_[at_] == '-') ++at_;
-    if (at_ < text_.size() && text_[at_] == '0') {
-      ++at_;
-    } else if (!digits()) {
-      return false;
-    }
-    if (at_ < text_.size() && text_[at_] == '.') {
-      ++at_;
-      if (!digits()) return false;
-    }
-    if (at_ < text_.size() && (text_[at_] == 'e' || text_[at_] == 'E')) {
-      ++at_;
-      if (at_ < text_.size() && (text_[at_] == '+' || text_[at_] == '-')) ++at_;
-      if (!digits()) return false;
-    }
-    out = std::stod(std::string(text_.substr(start, at_ - start)));
-    return true;
-  }
-  bool Value(Json& out) {
-    SkipSpace();
-    if (at_ >= text_.size()) return false;
-    char c = text_[at_];
-    if (c == '{') {
-      ++at_;
-      out.kind = Json::Kind::kObject;
-      if (Eat('}')) return true;
-      do {
-        std::string name;
-        Json member;
-        if (!String(name) || !Eat(':') || !Value(member)) return false;
-        if (!out.members.emplace(name, std::move(member)).second) return false;  // duplicate
-      } while (Eat(','));
-      return Eat('}');
-    }
-    if (c == '[') {
-      ++at_;
-      out.kind = Json::Kind::kArray;
-      if (Eat(']')) return true;
-      do {
-        out.items.emplace_back();
-        if (!Value(out.items.back())) return false;
-      } while (Eat(','));
-      return Eat(']');
-    }
-    if (c == '"') {
-      out.kind = Json::Kind::kString;
-      return String(out.text);
-    }
-    if (Literal("true") || Literal("false")) {
-      out.kind = Json::Kind::kBool;
-      out.boolean = text_[at_ - 1] == 'e' && text_[at_ - 4] == 't';
-      return true;
-    }
-    if (Literal("null")) return true;
-    out.kind = Json::Kind::kNumber;
-    return Number(out.number);
-  }
-
-  std::string_view text_;
-  size_t at_ = 0;
-};
-
-std::optional<Json> ParseJson(const std::string& text) {
-  std::optional<Json> value = JsonParser(text).Parse();
-  if (!value) ADD_FAILURE() << "not JSON: " << text;
-  return value;
-}
-
-const Json& Field(const Json& object, const std::string& name) {
-  static const Json kMissing;
-  auto it = object.members.find(name);
-  if (it == object.members.end()) {
-    ADD_FAILURE() << "no field " << name;
-    return kMissing;
-  }
-  return it->second;
-}
-
-// proto3 JSON prints 64-bit integers as strings, 32-bit as numbers.
-double Number(const Json& value) {
-  return value.is_string() ? std::stod(value.text) : value.number;
-}
-
-size_t Lines(const std::string& text) {
-  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
-}
-
 // The JSON check itself: it must refuse what is not JSON, or the tests below prove nothing.
 TEST(JsonCheckTest, AcceptsJsonAndRefusesTheRest) {
-  std::optional<Json> value =
-      JsonParser(R"( {"a": [1, -2.5e3, true, false, null, "x\n"]} )").Parse();
+  std::optional<Json> value = ParseJsonText(R"( {"a": [1, -2.5e3, true, false, null, "x\n"]} )");
   ASSERT_TRUE(value);
   const Json& a = value->members.at("a");
   ASSERT_EQ(a.items.size(), 6u);
@@ -335,7 +41,7 @@ TEST(JsonCheckTest, AcceptsJsonAndRefusesTheRest) {
   EXPECT_EQ(a.items[5].text, "x\n");
   for (const char* bad : {"", "{\"a\":1,}", "{a:1}", "[1 2]", "\"\x01\"", "01", "{\"a\":1}{", "nan",
                           "{\"a\":1,\"a\":2}", "[1,]", "\"\\q\""}) {
-    EXPECT_FALSE(JsonParser(bad).Parse()) << bad;
+    EXPECT_FALSE(ParseJsonText(bad)) << bad;
   }
 }
 
@@ -388,7 +94,7 @@ TEST_F(ProxyctlTest, ConfigSetThenGetShowsTheValues) {
   EXPECT_EQ(Field(*parsed, "delay").text, "0.250s");
   EXPECT_EQ(Number(Field(*parsed, "workers")), 3);
   EXPECT_EQ(Number(Field(*parsed, "version")), 2);
-  EXPECT_EQ(parsed->members.size(), 13u);  // every field, proto names
+  EXPECT_EQ(parsed->members.size(), 16u);  // every field, proto names
 
   Result one = RunOn(node_, {"config", "get", "delay"});
   ASSERT_EQ(one.code, 0) << one;
@@ -841,8 +547,8 @@ TEST(ProxyctlHelpTest, HelpAndCompletion) {
   Result bare = Proxyctl({});
   EXPECT_EQ(bare.code, 0) << bare;
   EXPECT_EQ(bare.out, help.out);
-  for (const char* command :
-       {"status", "config", "stats", "top", "connections", "drain", "version", "completion"}) {
+  for (const char* command : {"status", "config", "fault", "stats", "top", "connections", "drain",
+                              "version", "completion"}) {
     Result sub = Proxyctl({command, "--help"});
     EXPECT_EQ(sub.code, 0) << command << ": " << sub;
     EXPECT_THAT(sub.out, HasSubstr(std::string("Usage: proxyctl ") + command)) << sub;
@@ -869,7 +575,7 @@ TEST(ProxyctlHelpTest, HelpAndCompletion) {
     return text;
   };
   EXPECT_EQ(complete("proxyctl ''"),
-            "status config stats top connections drain version completion\n");
+            "status config fault stats top connections drain version completion\n");
   EXPECT_EQ(complete("proxyctl co"), "config connections completion\n");
   EXPECT_EQ(complete("proxyctl config s"), "set\n");
   EXPECT_EQ(complete("proxyctl --addr 127.0.0.1 : 9090 config set de"), "delay=\n");
@@ -877,6 +583,9 @@ TEST(ProxyctlHelpTest, HelpAndCompletion) {
   EXPECT_EQ(complete("proxyctl connections --sort b"), "bytes_in bytes_out\n");
   EXPECT_EQ(complete("proxyctl -o ''"), "table json\n");
   EXPECT_EQ(complete("proxyctl top --i"), "--interval --iterations\n");
+  EXPECT_EQ(complete("proxyctl fault r"), "remove\n");
+  EXPECT_EQ(complete("proxyctl fault add x --delay-on f"), "first-byte\n");
+  EXPECT_EQ(complete("proxyctl fault add x --bandwidth-s"), "--bandwidth-scope\n");
 }
 
 }  // namespace
