@@ -18,13 +18,20 @@
 namespace proxynode {
 
 // Who asked for a change; it decides wording only (a refusal's message), never the checks.
-enum class ConfigSource : uint8_t { kStartup, kConfigFile, kGrpc };
+// kExpiry: the node itself, removing fault rules whose time came.
+enum class ConfigSource : uint8_t { kStartup, kConfigFile, kGrpc, kExpiry };
 
 // UpdateConfig's form of a change: the fields `mask` names, taken from `fields`, onto the
 // running config (ApplyFieldMask).
 struct FieldMaskUpdate {
   v1::NodeConfig fields;
   google::protobuf::FieldMask mask;
+};
+
+// The node's own change: the running config without the fault rules expired at `now`
+// (wall clock, ns since the epoch).
+struct ExpireFaults {
+  int64_t now_unix_nanos = 0;
 };
 
 struct ConfigChange {
@@ -36,7 +43,7 @@ struct ConfigChange {
   uint64_t expected_version = 0;
   // A patch of the running config, or a whole config replacing it (a config file: what the
   // file leaves out was already filled in from the defaults and the flags).
-  std::variant<FieldMaskUpdate, NodeConfig> update;
+  std::variant<FieldMaskUpdate, NodeConfig, ExpireFaults> update;
 };
 
 struct ConfigResult {

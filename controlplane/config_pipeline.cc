@@ -2,16 +2,23 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <cassert>
+#include <chrono>
 #include <future>
 #include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "controlplane/config_translator.h"
+#include "controlplane/json_log.h"
 
 namespace proxynode {
 namespace {
+
+bool IsExpired(const FaultRule& rule, int64_t now) {
+  return rule.expires_at_unix_nanos != 0 && rule.expires_at_unix_nanos <= now;
+}
 
 // Each source has always had its own wording: a gRPC client is told what to do instead, the
 // config file's log line says the running config stays.
@@ -27,16 +34,34 @@ absl::StatusOr<NodeConfig> Candidate(const ConfigChange& change, const ConfigSna
   if (const auto* patch = std::get_if<FieldMaskUpdate>(&change.update)) {
     return ApplyFieldMask(running, patch->fields, patch->mask);
   }
+  if (const auto* expiry = std::get_if<ExpireFaults>(&change.update)) {
+    NodeConfig kept = running;
+    std::erase_if(kept.faults, [now = expiry->now_unix_nanos](const FaultRule& rule) {
+      return IsExpired(rule, now);
+    });
+    return kept;
+  }
   NodeConfig whole = std::get<NodeConfig>(change.update);
   whole.version = running.version;
   return whole;
 }
 
-// Whether a change that equals the running config leaves the version alone. Today only a
-// whole config (a reloaded file) does; an UpdateConfig always bumps it. Issue 15 makes every
-// source keep it.
+// Whether a change that equals the running config leaves the version alone. Today a whole
+// config (a reloaded file) and an expiry that found nothing to remove do; an UpdateConfig
+// always bumps it. Issue 15 makes every source keep it.
 bool UnchangedKeepsVersion(const ConfigChange& change) {
-  return std::holds_alternative<NodeConfig>(change.update);
+  return !std::holds_alternative<FieldMaskUpdate>(change.update);
+}
+
+// The earliest expiry among the fault rules (wall clock, ns since the epoch); 0: none.
+int64_t NextFaultExpiry(const NodeConfig& config) {
+  int64_t next = 0;
+  for (const FaultRule& rule : config.faults) {
+    if (rule.expires_at_unix_nanos != 0 && (next == 0 || rule.expires_at_unix_nanos < next)) {
+      next = rule.expires_at_unix_nanos;
+    }
+  }
+  return next;
 }
 
 absl::Status ValidateAndResolve(NodeConfig& config, ConfigPipeline::Resolver& resolve) {
@@ -97,12 +122,31 @@ void ConfigPipeline::Loop() {
   pthread_setname_np(pthread_self(), "config");
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
-    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    const auto has_work = [this] { return stopping_ || !queue_.empty(); };
+    const int64_t expiry = NextFaultExpiry(*dataplane_.config());
+    if (expiry == 0) {
+      wake_.wait(lock, has_work);
+    } else {
+      // The wall clock decides expiry; a waiting thread sleeps on the steady clock, so the
+      // wait is recomputed whenever it wakes.
+      const Nanos wait = std::max<Nanos>(std::max<Nanos>(0, expiry - RealtimeNanos()),
+                                         expiry_retry_at_ - MonotonicNow());
+      if (wait > 0) {
+        wake_.wait_for(lock, std::chrono::nanoseconds(wait), has_work);
+      }
+    }
     if (stopping_) {
       break;
     }
-    Queued next = std::move(queue_.front());
-    queue_.pop_front();
+    Queued next;
+    if (!queue_.empty()) {
+      next = std::move(queue_.front());
+      queue_.pop_front();
+    } else if (expiry != 0 && RealtimeNanos() >= expiry && MonotonicNow() >= expiry_retry_at_) {
+      next = ExpiryChange();
+    } else {
+      continue;
+    }
     lock.unlock();
     Process(std::move(next));
     lock.lock();
@@ -114,6 +158,33 @@ void ConfigPipeline::Loop() {
   for (Queued& queued : left) {
     queued.done(absl::UnavailableError("the node is stopping; the config stays as it is"));
   }
+}
+
+ConfigPipeline::Queued ConfigPipeline::ExpiryChange() {
+  const int64_t now = RealtimeNanos();
+  std::string names;
+  for (const FaultRule& rule : dataplane_.config()->faults) {
+    if (IsExpired(rule, now)) {
+      absl::StrAppend(&names, names.empty() ? "" : ",", rule.name);
+    }
+  }
+  ConfigChange change;
+  change.source = ConfigSource::kExpiry;
+  change.origin = "fault rule expiry";
+  change.update = ExpireFaults{.now_unix_nanos = now};
+  auto done = [this, names](ConfigOutcome outcome) {
+    if (outcome.ok()) {
+      if (outcome->changed) {
+        LogInfo("fault rules expired and removed",
+                {{"rules", names}, {"version", outcome->config->version}});
+      }
+      return;
+    }
+    expiry_retry_at_ = MonotonicNow() + kSecond;  // e.g. draining: the workers skip them anyway
+    LogWarning("fault rules expired but stay in the config",
+               {{"rules", names}, {"error", std::string(outcome.status().message())}});
+  };
+  return Queued{std::move(change), std::move(done), MonotonicNow()};
 }
 
 void ConfigPipeline::Process(Queued queued) {

@@ -10,6 +10,9 @@
 //   5. upstream names resolved: a blocking getaddrinfo, which is why the steps run on the
 //      pipeline's thread and never on a gRPC callback thread;
 //   6. the version bumped by one and the snapshot published to every worker.
+// Fault rules that expire are removed by the pipeline itself, as a change of its own
+// (ExpireFaults) made when the first expiry comes, logged with the rules it removed. (The
+// workers stop applying an expired rule at its time already; this makes it leave the config.)
 // A refused change publishes nothing and leaves the version as it is. A whole config equal to
 // the running one is "unchanged": nothing is published, the version stays. Start-up, before a
 // data plane exists, takes steps 4 and 5 only (PrepareStartupConfig) and runs as version 1.
@@ -76,6 +79,8 @@ class ConfigPipeline {
   };
 
   void Loop();
+  // The change that removes the rules expired by now, with its audit line.
+  Queued ExpiryChange();
   // Steps 2 to 6 for one change, on the pipeline's thread.
   void Process(Queued queued);
   // Steps 2 to 5: the config to publish (its version not yet bumped), nullopt when the change
@@ -90,6 +95,8 @@ class ConfigPipeline {
   std::condition_variable wake_;
   std::deque<Queued> queue_ ABSL_GUARDED_BY(mutex_);
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  // A refused expiry (a draining node) is not retried before this (monotonic).
+  MonoTime expiry_retry_at_ = 0;
   // Last: it starts once everything it uses exists.
   std::thread thread_;
 };

@@ -292,3 +292,75 @@ TEST_F(ConfigPipelineTest, StoppingAnswersEveryQueuedChangeOnce) {
 
 }  // namespace
 }  // namespace proxynode
+
+namespace proxynode {
+namespace {
+
+// Fault rules `names`, each expiring `after` from now (0: never).
+ConfigChange FaultsChange(std::vector<std::pair<std::string, Nanos>> rules) {
+  FieldMaskUpdate update;
+  const int64_t now = RealtimeNanos();
+  for (const auto& [name, after] : rules) {
+    v1::FaultRule* rule = update.fields.add_faults();
+    rule->set_name(name);
+    rule->mutable_abort()->set_kind(v1::AbortFault::CLOSE);
+    if (after != 0) {
+      rule->mutable_expires_at()->set_seconds((now + after) / kSecond);
+      rule->mutable_expires_at()->set_nanos(static_cast<int32_t>((now + after) % kSecond));
+    }
+  }
+  update.mask.add_paths("faults");
+  return ConfigChange{.source = ConfigSource::kGrpc,
+                      .origin = "test",
+                      .expected_version = 0,
+                      .update = std::move(update)};
+}
+
+std::vector<std::string> RuleNames(const ConfigSnapshot& config) {
+  std::vector<std::string> names;
+  for (const FaultRule& rule : config.faults) names.push_back(rule.name);
+  return names;
+}
+
+TEST_F(ConfigPipelineTest, ExpiredFaultRulesAreRemovedOnTimeAsANewVersion) {
+  StartPipeline();
+  ConfigOutcome set = pipeline_->Apply(
+      FaultsChange({{"short", 150 * kMillisecond}, {"forever", 0}, {"later", 400 * kMillisecond}}));
+  ASSERT_TRUE(set.ok()) << set.status();
+  const int64_t short_expiry = set->config->faults[0].expires_at_unix_nanos;
+  const int64_t later_expiry = set->config->faults[2].expires_at_unix_nanos;
+  const uint64_t version = set->config->version;
+
+  // Nobody asks: the pipeline removes each rule by itself, within 50 ms of its time.
+  auto wait_for_version = [&](uint64_t wanted) {
+    while (dataplane_->config()->version < wanted) {
+      ASSERT_LT(RealtimeNanos(), later_expiry + kSecond) << "no expiry happened";
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  };
+  wait_for_version(version + 1);
+  EXPECT_LT(RealtimeNanos() - short_expiry, 50 * kMillisecond);
+  EXPECT_GE(RealtimeNanos(), short_expiry);
+  EXPECT_THAT(RuleNames(*dataplane_->config()), ElementsAre("forever", "later"));
+  wait_for_version(version + 2);
+  EXPECT_LT(RealtimeNanos() - later_expiry, 50 * kMillisecond);
+  EXPECT_THAT(RuleNames(*dataplane_->config()), ElementsAre("forever"));
+  // Nothing left to expire: the version stays.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(dataplane_->config()->version, version + 2);
+}
+
+TEST_F(ConfigPipelineTest, ARuleSetAlreadyExpiredGoesAtOnce) {
+  StartPipeline();
+  ConfigOutcome set = pipeline_->Apply(FaultsChange({{"stale", -kSecond}}));
+  ASSERT_TRUE(set.ok()) << set.status();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (!dataplane_->config()->faults.empty()) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(dataplane_->config()->version, set->config->version + 1);
+}
+
+}  // namespace
+}  // namespace proxynode
