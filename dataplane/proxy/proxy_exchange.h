@@ -98,6 +98,7 @@ class ProxyExchange final : public UpstreamConnection::User {
   int error_status() const { return current_.error_status; }
   // Some of the response reached the client's output: nothing else may be written there.
   bool head_forwarded() const { return forwarder_.head_forwarded(); }
+  size_t response_head_bytes() const { return forwarder_.head_bytes(); }
   // The response's framing needs the connection closed after it (close-delimited body to
   // an HTTP/1.0 client), or the client side asked for it.
   bool closes_connection() const { return forwarder_.closes_connection(); }

@@ -24,6 +24,7 @@ void ResponseForwarder::Clear() {
   chunked_to_client_ = false;
   close_after_ = false;
   head_forwarded_ = false;
+  head_bytes_ = 0;
 }
 
 void ResponseForwarder::Attach(Buffer& out) { out_ = &out; }
@@ -81,6 +82,7 @@ void ResponseForwarder::OnHead(std::string_view input, const ParseResult& result
   AppendClientResponseHead(scratch_, response);
   out_->Append(pool_, scratch_);
   head_forwarded_ = true;
+  head_bytes_ = scratch_.size();
 }
 
 void ResponseForwarder::OnBody(std::string_view data) {

@@ -56,6 +56,8 @@ class ResponseForwarder {
   int status() const { return status_; }
   // Some of the response reached the client's output: nothing else may be written there.
   bool head_forwarded() const { return head_forwarded_; }
+  // The bytes of the response head as forwarded to the client (0 until it is).
+  size_t head_bytes() const { return head_bytes_; }
   // The client connection closes after this response (its framing or the client asked).
   bool closes_connection() const { return close_after_; }
 
@@ -74,6 +76,7 @@ class ResponseForwarder {
   bool chunked_to_client_ = false;
   bool close_after_ = false;
   bool head_forwarded_ = false;
+  size_t head_bytes_ = 0;
 };
 
 }  // namespace proxynode

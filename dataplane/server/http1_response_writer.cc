@@ -54,10 +54,16 @@ void Http1ResponseWriter::Flush() {
 }
 
 void Http1ResponseWriter::Write() {
-  size_t limit = SIZE_MAX;
+  // What may leave now: all of it, unless a fault rule paces the output or holds it.
   pace_waiting_ = false;
+  const MonoTime now = context_->loop.now();
+  size_t limit = SIZE_MAX;
   if (pacer_ != nullptr) {
-    limit = std::min(pacer_->Allowance(context_->loop.now()), paced_left_);
+    limit = std::min(pacer_->Allowance(now), paced_left_);
+  }
+  const bool held = holding(now);
+  if (held) {
+    limit = std::min(limit, hold_from_);
   }
   const size_t before = out_.size();
   if (limit > 0) {
@@ -66,16 +72,27 @@ void Http1ResponseWriter::Write() {
       return;
     }
   }
+  const size_t written = before - out_.size();
+  if (held) {
+    hold_from_ -= written;
+  }
   if (pacer_ != nullptr) {
-    const size_t written = before - out_.size();
     pacer_->Spend(written);
     if (paced_left_ != SIZE_MAX) {
       paced_left_ -= written;
     }
     if (paced_left_ == 0) {
       StopPacing();
-    } else if (!out_.empty() && !host_->write_blocked()) {
-      pace_waiting_ = true;
+    }
+  }
+  if (!out_.empty() && !host_->write_blocked()) {
+    // Stopped at the hold or the pace, not the socket: the pace timer wakes the session.
+    pace_waiting_ = true;
+    if (held && hold_from_ == 0) {
+      if (hold_until_ != kHoldUntilHead) {
+        pace_timer_.ArmAt(hold_until_);  // else the head's arrival starts the hold's time
+      }
+    } else if (pacer_ != nullptr) {
       ArmPaceTimer();
     }
   }
@@ -149,6 +166,23 @@ void Http1ResponseWriter::ArmPaceTimer() {
   if (!pace_timer_.armed() || pace_timer_.deadline() != at) {
     pace_timer_.ArmAt(at);
   }
+}
+
+void Http1ResponseWriter::HoldProxiedResponse() {
+  // Nothing of it may leave from here on (none of it is in the output yet) until the head
+  // arrives and the hold is timed from then.
+  hold_armed_ = true;
+  hold_from_ = out_.size();
+  hold_until_ = kHoldUntilHead;
+}
+
+void Http1ResponseWriter::StartHold(PendingResponse& entry, MonoTime now) {
+  if (entry.hold_after_head) {
+    hold_from_ += proxy_->response_head_bytes();
+  }
+  hold_until_ = now + entry.proxy_hold;
+  entry.proxy_hold = 0;
+  hold_armed_ = false;
 }
 
 void Http1ResponseWriter::Abandon() {
@@ -245,7 +279,16 @@ void Http1ResponseWriter::SerializeDue() {
     const bool drain_close = context_->draining && !reader_.in_head() && !reader_.in_body();
     bool close = entry.close || (queue_.front_is_last() && (host_->input_ended() || drain_close));
     if (entry.proxied) {
+      if (entry.proxy_hold > 0 && !hold_armed_) {
+        HoldProxiedResponse();
+      }
       const ProxyStep step = StreamProxy(close);
+      if (hold_armed_ && proxy_->head_forwarded()) {
+        StartHold(entry, current);
+      } else if (hold_armed_ && step != ProxyStep::kWaiting) {
+        hold_armed_ = false;  // no head came: the node's own 502/504 is not held
+        hold_until_ = 0;
+      }
       if (step == ProxyStep::kWaiting) {
         break;
       }
@@ -318,6 +361,9 @@ Http1ResponseWriter::ProxyStep Http1ResponseWriter::StreamProxy(bool close) {
 
 void Http1ResponseWriter::Clear(BufferPool& pool) {
   Abandon();
+  hold_until_ = 0;
+  hold_from_ = 0;
+  hold_armed_ = false;
   own_pacer_ = BytePacer{};
   out_.Consume(out_.size());
   out_.ReleaseIfEmpty(pool);

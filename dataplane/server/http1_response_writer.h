@@ -94,6 +94,12 @@ class Http1ResponseWriter {
   void PaceRestOfOutput();
   void StopPacing();
   void ArmPaceTimer();
+  // A fault rule holds a proxied response: the bytes from `hold_from_` on (the head's first,
+  // or its body's) wait until `hold_until_`, timed from the head's arrival.
+  void HoldProxiedResponse();
+  void StartHold(PendingResponse& entry, MonoTime now);
+  static constexpr MonoTime kHoldUntilHead = INT64_MAX;
+  bool holding(MonoTime now) const { return hold_until_ > now; }
 
   ResponseQueue& queue_;
   std::unique_ptr<ProxyExchange>& proxy_;
@@ -111,6 +117,9 @@ class Http1ResponseWriter {
   bool connection_paced_ = false;
   bool pace_waiting_ = false;      // the last write stopped at the pace, not the socket
   bool holds_fault_slot_ = false;  // the paced response's max_active_faults slot
+  size_t hold_from_ = 0;           // bytes of the output that may leave before the hold ends
+  MonoTime hold_until_ = 0;
+  bool hold_armed_ = false;  // holding from the lend until the head arrives
 };
 
 }  // namespace proxynode

@@ -34,6 +34,10 @@ struct ResponsePlan {
   // response: the head leaves after `delay`, the body `first_byte_delay` later.
   FaultPlan fault;
   Nanos first_byte_delay = 0;
+  // A proxied response held back once the upstream's head arrives: all of it, or (with
+  // `hold_after_head`) its body.
+  Nanos proxy_hold = 0;
+  bool hold_after_head = false;
   const std::vector<std::pair<std::string, std::string>>* extra_fields = nullptr;
   std::string_view fault_tag;  // "x-proxynode-fault: <name>" when set
 };

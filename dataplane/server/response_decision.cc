@@ -58,9 +58,12 @@ void ShapeByFault(const ConfigSnapshot& config, ResponsePlan& plan) {
   const FaultRule& rule = *fault.rule;
   // The rule replaces the implicit one: no delay but its own.
   plan.delay = fault.delay;
-  // The node answers proxied requests itself when the rule aborts them; until the exchange
-  // can hold an upstream's response, a delay on a proxied response is spent before it.
-  if (fault.delay_target == DelayTarget::kFirstByte && plan.proxy_route == nullptr) {
+  if (fault.delay_target != DelayTarget::kRequest && plan.proxy_route != nullptr) {
+    // Forwarded at once; the upstream's response is held once its head arrives.
+    plan.delay = 0;
+    plan.proxy_hold = fault.delay;
+    plan.hold_after_head = fault.delay_target == DelayTarget::kFirstByte;
+  } else if (fault.delay_target == DelayTarget::kFirstByte) {
     plan.first_byte_delay = fault.delay;
     plan.delay = 0;
   }
@@ -68,6 +71,7 @@ void ShapeByFault(const ConfigSnapshot& config, ResponsePlan& plan) {
     plan.proxy_route = nullptr;
     plan.delay = fault.delay;  // an abort comes after the rule's delay, wherever aimed
     plan.first_byte_delay = 0;
+    plan.proxy_hold = 0;
     plan.content_type = "text/plain";
     plan.owns_body = false;
     if (fault.abort == AbortKind::kStatus) {

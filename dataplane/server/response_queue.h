@@ -55,6 +55,8 @@ struct PendingResponse {
   bool holds_fault_slot = false;  // took one of max_active_faults' slots
   uint64_t after_bytes = 0;
   Nanos first_byte_delay = 0;
+  Nanos proxy_hold = 0;  // see ResponsePlan
+  bool hold_after_head = false;
   uint64_t bytes_per_second = 0;
   BandwidthScope bandwidth_scope = BandwidthScope::kResponse;
   BytePacer* shared_pacer = nullptr;
@@ -147,6 +149,8 @@ inline PendingResponse& ResponseQueue::AppendDecided(const RequestHead& head,
     entry.abort = fault.abort;
     entry.after_bytes = fault.after_bytes;
     entry.first_byte_delay = plan.first_byte_delay;
+    entry.proxy_hold = plan.proxy_hold;
+    entry.hold_after_head = plan.hold_after_head;
     entry.bytes_per_second = fault.bytes_per_second;
     entry.bandwidth_scope = fault.bandwidth_scope;
     entry.shared_pacer = fault.shared_pacer;
