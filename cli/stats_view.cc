@@ -117,6 +117,28 @@ std::string RouteTable(const Stats& now, const Stats* before, std::optional<doub
   return table.Render();
 }
 
+// One row per fault rule ever configured: how often it matched and fired, what it did, and
+// the delays it injected.
+std::string FaultTable(const Stats& now, const Stats* before, std::optional<double> seconds) {
+  std::map<std::string, uint64_t> previous;
+  if (before != nullptr) {
+    for (const proxynode::v1::FaultRuleStats& r : before->faults()) previous[r.name()] = r.fired();
+  }
+  Table table({"FAULT", "MATCHED", "FIRED", "FIRED/S", "DELAYED", "ABORTED", "THROTTLED",
+               "OVERFLOWED", "DELAY_P50", "DELAY_P99"});
+  for (const proxynode::v1::FaultRuleStats& r : now.faults()) {
+    uint64_t aborted = 0;
+    for (const auto& [kind, count] : r.aborted()) aborted += count;
+    table.AddRow({r.name(), std::to_string(r.matched()), std::to_string(r.fired()),
+                  FormatRate(KeyRate(previous, r.name(), r.fired(), before, seconds)),
+                  std::to_string(r.delayed()), std::to_string(aborted),
+                  std::to_string(r.throttled()), std::to_string(r.overflowed()),
+                  Percentile(r.injected_delay(), r.injected_delay().p50()),
+                  Percentile(r.injected_delay(), r.injected_delay().p99())});
+  }
+  return table.Render();
+}
+
 }  // namespace
 
 int64_t ToNanos(const google::protobuf::Duration& duration) {
@@ -202,6 +224,7 @@ std::string RenderStats(const Stats& now, const Stats* before, const StatsViewOp
   // Only a node that proxies has these; a plain node's view stays as it was.
   if (now.upstreams_size() > 0) out += "\n" + UpstreamTable(now, before, seconds);
   if (now.routes_size() > 0) out += "\n" + RouteTable(now, before, seconds);
+  if (now.faults_size() > 0) out += "\n" + FaultTable(now, before, seconds);
   return out;
 }
 

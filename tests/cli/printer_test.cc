@@ -205,6 +205,32 @@ TEST(StatsViewTest, UpstreamRatesWithoutAPreviousSampleOrAfterANewUpstream) {
               ::testing::ContainsRegex("\n/api/ +1600 +- +800 "));
 }
 
+TEST(StatsViewTest, FaultRuleTableWithFiredRateAndAbortsSummed) {
+  proxynode::v1::Stats before = StatsAt(10'000, 1000);
+  proxynode::v1::Stats after = StatsAt(10'500, 1600);
+  for (auto [stats, fired] : {std::pair{&before, 100}, std::pair{&after, 400}}) {
+    auto* rule = stats->add_faults();
+    rule->set_name("slow-api");
+    rule->set_matched(static_cast<uint64_t>(fired) * 4);
+    rule->set_fired(static_cast<uint64_t>(fired));
+    rule->set_delayed(static_cast<uint64_t>(fired) - 10);
+    (*rule->mutable_aborted())["status"] = 7;
+    (*rule->mutable_aborted())["reset"] = 3;
+    rule->set_overflowed(2);
+    rule->mutable_injected_delay()->set_count(static_cast<uint64_t>(fired));
+    rule->mutable_injected_delay()->mutable_p50()->set_nanos(40'000'000);
+    rule->mutable_injected_delay()->mutable_p99()->set_nanos(900'000'000);
+  }
+  std::string view = RenderStats(after, &before, {"n", false});
+  EXPECT_THAT(view, ::testing::ContainsRegex("\nFAULT +MATCHED +FIRED +FIRED/S +DELAYED +ABORTED "
+                                             "+THROTTLED +OVERFLOWED +DELAY_P50 +DELAY_P99\n"));
+  // 300 more fired over 0.5 s of uptime.
+  EXPECT_THAT(view, ::testing::ContainsRegex(
+                        "\nslow-api +1600 +400 +600\\.0 +390 +10 +0 +2 +40ms +900ms\n"));
+  EXPECT_THAT(RenderStats(StatsAt(10'500, 1600), nullptr, {"n", false}),
+              ::testing::Not(HasSubstr("FAULT")));
+}
+
 TEST(StatsViewTest, JsonCarriesUpstreamsAndRoutes) {
   std::string json = ToJson(ProxyStatsAt(10'500, 1600));
   EXPECT_THAT(json, HasSubstr("\"upstreams\":[{\"address\":\"127.0.0.1:8081\""));
