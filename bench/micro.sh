@@ -28,7 +28,7 @@ NODE_BIN=$ROOT/$BUILD/controlplane/proxynode
 dpkg -s libbenchmark-dev >/dev/null 2>&1 || scripts/install-deps.sh --bench
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROXYNODE_BUILD_BENCHMARKS=ON ${MICRO_CMAKE_ARGS:-} \
   -DPROXYNODE_BUILD_TESTS=OFF -DPROXYNODE_SANITIZE= >/dev/null
-cmake --build "$BUILD" --target http_parser_bench timer_queue_bench proxynode -j "$JOBS" >/dev/null
+cmake --build "$BUILD" --target http_parser_bench timer_queue_bench fault_engine_bench proxynode -j "$JOBS" >/dev/null
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
@@ -74,7 +74,7 @@ PY
 }
 
 if [[ -z ${SKIP_BENCH:-} ]]; then
-  for bench in http_parser_bench timer_queue_bench; do
+  for bench in http_parser_bench timer_queue_bench fault_engine_bench; do
     echo "### $bench"
     echo
     echo '```'

@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -9,14 +10,6 @@ namespace proxynode {
 namespace {
 
 char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-bool EqualsLowered(std::string_view text, std::string_view lower) {
-  if (text.size() != lower.size()) return false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (Lower(text[i]) != lower[i]) return false;
-  }
-  return true;
-}
 
 std::string_view Trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -26,28 +19,8 @@ std::string_view Trim(std::string_view text) {
   return text;
 }
 
-// Calls `holds` with the value of each field named `lower_name` (in order) until one
-// returns true; the head's first line is the request line.
-template <typename Holds>
-bool AnyField(std::string_view head_block, std::string_view lower_name, Holds&& holds) {
-  size_t line_start = head_block.find('\n');
-  while (line_start != std::string_view::npos) {
-    const size_t line_end = head_block.find('\n', line_start + 1);
-    const std::string_view line = head_block.substr(
-        line_start + 1,
-        line_end == std::string_view::npos ? std::string_view::npos : line_end - line_start - 1);
-    line_start = line_end;
-    const size_t colon = line.find(':');
-    if (colon != std::string_view::npos && EqualsLowered(line.substr(0, colon), lower_name) &&
-        holds(Trim(line.substr(colon + 1)))) {
-      return true;
-    }
-  }
-  return false;
-}
-
-bool HeaderHolds(const HeaderMatch& header, std::string_view head_block) {
-  return AnyField(head_block, header.name, [&](std::string_view value) {
+bool HeaderHolds(const HeaderMatch& header, const HeaderFields& fields) {
+  return fields.Any(header.name, [&](std::string_view value) {
     switch (header.kind) {
       case HeaderMatchKind::kPresent:
         return true;
@@ -80,14 +53,46 @@ bool SplitNumber(std::string_view text, double& number, std::string_view& unit) 
 
 }  // namespace
 
-std::optional<std::string_view> FindHeader(std::string_view head_block,
-                                           std::string_view lower_name) {
+bool HeaderFields::EqualsLowered(std::string_view text, std::string_view lower) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (Lower(text[i]) != lower[i]) return false;
+  }
+  return true;
+}
+
+void HeaderFields::Index() const {
+  indexed_ = true;
+  // The first line is the request line; each field is "name: value" on its own line.
+  size_t line_start = block_.find('\n');
+  while (line_start != std::string_view::npos && count_ < kMaxFields) {
+    const size_t begin = line_start + 1;
+    const size_t line_end = block_.find('\n', begin);
+    const std::string_view line = block_.substr(
+        begin, line_end == std::string_view::npos ? std::string_view::npos : line_end - begin);
+    line_start = line_end;
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon > UINT16_MAX) continue;
+    const std::string_view value = Trim(line.substr(colon + 1));
+    fields_[count_++] =
+        Field{.name_begin = static_cast<uint32_t>(begin),
+              .value_begin = static_cast<uint32_t>(value.data() - block_.data()),
+              .name_size = static_cast<uint16_t>(colon),
+              .value_size = static_cast<uint16_t>(std::min<size_t>(value.size(), UINT16_MAX))};
+  }
+}
+
+std::optional<std::string_view> HeaderFields::Find(std::string_view lower_name) const {
   std::optional<std::string_view> found;
-  AnyField(head_block, lower_name, [&](std::string_view value) {
+  Any(lower_name, [&](std::string_view value) {
     found = value;
     return true;
   });
   return found;
+}
+
+std::optional<std::string_view> FindHeader(std::string_view head_block,
+                                           std::string_view lower_name) {
+  return HeaderFields(head_block).Find(lower_name);
 }
 
 bool InClientRange(const ClientRange& range, const SocketAddress& client) {
@@ -137,7 +142,7 @@ bool MatchesFault(const FaultMatch& match, const FaultRequest& request) {
     return false;
   }
   for (const HeaderMatch& header : match.headers) {
-    if (!HeaderHolds(header, request.head_block)) return false;
+    if (!HeaderHolds(header, request.fields)) return false;
   }
   if (!match.clients.empty()) {
     bool any = false;

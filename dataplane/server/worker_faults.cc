@@ -64,7 +64,7 @@ bool WorkerFaults::Plan(const FaultRule& rule, const FaultRequest& request, Faul
   plan.bandwidth_scope = rule.bandwidth.scope;
   const HeaderTriggers& triggers = rule.header_triggers;
   if (triggers.enabled) {
-    if (auto text = FindHeader(request.head_block, kTriggerDelayHeader)) {
+    if (auto text = request.fields.Find(kTriggerDelayHeader)) {
       std::optional<Nanos> delay = ParseTriggerDelay(*text);
       if (delay && *delay <= triggers.max_delay) {
         plan.delay = *delay;
@@ -72,7 +72,7 @@ bool WorkerFaults::Plan(const FaultRule& rule, const FaultRequest& request, Faul
         stats.trigger_ignored.Add();
       }
     }
-    if (auto text = FindHeader(request.head_block, kTriggerAbortHeader)) {
+    if (auto text = request.fields.Find(kTriggerAbortHeader)) {
       int status = 0;
       auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), status);
       if (error == std::errc() && end == text->data() + text->size() &&
@@ -83,7 +83,7 @@ bool WorkerFaults::Plan(const FaultRule& rule, const FaultRequest& request, Faul
         stats.trigger_ignored.Add();
       }
     }
-    if (auto text = FindHeader(request.head_block, kTriggerThroughputHeader)) {
+    if (auto text = request.fields.Find(kTriggerThroughputHeader)) {
       std::optional<uint64_t> rate = ParseTriggerRate(*text);
       if (rate && *rate >= triggers.min_bytes_per_second) {
         plan.bytes_per_second = *rate;
