@@ -6,7 +6,10 @@
 #   bench/allocations.sh [CONNS [DELAY]]      # defaults: 10000 100ms; e.g. 100 0s
 #   PROXY=1 bench/allocations.sh 100 0s       # proxied: --upstream to a second node
 #
-# Knobs: NODE_BIN, PROXY (0), OUT. Bounded: about 25 s. Loopback only.
+#   NODE_ARGS=--config=faults.txtpb bench/allocations.sh 1000 0s   # with fault rules
+#
+# Knobs: NODE_BIN, NODE_ARGS (more node flags), PROXY (0), OUT. Bounded: about 25 s.
+# Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${NODE_BIN:-build/controlplane/proxynode}
@@ -17,6 +20,8 @@ libc=$(ldd "$bin" | awk '/libc.so.6/ { print $3 }')
 perf probe -q -x "$libc" --add malloc 2>/dev/null || true  # already there is fine
 source bench/lib/wrk_pairs.sh
 flags=(--workers=2 --delay="$delay")
+# shellcheck disable=SC2206 # NODE_ARGS: flags split on spaces
+flags+=(${NODE_ARGS:-})
 mode=""
 if [[ ${PROXY:-0} == 1 ]]; then
   start_node upstream "$bin" --workers=1 --delay=0s
