@@ -133,6 +133,10 @@ absl::Status CheckAbort(const std::string& field, const AbortFault& abort) {
   if (abort.kind == AbortKind::kStatus && (abort.status < 200 || abort.status > 599)) {
     return Invalid(field + ".status", absl::StrCat(abort.status, " is out of range [200, 599]"));
   }
+  if (abort.kind == AbortKind::kStatus && (abort.status == 204 || abort.status == 304) &&
+      !abort.body.empty()) {
+    return Invalid(field + ".body", absl::StrCat("a ", abort.status, " response has no body"));
+  }
   if (abort.kind != AbortKind::kStatus && (!abort.body.empty() || !abort.headers.empty())) {
     return Invalid(field, "a body or headers go with a status abort only");
   }

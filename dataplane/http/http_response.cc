@@ -121,10 +121,15 @@ void AppendResponse(Buffer& out, BufferPool& pool, const ResponseHead& head,
   w.Put(ReasonPhrase(head.status));
   w.Put("\r\n");
   w.Put(date_header);
-  w.Put("Content-Length: ");
-  w.PutNumber(head.content_length);
-  w.Put("\r\n");
-  if (!head.content_type.empty()) {
+  // RFC 9110 8.6, 15.3.5, 15.4.5: a 1xx or 204 must not say a length, and neither 1xx, 204
+  // nor 304 has a body; a 304's length would describe the 200 it stands for.
+  const bool bodiless = head.status < 200 || head.status == 204 || head.status == 304;
+  if (!bodiless) {
+    w.Put("Content-Length: ");
+    w.PutNumber(head.content_length);
+    w.Put("\r\n");
+  }
+  if (!head.content_type.empty() && !bodiless) {
     w.Put("Content-Type: ");
     w.Put(head.content_type);
     w.Put("\r\n");
@@ -153,7 +158,7 @@ void AppendResponse(Buffer& out, BufferPool& pool, const ResponseHead& head,
     w.Put("Connection: keep-alive\r\n");
   }
   w.Put("\r\n");
-  if (!head_only) {
+  if (!head_only && !bodiless) {
     w.Put(body);
   }
   out.Commit(w.size());

@@ -226,7 +226,7 @@ void AppendUpstreamRequestHead(std::string& out, const ProxiedRequest& request) 
 void AppendClientResponseHead(std::string& out, const ProxiedResponse& response) {
   const absl::string_view head = ToAbsl(response.upstream_head);
   out.reserve(out.size() + head.size() + response.date_field.size() + response.via_name.size() +
-              kAddedHeadBytes);
+              response.fault_rule.size() + kAddedHeadBytes);
 
   // "HTTP/1.x <code> <reason>": only the version changes. The SP before the reason stays
   // even when the upstream sent neither.
@@ -254,6 +254,11 @@ void AppendClientResponseHead(std::string& out, const ProxiedResponse& response)
   AppendVia(out, head, filter, received_version, ToAbsl(response.via_name));
   if (!has_date) {
     Put(out, ToAbsl(response.date_field));
+  }
+  if (!response.fault_rule.empty()) {
+    Put(out, "x-proxynode-fault: ");
+    Put(out, ToAbsl(response.fault_rule));
+    Put(out, "\r\n");
   }
   AppendFraming(out, response.framing, response.content_length);
   if (response.connection == ClientConnection::kClose ||

@@ -56,6 +56,7 @@ struct ProxiedResponse {
   // upstream sent no Date.
   std::string_view date_field;
   std::string_view via_name = "proxynode";
+  std::string_view fault_rule = {};  // see ClientSide
 };
 
 // Appends the head sent to the client: "HTTP/1.1 <code> <reason as received>" (also to an
@@ -70,6 +71,8 @@ struct ClientSide {
   bool http10 = false;
   bool head_only = false;  // a HEAD request: no body is sent
   bool close = false;      // the response must say Connection: close
+  // Adds "x-proxynode-fault: <name>": the fault rule that shaped this response.
+  std::string_view fault_rule = {};
 };
 
 // How an upstream's response reaches the client: the framing the proxy forwards its body

@@ -78,6 +78,7 @@ void ResponseForwarder::OnHead(std::string_view input, const ParseResult& result
   response.content_length = head.content_length;
   response.connection = reframing.connection;
   response.date_field = date_.Get(WallClockSeconds());
+  response.fault_rule = client_.fault_rule;
   scratch_.clear();
   AppendClientResponseHead(scratch_, response);
   out_->Append(pool_, scratch_);

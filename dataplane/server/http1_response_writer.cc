@@ -344,8 +344,10 @@ void Http1ResponseWriter::SerializeDue() {
 
 Http1ResponseWriter::ProxyStep Http1ResponseWriter::StreamProxy(bool close) {
   const PendingResponse& entry = queue_.front();
-  proxy_->StreamInto(
-      out_, ClientSide{.http10 = entry.http10, .head_only = entry.head_only, .close = close});
+  proxy_->StreamInto(out_, ClientSide{.http10 = entry.http10,
+                                      .head_only = entry.head_only,
+                                      .close = close,
+                                      .fault_rule = entry.fault_tag});
   switch (proxy_->outcome()) {
     case ProxyExchange::Outcome::kPending:
       return ProxyStep::kWaiting;

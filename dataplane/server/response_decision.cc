@@ -1,5 +1,6 @@
 #include "dataplane/server/response_decision.h"
 
+#include "absl/strings/match.h"
 #include "dataplane/http/http_response.h"
 #include "dataplane/server/admission.h"
 
@@ -78,7 +79,15 @@ void ShapeByFault(const ConfigSnapshot& config, ResponsePlan& plan) {
       plan.status = fault.status;
       plan.body = rule.abort.body.empty() ? FaultStatusBody(fault.status)
                                           : std::string_view(rule.abort.body);
+      if (fault.status == 204 || fault.status == 304) {
+        plan.body = {};  // bodiless by definition (AppendResponse writes none either)
+      }
       plan.extra_fields = &rule.abort.headers;
+      for (const auto& [name, value] : rule.abort.headers) {
+        if (absl::EqualsIgnoreCase(name, "content-type")) {
+          plan.content_type = {};  // the rule's own field says it, once
+        }
+      }
     } else {
       // A reset or a cut interrupts the node's own response.
       plan.status = 200;

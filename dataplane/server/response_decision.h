@@ -56,6 +56,7 @@ void ShapeByFault(const ConfigSnapshot& config, ResponsePlan& plan);
 // (a route's delay for `delay_percent` of its requests).
 inline void ApplyFaults(const RequestFacts& facts, WorkerFaults& faults, Admission* admission,
                         ResponsePlan& plan) {
+  faults.Follow(facts.config);
   if (!facts.config.faults.empty()) {
     const SessionHost* host = facts.host;
     auto client = [host] { return host != nullptr ? host->peer() : SocketAddress{}; };
@@ -96,6 +97,9 @@ inline ResponseDecision DecideResponse(const RequestFacts& facts, RequestHandler
         decision.holds_pending = true;
       } else {
         decision.refusal = Refusal::kMaxPending;
+        if (plan.fault.holds_slot) {
+          admission->ReleaseFault();  // refused: the fault never runs
+        }
         plan = ResponsePlan{};
         plan.status = 503;
         plan.body = ErrorBody(503);

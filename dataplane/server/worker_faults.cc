@@ -98,11 +98,9 @@ bool WorkerFaults::Plan(const FaultRule& rule, const FaultRequest& request, Faul
 FaultPlan WorkerFaults::Decide(const FaultRequest& request, const ConfigSnapshot& config,
                                Admission* admission) {
   FaultPlan plan;
+  Follow(config);
   if (config.faults.empty()) {
     return plan;
-  }
-  if (config.version != config_version_ || shared_pacers_.size() != config.faults.size()) {
-    Refresh(config);
   }
   int64_t wall_now = 0;  // read once, and only for a rule that expires
   for (size_t i = 0; i < config.faults.size(); ++i) {

@@ -51,6 +51,13 @@ class WorkerFaults {
   // no cap). A rule past its expiry is skipped even before the control plane removes it.
   FaultPlan Decide(const FaultRequest& request, const ConfigSnapshot& config, Admission* admission);
 
+  // Follows the config the worker serves (its seed and rules), once per version.
+  void Follow(const ConfigSnapshot& config) {
+    if (config.version != config_version_ || shared_pacers_.size() != config.faults.size()) {
+      Refresh(config);
+    }
+  }
+
   // One percentage draw: true for `percent` of calls ([0, 100]).
   bool Draw(double percent) {
     if (percent >= 100) return true;

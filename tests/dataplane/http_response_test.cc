@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "dataplane/core/buffer.h"
 #include "dataplane/core/buffer_pool.h"
@@ -35,6 +37,40 @@ TEST(HttpResponseTest, OkWithBody) {
             "Content-Type: text/plain\r\n"
             "\r\n"
             "Hello World\n");
+}
+
+TEST(HttpResponseTest, ExtraFieldsAndTheFaultTagComeBeforeConnection) {
+  const std::vector<std::pair<std::string, std::string>> fields = {{"X-Why", "fault"},
+                                                                   {"Retry-After", "3"}};
+  ResponseHead head;
+  head.status = 418;
+  head.content_length = 3;
+  head.close = true;
+  head.extra_fields = &fields;
+  head.fault_rule = "teapot";
+  EXPECT_EQ(Render(head, "tea", false),
+            "HTTP/1.1 418 I'm a teapot\r\n"
+            "Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n"
+            "Content-Length: 3\r\n"
+            "Content-Type: text/plain\r\n"
+            "X-Why: fault\r\n"
+            "Retry-After: 3\r\n"
+            "x-proxynode-fault: teapot\r\n"
+            "Connection: close\r\n"
+            "\r\n"
+            "tea");
+}
+
+TEST(HttpResponseTest, NoContentAndNotModifiedHaveNoLengthNorBody) {
+  for (int status : {204, 304}) {
+    ResponseHead head;
+    head.status = status;
+    head.content_length = 5;
+    const std::string text = Render(head, "oops!", false);
+    EXPECT_EQ(text.find("Content-Length"), std::string::npos) << status;
+    EXPECT_EQ(text.find("Content-Type"), std::string::npos) << status;
+    EXPECT_TRUE(text.ends_with("\r\n\r\n")) << status << ": no body";
+  }
 }
 
 TEST(HttpResponseTest, HeadHasContentLengthButNoBody) {
@@ -92,10 +128,10 @@ TEST(HttpResponseTest, RetryAfterOnServiceUnavailable) {
 
 TEST(HttpResponseTest, EmptyContentTypeAndDateAreOmitted) {
   ResponseHead head;
-  head.status = 204;
+  head.status = 202;
   head.content_type = "";
   EXPECT_EQ(Render(head, "", false, ""),
-            "HTTP/1.1 204 No Content\r\n"
+            "HTTP/1.1 202 Accepted\r\n"
             "Content-Length: 0\r\n"
             "\r\n");
 }

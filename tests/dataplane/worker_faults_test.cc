@@ -187,6 +187,69 @@ TEST_F(WorkerFaultsTest, MaxActiveFaultsServesTheOverflowWithoutItsDelay) {
   EXPECT_EQ(Decide(&admission).delay, kSecond);
 }
 
+TEST_F(WorkerFaultsTest, ARequestRefusedByMaxPendingGivesItsFaultSlotBack) {
+  config_.faults = {Rule("slow", 100, kSecond)};
+  config_.max_active_faults = 1;
+  config_.max_pending = 1;
+  Changed();
+  Admission admission(100);
+  ASSERT_TRUE(admission.TryAcquirePending(1));  // the one pending slot is taken
+  RespondHandler handler;
+  RequestFacts facts{.head = head_,
+                     .head_block = block_,
+                     .config = config_,
+                     .now = kSecond,
+                     .requests_on_connection = 1,
+                     .nothing_owed = true,
+                     .host = nullptr};
+  ResponseDecision refused = DecideResponse(facts, handler, &admission, &faults_);
+  EXPECT_EQ(refused.refusal, Refusal::kMaxPending);
+  EXPECT_EQ(admission.active_faults(), 0) << "the refused request's fault slot leaked";
+}
+
+TEST_F(WorkerFaultsTest, AContentTypeAbortHeaderReplacesTheNodesAndBodilessStatusesHaveNone) {
+  FaultRule rule;
+  rule.name = "json";
+  rule.abort.kind = AbortKind::kStatus;
+  rule.abort.status = 500;
+  rule.abort.body = "{}";
+  rule.abort.headers = {{"Content-Type", "application/json"}};
+  config_.faults = {rule};
+  Changed();
+  EXPECT_EQ(DecideWhole().plan.content_type, "");
+  config_.faults[0].abort.status = 204;
+  config_.faults[0].abort.body = "";
+  Changed();
+  EXPECT_EQ(DecideWhole().plan.body, "");
+}
+
+TEST_F(WorkerFaultsTest, TheSeedAppliesToTheImplicitRuleWithoutAnyRule) {
+  config_.delay = 50 * kMillisecond;
+  RouteConfig route;
+  route.prefix = "/";
+  route.delay_percent = 50;
+  config_.routes = {route};
+  config_.fault_seed = 11;
+  Changed();
+  auto run = [this] {
+    WorkerFaults faults(0, nullptr);
+    std::vector<Nanos> delays;
+    RespondHandler handler;
+    for (int i = 0; i < 64; ++i) {
+      RequestFacts facts{.head = head_,
+                         .head_block = block_,
+                         .config = config_,
+                         .now = kSecond,
+                         .requests_on_connection = 1,
+                         .nothing_owed = true,
+                         .host = nullptr};
+      delays.push_back(DecideResponse(facts, handler, nullptr, &faults).plan.delay);
+    }
+    return delays;
+  };
+  EXPECT_EQ(run(), run());
+}
+
 TEST_F(WorkerFaultsTest, AnExpiredRuleNoLongerFires) {
   config_.faults = {Rule("gone", 100, kSecond), Rule("stays", 100, kMillisecond)};
   config_.faults[0].expires_at_unix_nanos = RealtimeNanos() - kMillisecond;
