@@ -16,8 +16,10 @@ BUILD_PACKAGES=(g++ cmake make pkg-config libabsl-dev libgtest-dev libgmock-dev 
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler)
 # Tests: curl for smoke checks, python3 for the test helpers, Node.js and npm for the
 # manifest check (scripts/check-manifests.sh), openssl for the control-port TLS test's CA,
-# wrk for the short soak run (bench/soak.sh).
-TEST_PACKAGES=(curl python3 nodejs npm openssl wrk)
+# wrk for the short soak run (bench/soak.sh), python3-grpcio and python3-protobuf for the
+# external check of the gRPC API (tests/external/fault_api_check.py, a client apart from the
+# node's code).
+TEST_PACKAGES=(curl python3 nodejs npm openssl wrk python3-grpcio python3-protobuf)
 # Benchmarks only (bench/run.sh): wrk and the peers measured beside proxynode.
 BENCH_PACKAGES=(wrk nginx-light libnginx-mod-http-echo haproxy nodejs libbenchmark-dev)
 # Runtime: the packages of the shared libraries proxynode and proxyctl load (`ldd`), apart
