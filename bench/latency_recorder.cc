@@ -222,11 +222,11 @@ enum class State : uint8_t { kWaitingReconnect, kConnecting, kSending, kReadingH
 struct Conn {
   int fd = -1;
   State state = State::kWaitingReconnect;
-  bool got_response = false;    // this socket delivered a response
-  bool server_closes = false;   // the current response says Connection: close
-  bool until_eof = false;       // no Content-Length: the body ends at the close
-  unsigned failures = 0;        // consecutive failed attempts, for the back-off
-  size_t sent = 0;              // bytes of the request written
+  bool got_response = false;   // this socket delivered a response
+  bool server_closes = false;  // the current response says Connection: close
+  bool until_eof = false;      // no Content-Length: the body ends at the close
+  unsigned failures = 0;       // consecutive failed attempts, for the back-off
+  size_t sent = 0;             // bytes of the request written
   int64_t send_time = 0;
   int status = 0;
   uint64_t body_left = 0;
@@ -235,10 +235,10 @@ struct Conn {
 };
 
 struct Errors {
-  uint64_t connect = 0;          // connect() refused or failed
-  uint64_t reset = 0;            // read/write error (ECONNRESET, EPIPE, ...)
-  uint64_t eof_in_flight = 0;    // the server closed with a request in flight
-  uint64_t protocol = 0;         // a response it cannot parse, or bytes nobody asked for
+  uint64_t connect = 0;        // connect() refused or failed
+  uint64_t reset = 0;          // read/write error (ECONNRESET, EPIPE, ...)
+  uint64_t eof_in_flight = 0;  // the server closed with a request in flight
+  uint64_t protocol = 0;       // a response it cannot parse, or bytes nobody asked for
   uint64_t Total() const { return connect + reset + eof_in_flight + protocol; }
 };
 
@@ -307,11 +307,10 @@ class Recorder {
     const double recorded_seconds =
         record_start_ == 0 ? 0 : static_cast<double>(end_ - record_start_) / 1e9;
     const uint64_t non_2xx = recorded_ - status_2xx_;
-    std::printf("latency_recorder: %s%" PRIu64 " responses recorded (of %" PRIu64
-                ") after %" PRIu64 " warm-up, %.2f s in all, %.0f responses/s while recording\n",
+    std::printf("latency_recorder: %s%" PRIu64 " responses recorded (of %" PRIu64 ") after %" PRIu64
+                " warm-up, %.2f s in all, %.0f responses/s while recording\n",
                 timed_out_ ? "TIMED OUT: " : (too_many_errors_ ? "TOO MANY ERRORS: " : ""),
-                recorded_, options_.requests,
-                warmed_up_, seconds,
+                recorded_, options_.requests, warmed_up_, seconds,
                 recorded_seconds > 0 ? static_cast<double>(recorded_) / recorded_seconds : 0.0);
     std::printf("  latency ms: min %.3f p50 %.3f p90 %.3f p99 %.3f p99.9 %.3f max %.3f mean %.3f\n",
                 histogram_.MinMillis(), histogram_.QuantileMillis(0.5),
@@ -323,18 +322,17 @@ class Recorder {
                 "\n",
                 non_2xx, body_bytes_, errors_.Total(), errors_.connect, errors_.reset,
                 errors_.eof_in_flight, errors_.protocol, server_closes_, opened_);
-    std::printf("{\"recorded\":%" PRIu64 ",\"warmup\":%" PRIu64
-                ",\"timed_out\":%s,\"too_many_errors\":%s,\"seconds\":%.3f,\"rps\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
-                "\"non_2xx\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"connect_errors\":%" PRIu64
-                ",\"resets\":%" PRIu64 ",\"eof_in_flight\":%" PRIu64 ",\"protocol_errors\":%" PRIu64
-                ",\"server_closes\":%" PRIu64 "}\n",
-                recorded_, warmed_up_, timed_out_ ? "true" : "false",
-                too_many_errors_ ? "true" : "false",
-                seconds,
-                recorded_seconds > 0 ? static_cast<double>(recorded_) / recorded_seconds : 0.0,
-                histogram_.QuantileMillis(0.5), histogram_.QuantileMillis(0.99), non_2xx,
-                errors_.Total(), errors_.connect, errors_.reset, errors_.eof_in_flight,
-                errors_.protocol, server_closes_);
+    std::printf(
+        "{\"recorded\":%" PRIu64 ",\"warmup\":%" PRIu64
+        ",\"timed_out\":%s,\"too_many_errors\":%s,\"seconds\":%.3f,\"rps\":%.1f,\"p50_ms\":%.3f,"
+        "\"p99_ms\":%.3f,"
+        "\"non_2xx\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"connect_errors\":%" PRIu64
+        ",\"resets\":%" PRIu64 ",\"eof_in_flight\":%" PRIu64 ",\"protocol_errors\":%" PRIu64
+        ",\"server_closes\":%" PRIu64 "}\n",
+        recorded_, warmed_up_, timed_out_ ? "true" : "false", too_many_errors_ ? "true" : "false",
+        seconds, recorded_seconds > 0 ? static_cast<double>(recorded_) / recorded_seconds : 0.0,
+        histogram_.QuantileMillis(0.5), histogram_.QuantileMillis(0.99), non_2xx, errors_.Total(),
+        errors_.connect, errors_.reset, errors_.eof_in_flight, errors_.protocol, server_closes_);
   }
 
  private:
@@ -423,8 +421,8 @@ class Recorder {
   void ContinueSend(size_t index, bool registered_for_write) {
     Conn& conn = conns_[index];
     while (conn.sent < request_.size()) {
-      const ssize_t n = send(conn.fd, request_.data() + conn.sent, request_.size() - conn.sent,
-                             MSG_NOSIGNAL);
+      const ssize_t n =
+          send(conn.fd, request_.data() + conn.sent, request_.size() - conn.sent, MSG_NOSIGNAL);
       if (n > 0) {
         conn.sent += static_cast<size_t>(n);
         continue;
@@ -704,8 +702,7 @@ int main(int argc, char** argv) {
   if (!options.out.empty()) {
     out = std::fopen(options.out.c_str(), "w");
     if (out == nullptr) {
-      std::fprintf(stderr, "latency_recorder: %s: %s\n", options.out.c_str(),
-                   std::strerror(errno));
+      std::fprintf(stderr, "latency_recorder: %s: %s\n", options.out.c_str(), std::strerror(errno));
       freeaddrinfo(address);
       return 2;
     }

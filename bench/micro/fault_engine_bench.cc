@@ -52,12 +52,14 @@ NodeConfig ThirtyTwoRules(bool last_matches) {
         rule.match.methods = *MethodBit("DELETE");
         break;
       case 2:
-        rule.match.headers = {{.name = "x-user", .kind = HeaderMatchKind::kExact,
+        rule.match.headers = {{.name = "x-user",
+                               .kind = HeaderMatchKind::kExact,
                                .value = "user-" + std::to_string(i)}};
         break;
       case 3:
         rule.match.headers = {{.name = "x-absent-" + std::to_string(i),
-                               .kind = HeaderMatchKind::kPresent, .value = ""}};
+                               .kind = HeaderMatchKind::kPresent,
+                               .value = ""}};
         break;
       case 4:
         rule.match.clients = {*ParseClientRange("10.0.0.0/8")};
@@ -71,7 +73,8 @@ NodeConfig ThirtyTwoRules(bool last_matches) {
   FaultRule& last = config.faults.back();
   last.match = FaultMatch{};
   last.match.route = "/api/";
-  last.match.headers = {{.name = "x-user", .kind = HeaderMatchKind::kPrefix,
+  last.match.headers = {{.name = "x-user",
+                         .kind = HeaderMatchKind::kPrefix,
                          .value = last_matches ? "test" : "nobody"}};
   last.abort.kind = AbortKind::kNone;
   last.delay = DelayFault{.distribution = LogNormal(), .target = DelayTarget::kRequest};
@@ -94,8 +97,10 @@ void RunDecisions(benchmark::State& state, bool last_matches) {
   WorkerFaults faults(0, nullptr);
   uint64_t fired = 0;
   for (auto _ : state) {
-    const FaultRequest request{
-        .head = head, .head_block = block, .route = &config.routes[0], .fetch_client = fetch_client};
+    const FaultRequest request{.head = head,
+                               .head_block = block,
+                               .route = &config.routes[0],
+                               .fetch_client = fetch_client};
     const FaultPlan plan = faults.Decide(request, config, nullptr);
     fired += plan.rule != nullptr ? 1 : 0;
     benchmark::DoNotOptimize(plan.delay);
@@ -124,7 +129,9 @@ void BM_DrawDelay(benchmark::State& state) {
   d.scale = 50 * kMillisecond;
   d.alpha = 2;
   d.cap = kSecond;
-  d.table = {{0.5, 20 * kMillisecond}, {0.9, 80 * kMillisecond}, {0.99, 400 * kMillisecond},
+  d.table = {{0.5, 20 * kMillisecond},
+             {0.9, 80 * kMillisecond},
+             {0.99, 400 * kMillisecond},
              {0.999, 2 * kSecond}};
   FaultRandom random(1);
   for (auto _ : state) {
