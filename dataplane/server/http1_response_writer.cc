@@ -14,10 +14,7 @@ void Http1ResponseWriter::Bind(WorkerContext* context, SessionHost* host) {
   context_ = context;
   host_ = host;
   if (host != nullptr && host->paced_rate() > 0) {
-    own_pacer_.Start(host->paced_rate(), context->loop.now());
-    pacer_ = &own_pacer_;
-    connection_paced_ = true;
-    paced_left_ = SIZE_MAX;
+    gate_.BeginPacing(host->paced_rate(), nullptr, /*whole_connection=*/true, context->loop.now());
   }
 }
 
@@ -57,14 +54,7 @@ void Http1ResponseWriter::Write() {
   // What may leave now: all of it, unless a fault rule paces the output or holds it.
   pace_waiting_ = false;
   const MonoTime now = context_->loop.now();
-  size_t limit = SIZE_MAX;
-  if (pacer_ != nullptr) {
-    limit = std::min(pacer_->Allowance(now), paced_left_);
-  }
-  const bool held = holding(now);
-  if (held) {
-    limit = std::min(limit, hold_from_);
-  }
+  const size_t limit = gate_.Limit(now);
   const size_t before = out_.size();
   if (limit > 0) {
     host_->WriteOutput(out_, limit);
@@ -72,28 +62,17 @@ void Http1ResponseWriter::Write() {
       return;
     }
   }
-  const size_t written = before - out_.size();
-  if (held) {
-    hold_from_ -= written;
-  }
-  if (pacer_ != nullptr) {
-    pacer_->Spend(written);
-    if (paced_left_ != SIZE_MAX) {
-      paced_left_ -= written;
-    }
-    if (paced_left_ == 0) {
-      StopPacing();
-    }
+  if (gate_.OnWritten(before - out_.size(), now)) {
+    StopPacing();  // the throttled response is all out
   }
   if (!out_.empty() && !host_->write_blocked()) {
-    // Stopped at the hold or the pace, not the socket: the pace timer wakes the session.
+    // Stopped at the gate, not the socket: the pace timer wakes the session (a hold waiting
+    // for its head is woken by the exchange instead).
     pace_waiting_ = true;
-    if (held && hold_from_ == 0) {
-      if (hold_until_ != kHoldUntilHead) {
-        pace_timer_.ArmAt(hold_until_);  // else the head's arrival starts the hold's time
+    if (const MonoTime at = gate_.WakeAt(out_.size(), now); at != 0) {
+      if (!pace_timer_.armed() || pace_timer_.deadline() != at) {
+        pace_timer_.ArmAt(at);
       }
-    } else if (pacer_ != nullptr) {
-      ArmPaceTimer();
     }
   }
   if (proxy_ != nullptr && out_.size() < ProxyExchange::kLowWatermark) {
@@ -119,20 +98,16 @@ void Http1ResponseWriter::Write() {
 }
 
 void Http1ResponseWriter::BeginPacing(PendingResponse& entry) {
-  if (entry.bytes_per_second == 0 || pacer_ != nullptr) {
+  if (entry.bytes_per_second == 0 || gate_.pacing()) {
     return;  // unthrottled, or paced already (by the connection's rate)
   }
-  if (entry.bandwidth_scope == BandwidthScope::kRule && entry.shared_pacer != nullptr) {
-    pacer_ = entry.shared_pacer;
-  } else {
-    own_pacer_.Start(entry.bytes_per_second, context_->loop.now());
-    pacer_ = &own_pacer_;
-  }
-  connection_paced_ = entry.bandwidth_scope == BandwidthScope::kConnection;
-  if (connection_paced_) {
+  const bool whole_connection = entry.bandwidth_scope == BandwidthScope::kConnection;
+  gate_.BeginPacing(entry.bytes_per_second,
+                    entry.bandwidth_scope == BandwidthScope::kRule ? entry.shared_pacer : nullptr,
+                    whole_connection, context_->loop.now());
+  if (whole_connection) {
     host_->set_paced_rate(entry.bytes_per_second);
   }
-  paced_left_ = SIZE_MAX;
   if (entry.holds_fault_slot) {
     // Throttled until its last byte leaves, not until it is serialized.
     entry.holds_fault_slot = false;
@@ -140,19 +115,15 @@ void Http1ResponseWriter::BeginPacing(PendingResponse& entry) {
   }
 }
 
-void Http1ResponseWriter::PaceRestOfOutput() {
-  if (pacer_ != nullptr && !connection_paced_) {
-    paced_left_ = out_.size();
-    if (paced_left_ == 0) {
-      StopPacing();
-    }
+void Http1ResponseWriter::PaceRest() {
+  gate_.PaceRest(out_.size());
+  if (!gate_.pacing()) {
+    StopPacing();
   }
 }
 
 void Http1ResponseWriter::StopPacing() {
-  pacer_ = nullptr;
-  paced_left_ = 0;
-  connection_paced_ = false;
+  gate_.StopPacing();
   pace_waiting_ = false;
   pace_timer_.Cancel();
   if (holds_fault_slot_) {
@@ -161,32 +132,21 @@ void Http1ResponseWriter::StopPacing() {
   }
 }
 
-void Http1ResponseWriter::ArmPaceTimer() {
-  const MonoTime at = pacer_->ReadyAt(std::min(out_.size(), paced_left_));
-  if (!pace_timer_.armed() || pace_timer_.deadline() != at) {
-    pace_timer_.ArmAt(at);
-  }
-}
-
 void Http1ResponseWriter::HoldProxiedResponse() {
   // Nothing of it may leave from here on (none of it is in the output yet) until the head
   // arrives and the hold is timed from then.
   hold_armed_ = true;
-  hold_from_ = out_.size();
-  hold_until_ = kHoldUntilHead;
+  gate_.HoldFromLend(out_.size());
 }
 
 void Http1ResponseWriter::StartHold(PendingResponse& entry, MonoTime now) {
-  if (entry.hold_after_head) {
-    hold_from_ += proxy_->response_head_bytes();
-  }
-  hold_until_ = now + entry.proxy_hold;
+  gate_.StartHold(entry.proxy_hold, entry.hold_after_head, proxy_->response_head_bytes(), now);
   entry.proxy_hold = 0;
   hold_armed_ = false;
 }
 
 void Http1ResponseWriter::Abandon() {
-  if (holds_fault_slot_ || pacer_ != nullptr) {
+  if (holds_fault_slot_ || gate_.pacing()) {
     StopPacing();
   }
 }
@@ -287,7 +247,7 @@ void Http1ResponseWriter::SerializeDue() {
         StartHold(entry, current);
       } else if (hold_armed_ && step != ProxyStep::kWaiting) {
         hold_armed_ = false;  // no head came: the node's own 502/504 is not held
-        hold_until_ = 0;
+        gate_.DropHold();
       }
       if (step == ProxyStep::kWaiting) {
         break;
@@ -302,7 +262,7 @@ void Http1ResponseWriter::SerializeDue() {
         context_->serving->exchanges.Drop(proxy_);
         queue_.CompleteFront(status, current);
         if (paced) {
-          PaceRestOfOutput();
+          PaceRest();
         }
         if (close) {
           EndAfterThis();
@@ -333,7 +293,7 @@ void Http1ResponseWriter::SerializeDue() {
     }
     queue_.CompleteFront(entry.status, current);
     if (paced) {
-      PaceRestOfOutput();
+      PaceRest();
     }
     if (close) {
       EndAfterThis();
@@ -363,10 +323,8 @@ Http1ResponseWriter::ProxyStep Http1ResponseWriter::StreamProxy(bool close) {
 
 void Http1ResponseWriter::Clear(BufferPool& pool) {
   Abandon();
-  hold_until_ = 0;
-  hold_from_ = 0;
+  gate_.Clear();
   hold_armed_ = false;
-  own_pacer_ = BytePacer{};
   out_.Consume(out_.size());
   out_.ReleaseIfEmpty(pool);
   state_ = State::kOpen;

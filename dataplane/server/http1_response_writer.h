@@ -15,10 +15,10 @@
 #include <memory>
 
 #include "dataplane/core/buffer.h"
-#include "dataplane/core/byte_pacer.h"
 #include "dataplane/core/timer_queue.h"
 #include "dataplane/proxy/proxy_exchange.h"
 #include "dataplane/server/http1_request_reader.h"
+#include "dataplane/server/output_gate.h"
 #include "dataplane/server/response_queue.h"
 #include "dataplane/server/session.h"
 #include "dataplane/server/worker_context.h"
@@ -85,21 +85,14 @@ class Http1ResponseWriter {
   // Serializes the front entry's head (and its body unless it waits for its first byte).
   void SerializeHead(PendingResponse& entry, bool close, std::string_view body, bool head_only);
 
-  // Pacing (a fault rule's bandwidth): while `paced_left_` bytes of the output remain paced,
-  // they leave no faster than `pacer_` allows, the pace timer waking the session for more.
-  // A response throttled alone is paced until its last byte leaves; a connection's rate
-  // lasts until the connection ends.
+  // A fault rule's bandwidth on the front entry: its output is paced (output_gate.h).
   void BeginPacing(PendingResponse& entry);
   // The paced response is all in the output: pace what is buffered, then stop.
-  void PaceRestOfOutput();
+  void PaceRest();
   void StopPacing();
-  void ArmPaceTimer();
-  // A fault rule holds a proxied response: the bytes from `hold_from_` on (the head's first,
-  // or its body's) wait until `hold_until_`, timed from the head's arrival.
+  // Lends a held proxied response the output, and starts the hold's time at its head.
   void HoldProxiedResponse();
   void StartHold(PendingResponse& entry, MonoTime now);
-  static constexpr MonoTime kHoldUntilHead = INT64_MAX;
-  bool holding(MonoTime now) const { return hold_until_ > now; }
 
   ResponseQueue& queue_;
   std::unique_ptr<ProxyExchange>& proxy_;
@@ -111,15 +104,10 @@ class Http1ResponseWriter {
   Buffer out_;
   State state_ = State::kOpen;
   Ending ending_ = Ending::kFin;
-  BytePacer own_pacer_;
-  BytePacer* pacer_ = nullptr;  // own_pacer_ or a rule's shared one; null: unpaced
-  size_t paced_left_ = 0;       // SIZE_MAX: until the response (or connection) ends
-  bool connection_paced_ = false;
-  bool pace_waiting_ = false;      // the last write stopped at the pace, not the socket
+  OutputGate gate_;
+  bool pace_waiting_ = false;      // the last write stopped at the gate, not the socket
   bool holds_fault_slot_ = false;  // the paced response's max_active_faults slot
-  size_t hold_from_ = 0;           // bytes of the output that may leave before the hold ends
-  MonoTime hold_until_ = 0;
-  bool hold_armed_ = false;  // holding from the lend until the head arrives
+  bool hold_armed_ = false;        // holding from the lend until the head arrives
 };
 
 }  // namespace proxynode
