@@ -76,6 +76,29 @@ TEST_F(FaultBandwidthTest, AResponseScopeRateEndsWithTheResponse) {
       << "the next response on the connection was paced too";
 }
 
+// Pipelined behind a paced response, the next one leaves at full speed as soon as the paced
+// one is out.
+TEST_F(FaultBandwidthTest, APipelinedResponseBehindAPacedOneIsNotPaced) {
+  ASSERT_TRUE(StartFaultNode());
+  v1::FaultRule rule = BandwidthRule("one-response", kRate, v1::BandwidthFault::RESPONSE);
+  rule.mutable_match()->set_path_prefix("/slow");
+  ASSERT_TRUE(SetFaults({rule}));
+  fault::Probe probe = Connect();
+  const auto sent = fault::Clock::now();
+  ASSERT_TRUE(probe.Send(Get("/slow") + Get("/fast") + Get("/fast")));
+  Exchange slow = probe.Read(sent, 5s, /*stop_at_response=*/true);
+  ASSERT_EQ(slow.ending, Ending::kOpen) << slow.Describe();
+  EXPECT_GE(slow.MillisToComplete(), PacedMillis(slow.bytes.size(), kRate));
+  for (int i = 0; i < 2; ++i) {
+    Exchange fast = probe.Read(sent, 5s, /*stop_at_response=*/true);
+    ASSERT_EQ(fast.ending, Ending::kOpen) << fast.Describe();
+    EXPECT_EQ(fast.status(), 200);
+    EXPECT_LT(fast.MillisToComplete() - slow.MillisToComplete(),
+              PacedMillis(fast.bytes.size(), kRate) / 2)
+        << "response " << i + 2 << " was paced too";
+  }
+}
+
 TEST_F(FaultBandwidthTest, AConnectionScopeRatePacesTheRestOfThatConnectionOnly) {
   ASSERT_TRUE(StartFaultNode());
   v1::FaultRule rule = BandwidthRule("slow-link", kRate, v1::BandwidthFault::CONNECTION);
