@@ -26,6 +26,7 @@
 #include "gtest/gtest.h"
 #include "tests/integration/fault_fixture.h"
 #include "tests/testing/command.h"
+#include "tests/testing/config_map_dir.h"
 #include "tests/testing/fault_probe.h"
 
 #ifndef PROXYCTL_BINARY
@@ -339,6 +340,37 @@ TEST_F(FaultExpiryTest, ARuleSetAfterItsTimeNeverAppliesAndGoesAtOnce) {
       1s, 2ms));
   EXPECT_LE(WallNowNs() - set_at, kExpiryBoundNs + 50 * kNsPerMs);
   EXPECT_EQ(RuleStats("stale").fired(), 0u);
+}
+
+// A rule in the config file the node starts with expires the same way, and stays gone: the
+// file still names it, but nothing reads it back in until the file changes.
+TEST_F(FaultExpiryTest, ARuleFromTheStartupConfigFileExpiresAndStaysGone) {
+  ConfigMapDirectory dir;
+  dir.Publish(
+      "faults {\n"
+      "  name: \"from-file\"\n"
+      "  match { path_prefix: \"/from-file\" }\n"
+      "  abort { kind: STATUS status: 503 }\n"
+      "  expires_after { nanos: 800000000 }\n"
+      "}\n");
+  ASSERT_TRUE(StartFaultNode({"--config=" + dir.file()}));
+  v1::NodeConfig set;
+  ASSERT_TRUE(control_->GetConfig(&set).ok());
+  std::optional<v1::FaultRule> kept = FindRule(set, "from-file");
+  ASSERT_TRUE(kept.has_value()) << set.ShortDebugString();
+  ASSERT_TRUE(kept->has_expires_at());
+  ASSERT_LT(WallNowNs(), UnixNanos(kept->expires_at())) << "the node took too long to start";
+  std::vector<ExpiryWatch> watches = {Watching("from-file", UnixNanos(kept->expires_at()))};
+  Watch(*control_, proxy_.http_port(), watches, TargetOf);
+  ExpectOnTime(watches[0]);
+  EXPECT_EQ(watches[0].version_after, set.version() + 1);
+
+  std::this_thread::sleep_for(1s);
+  v1::NodeConfig later;
+  ASSERT_TRUE(control_->GetConfig(&later).ok());
+  EXPECT_FALSE(HasRule(later, "from-file")) << "the expired rule came back from the file";
+  EXPECT_EQ(later.version(), set.version() + 1);
+  EXPECT_EQ(Fetch("/from-file").status(), 200);
 }
 
 }  // namespace
