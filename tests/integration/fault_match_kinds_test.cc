@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 using fault::Ending;
 using fault::Exchange;
 
-class FaultMatchTest : public FaultFixture {
+class FaultMatchKindsTest : public FaultFixture {
  protected:
   void SetUp() override { ASSERT_TRUE(StartFaultNode()); }
 
@@ -54,7 +54,7 @@ std::string Request(const std::string& method, const std::string& target,
          (method == "POST" || method == "PUT" ? "Content-Length: 0\r\n" : "") + "\r\n";
 }
 
-TEST_F(FaultMatchTest, RouteMatchesTheRequestsThatRouteServes) {
+TEST_F(FaultMatchKindsTest, RouteMatchesTheRequestsThatRouteServes) {
   ASSERT_TRUE(SetRoutes({RespondRoute("/a/"), RespondRoute("/a/deep/"), RespondRoute("/b/")}));
   v1::FaultMatch match;
   match.set_route("/a/");
@@ -70,7 +70,7 @@ TEST_F(FaultMatchTest, RouteMatchesTheRequestsThatRouteServes) {
   EXPECT_EQ(stats.fired(), 2u);
 }
 
-TEST_F(FaultMatchTest, MethodsMatchAnyOfTheListedMethods) {
+TEST_F(FaultMatchKindsTest, MethodsMatchAnyOfTheListedMethods) {
   v1::FaultMatch match;
   match.add_methods("POST");
   match.add_methods("head");  // any case
@@ -82,7 +82,7 @@ TEST_F(FaultMatchTest, MethodsMatchAnyOfTheListedMethods) {
   EXPECT_FALSE(Hit(Request("DELETE", "/")));
 }
 
-TEST_F(FaultMatchTest, PathPrefixMatchesTheStartOfTheTarget) {
+TEST_F(FaultMatchKindsTest, PathPrefixMatchesTheStartOfTheTarget) {
   v1::FaultMatch match;
   match.set_path_prefix("/api/v1");
   ASSERT_TRUE(SetFaults({Matching(match)}));
@@ -95,7 +95,7 @@ TEST_F(FaultMatchTest, PathPrefixMatchesTheStartOfTheTarget) {
   EXPECT_FALSE(Hit(Get("/x/api/v1")));
 }
 
-TEST_F(FaultMatchTest, PathExactMatchesThePathBeforeTheQuery) {
+TEST_F(FaultMatchKindsTest, PathExactMatchesThePathBeforeTheQuery) {
   v1::FaultMatch match;
   match.set_path_exact("/exact");
   ASSERT_TRUE(SetFaults({Matching(match)}));
@@ -108,7 +108,7 @@ TEST_F(FaultMatchTest, PathExactMatchesThePathBeforeTheQuery) {
   EXPECT_FALSE(Hit(Get("/")));
 }
 
-TEST_F(FaultMatchTest, HeaderPresentMatchesTheFieldWhateverItsValueAndNameCase) {
+TEST_F(FaultMatchKindsTest, HeaderPresentMatchesTheFieldWhateverItsValueAndNameCase) {
   v1::FaultMatch match;
   *match.add_headers() = Header("x-canary", v1::HeaderMatch::PRESENT);
   ASSERT_TRUE(SetFaults({Matching(match)}));
@@ -121,7 +121,7 @@ TEST_F(FaultMatchTest, HeaderPresentMatchesTheFieldWhateverItsValueAndNameCase) 
   EXPECT_FALSE(Hit(Get("/", "X-Canar: 1\r\n")));
 }
 
-TEST_F(FaultMatchTest, HeaderExactMatchesTheWholeValueCaseSensitively) {
+TEST_F(FaultMatchKindsTest, HeaderExactMatchesTheWholeValueCaseSensitively) {
   v1::FaultMatch match;
   *match.add_headers() = Header("x-user", v1::HeaderMatch::EXACT, "test");
   ASSERT_TRUE(SetFaults({Matching(match)}));
@@ -135,7 +135,7 @@ TEST_F(FaultMatchTest, HeaderExactMatchesTheWholeValueCaseSensitively) {
   EXPECT_FALSE(Hit(Get("/")));
 }
 
-TEST_F(FaultMatchTest, HeaderPrefixMatchesTheStartOfTheValue) {
+TEST_F(FaultMatchKindsTest, HeaderPrefixMatchesTheStartOfTheValue) {
   v1::FaultMatch match;
   *match.add_headers() = Header("user-agent", v1::HeaderMatch::PREFIX, "curl/");
   ASSERT_TRUE(SetFaults({Matching(match)}));
@@ -147,7 +147,7 @@ TEST_F(FaultMatchTest, HeaderPrefixMatchesTheStartOfTheValue) {
   EXPECT_FALSE(Hit(Get("/")));
 }
 
-TEST_F(FaultMatchTest, EveryHeaderOfAMatchMustHold) {
+TEST_F(FaultMatchKindsTest, EveryHeaderOfAMatchMustHold) {
   v1::FaultMatch match;
   *match.add_headers() = Header("x-a", v1::HeaderMatch::EXACT, "1");
   *match.add_headers() = Header("x-b", v1::HeaderMatch::PRESENT);
@@ -159,7 +159,7 @@ TEST_F(FaultMatchTest, EveryHeaderOfAMatchMustHold) {
   EXPECT_FALSE(Hit(Get("/", "X-A: 2\r\nX-B: 1\r\n")));
 }
 
-TEST_F(FaultMatchTest, ClientsMatchTheClientsAddressRange) {
+TEST_F(FaultMatchKindsTest, ClientsMatchTheClientsAddressRange) {
   v1::FaultMatch loopback;
   loopback.add_clients("10.0.0.0/8");
   loopback.add_clients("127.0.0.0/8");  // any of them
@@ -185,7 +185,7 @@ TEST_F(FaultMatchTest, ClientsMatchTheClientsAddressRange) {
   EXPECT_EQ(RuleStats("second").matched(), 1u);
 }
 
-TEST_F(FaultMatchTest, UpstreamMatchesRequestsProxiedToIt) {
+TEST_F(FaultMatchKindsTest, UpstreamMatchesRequestsProxiedToIt) {
   UpstreamServer one(UpstreamReply{.text = "one\n"});
   UpstreamServer two(UpstreamReply{.text = "two\n"});
   ASSERT_TRUE(one.Start());
@@ -205,7 +205,7 @@ TEST_F(FaultMatchTest, UpstreamMatchesRequestsProxiedToIt) {
   EXPECT_EQ(two.request_count(), 1u);
 }
 
-TEST_F(FaultMatchTest, EveryConditionOfAMatchMustHold) {
+TEST_F(FaultMatchKindsTest, EveryConditionOfAMatchMustHold) {
   ASSERT_TRUE(SetRoutes({RespondRoute("/svc/")}));
   v1::FaultMatch match;
   match.set_route("/svc/");
