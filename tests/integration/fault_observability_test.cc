@@ -47,14 +47,9 @@ TEST_F(FaultObservabilityTest, ATaggedRuleNamesItselfOnTheNodesOwnResponses) {
   EXPECT_FALSE(Fetch("/untouched").Header("x-proxynode-fault"));
 }
 
-// On a proxy route, the same: "Responses the rule touches carry x-proxynode-fault".
-//
-// DISABLED: fails on main (issue 18 bug). Only responses the node serializes itself carry
-// the tag (Http1ResponseWriter::SerializeHead sets head.fault_rule from entry.fault_tag); a
-// proxied response is streamed from the upstream (StreamProxy) and never gets it. So a tagged
-// delay or bandwidth rule on a proxy route leaves no trace in the client's response; only
-// status aborts (answered by the node) are tagged.
-TEST_F(FaultObservabilityTest, DISABLED_ATaggedRuleNamesItselfOnProxiedResponses) {
+// On a proxy route, the same: "Responses the rule touches carry x-proxynode-fault", the
+// upstream's responses included.
+TEST_F(FaultObservabilityTest, ATaggedRuleNamesItselfOnProxiedResponses) {
   UpstreamServer upstream(UpstreamReply{.text = "upstream\n"});
   ASSERT_TRUE(upstream.Start());
   ASSERT_TRUE(StartFaultNode());
