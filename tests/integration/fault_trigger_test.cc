@@ -317,5 +317,33 @@ TEST_F(FaultTriggerTest, AnIdleConnectionPacedByAConnectionRuleHoldsNoSlot) {
   EXPECT_EQ(RuleStats("delay").overflowed(), 0u);
 }
 
+// A request that took a max_active_faults slot and is then refused by max_pending (503)
+// gives the slot back: afterwards, with max_pending lifted, two requests at once both get
+// their delay (a leaked slot would leave one of them overflowed).
+TEST_F(FaultTriggerTest, ARequestRefusedByMaxPendingGivesItsFaultSlotBack) {
+  ASSERT_TRUE(StartFaultNode({"--max_pending=1"}));
+  ASSERT_TRUE(SetFaults({DelayRule("slow", 500)}, /*max_active_faults=*/2));
+  std::vector<Exchange> first = fault::ConcurrentRoundTrips(
+      proxy_.http_port(), std::vector<std::string>(4, Get("/")), 5s + kFaultSlack);
+  int refused = 0;
+  for (const Exchange& exchange : first) {
+    ASSERT_EQ(exchange.ending, Ending::kOpen) << exchange.Describe();
+    refused += exchange.status() == 503 ? 1 : 0;
+  }
+  EXPECT_GE(refused, 1) << "max_pending refused nothing: the test proves nothing";
+
+  v1::NodeConfig unlimited;
+  unlimited.set_max_pending(0);
+  ASSERT_TRUE(control_->Update(unlimited, {"max_pending"}).ok());
+  const uint64_t overflowed = RuleStats("slow").overflowed();
+  std::vector<Exchange> second = fault::ConcurrentRoundTrips(
+      proxy_.http_port(), std::vector<std::string>(2, Get("/")), 5s + kFaultSlack);
+  for (const Exchange& exchange : second) {
+    EXPECT_EQ(exchange.status(), 200);
+    EXPECT_GE(exchange.MillisToComplete(), 500) << "a slot was leaked by a refused request";
+  }
+  EXPECT_EQ(RuleStats("slow").overflowed(), overflowed);
+}
+
 }  // namespace
 }  // namespace proxynode::testing
