@@ -271,5 +271,47 @@ TEST_F(FaultAbortTest, AStatusAbortDropsTheRequestBodyAndTheConnectionGoesOn) {
   EXPECT_EQ(Aborted(RuleStats("no-posts"), "status"), 2u);
 }
 
+// A Content-Type among a status abort's headers replaces the node's (one field, not two);
+// a 204 or 304 abort carries no length and no body, and the connection's framing holds.
+TEST_F(FaultAbortTest, StatusAbortFramingFollowsTheStatusAndItsHeaders) {
+  ASSERT_TRUE(StartFaultNode());
+  v1::FaultRule json = StatusRule("json", 503);
+  json.mutable_match()->set_path_prefix("/json");
+  json.mutable_abort()->set_body("{\"error\":\"unavailable\"}");
+  v1::AbortFault::Header* type = json.mutable_abort()->add_headers();
+  type->set_name("content-type");
+  type->set_value("application/json");
+  v1::FaultRule empty = StatusRule("no-content", 204);
+  empty.mutable_match()->set_path_prefix("/204");
+  v1::FaultRule unmodified = StatusRule("not-modified", 304);
+  unmodified.mutable_match()->set_path_prefix("/304");
+  ASSERT_TRUE(SetFaults({json, empty, unmodified}));
+
+  fault::Probe probe = Connect();
+  Exchange typed = probe.RoundTrip(Get("/json"), 5s);
+  ASSERT_EQ(typed.ending, Ending::kOpen) << typed.Describe();
+  EXPECT_EQ(typed.status(), 503);
+  EXPECT_EQ(typed.Header("Content-Type"), "application/json");
+  std::string lower_head = typed.bytes.substr(0, typed.HeadBytes());
+  for (char& c : lower_head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  EXPECT_EQ(lower_head.find("content-type:"), lower_head.rfind("content-type:"))
+      << "two Content-Type fields: " << typed.Describe();
+  EXPECT_EQ(typed.Body(), "{\"error\":\"unavailable\"}");
+
+  for (const std::string target : {"/204", "/304"}) {
+    SCOPED_TRACE(target);
+    Exchange bodiless = probe.RoundTrip(Get(target), 5s);
+    ASSERT_EQ(bodiless.ending, Ending::kOpen) << bodiless.Describe();
+    EXPECT_EQ(bodiless.status(), target == "/204" ? 204 : 304);
+    EXPECT_FALSE(bodiless.Header("Content-Length")) << bodiless.Describe();
+    EXPECT_FALSE(bodiless.Header("Transfer-Encoding")) << bodiless.Describe();
+    // No body bytes: the next response on the connection starts right after the head.
+    Exchange next = probe.RoundTrip(Get("/after"), 5s);
+    ASSERT_EQ(next.ending, Ending::kOpen) << next.Describe();
+    EXPECT_EQ(next.status(), 200) << "stray bytes after the bodiless response";
+    EXPECT_EQ(next.Body(), FaultNodeBody());
+  }
+}
+
 }  // namespace
 }  // namespace proxynode::testing

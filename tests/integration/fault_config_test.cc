@@ -84,6 +84,12 @@ std::vector<Refused> RefusedRules() {
          header->set_value("5");
        },
        "Content-Length"},
+      {"a 204 with a body",
+       [](R& r) {
+         r.mutable_abort()->set_status(204);
+         r.mutable_abort()->set_body("x");
+       },
+       "body"},
       {"after_bytes on a status", [](R& r) { r.mutable_abort()->set_after_bytes(3); },
        "after_bytes"},
       {"body on a reset",
