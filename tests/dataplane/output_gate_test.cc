@@ -40,6 +40,7 @@ TEST(OutputGateTest, AResponsesPaceEndsWithItsBytesAndAConnectionsDoesNot) {
 
   gate.BeginPacing(kRate, nullptr, /*whole_connection=*/true, 0);
   gate.PaceRest(1500);
+  EXPECT_EQ(gate.Limit(kSecond), 2000u) << "a connection's pace is not bounded by one response";
   EXPECT_FALSE(gate.OnWritten(1500, kSecond));
   EXPECT_TRUE(gate.pacing_connection());
   EXPECT_EQ(gate.Limit(kSecond), 500u);
