@@ -200,7 +200,8 @@ absl::Status CheckRule(const std::string& field, const FaultRule& rule) {
     return status;
   }
   if (rule.delay) {
-    const std::string delay_field = field + ".delay";
+    // The proto's path: delay.distribution.<shape> (an empirical row: .empirical.points[i]).
+    const std::string delay_field = field + ".delay.distribution";
     if (absl::Status status = ValidateDelayDistribution(rule.delay->distribution, delay_field);
         !status.ok()) {
       return status;
