@@ -132,7 +132,8 @@ absl::Status ValidateDelayDistribution(const DelayDistribution& d, std::string_v
       Nanos previous_v = 0;
       for (size_t i = 0; i < d.table.size(); ++i) {
         const DelayQuantile& row = d.table[i];
-        const std::string row_field = absl::StrCat(std::string(field), ".empirical.points[", i, "]");
+        const std::string row_field =
+            absl::StrCat(std::string(field), ".empirical.points[", i, "]");
         if (!(row.quantile >= 0 && row.quantile <= 1) || row.quantile <= previous_q) {
           return Invalid(row_field, "percentiles must rise within [0, 100]");
         }

@@ -185,9 +185,11 @@ TEST(DelayDistributionTest, InvalidParametersAreRefusedNamingTheField) {
   EXPECT_EQ(message(d), "faults[2].delay: pareto needs scale > 0, shape > 0 and cap >= scale");
   d = Of(DelayShape::kEmpirical);
   d.table = {{0.9, 10}, {0.5, 20}};
-  EXPECT_EQ(message(d), "faults[2].delay.empirical.points[1]: percentiles must rise within [0, 100]");
+  EXPECT_EQ(message(d),
+            "faults[2].delay.empirical.points[1]: percentiles must rise within [0, 100]");
   d.table = {{0.5, 20}, {0.9, 10}};
-  EXPECT_EQ(message(d), "faults[2].delay.empirical.points[1]: values must not fall (nor be negative)");
+  EXPECT_EQ(message(d),
+            "faults[2].delay.empirical.points[1]: values must not fall (nor be negative)");
   d.table.clear();
   EXPECT_FALSE(ValidateDelayDistribution(d, "f").ok());
 }
