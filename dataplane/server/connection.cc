@@ -169,13 +169,16 @@ SessionHost::Input Connection::ReadInput(Buffer& in, size_t limit) {
     bytes_in_ += result.bytes;
     if (transport_.arrival_stamps()) {
       // Read the clock again: this read may come late in a long batch of events, and a delay
-      // must never start before its request arrived. No stamp: these bytes came before
-      // stamping began, so count from now.
+      // must never start before its request arrived. The realtime clock first: a pause
+      // between the two reads then moves the arrival later, never earlier (a response must
+      // not leave before its delay; seen 0.5 ms early under ASan the other way round). No
+      // stamp: these bytes came before stamping began, so count from now.
+      const int64_t realtime_now = RealtimeNanos();
       const MonoTime current = context_.loop.UpdateNow();
       input.arrived_at = result.arrived_realtime == 0
                              ? current
-                             : MonotonicFromRealtime(result.arrived_realtime, RealtimeNanos(),
-                                                     current, kMaxArrivalAge);
+                             : MonotonicFromRealtime(result.arrived_realtime, realtime_now, current,
+                                                     kMaxArrivalAge);
     }
     IdleListEntry::last_activity = now();
   }
