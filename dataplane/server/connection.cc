@@ -41,6 +41,7 @@ Connection::Connection(WorkerContext& context, uint64_t id, const ConnectionHand
   requests_served_ = handover.requests_served;
   bytes_in_ = handover.bytes_in;
   bytes_out_ = handover.bytes_out;
+  paced_rate_ = handover.paced_rate;
 }
 
 Connection::~Connection() {
@@ -116,6 +117,7 @@ ConnectionHandover Connection::Detach() {
   handover.requests_served = requests_served_;
   handover.bytes_in = bytes_in_;
   handover.bytes_out = bytes_out_;
+  handover.paced_rate = paced_rate_;
   transport_.Unregister(context_.loop);
   context_.idle.Remove(*this);
   holds_slot_ = false;  // the slot travels with the socket

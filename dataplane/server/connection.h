@@ -42,6 +42,7 @@ struct ConnectionHandover {
   uint64_t requests_served = 0;
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
+  uint32_t paced_rate = 0;  // a fault rule's bandwidth for the rest of the connection
 };
 
 // One row of ListConnections.

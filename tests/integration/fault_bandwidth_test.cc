@@ -76,6 +76,46 @@ TEST_F(FaultBandwidthTest, AResponseScopeRateEndsWithTheResponse) {
       << "the next response on the connection was paced too";
 }
 
+// A connection's rate travels with it: idle connections of a retiring worker move to
+// another (workers 2 -> 1) and stay paced there.
+TEST_F(FaultBandwidthTest, AConnectionsRateMovesWithItToAnotherWorker) {
+  ASSERT_TRUE(StartFaultNode());
+  v1::FaultRule rule = BandwidthRule("slow-line", kRate, v1::BandwidthFault::CONNECTION);
+  rule.mutable_match()->set_path_prefix("/slow");
+  ASSERT_TRUE(SetFaults({rule}));
+  // Enough connections that the accept share puts some on the worker that retires (a worker
+  // takes at most its share plus 2).
+  std::vector<fault::Probe> probes;
+  for (int i = 0; i < 12; ++i) probes.push_back(Connect());
+  std::vector<Exchange> first(probes.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < probes.size(); ++i) {
+    threads.emplace_back([&, i] { first[i] = probes[i].RoundTrip(Get("/slow"), 5s); });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (const Exchange& exchange : first) ASSERT_EQ(exchange.ending, Ending::kOpen);
+
+  v1::NodeConfig config;
+  config.set_workers(1);
+  v1::UpdateConfigResponse response;
+  ASSERT_TRUE(control_->Update(config, {"workers"}, &response).ok());
+  // The retired worker hands its idle connections over.
+  EXPECT_TRUE(WaitUntil([&] { return Stats().total().connections_handed_in() > 0; }, 5s, 20ms))
+      << "no connection moved";
+
+  threads.clear();
+  std::vector<Exchange> after(probes.size());
+  for (size_t i = 0; i < probes.size(); ++i) {
+    threads.emplace_back([&, i] { after[i] = probes[i].RoundTrip(Get("/fast"), 5s); });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (size_t i = 0; i < after.size(); ++i) {
+    ASSERT_EQ(after[i].ending, Ending::kOpen) << after[i].Describe();
+    EXPECT_GE(after[i].MillisToComplete(), PacedMillis(after[i].bytes.size(), kRate))
+        << "connection " << i << " lost its rate";
+  }
+}
+
 // Pipelined behind a paced response, the next one leaves at full speed as soon as the paced
 // one is out.
 TEST_F(FaultBandwidthTest, APipelinedResponseBehindAPacedOneIsNotPaced) {
