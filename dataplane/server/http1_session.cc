@@ -160,10 +160,13 @@ void Http1Session::OnRequestHead(std::string_view head_block) {
   }
   ResponsePlan& plan = decision.plan;
   // A request starts when its bytes arrived (when known), so its delay and latency count
-  // the time it waited for the loop too.
-  PendingResponse& entry =
-      queue_.AppendDecided(head, decision, reader_.arrived_at() != 0 ? reader_.arrived_at() : now(),
-                           context.snapshots.Pin());
+  // the time it waited for the loop too. Unknown (no stamp yet), a delayed one starts now,
+  // read afresh: the loop's time may predate its bytes, and a delay must not end early.
+  MonoTime started = reader_.arrived_at();
+  if (started == 0) {
+    started = plan.delay > 0 || plan.first_byte_delay > 0 ? context.loop.UpdateNow() : now();
+  }
+  PendingResponse& entry = queue_.AppendDecided(head, decision, started, context.snapshots.Pin());
   if (plan.delay > 0) {
     host_->EnableArrivalStamps();  // from the next read on, delays count from arrival
   }
