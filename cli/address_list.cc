@@ -9,6 +9,8 @@
 #include <memory>
 #include <optional>
 
+#include "cli/units.h"
+
 namespace proxyctl {
 namespace {
 
@@ -30,12 +32,6 @@ std::optional<int> ParsePort(std::string_view digits) {
     return std::nullopt;
   }
   return port;
-}
-
-std::string_view Trimmed(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
 }
 
 }  // namespace
@@ -90,7 +86,7 @@ absl::StatusOr<std::vector<HostPort>> SplitAddressList(std::string_view list) {
   std::vector<HostPort> elements;
   while (true) {
     size_t comma = list.find(',');
-    std::string_view element = Trimmed(list.substr(0, comma));
+    std::string_view element = TrimSpaces(list.substr(0, comma));
     if (element.empty()) {
       return absl::InvalidArgumentError("--addr " + std::string(list) +
                                         ": empty element; expected host:port[,host:port...]");

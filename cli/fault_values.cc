@@ -18,12 +18,6 @@ constexpr char kAbortForms[] =
 constexpr char kHeaderForms[] =
     "must be NAME (present), NAME=VALUE (exact) or NAME=PREFIX* (prefix), e.g. x-user=test";
 
-std::string_view Trimmed(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 bool HasSpace(std::string_view text) {
   for (char c : text) {
     if (std::isspace(static_cast<unsigned char>(c))) return true;
@@ -102,13 +96,13 @@ absl::StatusOr<AbortFault> ParseAbort(const std::string& text) {
 absl::StatusOr<AbortFault::Header> ParseAbortHeader(const std::string& text) {
   const size_t colon = text.find(':');
   const std::string_view name =
-      Trimmed(std::string_view(text).substr(0, std::min(colon, text.size())));
+      TrimSpaces(std::string_view(text).substr(0, std::min(colon, text.size())));
   if (colon == std::string::npos || name.empty() || HasSpace(name)) {
     return FlagError("--abort-header", text, "must be 'Name: value', e.g. 'Retry-After: 5'");
   }
   AbortFault::Header header;
   header.set_name(std::string(name));
-  header.set_value(std::string(Trimmed(std::string_view(text).substr(colon + 1))));
+  header.set_value(std::string(TrimSpaces(std::string_view(text).substr(colon + 1))));
   return header;
 }
 

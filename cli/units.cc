@@ -145,6 +145,12 @@ std::optional<uint64_t> ParseSize(std::string_view text) {
   return *number * multiplier;
 }
 
+std::string_view TrimSpaces(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
 std::optional<uint64_t> ParseCount(std::string_view text) {
   if (text.empty()) return std::nullopt;
   uint64_t value = 0;

@@ -25,6 +25,9 @@ std::optional<int64_t> ParseDuration(std::string_view text);
 // or beyond uint64.
 std::optional<uint64_t> ParseSize(std::string_view text);
 
+// `text` without leading and trailing spaces and tabs.
+std::string_view TrimSpaces(std::string_view text);
+
 // A plain non-negative decimal integer; nullopt otherwise (signs, units, overflow).
 std::optional<uint64_t> ParseCount(std::string_view text);
 

@@ -15,8 +15,6 @@
 namespace proxynode {
 namespace {
 
-using google::protobuf::Duration;
-
 absl::StatusOr<RouteAction> ToAction(const std::string& field, v1::Route::Action action) {
   switch (action) {
     case v1::Route::RESPOND:
@@ -40,20 +38,6 @@ absl::StatusOr<LoadBalancing> ToBalancing(const std::string& field,
       return absl::InvalidArgumentError(absl::StrCat(field, ": ", static_cast<int>(balancing),
                                                      " is not ROUND_ROBIN or LEAST_OUTSTANDING"));
   }
-}
-
-// An unset duration leaves `target` at its default; a malformed one is refused.
-absl::Status CopyDurationIfSet(const std::string& field, bool present, const Duration& value,
-                               Nanos& target) {
-  if (!present) {
-    return absl::OkStatus();
-  }
-  absl::StatusOr<Nanos> nanos = ToNanos(field, value);
-  if (!nanos.ok()) {
-    return nanos.status();
-  }
-  target = *nanos;
-  return absl::OkStatus();
 }
 
 // Unset fields keep RouteConfig's defaults; unset delay means "the node's delay".

@@ -10,22 +10,6 @@
 namespace proxynode {
 namespace {
 
-using google::protobuf::Duration;
-
-// Assigns `target` from `value` when `present`; a malformed duration is refused.
-absl::Status CopyDuration(const std::string& field, bool present, const Duration& value,
-                          Nanos& target) {
-  if (!present) {
-    return absl::OkStatus();
-  }
-  absl::StatusOr<Nanos> nanos = ToNanos(field, value);
-  if (!nanos.ok()) {
-    return nanos.status();
-  }
-  target = *nanos;
-  return absl::OkStatus();
-}
-
 absl::StatusOr<DelayDistribution> DistributionFromProto(const std::string& field,
                                                         const v1::DelayDistribution& proto) {
   DelayDistribution d;
@@ -34,30 +18,33 @@ absl::StatusOr<DelayDistribution> DistributionFromProto(const std::string& field
   switch (proto.shape_case()) {
     case Proto::kFixed:
       d.shape = DelayShape::kFixed;
-      status.Update(CopyDuration(field + ".fixed", true, proto.fixed(), d.fixed));
+      status.Update(CopyDurationIfSet(field + ".fixed", true, proto.fixed(), d.fixed));
       break;
     case Proto::kUniform:
       d.shape = DelayShape::kUniform;
-      status.Update(CopyDuration(field + ".uniform.low", true, proto.uniform().low(), d.low));
-      status.Update(CopyDuration(field + ".uniform.high", true, proto.uniform().high(), d.high));
+      status.Update(CopyDurationIfSet(field + ".uniform.low", true, proto.uniform().low(), d.low));
+      status.Update(
+          CopyDurationIfSet(field + ".uniform.high", true, proto.uniform().high(), d.high));
       break;
     case Proto::kNormal:
       d.shape = DelayShape::kNormal;
-      status.Update(CopyDuration(field + ".normal.mean", true, proto.normal().mean(), d.mean));
+      status.Update(CopyDurationIfSet(field + ".normal.mean", true, proto.normal().mean(), d.mean));
       status.Update(
-          CopyDuration(field + ".normal.stddev", true, proto.normal().stddev(), d.stddev));
+          CopyDurationIfSet(field + ".normal.stddev", true, proto.normal().stddev(), d.stddev));
       break;
     case Proto::kLognormal:
       d.shape = DelayShape::kLogNormal;
+      status.Update(CopyDurationIfSet(field + ".lognormal.median", true, proto.lognormal().median(),
+                                      d.median));
       status.Update(
-          CopyDuration(field + ".lognormal.median", true, proto.lognormal().median(), d.median));
-      status.Update(CopyDuration(field + ".lognormal.p99", true, proto.lognormal().p99(), d.p99));
+          CopyDurationIfSet(field + ".lognormal.p99", true, proto.lognormal().p99(), d.p99));
       break;
     case Proto::kPareto:
       d.shape = DelayShape::kPareto;
-      status.Update(CopyDuration(field + ".pareto.scale", true, proto.pareto().scale(), d.scale));
+      status.Update(
+          CopyDurationIfSet(field + ".pareto.scale", true, proto.pareto().scale(), d.scale));
       d.alpha = proto.pareto().shape();
-      status.Update(CopyDuration(field + ".pareto.cap", true, proto.pareto().cap(), d.cap));
+      status.Update(CopyDurationIfSet(field + ".pareto.cap", true, proto.pareto().cap(), d.cap));
       break;
     case Proto::kEmpirical:
       d.shape = DelayShape::kEmpirical;
@@ -65,8 +52,8 @@ absl::StatusOr<DelayDistribution> DistributionFromProto(const std::string& field
         const Proto::Empirical::Point& point = proto.empirical().points(i);
         DelayQuantile row;
         row.quantile = point.percentile() / 100.0;
-        status.Update(CopyDuration(absl::StrCat(field, ".empirical.points[", i, "].value"), true,
-                                   point.value(), row.value));
+        status.Update(CopyDurationIfSet(absl::StrCat(field, ".empirical.points[", i, "].value"),
+                                        true, point.value(), row.value));
         d.table.push_back(row);
       }
       break;
@@ -259,8 +246,9 @@ absl::StatusOr<FaultRule> FaultRuleFromProto(const std::string& field, const v1:
                                                                   : BandwidthScope::kResponse;
   const v1::HeaderTriggers& triggers = proto.header_triggers();
   rule.header_triggers.enabled = triggers.enabled();
-  absl::Status status = CopyDuration(field + ".header_triggers.max_delay", triggers.has_max_delay(),
-                                     triggers.max_delay(), rule.header_triggers.max_delay);
+  absl::Status status =
+      CopyDurationIfSet(field + ".header_triggers.max_delay", triggers.has_max_delay(),
+                        triggers.max_delay(), rule.header_triggers.max_delay);
   if (!status.ok()) {
     return status;
   }
@@ -275,7 +263,7 @@ absl::StatusOr<FaultRule> FaultRuleFromProto(const std::string& field, const v1:
   }
   if (proto.has_expires_after()) {
     Nanos after = 0;
-    status = CopyDuration(field + ".expires_after", true, proto.expires_after(), after);
+    status = CopyDurationIfSet(field + ".expires_after", true, proto.expires_after(), after);
     if (!status.ok()) {
       return status;
     }

@@ -38,4 +38,19 @@ inline absl::StatusOr<Nanos> ToNanos(const std::string& field,
   return d.seconds() * kSecond + d.nanos();
 }
 
+// Assigns `target` from `value` when `present`; an unset duration leaves `target` as it is
+// (its default) and a malformed one is refused, naming `field`.
+inline absl::Status CopyDurationIfSet(const std::string& field, bool present,
+                                      const google::protobuf::Duration& value, Nanos& target) {
+  if (!present) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<Nanos> nanos = ToNanos(field, value);
+  if (!nanos.ok()) {
+    return nanos.status();
+  }
+  target = *nanos;
+  return absl::OkStatus();
+}
+
 }  // namespace proxynode

@@ -11,6 +11,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "dataplane/http/http_syntax.h"
 
 namespace proxynode {
 namespace {
@@ -77,17 +78,6 @@ std::string HostPortProblem(std::string_view address) {
   return "";
 }
 
-// A prefix is compared with request targets, which never hold spaces or control bytes: a
-// prefix with one could never match, so it is surely a mistake.
-bool HasSpaceOrControl(std::string_view text) {
-  for (char c : text) {
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
-      return true;
-    }
-  }
-  return false;
-}
-
 absl::Status CheckUpstreams(const std::string& field, const RouteConfig& route) {
   if (route.action == RouteAction::kRespond) {
     if (!route.upstreams.empty()) {
@@ -123,7 +113,9 @@ absl::Status CheckRoute(const std::string& field, const RouteConfig& route) {
     return absl::InvalidArgumentError(
         absl::StrCat(prefix_field, ": \"", absl::CEscape(route.prefix), "\" must start with '/'"));
   }
-  if (HasSpaceOrControl(route.prefix)) {
+  // Compared with request targets, which hold visible bytes only: a prefix with a space or
+  // a control byte could never match, so it is surely a mistake.
+  if (!http_syntax::IsVisible(route.prefix)) {
     return absl::InvalidArgumentError(
         absl::StrCat(prefix_field, ": \"", absl::CEscape(route.prefix),
                      "\" has a space or control character (a request target has none)"));

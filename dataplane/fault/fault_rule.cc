@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "dataplane/http/http_parser.h"
+#include "dataplane/http/http_syntax.h"
 
 namespace proxynode {
 namespace {
@@ -19,35 +20,15 @@ absl::Status Invalid(const std::string& field, std::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", std::string(what)));
 }
 
-bool IsTokenChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
+using http_syntax::IsToken;
 
-bool IsToken(std::string_view text) {
-  if (text.empty()) return false;
-  for (char c : text) {
-    if (!IsTokenChar(c)) return false;
-  }
-  return true;
-}
-
-// Field values may hold visible characters, spaces and tabs, never CR, LF or NUL.
 bool IsFieldValue(std::string_view text) {
-  for (char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if ((byte < 0x20 && c != '\t') || byte == 0x7f) return false;
-  }
-  return true;
+  return http_syntax::AllBytes(text, [](char c) { return http_syntax::IsFieldValueChar(c); });
 }
 
 // Request targets hold no spaces or control bytes: a path with one could never match.
 bool IsPath(std::string_view text) {
-  if (text.empty() || text.front() != '/') return false;
-  for (char c : text) {
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return false;
-  }
-  return true;
+  return !text.empty() && text.front() == '/' && http_syntax::IsVisible(text);
 }
 
 bool IsRuleName(std::string_view name) {
@@ -274,19 +255,11 @@ absl::StatusOr<ClientRange> ParseClientRange(std::string_view text) {
 }
 
 std::optional<uint32_t> MethodBit(std::string_view name) {
-  static constexpr std::pair<std::string_view, HttpMethod> kMethods[] = {
-      {"GET", HttpMethod::kGet},         {"HEAD", HttpMethod::kHead},
-      {"POST", HttpMethod::kPost},       {"PUT", HttpMethod::kPut},
-      {"DELETE", HttpMethod::kDelete},   {"OPTIONS", HttpMethod::kOptions},
-      {"PATCH", HttpMethod::kPatch},     {"TRACE", HttpMethod::kTrace},
-      {"CONNECT", HttpMethod::kConnect},
-  };
-  for (const auto& [method_name, method] : kMethods) {
-    if (name == method_name) {
-      return uint32_t{1} << static_cast<uint32_t>(method);
-    }
+  const HttpMethod method = MethodFromString(name);
+  if (method == HttpMethod::kOther) {
+    return std::nullopt;
   }
-  return std::nullopt;
+  return uint32_t{1} << static_cast<uint32_t>(method);
 }
 
 absl::Status ValidateFaultRules(const std::vector<FaultRule>& rules) {

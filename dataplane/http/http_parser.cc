@@ -31,20 +31,6 @@ ParseError ApplyField(std::string_view name, std::string_view value, HeadFacts* 
   return ParseError::kNone;
 }
 
-HttpMethod MethodFromString(std::string_view method) {
-  static constexpr std::pair<std::string_view, HttpMethod> kMethods[] = {
-      {"GET", HttpMethod::kGet},         {"HEAD", HttpMethod::kHead},
-      {"POST", HttpMethod::kPost},       {"PUT", HttpMethod::kPut},
-      {"DELETE", HttpMethod::kDelete},   {"OPTIONS", HttpMethod::kOptions},
-      {"PATCH", HttpMethod::kPatch},     {"TRACE", HttpMethod::kTrace},
-      {"CONNECT", HttpMethod::kConnect},
-  };
-  for (const auto& [text, value] : kMethods) {
-    if (method == text) return value;  // methods are case-sensitive (RFC 9110 9.1)
-  }
-  return HttpMethod::kOther;
-}
-
 // request-line = method SP request-target SP HTTP-version, exactly one SP each.
 ParseError ParseRequestLine(std::string_view line, RequestHead* head) {
   const size_t sp1 = line.find(' ');
@@ -115,6 +101,20 @@ ParseError ParseHeadBlock(std::string_view block, const ParserLimits& limits, Re
 }
 
 }  // namespace
+
+HttpMethod MethodFromString(std::string_view method) {
+  static constexpr std::pair<std::string_view, HttpMethod> kMethods[] = {
+      {"GET", HttpMethod::kGet},         {"HEAD", HttpMethod::kHead},
+      {"POST", HttpMethod::kPost},       {"PUT", HttpMethod::kPut},
+      {"DELETE", HttpMethod::kDelete},   {"OPTIONS", HttpMethod::kOptions},
+      {"PATCH", HttpMethod::kPatch},     {"TRACE", HttpMethod::kTrace},
+      {"CONNECT", HttpMethod::kConnect},
+  };
+  for (const auto& [text, value] : kMethods) {
+    if (method == text) return value;  // methods are case-sensitive (RFC 9110 9.1)
+  }
+  return HttpMethod::kOther;
+}
 
 ParseResult HttpRequestParser::Parse(std::string_view input) {
   return message_.Parse(input, [this](std::string_view head) { return ParseHead(head); });

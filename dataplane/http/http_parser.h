@@ -50,6 +50,9 @@ struct RequestHead {
   size_t header_bytes = 0;       // size of the head block including final CRLF
 };
 
+// The method a request line names (case-sensitive, RFC 9110 9.1); kOther when unknown.
+HttpMethod MethodFromString(std::string_view method);
+
 class HttpRequestParser {
  public:
   explicit HttpRequestParser(ParserLimits limits = {})

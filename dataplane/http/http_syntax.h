@@ -96,6 +96,12 @@ inline bool IsObsText(char c) { return static_cast<unsigned char>(c) >= 0x80; }
 // Also the bytes of a reason-phrase (RFC 9112 4).
 inline bool IsFieldValueChar(char c) { return c == '\t' || c == ' ' || IsVchar(c) || IsObsText(c); }
 
+// Visible bytes only (VCHAR or obs-text): what a request target may hold, so a configured
+// path with a space or control byte could never match one.
+inline bool IsVisible(std::string_view s) {
+  return AllBytes(s, [](char c) { return IsVchar(c) || IsObsText(c); });
+}
+
 inline std::string_view TrimOws(std::string_view s) {
   while (!s.empty() && IsWs(s.front())) s.remove_prefix(1);
   while (!s.empty() && IsWs(s.back())) s.remove_suffix(1);

@@ -6,18 +6,12 @@
 #include <charconv>
 #include <cstring>
 
+#include "dataplane/http/http_syntax.h"
+
 namespace proxynode {
 namespace {
 
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
+using http_syntax::TrimOws;
 
 bool HeaderHolds(const HeaderMatch& header, const HeaderFields& fields) {
   return fields.Any(header.name, [&](std::string_view value) {
@@ -43,22 +37,15 @@ bool RouteProxiesTo(const RouteConfig* route, std::string_view upstream) {
 
 // The number in front of `text` and the unit after it (spaces between allowed).
 bool SplitNumber(std::string_view text, double& number, std::string_view& unit) {
-  text = Trim(text);
+  text = TrimOws(text);
   const char* end = text.data() + text.size();
   auto [stop, error] = std::from_chars(text.data(), end, number);
   if (error != std::errc() || !(number >= 0)) return false;
-  unit = Trim(std::string_view(stop, static_cast<size_t>(end - stop)));
+  unit = TrimOws(std::string_view(stop, static_cast<size_t>(end - stop)));
   return true;
 }
 
 }  // namespace
-
-bool HeaderFields::EqualsLowered(std::string_view text, std::string_view lower) {
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (Lower(text[i]) != lower[i]) return false;
-  }
-  return true;
-}
 
 void HeaderFields::Index() const {
   indexed_ = true;
@@ -67,12 +54,13 @@ void HeaderFields::Index() const {
   while (line_start != std::string_view::npos && count_ < kMaxFields) {
     const size_t begin = line_start + 1;
     const size_t line_end = block_.find('\n', begin);
-    const std::string_view line = block_.substr(
+    std::string_view line = block_.substr(
         begin, line_end == std::string_view::npos ? std::string_view::npos : line_end - begin);
+    if (line.ends_with('\r')) line.remove_suffix(1);
     line_start = line_end;
     const size_t colon = line.find(':');
     if (colon == std::string_view::npos || colon > UINT16_MAX) continue;
-    const std::string_view value = Trim(line.substr(colon + 1));
+    const std::string_view value = TrimOws(line.substr(colon + 1));
     fields_[count_++] =
         Field{.name_begin = static_cast<uint32_t>(begin),
               .value_begin = static_cast<uint32_t>(value.data() - block_.data()),

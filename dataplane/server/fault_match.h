@@ -16,6 +16,7 @@
 #include "dataplane/core/socket_ops.h"
 #include "dataplane/fault/fault_rule.h"
 #include "dataplane/http/http_parser.h"
+#include "dataplane/http/http_syntax.h"
 
 namespace proxynode {
 
@@ -34,7 +35,8 @@ class HeaderFields {
     for (uint32_t i = 0; i < count_; ++i) {
       const Field& field = fields_[i];
       if (field.name_size == lower_name.size() &&
-          EqualsLowered(block_.substr(field.name_begin, field.name_size), lower_name) &&
+          http_syntax::EqualsIgnoreCase(block_.substr(field.name_begin, field.name_size),
+                                        lower_name) &&
           holds(block_.substr(field.value_begin, field.value_size))) {
         return true;
       }
@@ -55,7 +57,6 @@ class HeaderFields {
   // More than the parser lets a request have (ParserLimits::max_header_count).
   static constexpr uint32_t kMaxFields = 128;
 
-  static bool EqualsLowered(std::string_view text, std::string_view lower);
   void Index() const;
 
   std::string_view block_;

@@ -56,8 +56,9 @@ void ShapeByFault(const ConfigSnapshot& config, ResponsePlan& plan);
 // (a route's delay for `delay_percent` of its requests).
 inline void ApplyFaults(const RequestFacts& facts, WorkerFaults& faults, Admission* admission,
                         ResponsePlan& plan) {
-  faults.Follow(facts.config);
-  if (!facts.config.faults.empty()) {
+  if (facts.config.faults.empty()) {
+    faults.Follow(facts.config);  // the seed of the implicit rule's draw (Decide follows too)
+  } else {
     const SessionHost* host = facts.host;
     auto client = [host] { return host != nullptr ? host->peer() : SocketAddress{}; };
     const FaultRequest request{.head = facts.head,

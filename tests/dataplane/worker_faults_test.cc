@@ -35,17 +35,18 @@ class WorkerFaultsTest : public ::testing::Test {
     return faults_.Decide(request, config_, admission);
   }
 
-  // The decision the session makes (handler, then faults, then limits).
-  ResponseDecision DecideWhole() {
+  // The decision the session makes (handler, then faults, then limits), with `faults` (the
+  // fixture's by default) and `admission` (none by default).
+  ResponseDecision DecideWhole(WorkerFaults* faults = nullptr, Admission* admission = nullptr) {
     RespondHandler handler;
-    RequestFacts facts{.head = head_,
-                       .head_block = block_,
-                       .config = config_,
-                       .now = kSecond,
-                       .requests_on_connection = 1,
-                       .nothing_owed = true,
-                       .host = nullptr};
-    return DecideResponse(facts, handler, nullptr, &faults_);
+    const RequestFacts facts{.head = head_,
+                             .head_block = block_,
+                             .config = config_,
+                             .now = kSecond,
+                             .requests_on_connection = 1,
+                             .nothing_owed = true,
+                             .host = nullptr};
+    return DecideResponse(facts, handler, admission, faults != nullptr ? faults : &faults_);
   }
 
   // Rules are per snapshot version: bump it as the pipeline does on each change.
@@ -194,15 +195,7 @@ TEST_F(WorkerFaultsTest, ARequestRefusedByMaxPendingGivesItsFaultSlotBack) {
   Changed();
   Admission admission(100);
   ASSERT_TRUE(admission.TryAcquirePending(1));  // the one pending slot is taken
-  RespondHandler handler;
-  RequestFacts facts{.head = head_,
-                     .head_block = block_,
-                     .config = config_,
-                     .now = kSecond,
-                     .requests_on_connection = 1,
-                     .nothing_owed = true,
-                     .host = nullptr};
-  ResponseDecision refused = DecideResponse(facts, handler, &admission, &faults_);
+  ResponseDecision refused = DecideWhole(nullptr, &admission);
   EXPECT_EQ(refused.refusal, Refusal::kMaxPending);
   EXPECT_EQ(admission.active_faults(), 0) << "the refused request's fault slot leaked";
 }
@@ -234,17 +227,7 @@ TEST_F(WorkerFaultsTest, TheSeedAppliesToTheImplicitRuleWithoutAnyRule) {
   auto run = [this] {
     WorkerFaults faults(0, nullptr);
     std::vector<Nanos> delays;
-    RespondHandler handler;
-    for (int i = 0; i < 64; ++i) {
-      RequestFacts facts{.head = head_,
-                         .head_block = block_,
-                         .config = config_,
-                         .now = kSecond,
-                         .requests_on_connection = 1,
-                         .nothing_owed = true,
-                         .host = nullptr};
-      delays.push_back(DecideResponse(facts, handler, nullptr, &faults).plan.delay);
-    }
+    for (int i = 0; i < 64; ++i) delays.push_back(DecideWhole(&faults).plan.delay);
     return delays;
   };
   EXPECT_EQ(run(), run());
