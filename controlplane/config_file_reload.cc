@@ -3,6 +3,7 @@
 #include <optional>
 #include <utility>
 
+#include "controlplane/config_diff.h"
 #include "controlplane/json_log.h"
 
 namespace proxynode {
@@ -20,7 +21,8 @@ void LogTaken(const std::string& path, const ConfigResult& taken) {
                                   {"apply_time_ms", static_cast<double>(taken.apply_time) / 1e6},
                                   {"delay", FormatDuration(now.delay)},
                                   {"workers", now.workers},
-                                  {"routes", now.routes.size()}});
+                                  {"routes", now.routes.size()},
+                                  {"diff", RawJson{DiffToJson(taken.diff)}}});
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "controlplane/config_audit.h"
+#include "controlplane/config_diff.h"
 #include "controlplane/config_translator.h"
 #include "controlplane/json_log.h"
 
@@ -27,30 +29,6 @@ std::string DrainRefusal(ConfigSource source) {
     return "the node is draining and will exit; change the config of the nodes that stay";
   }
   return "the node is draining; the config stays as it is";
-}
-
-// Step 4's first half: the change applied to the running config, version left as it runs.
-absl::StatusOr<NodeConfig> Candidate(const ConfigChange& change, const ConfigSnapshot& running) {
-  if (const auto* patch = std::get_if<FieldMaskUpdate>(&change.update)) {
-    return ApplyFieldMask(running, patch->fields, patch->mask);
-  }
-  if (const auto* expiry = std::get_if<ExpireFaults>(&change.update)) {
-    NodeConfig kept = running;
-    std::erase_if(kept.faults, [now = expiry->now_unix_nanos](const FaultRule& rule) {
-      return IsExpired(rule, now);
-    });
-    return kept;
-  }
-  NodeConfig whole = std::get<NodeConfig>(change.update);
-  whole.version = running.version;
-  return whole;
-}
-
-// Whether a change that equals the running config leaves the version alone. Today a whole
-// config (a reloaded file) and an expiry that found nothing to remove do; an UpdateConfig
-// always bumps it. Issue 15 makes every source keep it.
-bool UnchangedKeepsVersion(const ConfigChange& change) {
-  return !std::holds_alternative<FieldMaskUpdate>(change.update);
 }
 
 // The earliest expiry among the fault rules (wall clock, ns since the epoch); 0: none.
@@ -83,7 +61,17 @@ absl::StatusOr<NodeConfig> ConfigPipeline::PrepareStartupConfig(NodeConfig confi
 }
 
 ConfigPipeline::ConfigPipeline(Dataplane& dataplane, Resolver resolve)
-    : dataplane_(dataplane), resolve_(std::move(resolve)), thread_([this] { Loop(); }) {}
+    : dataplane_(dataplane), resolve_(std::move(resolve)) {
+  history_.Record(ConfigHistoryEntry{.version = dataplane_.config()->version,
+                                     .applied_unix_nanos = RealtimeNanos(),
+                                     .source = ConfigSource::kStartup,
+                                     .origin = "start-up",
+                                     .identity = "",
+                                     .restored_version = 0,
+                                     .diff = {},
+                                     .config = dataplane_.config()});
+  thread_ = std::thread([this] { Loop(); });
+}
 
 ConfigPipeline::~ConfigPipeline() {
   {
@@ -175,8 +163,9 @@ ConfigPipeline::Queued ConfigPipeline::ExpiryChange() {
   auto done = [this, names](ConfigOutcome outcome) {
     if (outcome.ok()) {
       if (outcome->changed) {
-        LogInfo("fault rules expired and removed",
-                {{"rules", names}, {"version", outcome->config->version}});
+        LogInfo("fault rules expired and removed", {{"rules", names},
+                                                    {"version", outcome->config->version},
+                                                    {"diff", RawJson{DiffToJson(outcome->diff)}}});
       }
       return;
     }
@@ -189,25 +178,97 @@ ConfigPipeline::Queued ConfigPipeline::ExpiryChange() {
 
 void ConfigPipeline::Process(Queued queued) {
   const ConfigSnapshotPtr running = dataplane_.config();
-  absl::StatusOr<std::optional<NodeConfig>> next = Check(queued.change, *running);
+  const ConfigChange& change = queued.change;
+  const bool audited =
+      change.source == ConfigSource::kGrpc || change.source == ConfigSource::kRollback;
+  absl::StatusOr<std::optional<NodeConfig>> next = Check(change, *running);
   if (!next.ok()) {
+    if (audited) {
+      AuditRefused(change, next.status(), running->version);
+    }
     // Moved, not copied: a copy would share the status's reference count with `done`'s
     // thread, which Debian's uninstrumented Abseil hides from TSan.
     queued.done(std::move(next).status());
     return;
   }
+  ConfigResult result;
+  result.config = running;
+  result.dry_run = change.dry_run;
+  if (const auto* rollback = std::get_if<RollbackTo>(&change.update)) {
+    result.restored_version = rollback->version;
+  }
   if (!next->has_value()) {
-    queued.done(ConfigResult{running, false, 0});
+    if (audited) {
+      AuditApplied(change, result, running->version);
+    }
+    queued.done(std::move(result));
+    return;
+  }
+  result.changed = true;
+  result.diff = DiffConfigs(ToProto(*running), ToProto(**next));
+  if (change.dry_run) {
+    result.config = std::make_shared<const ConfigSnapshot>(std::move(**next));
+    AuditApplied(change, result, running->version);
+    queued.done(std::move(result));
     return;
   }
   // The version moves only here, on this thread, right before the publish that makes it the
   // running one: the next change already sees it.
   (*next)->version = running->version + 1;
-  auto snapshot = std::make_shared<const ConfigSnapshot>(std::move(**next));
-  dataplane_.PublishConfig(
-      snapshot, [snapshot, submitted = queued.submitted, done = std::move(queued.done)]() mutable {
-        done(ConfigResult{snapshot, true, MonotonicNow() - submitted});
-      });
+  result.config = std::make_shared<const ConfigSnapshot>(std::move(**next));
+  Record(change, result);
+  if (audited) {
+    AuditApplied(change, result, result.config->version);
+  }
+  ConfigSnapshotPtr snapshot = result.config;
+  dataplane_.PublishConfig(snapshot, [result = std::move(result), submitted = queued.submitted,
+                                      done = std::move(queued.done)]() mutable {
+    result.apply_time = MonotonicNow() - submitted;
+    done(std::move(result));
+  });
+}
+
+void ConfigPipeline::Record(const ConfigChange& change, const ConfigResult& result) {
+  history_.Record(ConfigHistoryEntry{.version = result.config->version,
+                                     .applied_unix_nanos = RealtimeNanos(),
+                                     .source = change.source,
+                                     .origin = change.origin,
+                                     .identity = change.identity,
+                                     .restored_version = result.restored_version,
+                                     .diff = result.diff,
+                                     .config = result.config});
+}
+
+absl::StatusOr<NodeConfig> ConfigPipeline::Candidate(const ConfigChange& change,
+                                                     const ConfigSnapshot& running) {
+  if (const auto* patch = std::get_if<FieldMaskUpdate>(&change.update)) {
+    return ApplyFieldMask(running, patch->fields, patch->mask);
+  }
+  if (const auto* expiry = std::get_if<ExpireFaults>(&change.update)) {
+    NodeConfig kept = running;
+    std::erase_if(kept.faults, [now = expiry->now_unix_nanos](const FaultRule& rule) {
+      return IsExpired(rule, now);
+    });
+    return kept;
+  }
+  NodeConfig whole;
+  if (const auto* rollback = std::get_if<RollbackTo>(&change.update)) {
+    std::optional<ConfigHistoryEntry> kept = history_.Find(rollback->version);
+    if (!kept) {
+      const std::vector<ConfigHistoryEntry> entries = history_.Entries();
+      return absl::NotFoundError(absl::StrCat(
+          "version ", rollback->version, " is not in the history, which keeps versions ",
+          entries.front().version, " to ", entries.back().version));
+    }
+    whole = *kept->config;
+    // A rule whose time has passed stays gone: a rollback does not bring back an experiment.
+    std::erase_if(whole.faults,
+                  [now = RealtimeNanos()](const FaultRule& rule) { return IsExpired(rule, now); });
+  } else {
+    whole = std::get<NodeConfig>(change.update);
+  }
+  whole.version = running.version;
+  return whole;
 }
 
 absl::StatusOr<std::optional<NodeConfig>> ConfigPipeline::Check(const ConfigChange& change,
@@ -226,7 +287,7 @@ absl::StatusOr<std::optional<NodeConfig>> ConfigPipeline::Check(const ConfigChan
   }
   // Compared before resolving: an unchanged config needs no lookup (Upstream compares by
   // address, not by what it resolved to).
-  if (UnchangedKeepsVersion(change) && *candidate == running) {
+  if (*candidate == running) {
     return std::nullopt;
   }
   // Only the upstreams the change brings need a lookup: those carried over from the running

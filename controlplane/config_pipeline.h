@@ -13,12 +13,13 @@
 // Fault rules that expire are removed by the pipeline itself, as a change of its own
 // (ExpireFaults) made when the first expiry comes, logged with the rules it removed. (The
 // workers stop applying an expired rule at its time already; this makes it leave the config.)
-// A refused change publishes nothing and leaves the version as it is. A whole config equal to
-// the running one is "unchanged": nothing is published, the version stays. Start-up, before a
-// data plane exists, takes steps 4 and 5 only (PrepareStartupConfig) and runs as version 1.
-// Room for what comes next (issue 15): a dry run stops after step 5 with what would run, a
-// diff is taken between step 5's config and the running one, a history is kept at step 6;
-// the request (ConfigChange) already says who asked.
+// A refused change publishes nothing and leaves the version as it is. A change whose config
+// equals the running one is "unchanged": nothing is published, the version stays. Every
+// result carries the diff between the running config and step 5's. A dry run stops after
+// step 5 and answers with what would run. Step 6 records the version in the history (the
+// last 32, for GetConfigHistory and rollbacks) and, for a client's change, writes the audit
+// line (config_audit.h). Start-up, before a data plane exists, takes steps 4 and 5 only
+// (PrepareStartupConfig) and runs as version 1, the history's first entry.
 //
 // Thread contract: Submit and Apply are safe to call from any thread but the pipeline's own
 // (Apply blocks). Destroying the pipeline refuses what is still queued and joins its thread;
@@ -35,6 +36,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "controlplane/config_change.h"
+#include "controlplane/config_history.h"
 #include "controlplane/upstream_resolver.h"
 #include "dataplane/dataplane.h"
 
@@ -70,6 +72,7 @@ class ConfigPipeline {
   ConfigOutcome Apply(ConfigChange change);
 
   uint64_t running_version() const { return dataplane_.config()->version; }
+  const ConfigHistory& history() const { return history_; }
 
  private:
   struct Queued {
@@ -87,9 +90,13 @@ class ConfigPipeline {
   // changes nothing, or the refusal.
   absl::StatusOr<std::optional<NodeConfig>> Check(const ConfigChange& change,
                                                   const ConfigSnapshot& running);
+  // Step 4's first half: the change applied to the running config, version left as it runs.
+  absl::StatusOr<NodeConfig> Candidate(const ConfigChange& change, const ConfigSnapshot& running);
+  void Record(const ConfigChange& change, const ConfigResult& result);
 
   Dataplane& dataplane_;
   Resolver resolve_;  // used on the pipeline's thread only
+  ConfigHistory history_;
 
   std::mutex mutex_;
   std::condition_variable wake_;

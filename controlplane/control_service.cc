@@ -5,11 +5,14 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "controlplane/config_audit.h"
 #include "controlplane/config_translator.h"
 #include "controlplane/proto_duration.h"
 #include "controlplane/stats_translator.h"
 #include "controlplane/status_convert.h"
+#include "grpc/grpc_security_constants.h"
 #include "grpcpp/alarm.h"
+#include "grpcpp/security/auth_context.h"
 
 namespace proxynode {
 namespace {
@@ -19,6 +22,65 @@ grpc::ServerUnaryReactor* Finished(grpc::CallbackServerContext* context,
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(status);
   return reactor;
+}
+
+// The client certificate's subject CN, else its first SAN, under mutual TLS; empty otherwise.
+std::string PeerIdentity(const grpc::CallbackServerContext& context) {
+  const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (auth == nullptr || !auth->IsPeerAuthenticated()) {
+    return "";
+  }
+  for (const char* property : {GRPC_X509_CN_PROPERTY_NAME, GRPC_X509_SAN_PROPERTY_NAME}) {
+    const std::vector<grpc::string_ref> values = auth->FindPropertyValues(property);
+    if (!values.empty()) {
+      return std::string(values.front().data(), values.front().size());
+    }
+  }
+  return "";
+}
+
+v1::ConfigHistoryEntry::Source ToProto(ConfigSource source) {
+  switch (source) {
+    case ConfigSource::kStartup:
+      return v1::ConfigHistoryEntry::STARTUP;
+    case ConfigSource::kConfigFile:
+      return v1::ConfigHistoryEntry::CONFIG_FILE;
+    case ConfigSource::kGrpc:
+      return v1::ConfigHistoryEntry::GRPC;
+    case ConfigSource::kExpiry:
+      return v1::ConfigHistoryEntry::EXPIRY;
+    case ConfigSource::kRollback:
+      return v1::ConfigHistoryEntry::ROLLBACK;
+  }
+  return v1::ConfigHistoryEntry::SOURCE_UNSPECIFIED;
+}
+
+void FillEntry(const ConfigHistoryEntry& entry, bool with_config, v1::ConfigHistoryEntry* out) {
+  out->set_version(entry.version);
+  out->mutable_applied_at()->set_seconds(entry.applied_unix_nanos / kSecond);
+  out->mutable_applied_at()->set_nanos(static_cast<int32_t>(entry.applied_unix_nanos % kSecond));
+  out->set_source(ToProto(entry.source));
+  out->set_origin(entry.origin);
+  out->set_identity(entry.identity);
+  out->set_restored_version(entry.restored_version);
+  for (const v1::ConfigFieldChange& change : entry.diff) {
+    *out->add_diff() = change;
+  }
+  if (with_config) {
+    *out->mutable_config() = ToProto(*entry.config);
+  }
+}
+
+// The whole config a declarative update stands for: `defaults` under the fields `update`
+// sets, with exactly its routes and fault rules.
+absl::StatusOr<NodeConfig> Declared(NodeConfig defaults, const v1::UpdateConfigRequest& request) {
+  if (!request.update_mask().paths().empty()) {
+    return absl::InvalidArgumentError(
+        "update_mask: must be empty with replace (the config is taken whole)");
+  }
+  defaults.routes.clear();
+  defaults.faults.clear();
+  return MergePresentFields(defaults, request.config());
 }
 
 }  // namespace
@@ -86,8 +148,11 @@ class StatsWatcher : public grpc::ServerWriteReactor<v1::Stats> {
 };
 
 ControlService::ControlService(Dataplane& dataplane, ConfigPipeline& pipeline,
-                               std::function<void()> on_drain)
-    : dataplane_(dataplane), pipeline_(pipeline), on_drain_(std::move(on_drain)) {}
+                               std::function<void()> on_drain, Settings settings)
+    : dataplane_(dataplane),
+      pipeline_(pipeline),
+      on_drain_(std::move(on_drain)),
+      settings_(std::move(settings)) {}
 
 v1::Stats ControlService::CurrentStats() const {
   return ToProto(dataplane_.CollectStats(), dataplane_.CollectProxyStats(), dataplane_.Info());
@@ -96,7 +161,13 @@ v1::Stats ControlService::CurrentStats() const {
 grpc::ServerUnaryReactor* ControlService::GetConfig(grpc::CallbackServerContext* context,
                                                     const v1::GetConfigRequest* /*request*/,
                                                     v1::GetConfigResponse* response) {
-  *response->mutable_config() = ToProto(*dataplane_.config());
+  const ConfigSnapshotPtr running = dataplane_.config();
+  *response->mutable_config() = ToProto(*running);
+  response->set_watched_config_file(settings_.watched_config_file);
+  if (running->max_connections == 0) {
+    (*response->mutable_effective_values())["max_connections"] =
+        absl::StrCat(dataplane_.connection_cap());
+  }
   return Finished(context, grpc::Status::OK);
 }
 
@@ -105,21 +176,84 @@ grpc::ServerUnaryReactor* ControlService::UpdateConfig(grpc::CallbackServerConte
                                                        v1::UpdateConfigResponse* response) {
   ConfigChange change{.source = ConfigSource::kGrpc,
                       .origin = context->peer(),
+                      .identity = PeerIdentity(*context),
                       .expected_version = request->expected_version(),
-                      .update = FieldMaskUpdate{request->config(), request->update_mask()}};
+                      .update = FieldMaskUpdate{request->config(), request->update_mask()},
+                      .dry_run = request->validate_only()};
+  if (request->replace()) {
+    absl::StatusOr<NodeConfig> whole = Declared(settings_.defaults, *request);
+    if (!whole.ok()) {
+      AuditRefused(change, whole.status(), pipeline_.running_version());
+      return Finished(context, ToGrpcStatus(whole.status()));
+    }
+    change.update = *std::move(whole);
+  }
+  return Submit(context, std::move(change), response);
+}
+
+grpc::ServerUnaryReactor* ControlService::RollbackConfig(grpc::CallbackServerContext* context,
+                                                         const v1::RollbackConfigRequest* request,
+                                                         v1::UpdateConfigResponse* response) {
+  uint64_t to_version = request->to_version();
+  if (to_version == 0) {
+    std::optional<ConfigHistoryEntry> before =
+        pipeline_.history().Before(pipeline_.running_version());
+    if (!before) {
+      return Finished(context, grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                            "no earlier version is kept to roll back to"));
+    }
+    to_version = before->version;
+  }
+  ConfigChange change{.source = ConfigSource::kRollback,
+                      .origin = context->peer(),
+                      .identity = PeerIdentity(*context),
+                      .expected_version = request->expected_version(),
+                      .update = RollbackTo{.version = to_version},
+                      .dry_run = request->validate_only()};
+  return Submit(context, std::move(change), response);
+}
+
+grpc::ServerUnaryReactor* ControlService::Submit(grpc::CallbackServerContext* context,
+                                                 ConfigChange change,
+                                                 v1::UpdateConfigResponse* response) {
   // gRPC keeps `response` until the reactor finishes, and the server's Shutdown waits for
   // that, so the pipeline may finish it from any thread.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  pipeline_.Submit(std::move(change), [reactor, response](ConfigOutcome outcome) {
+  pipeline_.Submit(std::move(change), [this, reactor, response](ConfigOutcome outcome) {
     if (!outcome.ok()) {
       reactor->Finish(ToGrpcStatus(outcome.status()));
       return;
     }
     *response->mutable_config() = ToProto(*outcome->config);
     *response->mutable_apply_time() = ToProtoDuration(outcome->apply_time);
+    for (v1::ConfigFieldChange& field : outcome->diff) {
+      *response->add_diff() = std::move(field);
+    }
+    response->set_unchanged(!outcome->changed);
+    response->set_dry_run(outcome->dry_run);
+    response->set_watched_config_file(settings_.watched_config_file);
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;
+}
+
+grpc::ServerUnaryReactor* ControlService::GetConfigHistory(
+    grpc::CallbackServerContext* context, const v1::GetConfigHistoryRequest* request,
+    v1::GetConfigHistoryResponse* response) {
+  if (request->version() != 0) {
+    std::optional<ConfigHistoryEntry> entry = pipeline_.history().Find(request->version());
+    if (!entry) {
+      return Finished(context, grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                            absl::StrCat("version ", request->version(),
+                                                         " is not in the history")));
+    }
+    FillEntry(*entry, true, response->add_entries());
+    return Finished(context, grpc::Status::OK);
+  }
+  for (const ConfigHistoryEntry& entry : pipeline_.history().Entries()) {
+    FillEntry(entry, false, response->add_entries());
+  }
+  return Finished(context, grpc::Status::OK);
 }
 
 grpc::ServerUnaryReactor* ControlService::GetStats(grpc::CallbackServerContext* context,
@@ -187,6 +321,7 @@ grpc::ServerUnaryReactor* ControlService::Drain(grpc::CallbackServerContext* con
                                                 v1::DrainResponse* response) {
   response->set_connections(static_cast<uint64_t>(dataplane_.Info().connections));
   if (!drain_requested_.exchange(true)) {
+    AuditDrain(context->peer(), PeerIdentity(*context), response->connections());
     on_drain_();
   }
   return Finished(context, grpc::Status::OK);

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <functional>
+#include <string>
 
 #include "controlplane/config_pipeline.h"
 #include "dataplane/dataplane.h"
@@ -21,9 +22,18 @@ class ControlService final : public v1::ControlService::CallbackService {
   // Concurrent WatchStats streams allowed; more get RESOURCE_EXHAUSTED.
   static constexpr int kMaxWatchers = 64;
 
+  struct Settings {
+    // What a declarative update (UpdateConfigRequest.replace) starts from: the built-in
+    // defaults under the command-line flags, without routes or fault rules.
+    NodeConfig defaults;
+    // --config when the node watches it: its next change replaces what the API set.
+    std::string watched_config_file;
+  };
+
   // `on_drain` runs (once) when a Drain call starts the drain. Config changes go through
   // `pipeline`.
-  ControlService(Dataplane& dataplane, ConfigPipeline& pipeline, std::function<void()> on_drain);
+  ControlService(Dataplane& dataplane, ConfigPipeline& pipeline, std::function<void()> on_drain,
+                 Settings settings = {});
 
   grpc::ServerUnaryReactor* GetConfig(grpc::CallbackServerContext* context,
                                       const v1::GetConfigRequest* request,
@@ -31,6 +41,12 @@ class ControlService final : public v1::ControlService::CallbackService {
   grpc::ServerUnaryReactor* UpdateConfig(grpc::CallbackServerContext* context,
                                          const v1::UpdateConfigRequest* request,
                                          v1::UpdateConfigResponse* response) override;
+  grpc::ServerUnaryReactor* GetConfigHistory(grpc::CallbackServerContext* context,
+                                             const v1::GetConfigHistoryRequest* request,
+                                             v1::GetConfigHistoryResponse* response) override;
+  grpc::ServerUnaryReactor* RollbackConfig(grpc::CallbackServerContext* context,
+                                           const v1::RollbackConfigRequest* request,
+                                           v1::UpdateConfigResponse* response) override;
   grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context,
                                      const v1::GetStatsRequest* request,
                                      v1::Stats* response) override;
@@ -48,9 +64,14 @@ class ControlService final : public v1::ControlService::CallbackService {
  private:
   friend class StatsWatcher;
 
+  // Hands `change` to the pipeline; its outcome finishes the call.
+  grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* context, ConfigChange change,
+                                   v1::UpdateConfigResponse* response);
+
   Dataplane& dataplane_;
   ConfigPipeline& pipeline_;
   std::function<void()> on_drain_;
+  const Settings settings_;
   std::atomic<bool> drain_requested_{false};
   std::atomic<int> watchers_{0};
 };

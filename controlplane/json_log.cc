@@ -129,6 +129,8 @@ void AppendJsonString(std::string& out, std::string_view text) {
 void LogValue::AppendJson(std::string& out) const {
   if (const auto* text = std::get_if<std::string>(&value_)) {
     AppendJsonString(out, *text);
+  } else if (const auto* json = std::get_if<RawJson>(&value_)) {
+    out += json->text;
   } else if (const auto* flag = std::get_if<bool>(&value_)) {
     out.append(*flag ? "true" : "false");
   } else if (const auto* number = std::get_if<double>(&value_)) {

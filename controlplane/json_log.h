@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <variant>
 
 #include "absl/status/statusor.h"
@@ -24,9 +25,15 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 absl::StatusOr<LogLevel> ParseLogLevel(std::string_view text);
 std::string_view LogLevelName(LogLevel level);
 
-// One field's value: a JSON string, integer, number or boolean.
+// JSON the caller built (an array, an object), written into a record as it is.
+struct RawJson {
+  std::string text;
+};
+
+// One field's value: a JSON string, integer, number or boolean, or RawJson.
 class LogValue {
  public:
+  LogValue(RawJson json) : value_(std::move(json)) {}             // NOLINT
   LogValue(std::string_view text) : value_(std::string(text)) {}  // NOLINT: implicit by design
   LogValue(const char* text) : value_(std::string(text)) {}       // NOLINT
   LogValue(const std::string& text) : value_(text) {}             // NOLINT
@@ -45,7 +52,7 @@ class LogValue {
   void AppendJson(std::string& out) const;
 
  private:
-  std::variant<std::string, int64_t, uint64_t, double, bool> value_;
+  std::variant<std::string, int64_t, uint64_t, double, bool, RawJson> value_;
 };
 
 struct LogField {

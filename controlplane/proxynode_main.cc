@@ -253,6 +253,19 @@ absl::StatusOr<std::unique_ptr<ConfigFileWatcher>> WatchConfigFile(const Startup
   return created;
 }
 
+// What the control service needs beyond the data plane: the defaults a declarative update
+// starts from, and the file that owns the config when it is watched.
+ControlService::Settings ControlServiceSettings(const std::string& config_path, bool watched) {
+  ControlService::Settings settings;
+  // Defaults and flags were validated at start-up already, so this cannot fail.
+  absl::StatusOr<NodeConfig> defaults = AssembleConfig("", "");
+  if (defaults.ok()) {
+    settings.defaults = *std::move(defaults);
+  }
+  settings.watched_config_file = watched ? config_path : "";
+  return settings;
+}
+
 absl::StatusOr<SocketAddress> ListenFlag(absl::string_view flag, const std::string& value) {
   absl::StatusOr<SocketAddress> parsed = ParseSocketAddress(value);
   if (!parsed.ok()) {
@@ -404,10 +417,13 @@ int Run() {
   // The drain begins inside the Drain call (BeginDrain is thread-safe), so a request that
   // completes after Drain returned already carries Connection: close; the main loop then
   // notices the flag and runs the rest of the shutdown.
-  ControlService service(dataplane, pipeline, [&dataplane, &drain_requested] {
-    dataplane.BeginDrain();
-    drain_requested.store(true);
-  });
+  ControlService service(
+      dataplane, pipeline,
+      [&dataplane, &drain_requested] {
+        dataplane.BeginDrain();
+        drain_requested.store(true);
+      },
+      ControlServiceSettings(startup->path, watcher->get() != nullptr));
   absl::StatusOr<std::unique_ptr<ControlServer>> control = StartControlServer(service);
   if (!control.ok()) {
     return Refuse(control.status());

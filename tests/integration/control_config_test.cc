@@ -218,7 +218,9 @@ TEST(ControlConfigTest, ExpectedVersionLetsExactlyOneOfTwoUpdatesThrough) {
     for (int i = 0; i < 2; ++i) {
       racers[i] = std::thread([&, i] {
         v1::NodeConfig mine;
-        mine.set_body("racer " + std::to_string(i) + "\n");
+        // A new body every round: an update equal to the running config changes nothing
+        // and would pass whatever version it expects.
+        mine.set_body("round " + std::to_string(round) + " racer " + std::to_string(i) + "\n");
         while (!go.load()) {
         }
         results[i] = control.Update(mine, {"body"}, nullptr, expected);
@@ -247,7 +249,8 @@ TEST(ControlConfigTest, ExpectedVersionLetsExactlyOneOfTwoUpdatesThrough) {
     ASSERT_TRUE(status.ok()) << Describe(status);
     EXPECT_EQ(config.version(), expected + 1);
     if (winner >= 0) {
-      EXPECT_EQ(config.body(), "racer " + std::to_string(winner) + "\n");
+      EXPECT_EQ(config.body(),
+                "round " + std::to_string(round) + " racer " + std::to_string(winner) + "\n");
     }
   }
 }

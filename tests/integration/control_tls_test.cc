@@ -225,6 +225,12 @@ TEST_F(ControlTlsTest, MutualTlsNeedsAClientCertificateSignedByTheClientCa) {
                       Path("client.key"), "config", "get", "version"});
   ASSERT_TRUE(ExitedWith(with, 0)) << with;
   EXPECT_EQ(with.out, "1\n");
+  // The audit line of a change names the certificate's identity (its CN).
+  CommandResult set =
+      Proxyctl(node, {"--tls_ca", Path("ca.pem"), "--tls_cert", Path("client.pem"), "--tls_key",
+                      Path("client.key"), "config", "set", "delay=5ms"});
+  ASSERT_TRUE(ExitedWith(set, 0)) << set;
+  EXPECT_TRUE(node.WaitForOutput(R"("identity":"client","version":2)", 2s)) << node.Output();
 
   // The test client the same way.
   v1::NodeConfig config;
