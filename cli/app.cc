@@ -29,6 +29,8 @@ struct Flags {
   ConfigGetOptions config_get;
   ConfigSetOptions config_set;
   ConfigApplyOptions config_apply;
+  ConfigApplyOptions config_diff;
+  ConfigRollbackOptions config_rollback;
   FaultAddOptions fault_add;
   FaultRemoveOptions fault_remove;
   FaultClearOptions fault_clear;
@@ -287,6 +289,9 @@ void BuildCommands(CLI::App& app, Flags& flags, std::map<const CLI::App*, Leaf>&
       ->type_name("KEY=VALUE");
   set->add_option("--expected-version", flags.config_set.expected_version,
                   "Apply only if the node's config version is this (else refused, exit 1)");
+  set->add_flag("--dry-run", flags.config_set.dry_run,
+                "Show what would change; change nothing (the node checks it as it would apply "
+                "it)");
   std::string key_help = "Keys:\n";
   for (const ConfigKey& key : ConfigKeys()) {
     key_help += "  " + std::string(key.name) + std::string(30 - std::string(key.name).size(), ' ') +
@@ -302,16 +307,47 @@ void BuildCommands(CLI::App& app, Flags& flags, std::map<const CLI::App*, Leaf>&
               "  proxyctl config set 'routes=[{\"prefix\":\"/api/\",\"action\":\"PROXY\","
               "\"upstreams\":[\"10.0.0.1:8080\"],\"delay\":\"0.2s\",\"delayPercent\":10}]'");
   CLI::App* apply =
-      AddLeaf(*config, "apply", "Apply a NodeConfig file (text format or JSON)", leaves,
+      AddLeaf(*config, "apply", "Make the node's config the file's (text format or JSON)", leaves,
               {[&flags](const Context* c) { return RunConfigApply(*c, flags.config_apply); }});
   apply->add_option("-f,--file", flags.config_apply.file, "The file; - reads stdin")->required();
   apply->add_option("--expected-version", flags.config_apply.expected_version,
                     "Apply only if the node's config version is this (else refused, exit 1)");
+  apply->add_flag("--dry-run", flags.config_apply.dry_run,
+                  "Show what would change; change nothing");
+  apply->add_flag("--merge", flags.config_apply.merge,
+                  "Change only the fields the file has; keep the others");
   apply->footer(
-      "The fields present in the file are changed; the others are kept. A \"version\" field "
-      "is ignored.\nExamples:\n  proxyctl config apply -f node.textproto   # delay { "
-      "nanos: 250000000 } workers: 4\n  proxyctl config apply -f node.json        # {\"delay\": "
-      "\"0.250s\", \"workers\": 4}");
+      "Declarative: afterwards the node's config equals the file. A field the file leaves out "
+      "returns to its default (built in, or the flag the node started with), and leaving out "
+      "routes or faults clears them; --merge changes only what the file has. A \"version\" "
+      "field is ignored. The diff is printed.\nExamples:\n"
+      "  proxyctl config diff -f node.textproto    # what apply would change\n"
+      "  proxyctl config apply -f node.textproto   # delay { nanos: 250000000 } workers: 4\n"
+      "  proxyctl config apply --merge -f node.json   # {\"delay\": \"0.250s\"}");
+  CLI::App* diff =
+      AddLeaf(*config, "diff", "What `config apply -f FILE` would change, field by field", leaves,
+              {[&flags](const Context* c) { return RunConfigDiff(*c, flags.config_diff); }});
+  diff->add_option("-f,--file", flags.config_diff.file, "The file; - reads stdin")->required();
+  diff->add_flag("--merge", flags.config_diff.merge, "As `apply --merge` would apply it");
+  diff->footer(
+      "The node checks the file as it would apply it and changes nothing. Exit 0 whether or not "
+      "there are differences; 1 when the node would refuse the file.\nExample:\n"
+      "  proxyctl config diff -f node.textproto");
+  AddLeaf(*config, "history", "The last 32 config versions: when, from where, what changed", leaves,
+          {[](const Context* c) { return RunConfigHistory(*c); }})
+      ->footer("-o json prints each entry whole.\nExample:\n  proxyctl config history");
+  CLI::App* rollback = AddLeaf(
+      *config, "rollback", "Apply an earlier config version again, as a new version", leaves,
+      {[&flags](const Context* c) { return RunConfigRollback(*c, flags.config_rollback); }});
+  rollback->add_option("--to", flags.config_rollback.to_version,
+                       "The version to restore (default: the one before the running version)");
+  rollback->add_option("--expected-version", flags.config_rollback.expected_version,
+                       "Apply only if the node's config version is this (else refused, exit 1)");
+  rollback->add_flag("--dry-run", flags.config_rollback.dry_run,
+                     "Show what would change; change nothing");
+  rollback->footer(
+      "Fault rules whose time has passed are not brought back.\nExamples:\n"
+      "  proxyctl config rollback\n  proxyctl config rollback --to 3 --expected-version 7");
   hints.option_values["-f"] = hints.option_values["--file"] = "@file";
   std::string key_words, key_assignments;
   for (const ConfigKey& key : ConfigKeys()) {

@@ -45,14 +45,31 @@ int RunConfigGet(const Context& context, const ConfigGetOptions& options);
 struct ConfigSetOptions {
   std::vector<std::string> assignments;
   uint64_t expected_version = 0;
+  bool dry_run = false;
 };
 int RunConfigSet(const Context& context, const ConfigSetOptions& options);
 
 struct ConfigApplyOptions {
   std::string file;  // "-" = stdin
   uint64_t expected_version = 0;
+  bool dry_run = false;
+  // Today's patch: only the fields the file has change. Otherwise the file is the whole
+  // config (UpdateConfigRequest.replace).
+  bool merge = false;
 };
 int RunConfigApply(const Context& context, const ConfigApplyOptions& options);
+// What `config apply` would change, and nothing else: a dry run that prints the diff.
+int RunConfigDiff(const Context& context, const ConfigApplyOptions& options);
+
+// History and rollback (config_history_commands.cc).
+int RunConfigHistory(const Context& context);
+
+struct ConfigRollbackOptions {
+  uint64_t to_version = 0;  // 0: the version before the running one
+  uint64_t expected_version = 0;
+  bool dry_run = false;
+};
+int RunConfigRollback(const Context& context, const ConfigRollbackOptions& options);
 
 int RunDrain(const Context& context);
 

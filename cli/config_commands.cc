@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "cli/commands.h"
@@ -11,6 +12,7 @@
 #include "cli/fleet.h"
 #include "cli/stats_view.h"
 #include "cli/units.h"
+#include "cli/update_report.h"
 
 namespace proxyctl {
 namespace {
@@ -35,6 +37,14 @@ std::string Shortened(std::string text) {
 // A key that sets another key's field (`upstream` sets routes): `config get` shows that one.
 bool IsShorthand(const ConfigKey& key) { return FieldName(key) != key.name; }
 
+// "0 (auto: 19872)" where the node runs another value than the one configured.
+std::string WithEffective(std::string value, const proxynode::v1::GetConfigResponse& response,
+                          const ConfigKey& key) {
+  auto effective = response.effective_values().find(key.name);
+  if (effective == response.effective_values().end()) return value;
+  return value + " (auto: " + effective->second + ")";
+}
+
 // The routes, one per line in the VALUE column ("none" when there are none).
 void AddRouteRows(const NodeConfig& config, Table& table) {
   std::vector<std::string> lines = FormatRoutes(config);
@@ -47,36 +57,49 @@ void AddRouteRows(const NodeConfig& config, Table& table) {
   }
 }
 
-// "delay=250ms workers=3": the changed keys as the node now has them.
-std::string Changes(const NodeConfig& config, const google::protobuf::FieldMask& mask) {
-  std::string out;
-  for (const std::string& path : mask.paths()) {
-    const ConfigKey* key = FindConfigKey(path);
-    if (key == nullptr) continue;
-    std::string value = FormatConfigValue(config, *key);
-    out += (out.empty() ? "" : " ") + path + "=" +
-           (key->kind == ConfigKey::Kind::kString ? Shortened(value) : value);
-  }
-  return out;
+// Sends one UpdateConfig to every node and reports what each did.
+int Update(const Context& context, const UpdateConfigRequest& request) {
+  return RunOnNodes(context, UpdateReportHeaders(), [&request](NodeClient& client) {
+    UpdateConfigResponse response;
+    NodeReport report;
+    report.outcome = client.UpdateConfig(request, &response);
+    if (!report.outcome.ok()) return report;
+    NodeReport done = UpdateReport(client.address(), response, "applied");
+    done.outcome = report.outcome;
+    return done;
+  });
 }
 
-// Sends one UpdateConfig to every node and reports the version each applied.
-int Update(const Context& context, const UpdateConfigRequest& request) {
-  return RunOnNodes(context, {"RESULT", "VERSION", "APPLY_TIME", "CHANGES"},
-                    [&request](NodeClient& client) {
-                      NodeReport report;
-                      UpdateConfigResponse response;
-                      report.outcome = client.UpdateConfig(request, &response);
-                      if (!report.outcome.ok()) return report;
-                      std::string version = std::to_string(response.config().version());
-                      std::string apply_time = FormatDurationApprox(ToNanos(response.apply_time()));
-                      std::string changes = Changes(response.config(), request.update_mask());
-                      report.rows.push_back({"applied", version, apply_time, changes});
-                      report.text = "applied on " + client.address() + ": config version " +
-                                    version + " in " + apply_time + ": " + changes + "\n";
-                      report.json = ToJson(response);
-                      return report;
-                    });
+// The file `options` names ("-": stdin) as an UpdateConfig: the whole config, or with
+// --merge a patch of the fields it has. nullopt (after saying why) when it cannot be read.
+std::optional<UpdateConfigRequest> FileRequest(const ConfigApplyOptions& options) {
+  std::stringstream text;
+  if (options.file == "-") {
+    text << std::cin.rdbuf();
+  } else {
+    std::ifstream file(options.file);
+    if (!file) {
+      PrintError(options.file + ": cannot read it");
+      return std::nullopt;
+    }
+    text << file.rdbuf();
+  }
+  absl::StatusOr<ConfigChange> change = ParseConfigText(text.str());
+  if (!change.ok()) {
+    PrintError(options.file + ": " + std::string(change.status().message()));
+    return std::nullopt;
+  }
+  UpdateConfigRequest request;
+  *request.mutable_config() = change->config;
+  if (options.merge) {
+    *request.mutable_update_mask() = change->mask;
+  } else {
+    request.mutable_config()->clear_version();
+    request.set_replace(true);
+  }
+  request.set_expected_version(options.expected_version);
+  request.set_validate_only(options.dry_run);
+  return request;
 }
 
 }  // namespace
@@ -106,9 +129,11 @@ int RunConfigGet(const Context& context, const ConfigGetOptions& options) {
   }
   return RunOnNodes(context, headers, [&](NodeClient& client) {
     NodeReport report;
-    NodeConfig config;
-    report.outcome = client.GetConfig(&config);
+    proxynode::v1::GetConfigResponse response;
+    report.outcome = client.GetConfig(&response);
     if (!report.outcome.ok()) return report;
+    NodeConfig& config = *response.mutable_config();
+    report.note = WatchedFileNote(client.address(), response.watched_config_file());
     std::string version = std::to_string(config.version());
     if (version_only) {
       report.rows.push_back({version});
@@ -147,7 +172,7 @@ int RunConfigGet(const Context& context, const ConfigGetOptions& options) {
           row.push_back(std::to_string(config.routes_size()));
           continue;
         }
-        std::string value = FormatConfigValue(config, key);
+        std::string value = WithEffective(FormatConfigValue(config, key), response, key);
         table.AddRow({key.name, value});
         if (key.kind == ConfigKey::Kind::kString) {
           body = Shortened(value);
@@ -174,31 +199,38 @@ int RunConfigSet(const Context& context, const ConfigSetOptions& options) {
   *request.mutable_config() = change->config;
   *request.mutable_update_mask() = change->mask;
   request.set_expected_version(options.expected_version);
+  request.set_validate_only(options.dry_run);
   return Update(context, request);
 }
 
 int RunConfigApply(const Context& context, const ConfigApplyOptions& options) {
-  std::stringstream text;
-  if (options.file == "-") {
-    text << std::cin.rdbuf();
-  } else {
-    std::ifstream file(options.file);
-    if (!file) {
-      PrintError(options.file + ": cannot read it");
-      return kExitUsage;
-    }
-    text << file.rdbuf();
-  }
-  absl::StatusOr<ConfigChange> change = ParseConfigText(text.str());
-  if (!change.ok()) {
-    PrintError(options.file + ": " + std::string(change.status().message()));
-    return kExitUsage;
-  }
-  UpdateConfigRequest request;
-  *request.mutable_config() = change->config;
-  *request.mutable_update_mask() = change->mask;
-  request.set_expected_version(options.expected_version);
-  return Update(context, request);
+  std::optional<UpdateConfigRequest> request = FileRequest(options);
+  if (!request) return kExitUsage;
+  return Update(context, *request);
+}
+
+int RunConfigDiff(const Context& context, const ConfigApplyOptions& options) {
+  ConfigApplyOptions dry = options;
+  dry.dry_run = true;
+  std::optional<UpdateConfigRequest> request = FileRequest(dry);
+  if (!request) return kExitUsage;
+  return RunOnNodes(context, {"VERSION", "CHANGES"}, [&request](NodeClient& client) {
+    UpdateConfigResponse response;
+    NodeReport report;
+    report.outcome = client.UpdateConfig(*request, &response);
+    if (!report.outcome.ok()) return report;
+    std::string version = std::to_string(response.config().version());
+    report.rows.push_back({version, DiffCell(response.diff())});
+    report.text = response.diff().empty() ? "no differences from config version " + version + "\n"
+                                          : DiffLines(response.diff());
+    proxynode::v1::UpdateConfigResponse shown;
+    *shown.mutable_diff() = response.diff();
+    shown.set_dry_run(true);
+    shown.set_unchanged(response.unchanged());
+    *shown.mutable_config() = response.config();
+    report.json = ToJson(shown);
+    return report;
+  });
 }
 
 int RunDrain(const Context& context) {

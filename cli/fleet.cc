@@ -62,6 +62,7 @@ int RunOnNodes(const Context& context, const Row& headers, const NodeTask& task)
       }
       PrintOut(table.Render());
     }
+    std::fputs(report.note.c_str(), stderr);
     return kExitOk;
   }
 
@@ -99,6 +100,9 @@ int RunOnNodes(const Context& context, const Row& headers, const NodeTask& task)
       }
     }
     PrintOut(table.Render());
+  }
+  for (const NodeReport& report : reports) {
+    if (report.outcome.ok()) std::fputs(report.note.c_str(), stderr);
   }
   if (failed > 0) {
     PrintError(std::to_string(failed) + " of " + std::to_string(reports.size()) + " nodes failed");

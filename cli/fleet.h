@@ -20,6 +20,9 @@ struct NodeReport {
   std::string json;       // the result, when ok
   std::string text;       // the one-node view, when ok; empty: `rows` as a table
   std::vector<Row> rows;  // --all table rows (and the default one-node view), without ADDR
+  // A caution for stderr after the output, e.g. that a watched config file owns the node's
+  // config; empty: none. One line, ending with '\n'.
+  std::string note = {};
 };
 
 using NodeTask = std::function<NodeReport(NodeClient& client)>;

@@ -174,6 +174,20 @@ Outcome NodeClient::GetConfig(proxynode::v1::NodeConfig* config) {
   return outcome;
 }
 
+Outcome NodeClient::GetConfig(proxynode::v1::GetConfigResponse* response) {
+  return Finish(stub_->GetConfig(NewContext().get(), {}, response));
+}
+
+Outcome NodeClient::GetConfigHistory(const proxynode::v1::GetConfigHistoryRequest& request,
+                                     proxynode::v1::GetConfigHistoryResponse* response) {
+  return Finish(stub_->GetConfigHistory(NewContext().get(), request, response));
+}
+
+Outcome NodeClient::RollbackConfig(const proxynode::v1::RollbackConfigRequest& request,
+                                   proxynode::v1::UpdateConfigResponse* response) {
+  return Finish(stub_->RollbackConfig(NewContext().get(), request, response));
+}
+
 Outcome NodeClient::UpdateConfig(const proxynode::v1::UpdateConfigRequest& request,
                                  proxynode::v1::UpdateConfigResponse* response) {
   return Finish(stub_->UpdateConfig(NewContext().get(), request, response));

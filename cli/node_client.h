@@ -54,6 +54,12 @@ class NodeClient {
   const std::string& address() const { return address_; }
 
   Outcome GetConfig(proxynode::v1::NodeConfig* config);
+  // The config with what comes beside it: effective values, the watched config file.
+  Outcome GetConfig(proxynode::v1::GetConfigResponse* response);
+  Outcome GetConfigHistory(const proxynode::v1::GetConfigHistoryRequest& request,
+                           proxynode::v1::GetConfigHistoryResponse* response);
+  Outcome RollbackConfig(const proxynode::v1::RollbackConfigRequest& request,
+                         proxynode::v1::UpdateConfigResponse* response);
   Outcome UpdateConfig(const proxynode::v1::UpdateConfigRequest& request,
                        proxynode::v1::UpdateConfigResponse* response);
   Outcome GetStats(proxynode::v1::Stats* stats);

@@ -7,6 +7,7 @@
 #include "cli/fleet.h"
 #include "cli/stats_view.h"
 #include "cli/units.h"
+#include "cli/update_report.h"
 
 #ifndef PROXYCTL_VERSION
 #error "PROXYCTL_VERSION must be set by cli/CMakeLists.txt"
@@ -48,6 +49,10 @@ int RunStatus(const Context& context) {
         Stats before, after;
         report.outcome = Sample(client, &before, &after);
         if (!report.outcome.ok()) return report;
+        proxynode::v1::GetConfigResponse config;
+        if (client.GetConfig(&config).ok()) {
+          report.note = WatchedFileNote(client.address(), config.watched_config_file());
+        }
         report.rows.push_back({NodeState(after), std::to_string(after.config_version()),
                                FormatUptime(ToNanos(after.uptime())),
                                std::to_string(after.workers()),

@@ -22,7 +22,7 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
-// A body can be 1 MiB; a diff line shows its start and its size.
+// A body can be 1 MiB; a diff line shows the start of a long string and its size.
 constexpr size_t kValueLimit = 160;
 
 std::string Cut(std::string text) {
@@ -46,7 +46,8 @@ bool IsTimestamp(const Descriptor* type) {
 std::string RenderDuration(const Message& message) {
   google::protobuf::Duration duration;
   duration.CopyFrom(message);
-  return FormatDuration(duration.seconds() * kSecond + duration.nanos());
+  const Nanos nanos = duration.seconds() * kSecond + duration.nanos();
+  return nanos == 0 ? "0s" : FormatDuration(nanos);  // as proxyctl writes it
 }
 
 std::string RenderTimestamp(const Message& message) {
@@ -75,7 +76,7 @@ std::string RenderValue(const Message& message, const FieldDescriptor* field, in
     case FieldDescriptor::CPPTYPE_STRING: {
       const std::string text = repeated ? reflection->GetRepeatedString(message, field, index)
                                         : reflection->GetString(message, field);
-      return absl::StrCat("\"", absl::CEscape(text), "\"");
+      return Cut(absl::StrCat("\"", absl::CEscape(text), "\""));
     }
     case FieldDescriptor::CPPTYPE_BOOL:
       return (repeated ? reflection->GetRepeatedBool(message, field, index)
@@ -170,8 +171,8 @@ class Differ {
   void Add(const std::string& field, std::string before, std::string after) {
     v1::ConfigFieldChange& change = out_.emplace_back();
     change.set_field(field);
-    change.set_before(Cut(std::move(before)));
-    change.set_after(Cut(std::move(after)));
+    change.set_before(std::move(before));
+    change.set_after(std::move(after));
   }
 
   void Singular(const Message& before, const Message& after, const FieldDescriptor* field,

@@ -15,7 +15,7 @@
 namespace proxynode {
 
 // Every field of `after` that differs from `before`, in field order; "version" is left out.
-// Values are as a person would write them ("250ms", "\"Hello\\n\"", "PROXY"); a value longer
+// Values are as a person would write them ("250ms", "\"Hello\\n\"", "PROXY"); a string longer
 // than a log line should carry is cut and says its size.
 std::vector<v1::ConfigFieldChange> DiffConfigs(const v1::NodeConfig& before,
                                                const v1::NodeConfig& after);

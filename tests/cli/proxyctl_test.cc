@@ -74,10 +74,10 @@ TEST_F(ProxyctlTest, StatusTableAndJson) {
 TEST_F(ProxyctlTest, ConfigSetThenGetShowsTheValues) {
   Result set = RunOn(node_, {"config", "set", "delay=250ms", "workers=3"});
   ASSERT_EQ(set.code, 0) << set;
-  EXPECT_EQ(set.out, "applied on " + Addr(node_) + ": config version 2 in " +
-                         set.out.substr(set.out.find(" in ") + 4,
-                                        set.out.find(": delay") - set.out.find(" in ") - 4) +
-                         ": delay=250ms workers=3\n");
+  EXPECT_THAT(set.out, ::testing::MatchesRegex("applied on " + Addr(node_) +
+                                               ": config version 2 in [0-9.]+[mu]?s\n"
+                                               "  delay: 0s -> 250ms\n"
+                                               "  workers: 2 -> 3\n"));
 
   Result get = RunOn(node_, {"config", "get"});
   ASSERT_EQ(get.code, 0) << get;
@@ -125,7 +125,10 @@ TEST_F(ProxyctlTest, RoutesAndUpstreamSetThenShowOneLinePerRoute) {
                              R"({"prefix":"/","action":"RESPOND"}])"});
   ASSERT_EQ(set.code, 0) << set;
   EXPECT_THAT(set.out, HasSubstr("config version 2 in "));
-  EXPECT_THAT(set.out, HasSubstr(": routes=" + api_line + "; / respond\n"));
+  EXPECT_THAT(set.out, HasSubstr("\n  + routes[/api/]: {prefix: \"/api/\", action: PROXY, "
+                                 "upstreams: [\"127.0.0.1:1\"], balancing: ROUND_ROBIN, delay: "
+                                 "200ms, delay_percent: 10,"));
+  EXPECT_THAT(set.out, HasSubstr("\n  + routes[/]: {prefix: \"/\", action: RESPOND,"));
 
   Result get = RunOn(node_, {"config", "get"});
   ASSERT_EQ(get.code, 0) << get;
@@ -159,7 +162,7 @@ TEST_F(ProxyctlTest, RoutesAndUpstreamSetThenShowOneLinePerRoute) {
 
   Result cleared = RunOn(node_, {"config", "set", "upstream="});
   ASSERT_EQ(cleared.code, 0) << cleared;
-  EXPECT_THAT(cleared.out, HasSubstr(": routes=none\n"));
+  EXPECT_THAT(cleared.out, HasSubstr("\n  - routes[/]: {prefix: \"/\", action: PROXY,"));
   EXPECT_EQ(RunOn(node_, {"config", "get", "routes"}).out, "none\n");
   parsed = ParseJson(RunOn(node_, {"config", "get", "routes", "-o", "json"}).out);
   ASSERT_TRUE(parsed);
@@ -182,8 +185,10 @@ TEST_F(ProxyctlTest, ConfigApplyTextAndJsonFiles) {
   Result text = RunOn(node_, {"config", "apply", "-f", text_path});
   ASSERT_EQ(text.code, 0) << text;
   EXPECT_THAT(text.out, HasSubstr("config version 2"));
-  EXPECT_THAT(text.out, HasSubstr("delay=5ms rate_limit=700"));
-  Result json = RunOn(node_, {"config", "apply", "--file", json_path, "--expected-version", "2"});
+  EXPECT_THAT(text.out, HasSubstr("\n  delay: 0s -> 5ms\n  rate_limit: 0 -> 700\n"));
+  // --merge: the fields the file has, the others kept.
+  Result json =
+      RunOn(node_, {"config", "apply", "--merge", "--file", json_path, "--expected-version", "2"});
   ASSERT_EQ(json.code, 0) << json;
   EXPECT_THAT(json.out, HasSubstr("config version 3"));
 
@@ -195,6 +200,16 @@ TEST_F(ProxyctlTest, ConfigApplyTextAndJsonFiles) {
   EXPECT_EQ(Number(Field(*parsed, "max_pending")), 12);
   EXPECT_EQ(Field(*parsed, "idle_timeout").text, "30s");
   EXPECT_EQ(Number(Field(*parsed, "workers")), 2);  // not in either file: kept
+
+  // Without --merge the file is the whole config: what it leaves out returns to the default.
+  Result diff = RunOn(node_, {"config", "diff", "-f", json_path});
+  ASSERT_EQ(diff.code, 0) << diff;
+  EXPECT_EQ(diff.out, "  delay: 5ms -> 0s\n  rate_limit: 700 -> 0\n");
+  Result declared = RunOn(node_, {"config", "apply", "-f", json_path, "--dry-run"});
+  ASSERT_EQ(declared.code, 0) << declared;
+  EXPECT_EQ(declared.out,
+            "dry run on " + Addr(node_) + ": at config version 3 this would change:\n" + diff.out);
+  EXPECT_EQ(RunOn(node_, {"config", "get", "version"}).out, "3\n");
 
   // What `config get -o json` saves applies back as it is (its version is ignored).
   std::string saved_path = dir + "/proxyctl_saved.json";
@@ -465,9 +480,11 @@ TEST(ProxyctlFleetTest, AllChangesEveryNodeOfACommaList) {
   ASSERT_EQ(set.code, 0) << set;
   EXPECT_THAT(set.out, ::testing::ContainsRegex("^ADDR +RESULT +VERSION +APPLY_TIME +CHANGES\n"));
   EXPECT_THAT(set.out,
-              ::testing::ContainsRegex(Addr(first) + " +applied +2 +.* delay=75ms workers=2\n"));
+              ::testing::ContainsRegex(Addr(first) +
+                                       " +applied +2 +.* delay: 100ms -> 75ms; workers: 1 -> 2\n"));
   EXPECT_THAT(set.out,
-              ::testing::ContainsRegex(Addr(second) + " +applied +3 +.* delay=75ms workers=2\n"));
+              ::testing::ContainsRegex(Addr(second) +
+                                       " +applied +3 +.* delay: 100ms -> 75ms; workers: 1 -> 2\n"));
   for (NodeProcess* node : {&first, &second}) {
     EXPECT_EQ(RunOn(*node, {"config", "get", "delay"}).out, "75ms\n");
     EXPECT_EQ(RunOn(*node, {"config", "get", "workers"}).out, "2\n");
