@@ -1,5 +1,8 @@
 #include "cli/app.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
 #include <iostream>
@@ -14,7 +17,9 @@
 #include "cli/commands.h"
 #include "cli/completion.h"
 #include "cli/config_keys.h"
+#include "cli/confirm.h"
 #include "cli/fleet.h"
+#include "cli/suggest.h"
 #include "grpc/support/log.h"
 
 namespace proxyctl {
@@ -35,6 +40,7 @@ struct Flags {
   FaultRemoveOptions fault_remove;
   FaultClearOptions fault_clear;
   std::string shell;
+  bool yes = false;  // --yes: confirmed beforehand (confirm.h)
 };
 
 // A runnable (leaf) command: what it runs, and whether it talks to a node (only then are
@@ -42,7 +48,21 @@ struct Flags {
 struct Leaf {
   std::function<int(const Context*)> run;
   std::function<bool()> needs_node = [] { return true; };
+  // It changes a node (config, faults, lifecycle): sent to several nodes, it asks first.
+  std::function<bool()> changes = [] { return false; };
+  // What makes it ask even for one node ("drain"); "" for nothing (confirm.h).
+  std::function<std::string()> risk = [] { return std::string(); };
 };
+
+// Marks `command` as one that changes nodes, with `risk` as in Leaf.
+// `changes` false: this run changes nothing after all (a dry run).
+void MarkChange(
+    std::map<const CLI::App*, Leaf>& leaves, const CLI::App* command,
+    std::function<std::string()> risk = [] { return std::string(); },
+    std::function<bool()> changes = [] { return true; }) {
+  leaves[command].changes = std::move(changes);
+  leaves[command].risk = std::move(risk);
+}
 
 constexpr char kConnectionSorts[] = "age requests bytes_in bytes_out worker";
 
@@ -60,6 +80,31 @@ CLI::App* Deepest(CLI::App* app) {
   return app;
 }
 
+std::vector<std::string> SubcommandList(const CLI::App* app) {
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app->get_subcommands({})) names.push_back(sub->get_name());
+  return names;
+}
+
+// "--addr", "--timeout", ...: the long flags `app` takes, its parents' included.
+std::vector<std::string> LongFlags(const CLI::App* app) {
+  std::vector<std::string> flags;
+  for (; app != nullptr; app = app->get_parent()) {
+    for (const CLI::Option* option : app->get_options()) {
+      for (const std::string& name : option->get_lnames()) flags.push_back("--" + name);
+    }
+  }
+  return flags;
+}
+
+// Every long flag of every command, for CanonicalFlagSpelling.
+void CollectLongFlags(const CLI::App* app, std::vector<std::string>& flags) {
+  for (const CLI::Option* option : app->get_options()) {
+    for (const std::string& name : option->get_lnames()) flags.push_back("--" + name);
+  }
+  for (const CLI::App* sub : app->get_subcommands({})) CollectLongFlags(sub, flags);
+}
+
 std::string SubcommandNames(const CLI::App* app) {
   std::string names;
   for (const CLI::App* sub : app->get_subcommands({})) {
@@ -68,8 +113,30 @@ std::string SubcommandNames(const CLI::App* app) {
   return names;
 }
 
+// Of the space-separated `words`, the one that comes first in `command_line`.
+std::string FirstOnCommandLine(const std::string& words,
+                               const std::vector<std::string>& command_line) {
+  std::string first;
+  size_t first_at = command_line.size();
+  size_t start = 0;
+  while (start < words.size()) {
+    size_t end = words.find(' ', start);
+    if (end == std::string::npos) end = words.size();
+    const std::string word = words.substr(start, end - start);
+    const size_t at = static_cast<size_t>(
+        std::find(command_line.begin(), command_line.end(), word) - command_line.begin());
+    if (first.empty() || at < first_at) {
+      first = word;
+      first_at = at;
+    }
+    start = end + 1;
+  }
+  return first;
+}
+
 // One line for any parse error, naming the command and pointing at its --help.
-std::string UsageMessage(const CLI::ParseError& error, CLI::App& root) {
+std::string UsageMessage(const CLI::ParseError& error, CLI::App& root,
+                         const std::vector<std::string>& command_line) {
   CLI::App* deepest = Deepest(&root);
   std::string path = CommandPath(deepest);
   std::string what = error.what();
@@ -80,18 +147,22 @@ std::string UsageMessage(const CLI::ParseError& error, CLI::App& root) {
   if (dynamic_cast<const CLI::RequiredError*>(&error) != nullptr && !leftover.empty() &&
       !leftover.front().empty() && leftover.front()[0] != '-' &&
       !deepest->get_subcommands({}).empty()) {
-    message = "unknown command \"" + leftover.front() + "\" for '" + path +
-              "'; commands: " + SubcommandNames(deepest);
+    message = WithSuggestion("unknown command \"" + leftover.front() + "\" for '" + path + "'",
+                             leftover.front(), SubcommandList(deepest)) +
+              "; commands: " + SubcommandNames(deepest);
   } else if (dynamic_cast<const CLI::ExtrasError*>(&error) != nullptr) {
-    // "The following argument(s) was/were not expected: a b"
-    std::string extras = what.substr(what.find(": ") + 2);
-    std::string first = extras.substr(0, extras.find(' '));
+    // "The following argument(s) was/were not expected: a b", not always in command-line
+    // order: the one to name is the one that came first.
+    std::string first = FirstOnCommandLine(what.substr(what.find(": ") + 2), command_line);
     bool has_subcommands = !deepest->get_subcommands({}).empty();
     if (!first.empty() && first[0] == '-') {
-      message = "unknown flag " + first + " for '" + path + "'";
+      const std::string name = first.substr(0, first.find('='));
+      message =
+          WithSuggestion("unknown flag " + name + " for '" + path + "'", name, LongFlags(deepest));
     } else if (has_subcommands) {
-      message = "unknown command \"" + first + "\" for '" + path +
-                "'; commands: " + SubcommandNames(deepest);
+      message = WithSuggestion("unknown command \"" + first + "\" for '" + path + "'", first,
+                               SubcommandList(deepest)) +
+                "; commands: " + SubcommandNames(deepest);
     } else {
       message = "'" + path + "' does not take \"" + first + "\"";
     }
@@ -231,6 +302,7 @@ void BuildFaultCommands(CLI::App& app, Flags& flags, std::map<const CLI::App*, L
       AddLeaf(*fault, "clear", "Remove every fault rule", leaves,
               {[&flags](const Context* c) { return RunFaultClear(*c, flags.fault_clear); }});
   clear->add_option("--expected-version", flags.fault_clear.expected_version, kExpectedVersionHelp);
+  for (const CLI::App* change : {add, remove, clear}) MarkChange(leaves, change);
 }
 
 void BuildCommands(CLI::App& app, Flags& flags, std::map<const CLI::App*, Leaf>& leaves,
@@ -243,12 +315,15 @@ void BuildCommands(CLI::App& app, Flags& flags, std::map<const CLI::App*, Leaf>&
   app.add_option("--timeout", flags.global.timeout,
                  "How long to wait for a node to answer, e.g. 500ms, 3s")
       ->capture_default_str();
-  app.add_option("-o,--output", flags.global.output, "Output format: table or json")
-      ->check(CLI::IsMember({"table", "json"}))
+  app.add_option("-o,--output", flags.global.output, "Output format: table, json or yaml")
+      ->check(CLI::IsMember({"table", "json", "yaml"}))
       ->capture_default_str();
+  app.add_flag("-y,--yes", flags.yes,
+               "Confirm beforehand what would ask first: a drain, a change of workers, a "
+               "change sent to several nodes");
   app.add_flag("--all", flags.global.all,
                "Run on every node --addr names or resolves to (one row per node)");
-  hints.option_values["-o"] = hints.option_values["--output"] = "table json";
+  hints.option_values["-o"] = hints.option_values["--output"] = "table json yaml";
   app.add_option("--tls_ca", flags.global.tls_ca,
                  "Connect with TLS and verify the node's certificate with this PEM CA file")
       ->envname("PROXYCTL_TLS_CA");
@@ -384,8 +459,29 @@ void BuildCommands(CLI::App& app, Flags& flags, std::map<const CLI::App*, Leaf>&
       ->capture_default_str();
   hints.option_values["--sort"] = kConnectionSorts;
 
-  AddLeaf(app, "drain", "Drain the node: stop accepting, finish requests, exit", leaves,
-          {[](const Context* c) { return RunDrain(*c); }});
+  CLI::App* drain = AddLeaf(app, "drain", "Drain the node: stop accepting, finish requests, exit",
+                            leaves, {[](const Context* c) { return RunDrain(*c); }});
+  drain->footer("Asks first on a terminal; elsewhere it needs --yes.");
+  MarkChange(leaves, drain, [] { return std::string("drain"); });
+  MarkChange(
+      leaves, set,
+      [&flags] {
+        // A command line that does not parse is reported as such, not confirmed first.
+        if (!ParseAssignments(flags.config_set.assignments).ok()) return std::string();
+        for (const std::string& assignment : flags.config_set.assignments) {
+          const ConfigKey* key = FindConfigKey(assignment.substr(0, assignment.find('=')));
+          if (key != nullptr && std::string(key->name) == "workers" && !flags.config_set.dry_run) {
+            return std::string("change the worker count of");
+          }
+        }
+        return std::string();
+      },
+      [&flags] {
+        return !flags.config_set.dry_run && ParseAssignments(flags.config_set.assignments).ok();
+      });
+  const auto no_risk = [] { return std::string(); };
+  MarkChange(leaves, apply, no_risk, [&flags] { return !flags.config_apply.dry_run; });
+  MarkChange(leaves, rollback, no_risk, [&flags] { return !flags.config_rollback.dry_run; });
 
   CLI::App* version = AddLeaf(
       app, "version", "proxyctl's version, and the node's config version and uptime", leaves,
@@ -426,12 +522,20 @@ int RunMain(int argc, char** argv) {
   CompletionHints hints;
   BuildCommands(app, flags, leaves, hints);
 
+  // Every flag accepts '-' and '_' alike in its name: --tls-ca, --expected_version.
+  std::vector<std::string> known_flags;
+  CollectLongFlags(&app, known_flags);
+  std::vector<std::string> spelled;
+  for (int i = 0; i < argc; ++i) spelled.push_back(CanonicalFlagSpelling(argv[i], known_flags));
+  std::vector<char*> args;
+  for (std::string& arg : spelled) args.push_back(arg.data());
+
   try {
-    app.parse(argc, argv);
+    app.parse(argc, args.data());
   } catch (const CLI::Success& success) {
     return app.exit(success);  // --help, --version: printed on stdout, exit 0
   } catch (const CLI::ParseError& error) {
-    PrintError(UsageMessage(error, app));
+    PrintError(UsageMessage(error, app, spelled));
     return kExitUsage;
   }
 
@@ -451,6 +555,14 @@ int RunMain(int argc, char** argv) {
       !resolved.ok()) {
     PrintError(resolved.error);
     return resolved.exit_code;
+  }
+  const std::string what =
+      DescribeRisk(leaf->second.risk(), leaf->second.changes(), context.addresses);
+  const bool interactive = isatty(STDIN_FILENO) == 1 && isatty(STDERR_FILENO) == 1;
+  if (Outcome confirmed = Confirm(what, flags.yes, interactive, std::cin, std::cerr);
+      !confirmed.ok()) {
+    PrintError(confirmed.error);
+    return confirmed.exit_code;
   }
   return leaf->second.run(&context);
 }

@@ -11,6 +11,7 @@
 #include "cli/config_keys.h"
 #include "cli/fleet.h"
 #include "cli/stats_view.h"
+#include "cli/suggest.h"
 #include "cli/units.h"
 #include "cli/update_report.h"
 
@@ -109,7 +110,10 @@ int RunConfigGet(const Context& context, const ConfigGetOptions& options) {
   if (!options.key.empty() && options.key != "version") {
     only = FindConfigKey(options.key);
     if (only == nullptr) {
-      PrintError(options.key + ": unknown key; keys: version, " + ConfigKeyList());
+      std::vector<std::string> keys = {"version"};
+      for (const ConfigKey& key : ConfigKeys()) keys.push_back(key.name);
+      PrintError(WithSuggestion(options.key + ": unknown key", options.key, keys) +
+                 "; keys: version, " + ConfigKeyList());
       return kExitUsage;
     }
     only = FindConfigKey(FieldName(*only));  // `upstream` shows the routes it sets

@@ -1,10 +1,12 @@
 #include "cli/config_keys.h"
 
+#include <cctype>
 #include <cstdio>
 #include <limits>
 #include <map>
 
 #include "cli/route_values.h"
+#include "cli/suggest.h"
 #include "cli/units.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/tokenizer.h"
@@ -31,9 +33,13 @@ bool SetField(const ConfigKey& key, const std::string& value, NodeConfig& config
   const FieldDescriptor* field = Field(key);
   const google::protobuf::Reflection* reflection = config.GetReflection();
   switch (key.kind) {
-    case ConfigKey::Kind::kString:
-      reflection->SetString(&config, field, value);
+    case ConfigKey::Kind::kString: {
+      // What `config get` prints ("\"Hello\\n\"") reads back as the text it stands for.
+      std::optional<std::string> text = Unquote(value);
+      if (!text) return false;
+      reflection->SetString(&config, field, *text);
       return true;
+    }
     case ConfigKey::Kind::kDuration: {
       std::optional<int64_t> nanos = ParseDuration(value);
       if (!nanos || *nanos < 0) return false;
@@ -59,7 +65,7 @@ bool SetField(const ConfigKey& key, const std::string& value, NodeConfig& config
     case ConfigKey::Kind::kUpstreamPool:
       return ParseUpstreamPool(value, config);
     case ConfigKey::Kind::kRoutes:
-      return ParseRoutesJson(value, config).ok();
+      return ParseRoutes(value, config).ok();
   }
   return false;
 }
@@ -68,10 +74,9 @@ bool SetField(const ConfigKey& key, const std::string& value, NodeConfig& config
 absl::Status SetValue(const ConfigKey& key, const std::string& assignment, const std::string& value,
                       NodeConfig& config) {
   if (key.kind == ConfigKey::Kind::kRoutes) {
-    // The parser's reason says where the JSON goes wrong, which "must be" alone would not.
-    if (absl::Status status = ParseRoutesJson(value, config); !status.ok()) {
-      return absl::InvalidArgumentError(assignment + ": must be a JSON array of Route objects; " +
-                                        std::string(status.message()));
+    // The parser's reason says where the value goes wrong, which "must be" alone would not.
+    if (absl::Status status = ParseRoutes(value, config); !status.ok()) {
+      return absl::InvalidArgumentError(assignment + ": " + std::string(status.message()));
     }
     return absl::OkStatus();
   }
@@ -152,7 +157,10 @@ absl::StatusOr<ConfigChange> ParseAssignments(const std::vector<std::string>& as
     }
     const ConfigKey* key = FindConfigKey(name);
     if (key == nullptr) {
-      return absl::InvalidArgumentError(assignment + ": unknown key; keys: " + ConfigKeyList());
+      std::vector<std::string> keys;
+      for (const ConfigKey& known : ConfigKeys()) keys.push_back(known.name);
+      return absl::InvalidArgumentError(WithSuggestion(assignment + ": unknown key", name, keys) +
+                                        "; keys: " + ConfigKeyList());
     }
     const std::string field = FieldName(*key);
     if (auto [it, inserted] = seen.emplace(field, key->name); !inserted) {
@@ -253,6 +261,46 @@ std::string FormatConfigValue(const NodeConfig& config, const ConfigKey& key) {
       break;  // handled above: a list, not a field with presence
   }
   return "";
+}
+
+std::optional<std::string> Unquote(std::string_view text) {
+  if (text.size() < 2 || text.front() != '"' || text.back() != '"') return std::string(text);
+  std::string out;
+  for (size_t i = 1; i + 1 < text.size(); ++i) {
+    char c = text[i];
+    if (c != '\\') {
+      out += c;
+      continue;
+    }
+    if (++i + 1 >= text.size()) return std::nullopt;  // a lone backslash before the quote
+    switch (text[i]) {
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case '"':
+      case '\\':
+        out += text[i];
+        break;
+      case 'x': {
+        if (i + 3 >= text.size() || !std::isxdigit(static_cast<unsigned char>(text[i + 1])) ||
+            !std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+          return std::nullopt;
+        }
+        out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+        i += 2;
+        break;
+      }
+      default:
+        return std::nullopt;
+    }
+  }
+  return out;
 }
 
 std::string Quote(std::string_view text) {

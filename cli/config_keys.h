@@ -8,6 +8,7 @@
 // INVALID_ARGUMENT message reaches the user. The `allowed` texts quote the node's ranges as
 // guidance only.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,5 +72,9 @@ std::vector<std::string> FormatRoutes(const proxynode::v1::NodeConfig& config);
 
 // A string with C-style escapes for control characters and quotes, in double quotes.
 std::string Quote(std::string_view text);
+
+// The text a Quote stands for (\n \t \r \" \\ \xHH); text not in double quotes as it is.
+// nullopt: a quoted text with an unknown or unfinished escape.
+std::optional<std::string> Unquote(std::string_view text);
 
 }  // namespace proxyctl

@@ -87,6 +87,18 @@ Outcome ParsePositiveDuration(const std::string& flag, const std::string& text,
   return Outcome{};
 }
 
+namespace {
+
+// Whether every address ("127.0.0.1:9090", "[::1]:9090") is a loopback one.
+bool AllLoopback(const std::vector<std::string>& addresses) {
+  for (const std::string& address : addresses) {
+    if (address.rfind("127.", 0) != 0 && address.rfind("[::1]", 0) != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Outcome ResolveContext(const GlobalOptions& options, const Resolver& resolver, Context* context) {
   if (Outcome timeout = ParsePositiveDuration("--timeout", options.timeout, &context->timeout);
       !timeout.ok()) {
@@ -95,7 +107,8 @@ Outcome ResolveContext(const GlobalOptions& options, const Resolver& resolver, C
   if (Outcome transport = ResolveTransport(options, &context->transport); !transport.ok()) {
     return transport;
   }
-  context->json = options.output == "json";
+  context->json = options.output == "json" || options.output == "yaml";
+  context->yaml = options.output == "yaml";
   context->all = options.all;
   if (!options.all) {
     absl::StatusOr<std::vector<HostPort>> elements = SplitAddressList(options.addr);
@@ -105,6 +118,18 @@ Outcome ResolveContext(const GlobalOptions& options, const Resolver& resolver, C
     if (elements->size() > 1) {
       return Outcome::Failure(kExitUsage, "--addr names " + std::to_string(elements->size()) +
                                               " nodes; pass --all to run the command on each");
+    }
+    // A name that stands for several nodes (a headless Service) is refused rather than left
+    // to gRPC, which would send the command to whichever answers first. Loopback names
+    // ("localhost": 127.0.0.1 and ::1) are one machine.
+    absl::StatusOr<std::vector<std::string>> nodes = ExpandAddressList(options.addr, resolver);
+    if (nodes.ok() && nodes->size() > 1 && !AllLoopback(*nodes)) {
+      std::string names;
+      for (const std::string& node : *nodes) names += (names.empty() ? "" : ", ") + node;
+      return Outcome::Failure(kExitUsage, "--addr " + options.addr + " resolves to " +
+                                              std::to_string(nodes->size()) + " nodes (" + names +
+                                              "); pass --all to run the command on each, or "
+                                              "name one");
     }
     context->addresses = {elements->front().ToString()};
     return Outcome{};

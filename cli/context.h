@@ -35,6 +35,7 @@ struct Context {
   std::vector<std::string> addresses;
   std::chrono::milliseconds timeout{3000};
   bool json = false;
+  bool yaml = false;  // -o yaml: the JSON document as YAML (json is then true as well)
   bool all = false;
   Transport transport;
 };

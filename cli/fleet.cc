@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <optional>
 #include <thread>
+
+#include "cli/yaml_output.h"
 
 namespace proxyctl {
 namespace {
@@ -31,6 +34,11 @@ std::vector<NodeReport> RunAll(const Context& context, const NodeTask& task) {
 
 }  // namespace
 
+void PrintDocument(const Context& context, const std::string& json) {
+  std::optional<std::string> yaml = context.yaml ? JsonToYaml(json) : std::nullopt;
+  PrintOut(yaml ? *yaml : json + "\n");
+}
+
 void PrintOut(const std::string& text) {
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);
@@ -49,7 +57,7 @@ int RunOnNodes(const Context& context, const Row& headers, const NodeTask& task)
       return report.outcome.exit_code;
     }
     if (context.json) {
-      PrintOut(report.json + "\n");
+      PrintDocument(context, report.json);
     } else if (!report.text.empty()) {
       PrintOut(report.text);
     } else {
@@ -84,7 +92,7 @@ int RunOnNodes(const Context& context, const Row& headers, const NodeTask& task)
                       {"error", report.outcome.ok() ? "null" : JsonString(report.outcome.error)},
                       {"result", report.outcome.ok() ? report.json : "null"}});
     }
-    PrintOut(array + "]\n");
+    PrintDocument(context, array + "]");
   } else {
     Row columns = {"ADDR"};
     columns.insert(columns.end(), headers.begin(), headers.end());

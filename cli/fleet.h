@@ -30,6 +30,9 @@ using NodeTask = std::function<NodeReport(NodeClient& client)>;
 // `headers`: the --all table's columns after ADDR.
 int RunOnNodes(const Context& context, const Row& headers, const NodeTask& task);
 
+// A command's JSON result as -o asks: JSON, or YAML with -o yaml.
+void PrintDocument(const Context& context, const std::string& json);
+
 // Output helpers: stdout as is; stderr prefixed with "proxyctl: ".
 void PrintOut(const std::string& text);
 void PrintError(const std::string& message);

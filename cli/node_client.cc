@@ -47,6 +47,10 @@ std::string ConnectionProblem(const std::string& message, bool tls) {
     return "TLS handshake failed: " + Cause(message) +
            " (--tls_server_name sets the name to expect)";
   }
+  if (message.find("http1.x server") != std::string::npos) {
+    return "the address is an HTTP/1 server, not the control port (the node's data or admin "
+           "port? its control port is --control_listen, 127.0.0.1:9090 by default)";
+  }
   if (EndsWith(message, "Socket closed") || EndsWith(message, "Connection reset by peer")) {
     return tls ? "the node closed the connection in the TLS handshake (it may require a "
                  "client certificate signed by its CA: --tls_cert and --tls_key)"

@@ -88,7 +88,7 @@ int RunTop(const Context& context, const TopOptions& options) {
   int shown = 0;
   Outcome outcome = client.WatchStats(interval, [&](const proxynode::v1::Stats& stats) {
     if (context.json) {
-      PrintOut(ToJson(stats) + "\n");
+      PrintDocument(context, ToJson(stats));
     } else {
       std::string frame = terminal ? kClearScreen : (shown > 0 ? "\n" : "");
       frame += "proxyctl top   " + client.address() + "   every " +

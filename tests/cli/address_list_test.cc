@@ -104,11 +104,30 @@ TEST(ResolveContextTest, OneNodeWithoutAll) {
   options.addr = "node-1";
   Context context;
   ASSERT_TRUE(ResolveContext(options, dns.resolver(), &context).ok());
-  // Without --all a name is left to gRPC, which tries its addresses in turn.
+  // Without --all a name that stands for one node is left to gRPC to connect to.
   EXPECT_THAT(context.addresses, ElementsAre("node-1:9090"));
-  EXPECT_EQ(dns.calls, 0);
   EXPECT_EQ(context.timeout, std::chrono::seconds(3));
   EXPECT_FALSE(context.json);
+}
+
+TEST(ResolveContextTest, ANameForSeveralNodesWithoutAllIsRefusedNamingThem) {
+  FakeDns dns;
+  dns.records["proxynode-headless"] = {"10.0.0.1", "10.0.0.2"};
+  dns.records["localhost"] = {"127.0.0.1", "::1"};
+  dns.records["one"] = {"10.0.0.3"};
+  GlobalOptions options;
+  options.addr = "proxynode-headless";
+  Context context;
+  Outcome refused = ResolveContext(options, dns.resolver(), &context);
+  EXPECT_EQ(refused.exit_code, kExitUsage);
+  EXPECT_EQ(refused.error,
+            "--addr proxynode-headless resolves to 2 nodes (10.0.0.1:9090, 10.0.0.2:9090); pass "
+            "--all to run the command on each, or name one");
+  // Loopback under two families is one machine; one record is one node.
+  for (const char* fine : {"localhost", "one:9091"}) {
+    options.addr = fine;
+    EXPECT_TRUE(ResolveContext(options, dns.resolver(), &context).ok()) << fine;
+  }
 }
 
 TEST(ResolveContextTest, SeveralNodesNeedAll) {

@@ -308,6 +308,40 @@ TEST(RouteKeysTest, BadRoutesAreOneLineNamingTheArgument) {
   EXPECT_EQ(ErrorOf({"routes=[]", "routes=[]"}), "routes=[]: routes is given twice");
 }
 
+TEST(RouteKeysTest, WhatConfigGetPrintsReadsBack) {
+  absl::StatusOr<ConfigChange> change =
+      ParseAssignments({R"(routes=[{"prefix":"/api/","action":"proxy","upstreams":["a:1","b:2"],)"
+                        R"("balancing":"least_outstanding","delay":"200ms","delay_percent":10,)"
+                        R"("connect_timeout":"1m30s"},{"prefix":"/","action":"respond"}])",
+                        R"(body="Hello\tWorld\n\x01")"});
+  ASSERT_TRUE(change.ok()) << change.status();
+  const std::vector<std::string> lines = FormatRoutes(change->config);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0],
+            "/api/ proxy a:1,b:2 balancing=least_outstanding delay=200ms delay_percent=10 "
+            "connect_timeout=90s");
+  EXPECT_EQ(change->config.body(), "Hello\tWorld\n\x01");
+  // Each printed form, set again, gives the same config: one per line, "; " or "none".
+  const std::string body = FormatConfigValue(change->config, *FindConfigKey("body"));
+  for (const std::string& routes : {lines[0] + "\n" + lines[1] + "\n",
+                                    FormatConfigValue(change->config, *FindConfigKey("routes"))}) {
+    absl::StatusOr<ConfigChange> again = ParseAssignments({"routes=" + routes, "body=" + body});
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(again->config.ShortDebugString(), change->config.ShortDebugString()) << routes;
+  }
+  absl::StatusOr<ConfigChange> none = ParseAssignments({"routes=none"});
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->config.routes_size(), 0);
+  EXPECT_EQ(ErrorOf({"routes=/x/ proxy a:1 balancng=x"}),
+            "routes=/x/ proxy a:1 balancng=x: \"balancng=x\": unknown setting; settings: "
+            "balancing, delay, delay_percent, connect_timeout, first_byte_timeout, total_timeout");
+  EXPECT_EQ(ErrorOf({"routes=/x/ forward a:1"}),
+            "routes=/x/ forward a:1: \"forward\": the action is respond or proxy");
+  EXPECT_EQ(ErrorOf({"routes=/x/ proxy"}),
+            "routes=/x/ proxy: \"/x/ proxy\": a proxy route needs its upstreams");
+  EXPECT_EQ(ErrorOf({R"(body="a\q")"}), R"(body="a\q": must be any text (at most 1MiB))");
+}
+
 TEST(RouteKeysTest, RoutesShowOnePerLine) {
   absl::StatusOr<ConfigChange> change = ParseAssignments(
       {R"(routes=[{"prefix":"/api/","action":"PROXY","upstreams":["a:1","b:2"],)"

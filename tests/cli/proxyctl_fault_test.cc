@@ -210,7 +210,8 @@ TEST(ProxyctlFaultFleetTest, AllEditsAndListsEveryNode) {
   ASSERT_EQ(RunOn(second, {"config", "set", "rate_limit=5"}).code, 0);  // versions differ
   const std::string both = Addr(first) + "," + Addr(second);
 
-  Result add = Proxyctl({"--addr", both, "--all", "fault", "add", "slow", "--delay", "5ms"});
+  Result add =
+      Proxyctl({"--addr", both, "--all", "--yes", "fault", "add", "slow", "--delay", "5ms"});
   ASSERT_EQ(add.code, 0) << add;
   EXPECT_THAT(add.out, ContainsRegex("^ADDR +RESULT +VERSION +RULE\n"));
   EXPECT_THAT(add.out, ContainsRegex(Addr(first) + " +added +2 +slow: match any; delay 5ms"));
@@ -225,12 +226,12 @@ TEST(ProxyctlFaultFleetTest, AllEditsAndListsEveryNode) {
   // Refused on one node only (the name is taken there): exit 1, the other applied.
   ASSERT_EQ(RunOn(second, {"fault", "add", "only-second", "--abort", "503"}).code, 0);
   Result partly =
-      Proxyctl({"--addr", both, "--all", "fault", "add", "only-second", "--abort", "503"});
+      Proxyctl({"--addr", both, "--all", "--yes", "fault", "add", "only-second", "--abort", "503"});
   EXPECT_EQ(partly.code, 1) << partly;
   EXPECT_THAT(partly.out, ContainsRegex(Addr(first) + " +added +3 +only-second"));
   EXPECT_THAT(partly.out, HasSubstr(Addr(second) + "   error: a fault rule named \"only-second\""));
 
-  Result json = Proxyctl({"--addr", both, "--all", "fault", "clear", "-o", "json"});
+  Result json = Proxyctl({"--addr", both, "--all", "--yes", "fault", "clear", "-o", "json"});
   ASSERT_EQ(json.code, 0) << json;
   std::optional<Json> parsed = ParseJson(json.out);
   ASSERT_TRUE(parsed);

@@ -72,7 +72,7 @@ TEST_F(ProxyctlTest, StatusTableAndJson) {
 }
 
 TEST_F(ProxyctlTest, ConfigSetThenGetShowsTheValues) {
-  Result set = RunOn(node_, {"config", "set", "delay=250ms", "workers=3"});
+  Result set = RunOn(node_, {"config", "set", "--yes", "delay=250ms", "workers=3"});
   ASSERT_EQ(set.code, 0) << set;
   EXPECT_THAT(set.out, ::testing::MatchesRegex("applied on " + Addr(node_) +
                                                ": config version 2 in [0-9.]+[mu]?s\n"
@@ -353,7 +353,7 @@ TEST_F(ProxyctlTest, TopPrintsEachIterationThenExits) {
 }
 
 TEST_F(ProxyctlTest, DrainMakesTheNodeExitZero) {
-  Result drain = RunOn(node_, {"drain", "-o", "json"});
+  Result drain = RunOn(node_, {"drain", "--yes", "-o", "json"});
   ASSERT_EQ(drain.code, 0) << drain;
   std::optional<Json> parsed = ParseJson(drain.out);
   ASSERT_TRUE(parsed);
@@ -363,8 +363,20 @@ TEST_F(ProxyctlTest, DrainMakesTheNodeExitZero) {
   EXPECT_TRUE(exit->exited && exit->code == 0) << exit->ToString();
 }
 
-TEST_F(ProxyctlTest, DrainTable) {
-  Result drain = RunOn(node_, {"drain"});
+TEST_F(ProxyctlTest, DrainAsksFirstAndNeedsYesWithoutATerminal) {
+  Result unconfirmed = RunOn(node_, {"drain"});
+  EXPECT_EQ(unconfirmed.code, 2) << unconfirmed;
+  EXPECT_EQ(unconfirmed.err, "proxyctl: this would drain " + Addr(node_) +
+                                 "; pass --yes to confirm (nothing was sent)\n");
+  EXPECT_FALSE(node_.WaitExit(300ms)) << "the node drained unconfirmed";
+  // So does a change of the worker count; a dry run of it does not ask.
+  Result workers = RunOn(node_, {"config", "set", "workers=3"});
+  EXPECT_EQ(workers.code, 2) << workers;
+  EXPECT_THAT(workers.err, HasSubstr("this would change the worker count of " + Addr(node_)));
+  EXPECT_EQ(RunOn(node_, {"config", "set", "--dry-run", "workers=3"}).code, 0);
+  EXPECT_EQ(RunOn(node_, {"config", "get", "version"}).out, "1\n");
+
+  Result drain = RunOn(node_, {"-y", "drain"});
   ASSERT_EQ(drain.code, 0) << drain;
   EXPECT_EQ(drain.out,
             "draining " + Addr(node_) + ": 0 connections open; the node exits once they finish\n");
@@ -374,7 +386,7 @@ TEST_F(ProxyctlTest, DrainTable) {
 }
 
 TEST_F(ProxyctlTest, RefusedRequestsExitOneWithTheNodesMessage) {
-  Result range = RunOn(node_, {"config", "set", "workers=1000"});
+  Result range = RunOn(node_, {"config", "set", "--yes", "workers=1000"});
   EXPECT_EQ(range.code, 1) << range;
   EXPECT_EQ(range.out, "");
   EXPECT_EQ(range.err, "proxyctl: INVALID_ARGUMENT: workers: 1000 is out of range [1, 256]\n");
@@ -408,7 +420,7 @@ TEST_F(ProxyctlTest, UsageErrorsExitTwoWithOneLine) {
       {{"config", "apply"}, "--file is required"},
       {{"status", "--bogus"}, "unknown flag --bogus"},
       {{"status", "extra"}, "'proxyctl status' does not take \"extra\""},
-      {{"-o", "yaml", "status"}, "--output: yaml"},
+      {{"-o", "xml", "status"}, "--output: xml"},
       {{"--timeout", "soon", "status"}, "--timeout soon"},
       {{"completion", "zsh"}, "zsh"},
   };
@@ -434,7 +446,7 @@ TEST(ProxyctlUnreachableTest, ExitThreeWithOneLine) {
                                              {"config", "set", "delay=1s"},
                                              {"stats"},
                                              {"connections"},
-                                             {"drain"},
+                                             {"drain", "--yes"},
                                              {"top"}}) {
     // A refused connection fails at once; the generous timeout only covers slow builds.
     std::vector<std::string> args = {"--addr", "127.0.0.1:1", "--timeout", "3s"};
@@ -476,7 +488,12 @@ TEST(ProxyctlFleetTest, AllChangesEveryNodeOfACommaList) {
   ASSERT_EQ(RunOn(second, {"config", "set", "rate_limit=5"}).code, 0);  // versions differ
   std::string both = Addr(first) + "," + Addr(second);
 
-  Result set = Proxyctl({"--addr", both, "--all", "config", "set", "delay=75ms", "workers=2"});
+  Result unconfirmed = Proxyctl({"--addr", both, "--all", "config", "set", "delay=75ms"});
+  EXPECT_EQ(unconfirmed.code, 2) << unconfirmed;
+  EXPECT_EQ(unconfirmed.err, "proxyctl: this would change 2 nodes (" + Addr(first) + ", " +
+                                 Addr(second) + "); pass --yes to confirm (nothing was sent)\n");
+  Result set =
+      Proxyctl({"--addr", both, "--all", "--yes", "config", "set", "delay=75ms", "workers=2"});
   ASSERT_EQ(set.code, 0) << set;
   EXPECT_THAT(set.out, ::testing::ContainsRegex("^ADDR +RESULT +VERSION +APPLY_TIME +CHANGES\n"));
   EXPECT_THAT(set.out,
@@ -535,8 +552,8 @@ TEST(ProxyctlFleetTest, AllChangesEveryNodeOfACommaList) {
   EXPECT_TRUE(Field(down, "result").is_null());
 
   // Refused by one node only: exit 1, the other applied.
-  Result refused = Proxyctl(
-      {"--addr", both, "--all", "config", "set", "--expected-version", "2", "max_pending=9"});
+  Result refused = Proxyctl({"--addr", both, "--all", "--yes", "config", "set",
+                             "--expected-version", "2", "max_pending=9"});
   EXPECT_EQ(refused.code, 1) << refused;
   EXPECT_THAT(refused.out, ::testing::ContainsRegex(Addr(first) + " +applied +3"));
   EXPECT_THAT(refused.out, HasSubstr(Addr(second) + "   error: FAILED_PRECONDITION"));
@@ -598,7 +615,7 @@ TEST(ProxyctlHelpTest, HelpAndCompletion) {
   EXPECT_EQ(complete("proxyctl --addr 127.0.0.1 : 9090 config set de"), "delay=\n");
   EXPECT_EQ(complete("proxyctl config get max_h"), "max_header_bytes\n");
   EXPECT_EQ(complete("proxyctl connections --sort b"), "bytes_in bytes_out\n");
-  EXPECT_EQ(complete("proxyctl -o ''"), "table json\n");
+  EXPECT_EQ(complete("proxyctl -o ''"), "table json yaml\n");
   EXPECT_EQ(complete("proxyctl top --i"), "--interval --iterations\n");
   EXPECT_EQ(complete("proxyctl fault r"), "remove\n");
   EXPECT_EQ(complete("proxyctl fault add x --delay-on f"), "first-byte\n");
