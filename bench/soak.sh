@@ -81,7 +81,7 @@ steps=(delay=0s workers=3 delay=50ms workers=1 max_pending=1000000 workers=4 del
   end=$((SECONDS + DURATION))
   while ((SECONDS < end)); do
     step=${steps[changes % ${#steps[@]}]}
-    if ! "$PROXYCTL_BIN" --addr "$control" config set "$step" >/dev/null 2>>"$OUT/changes.err"; then
+    if ! "$PROXYCTL_BIN" --addr "$control" --yes config set "$step" >/dev/null 2>>"$OUT/changes.err"; then
       refused=$((refused + 1))
     fi
     changes=$((changes + 1))
@@ -96,7 +96,7 @@ wrk -t2 -c"$CONNS" -d"${DURATION}s" --timeout 5s -s bench/lua/count_statuses.lua
 wait "$changer" || true
 changer=""
 # Back to the starting config (each worker holds an epoll fd and an eventfd), then compare.
-"$PROXYCTL_BIN" --addr "$control" config set workers=2 delay=20ms max_pending=0 rate_limit=0 \
+"$PROXYCTL_BIN" --addr "$control" --yes config set workers=2 delay=20ms max_pending=0 rate_limit=0 \
   max_connections=0 header_timeout=10s idle_timeout=60s max_requests_per_connection=0 >/dev/null
 settle
 sleep 1
