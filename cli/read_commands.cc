@@ -25,10 +25,15 @@ using proxynode::v1::Stats;
 constexpr std::chrono::milliseconds kSampleInterval{500};
 
 // Two GetStats kSampleInterval apart; `after` gets the rate fields filled.
+// Two WatchStats messages kSampleInterval apart: the second carries the interval's latency.
 Outcome Sample(NodeClient& client, Stats* before, Stats* after) {
-  if (Outcome outcome = client.GetStats(before); !outcome.ok()) return outcome;
-  std::this_thread::sleep_for(kSampleInterval);
-  if (Outcome outcome = client.GetStats(after); !outcome.ok()) return outcome;
+  int received = 0;
+  Outcome outcome = client.WatchStats(kSampleInterval, [&](const Stats& stats) {
+    *(received++ == 0 ? before : after) = stats;
+    return received < 2;
+  });
+  if (!outcome.ok()) return outcome;
+  if (received < 2) return Outcome::Failure(kExitUnreachable, "the stats stream ended early");
   FillRates(*before, *after);
   return Outcome{};
 }

@@ -25,7 +25,11 @@ void AddCounterRows(const Counters& now, const Counters* before, std::optional<d
     if (hide_zero && value == 0) continue;
     double rate =
         before == nullptr ? -1 : Rate(reflection->GetUInt64(*before, field), value, seconds);
-    table.AddRow({field->name(), std::to_string(value), FormatRate(rate)});
+    // Byte counters in human units, like every size proxyctl shows.
+    const bool bytes = field->name().rfind("bytes_", 0) == 0;
+    table.AddRow(
+        {field->name(), bytes ? FormatBytes(value) : std::to_string(value),
+         bytes && rate >= 0 ? FormatBytes(static_cast<uint64_t>(rate)) + "/s" : FormatRate(rate)});
   }
   // Sorted by reason, so rows keep their place from frame to frame in `top`.
   std::map<std::string, uint64_t> rejected(now.rejected().begin(), now.rejected().end());
@@ -191,14 +195,22 @@ std::string RenderStats(const Stats& now, const Stats* before, const StatsViewOp
   gauges.AddRow({"buffer_blocks_in_use", std::to_string(now.total().buffer_blocks_in_use())});
   out += gauges.Render() + "\n";
 
-  Table latency({"LATENCY", "COUNT", "P50", "P90", "P99", "P99.9"});
-  latency.AddRow(LatencyRow("request", now.request_latency()));
-  latency.AddRow(LatencyRow("timer_lateness", now.timer_lateness()));
-  // From WatchStats (top): the last interval alone, where a bad minute shows.
+  // From WatchStats: the last interval alone, where a bad minute shows, beside the figures
+  // since start.
   const bool has_interval = now.has_interval_timer_lateness();
-  if (has_interval) {
-    latency.AddRow(LatencyRow("timer_lateness_interval", now.interval_timer_lateness()));
-  }
+  const std::string last =
+      seconds ? "last " + FormatDurationApprox(static_cast<int64_t>(*seconds * 1e9)) : "last";
+  Table latency({"LATENCY", "OVER", "COUNT", "P50", "P90", "P99", "P99.9"});
+  const auto add = [&latency](const std::string& name, const std::string& over,
+                              const LatencySummary& summary) {
+    Row row = LatencyRow(name, summary);
+    row.insert(row.begin() + 1, over);
+    latency.AddRow(std::move(row));
+  };
+  if (now.has_interval_request_latency()) add("request", last, now.interval_request_latency());
+  add("request", "since start", now.request_latency());
+  if (has_interval) add("timer_lateness", last, now.interval_timer_lateness());
+  add("timer_lateness", "since start", now.timer_lateness());
   out += latency.Render() + "\n";
 
   // Workers are matched by index: after a change of `workers` the set differs.

@@ -128,7 +128,7 @@ class StatsWatcher : public grpc::ServerWriteReactor<v1::Stats> {
       message_.set_accepts_per_second(
           static_cast<double>(message_.total().connections_accepted() - previous_accepts_) /
           seconds);
-      FillIntervalLateness(stats, previous_, &message_);
+      FillIntervalLatency(stats, previous_, &message_);
     }
     previous_ = std::move(stats);
     previous_time_ = now;

@@ -98,9 +98,11 @@ v1::Stats ToProto(const StatsSnapshot& stats, const ProxyStatsSnapshot& proxy,
   return proto;
 }
 
-void FillIntervalLateness(const StatsSnapshot& now, const StatsSnapshot& before, v1::Stats* out) {
+void FillIntervalLatency(const StatsSnapshot& now, const StatsSnapshot& before, v1::Stats* out) {
   FillLatency(now.timer_lateness.Since(before.timer_lateness),
               out->mutable_interval_timer_lateness());
+  FillLatency(now.request_latency.Since(before.request_latency),
+              out->mutable_interval_request_latency());
   for (v1::WorkerStats& row : *out->mutable_per_worker()) {
     const auto same_index = [&row](const WorkerStatsValues& w) { return w.index == row.index(); };
     const auto current = std::find_if(now.workers.begin(), now.workers.end(), same_index);

@@ -13,8 +13,8 @@ namespace proxynode {
 v1::Stats ToProto(const StatsSnapshot& stats, const ProxyStatsSnapshot& proxy,
                   const NodeInfo& info);
 
-// WatchStats: fills the interval_timer_lateness fields of `out` (built from `now`) with what
+// WatchStats: fills the interval_* latencies of `out` (built from `now`) with what
 // was recorded since `before`, node-wide and per worker (matched by index).
-void FillIntervalLateness(const StatsSnapshot& now, const StatsSnapshot& before, v1::Stats* out);
+void FillIntervalLatency(const StatsSnapshot& now, const StatsSnapshot& before, v1::Stats* out);
 
 }  // namespace proxynode

@@ -274,6 +274,10 @@ TEST(ControlStatsTest, WatchStatsStreamsRatesWhileLoadRuns) {
     EXPECT_EQ(messages[i].interval_timer_lateness().count(),
               messages[i].timer_lateness().count() - messages[i - 1].timer_lateness().count());
     EXPECT_GT(messages[i].interval_timer_lateness().count(), 0u);
+    // Request latency too: the requests answered since the last message.
+    EXPECT_EQ(messages[i].interval_request_latency().count(),
+              messages[i].request_latency().count() - messages[i - 1].request_latency().count());
+    EXPECT_GT(messages[i].interval_request_latency().count(), 0u);
     uint64_t per_worker = 0;
     for (const v1::WorkerStats& worker : messages[i].per_worker()) {
       per_worker += worker.interval_timer_lateness().count();
@@ -282,6 +286,7 @@ TEST(ControlStatsTest, WatchStatsStreamsRatesWhileLoadRuns) {
     EXPECT_EQ(per_worker, messages[i].interval_timer_lateness().count());
   }
   EXPECT_FALSE(messages[0].has_interval_timer_lateness());
+  EXPECT_FALSE(messages[0].has_interval_request_latency());
 }
 
 TEST(ControlStatsTest, WatchStatsRefusesAnIntervalUnder100ms) {
