@@ -51,14 +51,14 @@ struct Leaf {
   // It changes a node (config, faults, lifecycle): sent to several nodes, it asks first.
   std::function<bool()> changes = [] { return false; };
   // What makes it ask even for one node ("drain"); "" for nothing (confirm.h).
-  std::function<std::string()> risk = [] { return std::string(); };
+  std::function<std::string(const Context&)> risk = [](const Context&) { return std::string(); };
 };
 
 // Marks `command` as one that changes nodes, with `risk` as in Leaf.
 // `changes` false: this run changes nothing after all (a dry run).
 void MarkChange(
     std::map<const CLI::App*, Leaf>& leaves, const CLI::App* command,
-    std::function<std::string()> risk = [] { return std::string(); },
+    std::function<std::string(const Context&)> risk = [](const Context&) { return std::string(); },
     std::function<bool()> changes = [] { return true; }) {
   leaves[command].changes = std::move(changes);
   leaves[command].risk = std::move(risk);
@@ -462,10 +462,10 @@ void BuildCommands(CLI::App& app, Flags& flags, std::map<const CLI::App*, Leaf>&
   CLI::App* drain = AddLeaf(app, "drain", "Drain the node: stop accepting, finish requests, exit",
                             leaves, {[](const Context* c) { return RunDrain(*c); }});
   drain->footer("Asks first on a terminal; elsewhere it needs --yes.");
-  MarkChange(leaves, drain, [] { return std::string("drain"); });
+  MarkChange(leaves, drain, [](const Context&) { return std::string("drain"); });
   MarkChange(
       leaves, set,
-      [&flags] {
+      [&flags](const Context&) {
         // A command line that does not parse is reported as such, not confirmed first.
         if (!ParseAssignments(flags.config_set.assignments).ok()) return std::string();
         for (const std::string& assignment : flags.config_set.assignments) {
@@ -479,9 +479,25 @@ void BuildCommands(CLI::App& app, Flags& flags, std::map<const CLI::App*, Leaf>&
       [&flags] {
         return !flags.config_set.dry_run && ParseAssignments(flags.config_set.assignments).ok();
       });
-  const auto no_risk = [] { return std::string(); };
-  MarkChange(leaves, apply, no_risk, [&flags] { return !flags.config_apply.dry_run; });
-  MarkChange(leaves, rollback, no_risk, [&flags] { return !flags.config_rollback.dry_run; });
+  // Whether a file or an earlier version changes the worker count is the node's to say: a
+  // dry run asks it first.
+  static constexpr char kWorkerRisk[] = "change the worker count of";
+  MarkChange(
+      leaves, apply,
+      [&flags](const Context& c) {
+        return !flags.config_apply.dry_run && ApplyChangesWorkers(c, flags.config_apply)
+                   ? std::string(kWorkerRisk)
+                   : std::string();
+      },
+      [&flags] { return !flags.config_apply.dry_run; });
+  MarkChange(
+      leaves, rollback,
+      [&flags](const Context& c) {
+        return !flags.config_rollback.dry_run && RollbackChangesWorkers(c, flags.config_rollback)
+                   ? std::string(kWorkerRisk)
+                   : std::string();
+      },
+      [&flags] { return !flags.config_rollback.dry_run; });
 
   CLI::App* version = AddLeaf(
       app, "version", "proxyctl's version, and the node's config version and uptime", leaves,
@@ -557,7 +573,7 @@ int RunMain(int argc, char** argv) {
     return resolved.exit_code;
   }
   const std::string what =
-      DescribeRisk(leaf->second.risk(), leaf->second.changes(), context.addresses);
+      DescribeRisk(leaf->second.risk(context), leaf->second.changes(), context.addresses);
   const bool interactive = isatty(STDIN_FILENO) == 1 && isatty(STDERR_FILENO) == 1;
   if (Outcome confirmed = Confirm(what, flags.yes, interactive, std::cin, std::cerr);
       !confirmed.ok()) {

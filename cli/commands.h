@@ -60,6 +60,9 @@ struct ConfigApplyOptions {
 int RunConfigApply(const Context& context, const ConfigApplyOptions& options);
 // What `config apply` would change, and nothing else: a dry run that prints the diff.
 int RunConfigDiff(const Context& context, const ConfigApplyOptions& options);
+// Whether applying the file would change the worker count of any of the nodes (a dry run on
+// each); false when that cannot be told (the command itself then reports why).
+bool ApplyChangesWorkers(const Context& context, const ConfigApplyOptions& options);
 
 // History and rollback (config_history_commands.cc).
 int RunConfigHistory(const Context& context);
@@ -70,6 +73,8 @@ struct ConfigRollbackOptions {
   bool dry_run = false;
 };
 int RunConfigRollback(const Context& context, const ConfigRollbackOptions& options);
+// As ApplyChangesWorkers, for a rollback.
+bool RollbackChangesWorkers(const Context& context, const ConfigRollbackOptions& options);
 
 int RunDrain(const Context& context);
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <sstream>
 
@@ -73,21 +74,29 @@ int Update(const Context& context, const UpdateConfigRequest& request) {
 
 // The file `options` names ("-": stdin) as an UpdateConfig: the whole config, or with
 // --merge a patch of the fields it has. nullopt (after saying why) when it cannot be read.
-std::optional<UpdateConfigRequest> FileRequest(const ConfigApplyOptions& options) {
-  std::stringstream text;
-  if (options.file == "-") {
-    text << std::cin.rdbuf();
-  } else {
-    std::ifstream file(options.file);
-    if (!file) {
-      PrintError(options.file + ": cannot read it");
-      return std::nullopt;
+std::optional<UpdateConfigRequest> FileRequest(const ConfigApplyOptions& options,
+                                               bool quiet = false) {
+  // Read once: the confirmation's dry run and the command itself both need it, and stdin
+  // can be read only once.
+  static std::map<std::string, std::optional<std::string>> read;
+  auto [cached, first] = read.try_emplace(options.file);
+  if (first) {
+    std::stringstream text;
+    if (options.file == "-") {
+      text << std::cin.rdbuf();
+      cached->second = text.str();
+    } else if (std::ifstream file(options.file); file) {
+      text << file.rdbuf();
+      cached->second = text.str();
     }
-    text << file.rdbuf();
   }
-  absl::StatusOr<ConfigChange> change = ParseConfigText(text.str());
+  if (!cached->second) {
+    if (!quiet) PrintError(options.file + ": cannot read it");
+    return std::nullopt;
+  }
+  absl::StatusOr<ConfigChange> change = ParseConfigText(*cached->second);
   if (!change.ok()) {
-    PrintError(options.file + ": " + std::string(change.status().message()));
+    if (!quiet) PrintError(options.file + ": " + std::string(change.status().message()));
     return std::nullopt;
   }
   UpdateConfigRequest request;
@@ -211,6 +220,22 @@ int RunConfigApply(const Context& context, const ConfigApplyOptions& options) {
   std::optional<UpdateConfigRequest> request = FileRequest(options);
   if (!request) return kExitUsage;
   return Update(context, *request);
+}
+
+bool ApplyChangesWorkers(const Context& context, const ConfigApplyOptions& options) {
+  ConfigApplyOptions dry = options;
+  dry.dry_run = true;
+  std::optional<UpdateConfigRequest> request = FileRequest(dry, /*quiet=*/true);
+  if (!request) return false;
+  for (const std::string& address : context.addresses) {
+    NodeClient client(address, context.timeout, context.transport);
+    UpdateConfigResponse response;
+    if (!client.UpdateConfig(*request, &response).ok()) continue;
+    for (const auto& change : response.diff()) {
+      if (change.field() == "workers") return true;
+    }
+  }
+  return false;
 }
 
 int RunConfigDiff(const Context& context, const ConfigApplyOptions& options) {

@@ -67,6 +67,21 @@ int RunConfigHistory(const Context& context) {
   });
 }
 
+bool RollbackChangesWorkers(const Context& context, const ConfigRollbackOptions& options) {
+  proxynode::v1::RollbackConfigRequest request;
+  request.set_to_version(options.to_version);
+  request.set_validate_only(true);
+  for (const std::string& address : context.addresses) {
+    NodeClient client(address, context.timeout, context.transport);
+    proxynode::v1::UpdateConfigResponse response;
+    if (!client.RollbackConfig(request, &response).ok()) continue;
+    for (const auto& change : response.diff()) {
+      if (change.field() == "workers") return true;
+    }
+  }
+  return false;
+}
+
 int RunConfigRollback(const Context& context, const ConfigRollbackOptions& options) {
   proxynode::v1::RollbackConfigRequest request;
   request.set_to_version(options.to_version);

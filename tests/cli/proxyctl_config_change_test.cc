@@ -83,6 +83,26 @@ TEST_F(ProxyctlConfigChangeTest, HistoryListsEachVersionAndRollbackRestoresOne) 
   EXPECT_THAT(gone.err, HasSubstr("version 99 is not in the history"));
 }
 
+TEST_F(ProxyctlConfigChangeTest, AnApplyOrRollbackThatChangesWorkersAsksFirst) {
+  const std::filesystem::path file =
+      std::filesystem::path(::testing::TempDir()) / "proxyctl_workers.textproto";
+  std::ofstream(file) << "workers: 2\n";
+  Result unconfirmed = RunOn(node_, {"config", "apply", "-f", file.string()});
+  EXPECT_EQ(unconfirmed.code, 2) << unconfirmed;
+  EXPECT_EQ(unconfirmed.err, "proxyctl: this would change the worker count of " + Addr(node_) +
+                                 "; pass --yes to confirm (nothing was sent)\n");
+  EXPECT_EQ(Version(), "1\n");
+  ASSERT_EQ(RunOn(node_, {"config", "apply", "--yes", "-f", file.string()}).code, 0);
+  // A file that leaves the workers alone does not ask.
+  std::ofstream(file) << "workers: 2\ndelay { nanos: 1000000 }\n";
+  ASSERT_EQ(RunOn(node_, {"config", "apply", "-f", file.string()}).code, 0);
+  // Back to version 1 means back to one worker: asked too.
+  Result rollback = RunOn(node_, {"config", "rollback", "--to", "1"});
+  EXPECT_EQ(rollback.code, 2) << rollback;
+  EXPECT_EQ(RunOn(node_, {"config", "rollback", "--to", "1", "--yes"}).code, 0);
+  EXPECT_EQ(RunOn(node_, {"config", "get", "workers"}).out, "1\n");
+}
+
 TEST(ProxyctlWatchedFileTest, GetStatusAndSetSayThatTheFileOwnsTheConfig) {
   const std::filesystem::path file =
       std::filesystem::path(::testing::TempDir()) / "proxyctl_watched.textproto";
