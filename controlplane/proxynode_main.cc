@@ -347,7 +347,7 @@ int ServeUntilDrain(int signal_fd, ConfigFileWatcher* watcher, Dataplane& datapl
     }
     if (signo == 0 && reload_at && MonotonicNow() >= *reload_at) {
       reload_at.reset();
-      ReloadConfigFile(*watcher, pipeline, AssembleConfig);
+      ReloadConfigFile(*watcher, pipeline, AssembleConfig, dataplane.config_reloads());
     }
     memory.Tick(dataplane.Info().connections, dataplane.ReapRetiredWorkers());
   }
