@@ -295,6 +295,7 @@ NodeInfo Dataplane::Info() const {
   info.fd_hard_limit = fd_limits_.hard;
   info.connections = admission_.connections();
   info.pending_requests = admission_.pending();
+  info.build = options_.build;
   info.config_reloads = ConfigReloadValues::Of(config_reloads_);
   return info;
 }

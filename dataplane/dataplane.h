@@ -40,6 +40,8 @@ struct DataplaneOptions {
   // CPU-local mode (cpu_affinity.h): workers pinned to the allowed CPUs in turn, connections
   // served by the worker on the CPU their packets arrive on.
   bool cpu_local = false;
+  // What the binary was built from, for /metrics (proxynode_build_info) and GetStats.
+  BuildIdentity build;
 };
 
 class Dataplane {

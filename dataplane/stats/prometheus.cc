@@ -297,6 +297,11 @@ std::string RenderPrometheus(const StatsSnapshot& stats, const ProxyStatsSnapsho
                   info.config_reloads.result, "\n");
   PROXYNODE_CONFIG_RELOAD_RESULTS(PROXYNODE_RENDER_RELOAD)
 #undef PROXYNODE_RENDER_RELOAD
+  Header(out, "proxynode_build_info", "gauge",
+         "Always 1; the labels say what the running binary was built from");
+  absl::StrAppend(&out, "proxynode_build_info{version=\"", EscapeLabelValue(info.build.version),
+                  "\",commit=\"", EscapeLabelValue(info.build.commit), "\",build_type=\"",
+                  EscapeLabelValue(info.build.build_type), "\"} 1\n");
   Header(out, "proxynode_workers", "gauge", "Worker threads serving traffic");
   absl::StrAppend(&out, "proxynode_workers ", info.workers, "\n");
   Header(out, "proxynode_draining", "gauge", "1 while the node drains before exit");

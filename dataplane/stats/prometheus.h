@@ -14,6 +14,13 @@
 
 namespace proxynode {
 
+// What the running binary was built from (proxynode_build_info).
+struct BuildIdentity {
+  std::string version;
+  std::string commit;
+  std::string build_type;
+};
+
 struct NodeInfo {
   uint64_t config_version = 0;
   uint32_t workers = 0;
@@ -23,6 +30,7 @@ struct NodeInfo {
   uint64_t fd_hard_limit = 0;
   int64_t connections = 0;       // node-wide, as admission counts them
   int64_t pending_requests = 0;  // node-wide requests waiting on a delay
+  BuildIdentity build;
   ConfigReloadValues config_reloads;
 };
 

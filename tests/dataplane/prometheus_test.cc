@@ -267,6 +267,7 @@ class PrometheusTest : public testing::Test {
     info_.fd_hard_limit = 4096;
     info_.connections = 5;
     info_.pending_requests = 1;
+    info_.build = {.version = "0.1.0", .commit = "1a2b3c4d5e6f-dirty", .build_type = "Debug"};
     info_.config_reloads = {.ok = 3, .unchanged = 1, .error = 2};
 
     process_ = {.cpu_seconds = 1.25,
@@ -354,6 +355,10 @@ TEST_F(PrometheusTest, ContainsExpectedLines) {
            "proxynode_config_reloads_total{result=\"ok\"} 3",
            "proxynode_config_reloads_total{result=\"unchanged\"} 1",
            "proxynode_config_reloads_total{result=\"error\"} 2",
+           "# TYPE proxynode_build_info gauge",
+           "proxynode_build_info{version=\"0.1.0\",commit=\"1a2b3c4d5e6f-dirty\",build_type="
+           "\"Debug\"} "
+           "1",
            "# TYPE process_cpu_seconds_total counter",
            "process_cpu_seconds_total 1.25",
            "# TYPE process_resident_memory_bytes gauge",

@@ -27,6 +27,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
 using ::testing::Not;
 
 // A directory of the test's own, removed afterwards.
@@ -239,7 +240,7 @@ TEST(MetricsTest, PromtoolAcceptsMetricsWithEveryFamilyUnderLoad) {
                              "proxynode_worker_timer_lateness_seconds",
                              "proxynode_config_version",
                              "proxynode_config_reloads_total",
-
+                             "proxynode_build_info",
                              "process_cpu_seconds_total",
                              "process_resident_memory_bytes",
                              "process_virtual_memory_bytes",
@@ -308,6 +309,33 @@ TEST(MetricsTest, ConfigReloadsAreCountedByResult) {
   EXPECT_EQ(reloads("ok"), 1);
   EXPECT_EQ(reloads("unchanged"), 1);
   EXPECT_EQ(node.MetricSum("proxynode_config_version"), 2);
+}
+
+// `proxynode --version`: one line, exit 0; /metrics says the same in proxynode_build_info.
+TEST(MetricsTest, BuildIdentityOnTheVersionFlagAndOnMetrics) {
+  ScratchDir scratch;
+  ASSERT_FALSE(scratch.path().empty());
+  CommandResult version = RunCommand({PROXYNODE_BINARY, "--version"}, scratch.path());
+  ASSERT_TRUE(version.exit);
+  EXPECT_TRUE(version.exit->exited && version.exit->code == 0) << version;
+  EXPECT_EQ(version.err, "");
+  EXPECT_THAT(version.out, MatchesRegex("proxynode [0-9]+\\.[0-9]+\\.[0-9]+ \\(commit "
+                                        "[0-9a-z-]+, [A-Za-z]+\\)\n"))
+      << version;
+  // "proxynode V (commit C, T)\n"
+  const std::string line = version.out;
+  const std::string number = line.substr(10, line.find(' ', 10) - 10);
+  const size_t commit_at = line.find("(commit ") + 8;
+  const std::string commit = line.substr(commit_at, line.find(',', commit_at) - commit_at);
+  const size_t type_at = line.find(", ") + 2;
+  const std::string build_type = line.substr(type_at, line.find(')') - type_at);
+
+  NodeProcess node;
+  ASSERT_TRUE(node.Start({}));
+  EXPECT_EQ(node.MetricSum("proxynode_build_info", "version=\"" + number + "\",commit=\"" + commit +
+                                                       "\",build_type=\"" + build_type + "\""),
+            1)
+      << MetricsText(node);
 }
 
 // The standard process_* metrics describe the node's process, not some other one.
