@@ -44,7 +44,7 @@ std::string NodeVersionCell(const Stats& stats) {
 // "0.1.0 (commit 1a2b3c4d5e6f, RelWithDebInfo)", as the node's --version says it.
 std::string NodeBuildText(const Stats& stats) {
   const proxynode::v1::BuildInfo& build = stats.build();
-  if (build.version().empty()) return "version unknown (a node older than 0.1.0's build field)";
+  if (build.version().empty()) return "version unknown (built before nodes reported it)";
   return build.version() + " (commit " + build.commit() + ", " + build.build_type() + ")";
 }
 
