@@ -25,7 +25,12 @@ COPY . .
 # The build type CI builds and tests (build.sh's default), so CI proves this step; the debug
 # info stays in the binaries, for core dumps and profilers.
 ARG BUILD_TYPE=RelWithDebInfo
-RUN BUILD_DIR=build BUILD_TYPE=$BUILD_TYPE scripts/build.sh -DPROXYNODE_BUILD_TESTS=OFF
+# The commit the binaries report (`proxynode --version`, /metrics): the build context leaves
+# .git out, so give it, e.g. --build-arg PROXYNODE_COMMIT=$(git rev-parse --short=12 HEAD);
+# without it, "unknown".
+ARG PROXYNODE_COMMIT=
+RUN BUILD_DIR=build BUILD_TYPE=$BUILD_TYPE scripts/build.sh -DPROXYNODE_BUILD_TESTS=OFF \
+    -DPROXYNODE_COMMIT=$PROXYNODE_COMMIT
 
 FROM debian:12-slim AS runtime
 COPY scripts/install-deps.sh /tmp/install-deps.sh

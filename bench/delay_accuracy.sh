@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Timer accuracy under load: runs wrk against proxynode with a 100 ms delay at 1,000 and
-# 10,000 connections and reads, from the node's /metrics, how late responses left compared
-# with their deadline (p50/p99/p999), next to wrk's view (requests/s as a share of the
-# limit connections/delay, p99, errors). Prints a markdown table.
+# 10,000 connections and reads, from the node's /metrics histograms over the measured run
+# (the warm-up left out), how late responses left compared with their deadline
+# (p50/p99/p999), next to wrk's view (requests/s as a share of the limit connections/delay,
+# p99, errors). Prints a markdown table.
 #
 #   bench/delay_accuracy.sh                 # 1,000 and 10,000 connections
 #   CONNS="1000 3000 10000" bench/delay_accuracy.sh
@@ -15,9 +16,12 @@ DUR=${DUR:-10}
 CONNS=${CONNS:-"1000 10000"}
 OUT=${OUT:-${TMPDIR:-/tmp}/proxynode-bench}
 mkdir -p "$OUT"
+source bench/lib/histogram.sh
 
-quantile() {  # quantile METRIC Q < metrics  -> milliseconds
-  awk -v m="$1" -v q="$2" '$1 == m "{quantile=\"" q "\"}" { printf "%.3f", $2 * 1000 }'
+# run_quantiles FAMILY: "P50_MS P99_MS P999_MS COUNT" of a histogram over the measured run.
+run_quantiles() {
+  window_quantiles <(buckets_of "$1" <"$OUT/metrics-$conns.before") \
+    <(buckets_of "$1" <"$OUT/metrics-$conns.txt")
 }
 
 echo "### Delay accuracy (delay 100 ms, $WORKERS workers, wrk -t2 ${DUR}s)"
@@ -32,18 +36,22 @@ for conns in $CONNS; do
   for _ in $(seq 100); do grep -q listening "$OUT/node-$conns.out" && break; sleep 0.05; done
   http=$(grep -o '"http":"[^"]*"' "$OUT/node-$conns.out" | cut -d'"' -f4)
   admin=$(grep -o '"admin":"[^"]*"' "$OUT/node-$conns.out" | cut -d'"' -f4)
+  control=$(grep -o '"control":"[^"]*"' "$OUT/node-$conns.out" | cut -d'"' -f4)
   wrk -t2 -c"$conns" -d2s --timeout 2s "http://$http/" >/dev/null 2>&1 || true   # warm-up
+  curl -s "http://$admin/metrics" >"$OUT/metrics-$conns.before"
   wrk -t2 -c"$conns" -d"${DUR}s" --timeout 2s --latency "http://$http/" >"$OUT/wrk-$conns.txt" 2>&1
   rss=$(awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")
   curl -s "http://$admin/metrics" >"$OUT/metrics-$conns.txt"
+  node_p99=$(request_p99_ms "$control")
   kill "$pid"; wait "$pid" || true
   rps=$(awk '/^Requests\/sec/ { print $2 }' "$OUT/wrk-$conns.txt")
   p99=$(awk '$1 == "99%" { v = $2; if (v ~ /ms$/) v += 0; else if (v ~ /us$/) v /= 1000; else if (v ~ /s$/) v *= 1000; print v }' "$OUT/wrk-$conns.txt")
   errors=$(awk '/Socket errors/ { gsub(",", ""); print $4 "/" $6 "/" $8 "/" $10 }' "$OUT/wrk-$conns.txt")
   limit=$((conns * 10))
-  m=$OUT/metrics-$conns.txt
-  echo "| $conns | $rps | $(awk -v r="$rps" -v l="$limit" 'BEGIN { printf "%.1f%%", 100 * r / l }') | $p99 | ${errors:-0/0/0/0} | $(quantile proxynode_request_duration_quantile_seconds 0.99 <"$m") | $(quantile proxynode_timer_lateness_quantile_seconds 0.5 <"$m") | $(quantile proxynode_timer_lateness_quantile_seconds 0.99 <"$m") | $(quantile proxynode_timer_lateness_quantile_seconds 0.999 <"$m") | $rss |"
+  read -r late_p50 late_p99 late_p999 _ < <(run_quantiles proxynode_timer_lateness_seconds)
+  echo "| $conns | $rps | $(awk -v r="$rps" -v l="$limit" 'BEGIN { printf "%.1f%%", 100 * r / l }') | $p99 | ${errors:-0/0/0/0} | $node_p99 | $late_p50 | $late_p99 | $late_p999 | $rss |"
 done
 echo
 echo "lateness = time a delayed response left minus its deadline, from the node's histogram"
-echo "(proxynode_timer_lateness_quantile_seconds); node p99 = head parsed to response written."
+echo "(proxynode_timer_lateness_seconds, bucket differences over the measured run, interpolated"
+echo "inside a bucket); node p99 = arrival to response written, since start (GetStats)."

@@ -33,12 +33,12 @@ What "once the node's timer lateness is allowed for" means here
 ---------------------------------------------------------------
 A client-side latency is L = D + E: D the delay the node drew, E everything else, which
 is (a) the node's timer lateness (the time a delayed response left minus its deadline;
-the node reports its quantiles in /metrics) and (b) the round trip the client would see
-with no delay at all: writing the request, the node parsing it, the response crossing
+its histogram is on /metrics) and (b) the round trip the client would see with no delay
+at all: writing the request, the node parsing it, the response crossing
 loopback, the client's own event loop. E is small (a fraction of a millisecond) and nearly
 independent of D. The allowance subtracted from every sample is one number,
 
-    allowance = median node lateness (same run, from /metrics)
+    allowance = median node lateness (same run, from the /metrics histogram's buckets)
               + median client round trip of a zero-delay run (1 connection, same machine)
 
 Why a constant and why medians:

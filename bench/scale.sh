@@ -166,12 +166,12 @@ if [[ " $PARTS " == *" hold "* ]]; then
   cores=$(( $(nproc) < THREADS ? $(nproc) : THREADS ))
   ceiling=$(awk -v t="$wrk_ticks" -v hz="$hz" -v a="$r0" -v b="$r1" -v c="$cores" -v l="$limit" \
     'BEGIN { printf "%.1f%%", (t > 0 ? 100 * c / (t / hz / (b - a)) / l : 0) }')
-  read -r late_p50 late_p99 late_p999 _ < <(window_lateness "$OUT/hold.lateness0" "$OUT/hold.lateness1")
+  read -r late_p50 late_p99 late_p999 _ < <(window_quantiles "$OUT/hold.lateness0" "$OUT/hold.lateness1")
   worker_cpu=$(for i in "${!worker_ticks1[@]}"; do cpu_pct $((worker_ticks1[i] - ${worker_ticks0[i]:-0})); echo; done | paste -sd/)
   accept_split=$(echo "$accepts" | tr ' ' /)
   accept_spread=$(echo "$accepts" | awk '{ lo = hi = $1; for (i = 2; i <= NF; i++) { if ($i < lo) lo = $i; if ($i > hi) hi = $i }
     printf "%.1f%%", (hi > 0 ? 100 * (hi - lo) / hi : 0) }')
-  node_p99=$(metric "$admin" 'proxynode_request_duration_quantile_seconds{quantile="0.99"}')
+  node_p99=$(request_p99_ms "$NODE_CONTROL")
   read -r wrk_rps wrk_p50 wrk_p99 errors < <(wrk_figures "$OUT/hold.txt")
   stop_server
   echo
@@ -179,10 +179,11 @@ if [[ " $PARTS " == *" hold "* ]]; then
   echo
   echo "| ramp s | open at start / end of window | node req/s in window | limit | of limit | node / wrk CPU% | CPU% per worker | accepts per worker (spread) | ceiling (server at no cost) | node p99 ms | lateness p50 / p99 / p999 ms (window) | wrk errors | wrk req/s (ramp included) | wrk p50 / p99 ms | node RSS before / peak MiB |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-  echo "| $ramp | $open / $open_end | $rps | $limit | $(awk -v r="$rps" -v l="$limit" 'BEGIN { printf "%.1f%%", 100 * r / l }') | $(cpu_pct "$node_ticks") / $(cpu_pct "$wrk_ticks") | $worker_cpu | $accept_split ($accept_spread) | $ceiling | $(awk -v v="$node_p99" 'BEGIN { printf "%.1f", v * 1000 }') | $late_p50 / $late_p99 / $late_p999 | $errors | $wrk_rps | $wrk_p50 / $wrk_p99 | $(awk -v k="$rss_before" 'BEGIN { printf "%.1f", k / 1024 }') / $(awk -v k="$(cat "$OUT/hold.rss")" 'BEGIN { printf "%.1f", k / 1024 }') |"
+  echo "| $ramp | $open / $open_end | $rps | $limit | $(awk -v r="$rps" -v l="$limit" 'BEGIN { printf "%.1f%%", 100 * r / l }') | $(cpu_pct "$node_ticks") / $(cpu_pct "$wrk_ticks") | $worker_cpu | $accept_split ($accept_spread) | $ceiling | $node_p99 | $late_p50 / $late_p99 / $late_p999 | $errors | $wrk_rps | $wrk_p50 / $wrk_p99 | $(awk -v k="$rss_before" 'BEGIN { printf "%.1f", k / 1024 }') / $(awk -v k="$(cat "$OUT/hold.rss")" 'BEGIN { printf "%.1f", k / 1024 }') |"
   echo
   echo "Lateness over the window only (differences of the node's histogram buckets, interpolated"
-  echo "inside a bucket); CPU per worker from its thread's /proc times over the window."
+  echo "inside a bucket); node p99 since start (GetStats); CPU per worker from its thread's /proc"
+  echo "times over the window."
 fi
 
 if [[ " $PARTS " == *" growth "* ]]; then

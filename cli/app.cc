@@ -500,7 +500,10 @@ void BuildCommands(CLI::App& app, Flags& flags, std::map<const CLI::App*, Leaf>&
       [&flags] { return !flags.config_rollback.dry_run; });
 
   CLI::App* version = AddLeaf(
-      app, "version", "proxyctl's version, and the node's config version and uptime", leaves,
+      app, "version",
+      "proxyctl's version and the node's (build, config version, uptime); exit 3 when the node "
+      "cannot be reached",
+      leaves,
       {[](const Context* c) { return RunVersion(c); },
        [&flags] { return !flags.version.client_only; }});
   version->add_flag("--client", flags.version.client_only, "Only proxyctl's version; no node");

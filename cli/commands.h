@@ -94,7 +94,7 @@ struct FaultClearOptions {
 };
 int RunFaultClear(const Context& context, const FaultClearOptions& options);
 
-// The proxyctl version, set by the build from the project version.
-const char* ClientVersion();
+// proxyctl's build: "0.1.0 (commit 1a2b3c4d5e6f, RelWithDebInfo)" (common/build_info.h).
+std::string ClientVersion();
 
 }  // namespace proxyctl

@@ -8,10 +8,7 @@
 #include "cli/stats_view.h"
 #include "cli/units.h"
 #include "cli/update_report.h"
-
-#ifndef PROXYCTL_VERSION
-#error "PROXYCTL_VERSION must be set by cli/CMakeLists.txt"
-#endif
+#include "common/build_info.h"
 
 namespace proxyctl {
 namespace {
@@ -42,13 +39,35 @@ double UptimeSeconds(const Stats& stats) {
   return static_cast<double>(ToNanos(stats.uptime())) / 1e9;
 }
 
+// The node's build in one table cell, semver style: "0.1.0+1a2b3c4d5e6f"; "-" from a node
+// that does not say (older than its build field).
+std::string NodeVersionCell(const Stats& stats) {
+  const proxynode::v1::BuildInfo& build = stats.build();
+  if (build.version().empty()) return "-";
+  return build.commit().empty() ? build.version() : build.version() + "+" + build.commit();
+}
+
+// "0.1.0 (commit 1a2b3c4d5e6f, RelWithDebInfo)", as the node's --version says it.
+std::string NodeBuildText(const Stats& stats) {
+  const proxynode::v1::BuildInfo& build = stats.build();
+  if (build.version().empty()) return "version unknown (built before nodes reported it)";
+  return build.version() + " (commit " + build.commit() + ", " + build.build_type() + ")";
+}
+
+// node_version, commit and build_type members for a JSON object.
+std::vector<std::pair<std::string, std::string>> NodeBuildMembers(const Stats& stats) {
+  return {{"node_version", JsonString(stats.build().version())},
+          {"commit", JsonString(stats.build().commit())},
+          {"build_type", JsonString(stats.build().build_type())}};
+}
+
 }  // namespace
 
-const char* ClientVersion() { return PROXYCTL_VERSION; }
+std::string ClientVersion() { return proxynode::BuildSummary(); }
 
 int RunStatus(const Context& context) {
   return RunOnNodes(
-      context, {"STATUS", "VERSION", "UPTIME", "WORKERS", "CONNECTIONS", "REQ/S"},
+      context, {"STATUS", "VERSION", "NODE_VERSION", "UPTIME", "WORKERS", "CONNECTIONS", "REQ/S"},
       [&context](NodeClient& client) {
         NodeReport report;
         Stats before, after;
@@ -59,16 +78,17 @@ int RunStatus(const Context& context) {
           report.note = WatchedFileNote(client.address(), config.watched_config_file());
         }
         report.rows.push_back({NodeState(after), std::to_string(after.config_version()),
-                               FormatUptime(ToNanos(after.uptime())),
+                               NodeVersionCell(after), FormatUptime(ToNanos(after.uptime())),
                                std::to_string(after.workers()),
                                std::to_string(after.total().connections_active()),
                                FormatRate(after.requests_per_second())});
         std::vector<std::pair<std::string, std::string>> members;
         if (!context.all) members.push_back({"addr", JsonString(client.address())});
+        members.insert(members.end(), {{"status", JsonString(NodeState(after))},
+                                       {"config_version", std::to_string(after.config_version())}});
+        for (auto& member : NodeBuildMembers(after)) members.push_back(std::move(member));
         members.insert(members.end(),
-                       {{"status", JsonString(NodeState(after))},
-                        {"config_version", std::to_string(after.config_version())},
-                        {"uptime_seconds", JsonNumber(UptimeSeconds(after))},
+                       {{"uptime_seconds", JsonNumber(UptimeSeconds(after))},
                         {"workers", std::to_string(after.workers())},
                         {"connections", std::to_string(after.total().connections_active())},
                         {"requests_per_second", JsonNumber(after.requests_per_second())}});
@@ -145,40 +165,47 @@ int RunConnections(const Context& context, const ConnectionsOptions& options) {
 }
 
 int RunVersion(const Context* context) {
-  std::string client_line = std::string("proxyctl ") + ClientVersion() + "\n";
+  const std::string client_line = "proxyctl " + ClientVersion() + "\n";
   if (context == nullptr) {
     PrintOut(client_line);
     return kExitOk;
   }
-  // The node has no build version of its own to report; its config version and uptime say
-  // which state it is in.
-  auto node_members = [](const Stats& stats) -> std::vector<std::pair<std::string, std::string>> {
-    return {{"config_version", std::to_string(stats.config_version())},
-            {"uptime_seconds", JsonNumber(UptimeSeconds(stats))}};
+  const proxynode::BuildInfo& client_build = proxynode::ThisBuild();
+  const std::vector<std::pair<std::string, std::string>> client_members = {
+      {"client_version", JsonString(client_build.version)},
+      {"client_commit", JsonString(client_build.commit)},
+      {"client_build_type", JsonString(client_build.build_type)}};
+  // The node's software, and its config version and uptime: which state it is in.
+  auto node_members = [](const Stats& stats) {
+    std::vector<std::pair<std::string, std::string>> members = NodeBuildMembers(stats);
+    members.insert(members.end(), {{"config_version", std::to_string(stats.config_version())},
+                                   {"uptime_seconds", JsonNumber(UptimeSeconds(stats))}});
+    return members;
   };
   if (context->all) {
     if (!context->json) PrintOut(client_line);
-    return RunOnNodes(*context, {"VERSION", "UPTIME"}, [&node_members](NodeClient& client) {
-      NodeReport report;
-      Stats stats;
-      report.outcome = client.GetStats(&stats);
-      if (!report.outcome.ok()) return report;
-      report.rows.push_back(
-          {std::to_string(stats.config_version()), FormatUptime(ToNanos(stats.uptime()))});
-      auto members = node_members(stats);
-      members.insert(members.begin(), {"client_version", JsonString(ClientVersion())});
-      report.json = JsonObject(members);
-      return report;
-    });
+    return RunOnNodes(
+        *context, {"NODE_VERSION", "CONFIG_VERSION", "UPTIME"},
+        [&node_members, &client_members](NodeClient& client) {
+          NodeReport report;
+          Stats stats;
+          report.outcome = client.GetStats(&stats);
+          if (!report.outcome.ok()) return report;
+          report.rows.push_back({NodeVersionCell(stats), std::to_string(stats.config_version()),
+                                 FormatUptime(ToNanos(stats.uptime()))});
+          auto members = client_members;
+          for (auto& member : node_members(stats)) members.push_back(member);
+          report.json = JsonObject(members);
+          return report;
+        });
   }
-  // One node: the client version always; the node's when it answers (a note on stderr
-  // otherwise, and still success: "which proxyctl is this" was answered).
+  // One node: proxyctl's own version always, then the node's, or why it could not be had
+  // (on stderr, and the exit code of the failure, as for any command that needs the node).
   NodeClient client(context->addresses.front(), context->timeout, context->transport);
   Stats stats;
   Outcome outcome = client.GetStats(&stats);
   if (context->json) {
-    std::vector<std::pair<std::string, std::string>> members = {
-        {"client_version", JsonString(ClientVersion())}};
+    std::vector<std::pair<std::string, std::string>> members = client_members;
     if (outcome.ok()) {
       auto node = node_members(stats);
       node.insert(node.begin(), {"addr", JsonString(client.address())});
@@ -191,12 +218,15 @@ int RunVersion(const Context* context) {
   } else {
     PrintOut(client_line);
     if (outcome.ok()) {
-      PrintOut("node " + client.address() + ": config version " +
-               std::to_string(stats.config_version()) + ", uptime " +
+      PrintOut("node " + client.address() + ": proxynode " + NodeBuildText(stats) +
+               ", config version " + std::to_string(stats.config_version()) + ", uptime " +
                FormatUptime(ToNanos(stats.uptime())) + "\n");
     }
   }
-  if (!outcome.ok()) PrintError("node: " + outcome.error);
+  if (!outcome.ok()) {
+    PrintError("node: " + outcome.error);
+    return outcome.exit_code;
+  }
   return kExitOk;
 }
 

@@ -28,9 +28,10 @@ void LogTaken(const std::string& path, const ConfigResult& taken) {
 }  // namespace
 
 void ReloadConfigFile(ConfigFileWatcher& watcher, ConfigPipeline& pipeline,
-                      AssembleConfigFn assemble) {
+                      AssembleConfigFn assemble, ConfigReloadStats& reloads) {
   absl::StatusOr<std::optional<std::string>> text = watcher.TakeChangedContent();
   if (!text.ok()) {
+    reloads.error.Add();
     LogWarning("config file unreadable; the running config stays",
                {{"path", watcher.path()}, {"error", std::string(text.status().message())}});
     return;
@@ -41,6 +42,7 @@ void ReloadConfigFile(ConfigFileWatcher& watcher, ConfigPipeline& pipeline,
   if ((*text)->find_first_not_of(" \t\r\n") == std::string::npos) {
     // Most likely a file caught while being rewritten; were it meant, it would reset every
     // setting to its default, which nobody does by emptying a file.
+    reloads.error.Add();
     LogWarning("config file is empty; the running config stays",
                {{"path", watcher.path()}, {"version", pipeline.running_version()}});
     return;
@@ -54,12 +56,14 @@ void ReloadConfigFile(ConfigFileWatcher& watcher, ConfigPipeline& pipeline,
                                                 .update = *std::move(config)})
                   : ConfigOutcome(config.status());
   if (!taken.ok()) {
+    reloads.error.Add();
     LogError("config file refused; the running config stays",
              {{"path", watcher.path()},
               {"error", std::string(taken.status().message())},
               {"version", pipeline.running_version()}});
     return;
   }
+  (taken->changed ? reloads.ok : reloads.unchanged).Add();
   LogTaken(watcher.path(), *taken);
 }
 

@@ -16,12 +16,14 @@
 #include "absl/flags/internal/parse.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/build_info.h"
 #include "controlplane/config_file.h"
 #include "controlplane/config_file_reload.h"
 #include "controlplane/config_pipeline.h"
@@ -279,6 +281,9 @@ absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(const NodeConfig& con
   DataplaneOptions options;
   options.config = config;
   options.cpu_local = absl::GetFlag(FLAGS_cpu_local);
+  const BuildInfo& build = ThisBuild();
+  options.build = {
+      .version = build.version, .commit = build.commit, .build_type = build.build_type};
   absl::StatusOr<SocketAddress> http =
       ListenFlag("--http_listen", absl::GetFlag(FLAGS_http_listen));
   if (!http.ok()) {
@@ -335,7 +340,8 @@ void LogListening(const Dataplane& dataplane, const ControlServer& control,
            {"fd_limit_soft", dataplane.fd_limits().soft},
            {"fd_limit_hard", dataplane.fd_limits().hard},
            {"config", config_path},
-           {"version", running->version}});
+           {"version", running->version},
+           {"build", BuildSummary()}});
 }
 
 // Until a signal or a Drain call: every 100 ms (and on a config change) join retired
@@ -360,7 +366,7 @@ int ServeUntilDrain(int signal_fd, ConfigFileWatcher* watcher, Dataplane& datapl
     }
     if (signo == 0 && reload_at && MonotonicNow() >= *reload_at) {
       reload_at.reset();
-      ReloadConfigFile(*watcher, pipeline, AssembleConfig);
+      ReloadConfigFile(*watcher, pipeline, AssembleConfig, dataplane.config_reloads());
     }
     memory.Tick(dataplane.Info().connections, dataplane.ReapRetiredWorkers());
   }
@@ -444,6 +450,10 @@ int main(int argc, char** argv) {
       "proxynode: an HTTP/1.1 node that answers after a configurable, non-blocking delay.\n"
       "  proxynode --http_listen=0.0.0.0:8080 --delay=100ms --workers=2\n"
       "  proxynode --upstream=127.0.0.1:8081,127.0.0.1:8082   # a reverse proxy");
+  // --version: one line on stdout, exit 0 (Abseil's flag parsing handles the flag).
+  absl::FlagsUsageConfig usage;
+  usage.version_string = [] { return "proxynode " + proxynode::BuildSummary() + "\n"; };
+  absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
   return proxynode::Run();
 }

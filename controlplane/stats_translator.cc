@@ -10,8 +10,18 @@ namespace proxynode {
 namespace {
 
 void FillCounters(const StatsValues& values, v1::Counters* out) {
-#define PROXYNODE_SET(name, help) out->set_##name(values.name);
+#define PROXYNODE_SET(name, metric, help) out->set_##name(values.name);
   PROXYNODE_WORKER_COUNTERS(PROXYNODE_SET)
+#undef PROXYNODE_SET
+#define PROXYNODE_SET(status_class) \
+  out->set_responses_##status_class(values.responses_##status_class);
+  PROXYNODE_RESPONSE_CLASSES(PROXYNODE_SET)
+#undef PROXYNODE_SET
+#define PROXYNODE_SET(reason, help) out->set_closed_##reason(values.closed_##reason);
+  PROXYNODE_CLOSE_REASONS(PROXYNODE_SET)
+#undef PROXYNODE_SET
+  out->set_connections_closed(values.connections_closed());
+#define PROXYNODE_SET(name, help) out->set_##name(values.name);
   PROXYNODE_WORKER_GAUGES(PROXYNODE_SET)
 #undef PROXYNODE_SET
   auto& rejected = *out->mutable_rejected();
@@ -86,6 +96,9 @@ v1::Stats ToProto(const StatsSnapshot& stats, const ProxyStatsSnapshot& proxy,
   FillLatency(stats.timer_lateness, proto.mutable_timer_lateness());
   proto.set_fd_soft_limit(info.fd_soft_limit);
   proto.set_fd_hard_limit(info.fd_hard_limit);
+  proto.mutable_build()->set_version(info.build.version);
+  proto.mutable_build()->set_commit(info.build.commit);
+  proto.mutable_build()->set_build_type(info.build.build_type);
   for (const UpstreamStatsValues& upstream : proxy.upstreams) {
     FillUpstream(upstream, proto.add_upstreams());
   }

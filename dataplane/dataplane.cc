@@ -295,11 +295,13 @@ NodeInfo Dataplane::Info() const {
   info.fd_hard_limit = fd_limits_.hard;
   info.connections = admission_.connections();
   info.pending_requests = admission_.pending();
+  info.build = options_.build;
+  info.config_reloads = ConfigReloadValues::Of(config_reloads_);
   return info;
 }
 
 std::string Dataplane::RenderMetrics() const {
-  return RenderPrometheus(CollectStats(), CollectProxyStats(), Info());
+  return RenderPrometheus(CollectStats(), CollectProxyStats(), Info(), ReadProcessStats());
 }
 
 }  // namespace proxynode

@@ -23,6 +23,7 @@
 #include "dataplane/server/admission.h"
 #include "dataplane/server/request_handler.h"
 #include "dataplane/server/worker.h"
+#include "dataplane/stats/config_reload_stats.h"
 #include "dataplane/stats/prometheus.h"
 #include "dataplane/stats/proxy_stats.h"
 #include "dataplane/stats/stats_registry.h"
@@ -39,6 +40,8 @@ struct DataplaneOptions {
   // CPU-local mode (cpu_affinity.h): workers pinned to the allowed CPUs in turn, connections
   // served by the worker on the CPU their packets arrive on.
   bool cpu_local = false;
+  // What the binary was built from, for /metrics (proxynode_build_info) and GetStats.
+  BuildIdentity build;
 };
 
 class Dataplane {
@@ -89,7 +92,10 @@ class Dataplane {
   // Per upstream and per route (reverse proxy); empty when no proxy route was ever used.
   ProxyStatsSnapshot CollectProxyStats() const { return proxy_stats_.Collect(); }
   NodeInfo Info() const;
+  // The Prometheus text of /metrics; reads /proc (process_* metrics), so not for a worker.
   std::string RenderMetrics() const;
+  // The control plane counts its config-file reloads here, for /metrics.
+  ConfigReloadStats& config_reloads() { return config_reloads_; }
 
  private:
   Dataplane(DataplaneOptions options, int http_fd, int admin_fd, FdLimits fd_limits);
@@ -115,6 +121,7 @@ class Dataplane {
   Admission admission_;
   StatsRegistry stats_;
   ProxyStatsRegistry proxy_stats_;
+  ConfigReloadStats config_reloads_;
   RespondHandler respond_handler_;
   AdminHandler admin_handler_;
 

@@ -18,8 +18,9 @@ BUILD_PACKAGES=(g++ cmake make pkg-config libabsl-dev libgtest-dev libgmock-dev 
 # manifest check (scripts/check-manifests.sh), openssl for the control-port TLS test's CA,
 # wrk for the short soak run (bench/soak.sh), python3-grpcio and python3-protobuf for the
 # external check of the gRPC API (tests/external/fault_api_check.py, a client apart from the
-# node's code).
-TEST_PACKAGES=(curl python3 nodejs npm openssl wrk python3-grpcio python3-protobuf)
+# node's code), prometheus for its promtool, which lints /metrics (tests/integration/
+# metrics_test.cc).
+TEST_PACKAGES=(curl python3 nodejs npm openssl wrk python3-grpcio python3-protobuf prometheus)
 # Benchmarks only (bench/run.sh): wrk and the peers measured beside proxynode.
 BENCH_PACKAGES=(wrk nginx-light libnginx-mod-http-echo haproxy nodejs libbenchmark-dev)
 # Runtime: the packages of the shared libraries proxynode and proxyctl load (`ldd`), apart
@@ -83,8 +84,12 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian starts nginx and haproxy on install; the benchmarks start their own instances.
+# Debian starts nginx, haproxy and prometheus on install; the benchmarks start their own
+# instances, and the tests want only prometheus's promtool.
 if [[ " ${missing[*]} " == *" nginx-light "* || " ${missing[*]} " == *" haproxy "* ]]; then
   $SUDO service nginx stop >/dev/null 2>&1 || true
   $SUDO service haproxy stop >/dev/null 2>&1 || true
+fi
+if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+  $SUDO service prometheus stop >/dev/null 2>&1 || true
 fi

@@ -1,8 +1,10 @@
 # Shared by the bench scripts that compare servers in alternating wrk runs (source it):
-# start and stop processes, CPU ticks of a server, one measured wrk run, ratios, medians.
+# start and stop processes, CPU ticks of a server, one measured wrk run, ratios, medians,
+# and the node's histograms (bench/lib/histogram.sh).
 # Expects OUT (a directory for logs) to be set by the caller; creates it, raises the
 # open-file limit and checks that wrk and nginx are installed.
 
+source "$(dirname "${BASH_SOURCE[0]}")/histogram.sh"
 mkdir -p "$OUT"
 ulimit -n "$(ulimit -Hn)"
 if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
@@ -19,8 +21,8 @@ cleanup() {  # TERM everything started here (nginx's master stops its workers), 
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start_node NAME BIN ARGS...: a proxynode on port 0; sets NODE_PID, NODE_HTTP and NODE_ADMIN
-# (host:port).
+# start_node NAME BIN ARGS...: a proxynode on port 0; sets NODE_PID, NODE_HTTP, NODE_ADMIN
+# and NODE_CONTROL (host:port).
 start_node() {
   local name=$1 bin=$2; shift 2
   "$bin" --http_listen=127.0.0.1:0 --admin_listen=127.0.0.1:0 --control_listen=127.0.0.1:0 \
@@ -31,6 +33,7 @@ start_node() {
   NODE_HTTP=$(grep -o '"http":"[^"]*"' "$OUT/$name.log" | head -1 | cut -d'"' -f4)
   [[ -n $NODE_HTTP ]] || { echo "bench: $name did not start, see $OUT/$name.log" >&2; exit 1; }
   NODE_ADMIN=$(grep -o '"admin":"[^"]*"' "$OUT/$name.log" | head -1 | cut -d'"' -f4)
+  NODE_CONTROL=$(grep -o '"control":"[^"]*"' "$OUT/$name.log" | head -1 | cut -d'"' -f4)
 }
 
 # metric ADMIN NAME: the sum of a node metric over its labels (6 decimals).
@@ -98,29 +101,10 @@ median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int(
 reversed() { echo "$@" | awk '{ for (i = NF; i > 0; i--) printf "%s ", $i }'; }
 
 # lateness_buckets ADMIN FILE: the node's cumulative timer-lateness buckets ("LE COUNT" per
-# line), so that two of them give a window that leaves the connect ramp out.
+# line), so that two of them give a window that leaves the connect ramp out
+# (window_quantiles, bench/lib/histogram.sh).
 lateness_buckets() {
-  curl -sf "http://$1/metrics" | awk '/^proxynode_timer_lateness_seconds_bucket/ {
-    le = $1; sub(/.*le="/, "", le); sub(/".*/, "", le); print le, $2 }' >"$2"
-}
-# window_lateness BEFORE AFTER: "P50_MS P99_MS P999_MS COUNT" over the window between two
-# lateness_buckets files, interpolated linearly inside a bucket (as histogram_quantile does).
-window_lateness() {
-  paste -d' ' "$1" "$2" | awk '
-    { bound[NR] = ($1 == "+Inf" ? 1e9 : $1 + 0); count[NR] = $4 - $2 }
-    function q(p,   target, i, low, below) {
-      target = p * count[NR]; low = 0; below = 0
-      for (i = 1; i <= NR; i++) {
-        if (count[i] >= target) {
-          if (bound[i] == 1e9) return low * 1000
-          return 1000 * (low + (bound[i] - low) * (count[i] > below ? (target - below) / (count[i] - below) : 0))
-        }
-        low = bound[i]; below = count[i]
-      }
-      return low * 1000
-    }
-    END { if (count[NR] == 0) { print "- - - 0"; exit }
-          printf "%.2f %.2f %.2f %d\n", q(0.5), q(0.99), q(0.999), count[NR] }'
+  curl -sf "http://$1/metrics" | buckets_of proxynode_timer_lateness_seconds >"$2"
 }
 # worker_counter ADMIN NAME: "N0 N1 ..." a per-worker counter of the node, by worker index.
 worker_counter() {

@@ -1,7 +1,9 @@
 #pragma once
 
 // The admin listener's handler: /healthz, /readyz and /metrics. Runs in the admin loop
-// thread; it reads the node's state through a callback so it does not depend on Dataplane.
+// thread, the admin listener's own, never a worker's: rendering /metrics there (its /proc
+// reads for process_* included) delays only other admin requests, never traffic. It reads
+// the node's state through a callback so it does not depend on Dataplane.
 
 #include <atomic>
 #include <string>

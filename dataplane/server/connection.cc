@@ -46,6 +46,9 @@ Connection::Connection(WorkerContext& context, uint64_t id, const ConnectionHand
 
 Connection::~Connection() {
   // Normally closed already; a worker shutting down destroys open ones directly.
+  if (!closed()) {
+    context_.stats.closed_drain.Add();
+  }
   ReleaseResources();
   if (session_ != nullptr) {
     ReturnSession();  // whatever was left unread, unsent or owed goes
@@ -270,7 +273,6 @@ void Connection::ReleaseResources() {
     context_.serving->admission.ReleaseConnection();
   }
   context_.stats.connections_active.Add(-1);
-  context_.stats.connections_closed.Add();
 }
 
 void Connection::Close(CloseReason reason) {
@@ -292,7 +294,10 @@ void Connection::Close(CloseReason reason) {
       stats.closed_drain.Add();
       break;
     case CloseReason::kNormal:
+      stats.closed_local.Add();
+      break;
     case CloseReason::kFaultReset:
+      stats.closed_fault_reset.Add();
       break;
   }
   if (reason == CloseReason::kFaultReset) {

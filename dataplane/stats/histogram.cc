@@ -1,43 +1,71 @@
 #include "dataplane/stats/histogram.h"
 
 #include <algorithm>
-#include <bit>
 
 namespace proxynode {
 
+namespace {
+
+using histogram_layout::kExposedBounds;
+using histogram_layout::kLogLinearBuckets;
+using histogram_layout::kSubBuckets;
+using histogram_layout::LogLinearBucket;
+using histogram_layout::LogLinearLow;
+
+constexpr uint8_t kNoSplit = 0xff;
+
+struct SubBucket {
+  uint16_t first = 0;        // the bucket of its values (those <= the bound, when split)
+  uint8_t split = kNoSplit;  // the index in kExposedBounds of the bound that splits it
+};
+
+struct Layout {
+  std::array<SubBucket, kLogLinearBuckets> sub_buckets{};
+  // Bucket i holds [lows[i], lows[i + 1]).
+  std::array<Nanos, LatencyHistogram::kBucketCount + 1> lows{};
+};
+
+// Built at compile time: each log-linear sub-bucket in turn, a split one as two buckets.
+constexpr Layout MakeLayout() {
+  Layout layout;
+  size_t bound = 0;  // the first exposed bound above the sub-buckets placed so far
+  size_t bucket = 0;
+  for (size_t sub = 0; sub < kLogLinearBuckets; ++sub) {
+    SubBucket& entry = layout.sub_buckets[sub];
+    entry.first = static_cast<uint16_t>(bucket);
+    layout.lows[bucket++] = LogLinearLow(sub);
+    for (; bound < kExposedBounds.size() && LogLinearBucket(kExposedBounds[bound]) == sub;
+         ++bound) {
+      if (!histogram_layout::SplitsABucket(kExposedBounds[bound])) {
+        continue;
+      }
+      if (entry.split != kNoSplit) {
+        throw "two exposed bounds in one sub-bucket";  // not a constant: fails the build
+      }
+      entry.split = static_cast<uint8_t>(bound);
+      layout.lows[bucket++] = kExposedBounds[bound] + 1;
+    }
+  }
+  const size_t last = kLogLinearBuckets - 1;
+  layout.lows[bucket] = LogLinearLow(last) + (Nanos{1} << (last / kSubBuckets - 1));
+  return layout;
+}
+
+constexpr Layout kLayout = MakeLayout();
+
+}  // namespace
+
 size_t LatencyHistogram::BucketFor(Nanos value) {
-  if (value < 0) {
-    value = 0;
+  const SubBucket& sub = kLayout.sub_buckets[LogLinearBucket(value)];
+  if (sub.split != kNoSplit && value > kExposedBounds[sub.split]) {
+    return size_t{sub.first} + 1;
   }
-  auto v = static_cast<uint64_t>(value);
-  if (v < kSubBuckets) {
-    return static_cast<size_t>(v);
-  }
-  int exponent = 63 - std::countl_zero(v);  // >= kSubBucketBits
-  if (exponent > kMaxExponent) {
-    return kBucketCount - 1;
-  }
-  int shift = exponent - kSubBucketBits;
-  size_t sub = static_cast<size_t>(v >> shift) - kSubBuckets;  // drop the leading one
-  return kSubBuckets * static_cast<size_t>(shift + 1) + sub;
+  return sub.first;
 }
 
-Nanos LatencyHistogram::BucketLow(size_t bucket) {
-  if (bucket < kSubBuckets) {
-    return static_cast<Nanos>(bucket);
-  }
-  size_t shift = bucket / kSubBuckets - 1;
-  size_t sub = bucket % kSubBuckets;
-  return static_cast<Nanos>((kSubBuckets + sub) << shift);
-}
+Nanos LatencyHistogram::BucketLow(size_t bucket) { return kLayout.lows[bucket]; }
 
-Nanos LatencyHistogram::BucketHigh(size_t bucket) {
-  if (bucket < kSubBuckets) {
-    return static_cast<Nanos>(bucket + 1);
-  }
-  size_t shift = bucket / kSubBuckets - 1;
-  return BucketLow(bucket) + static_cast<Nanos>(size_t{1} << shift);
-}
+Nanos LatencyHistogram::BucketHigh(size_t bucket) { return kLayout.lows[bucket + 1]; }
 
 void LatencyHistogram::Record(Nanos value) {
   const size_t index = BucketFor(value);
@@ -127,6 +155,24 @@ HistogramSnapshot HistogramSnapshot::Since(const HistogramSnapshot& earlier) con
   }
   interval.count_ -= earlier.count_;
   return interval;
+}
+
+std::array<uint64_t, LatencyHistogram::kExposedBounds.size()>
+HistogramSnapshot::CountsAtExposedBounds() const {
+  std::array<uint64_t, kExposedBounds.size()> counts{};
+  size_t next = 0;
+  uint64_t seen = 0;
+  for (size_t i = 0; i < counts_.size() && next < counts.size(); ++i) {
+    // The buckets are split at every exposed bound: none holds values on both sides of one.
+    while (next < counts.size() && LatencyHistogram::BucketLow(i) > kExposedBounds[next]) {
+      counts[next++] = seen;
+    }
+    seen += counts_[i];
+  }
+  while (next < counts.size()) {
+    counts[next++] = seen;
+  }
+  return counts;
 }
 
 double HistogramSnapshot::ApproximateSum() const {

@@ -1,7 +1,8 @@
 #include "dataplane/stats/prometheus.h"
 
-#include <array>
+#include <charconv>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -9,41 +10,62 @@
 namespace proxynode {
 namespace {
 
-// Bucket bounds in seconds, dense around the default 100 ms delay.
-constexpr std::array<double, 22> kLatencyBounds = {
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.09, 0.1, 0.101,
-    0.102,  0.105, 0.11,   0.125, 0.15, 0.2,   0.3,  0.5,   1,    2.5, 10};
-// Lateness bounds, dense below 20 ms where a delay is still on time.
-constexpr std::array<double, 18> kLatenessBounds = {
-    0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005,
-    0.0075,  0.01,    0.015,  0.02,    0.025,  0.05,  0.1,   0.25,  1};
+// The shortest text that reads back as `value` (absl::StrCat keeps 6 digits only, too few
+// for a start time or a large sum).
+std::string Number(double value) {
+  char text[32];
+  const auto [end, error] = std::to_chars(text, text + sizeof(text), value);
+  return error == std::errc() ? std::string(text, end) : "NaN";
+}
+
+// Seconds, exactly, from nanoseconds: 100000 -> "0.0001".
+std::string SecondsText(Nanos ns) {
+  std::string text = absl::StrCat(ns / kSecond);
+  if (const Nanos fraction = ns % kSecond; fraction != 0) {
+    std::string digits = absl::StrCat(kSecond + fraction).substr(1);  // nine digits
+    digits.erase(digits.find_last_not_of('0') + 1);
+    absl::StrAppend(&text, ".", digits);
+  }
+  return text;
+}
+
+// The `le` label of each exposed bound, formatted once.
+const std::vector<std::string>& BucketLabels() {
+  static const std::vector<std::string> labels = [] {
+    std::vector<std::string> out;
+    for (Nanos bound : LatencyHistogram::kExposedBounds) {
+      out.push_back(absl::StrCat("le=\"", SecondsText(bound), "\""));
+    }
+    return out;
+  }();
+  return labels;
+}
 
 void Header(std::string& out, const char* name, const char* type, const char* help) {
   absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
 }
 
-// The samples of one histogram series; `labels` ("a=\"b\"" or empty) go before `le`.
-template <size_t N>
+// The samples of one histogram series; `labels` ("a=\"b\"" or empty) go before `le`. The
+// bucket counts are exact: the histogram's buckets are split at the exposed bounds.
 void HistogramSeries(std::string& out, const char* name, const std::string& labels,
-                     const HistogramSnapshot& histogram, const std::array<double, N>& bounds) {
+                     const HistogramSnapshot& histogram) {
   const char* comma = labels.empty() ? "" : ",";
-  for (double bound : bounds) {
-    auto limit = static_cast<Nanos>(bound * 1e9);
-    absl::StrAppend(&out, name, "_bucket{", labels, comma, "le=\"", bound, "\"} ",
-                    histogram.CountAtOrBelow(limit), "\n");
+  const auto counts = histogram.CountsAtExposedBounds();
+  const std::vector<std::string>& le = BucketLabels();
+  for (size_t i = 0; i < counts.size(); ++i) {
+    absl::StrAppend(&out, name, "_bucket{", labels, comma, le[i], "} ", counts[i], "\n");
   }
   uint64_t count = histogram.count();
   absl::StrAppend(&out, name, "_bucket{", labels, comma, "le=\"+Inf\"} ", count, "\n");
   const std::string braced = labels.empty() ? "" : absl::StrCat("{", labels, "}");
-  absl::StrAppend(&out, name, "_sum", braced, " ", histogram.ApproximateSum() / 1e9, "\n");
+  absl::StrAppend(&out, name, "_sum", braced, " ", Number(histogram.ApproximateSum() / 1e9), "\n");
   absl::StrAppend(&out, name, "_count", braced, " ", count, "\n");
 }
 
-template <size_t N>
 void Histogram(std::string& out, const char* name, const char* help,
-               const HistogramSnapshot& histogram, const std::array<double, N>& bounds) {
+               const HistogramSnapshot& histogram) {
   Header(out, name, "histogram", help);
-  HistogramSeries(out, name, "", histogram, bounds);
+  HistogramSeries(out, name, "", histogram);
 }
 
 // A label value as the exposition format wants it: backslash, double quote and newline
@@ -119,8 +141,7 @@ void RenderUpstreams(std::string& out, const std::vector<UpstreamStatsValues>& u
   Header(out, "proxynode_upstream_latency_seconds", "histogram",
          "Time from request forwarded to last response byte received from the upstream");
   for (size_t i = 0; i < upstreams.size(); ++i) {
-    HistogramSeries(out, "proxynode_upstream_latency_seconds", labels[i], upstreams[i].latency,
-                    kLatencyBounds);
+    HistogramSeries(out, "proxynode_upstream_latency_seconds", labels[i], upstreams[i].latency);
   }
 }
 
@@ -139,8 +160,7 @@ void RenderRoutes(std::string& out, const std::vector<RouteStatsValues>& routes)
   Header(out, "proxynode_route_latency_seconds", "histogram",
          "Time from a request's arrival to its response written on this route, delay included");
   for (size_t i = 0; i < routes.size(); ++i) {
-    HistogramSeries(out, "proxynode_route_latency_seconds", labels[i], routes[i].latency,
-                    kLatencyBounds);
+    HistogramSeries(out, "proxynode_route_latency_seconds", labels[i], routes[i].latency);
   }
 }
 
@@ -169,27 +189,33 @@ void RenderFaultRules(std::string& out, const std::vector<FaultRuleStatsValues>&
          "Delays a fault rule injected");
   for (size_t i = 0; i < rules.size(); ++i) {
     HistogramSeries(out, "proxynode_fault_injected_delay_seconds", labels[i],
-                    rules[i].injected_delay, kLatencyBounds);
+                    rules[i].injected_delay);
   }
 }
 
-void Quantiles(std::string& out, const char* name, const char* help,
-               const HistogramSnapshot& histogram) {
-  Header(out, name, "gauge", help);
-  static const char* const kLabels[] = {"0.5", "0.9", "0.99", "0.999"};
-  std::vector<Nanos> values = histogram.Percentiles({0.5, 0.9, 0.99, 0.999});
-  for (size_t i = 0; i < values.size(); ++i) {
-    absl::StrAppend(&out, name, "{quantile=\"", kLabels[i], "\"} ",
-                    static_cast<double>(values[i]) / 1e9, "\n");
-  }
+void RenderProcess(std::string& out, const ProcessStats& process) {
+  Header(out, "process_cpu_seconds_total", "counter",
+         "Total user and system CPU time spent in seconds");
+  absl::StrAppend(&out, "process_cpu_seconds_total ", Number(process.cpu_seconds), "\n");
+  Header(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes");
+  absl::StrAppend(&out, "process_resident_memory_bytes ", process.resident_memory_bytes, "\n");
+  Header(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes");
+  absl::StrAppend(&out, "process_virtual_memory_bytes ", process.virtual_memory_bytes, "\n");
+  Header(out, "process_open_fds", "gauge", "Number of open file descriptors");
+  absl::StrAppend(&out, "process_open_fds ", process.open_fds, "\n");
+  Header(out, "process_max_fds", "gauge", "Maximum number of open file descriptors");
+  absl::StrAppend(&out, "process_max_fds ", process.max_fds, "\n");
+  Header(out, "process_start_time_seconds", "gauge",
+         "Start time of the process since unix epoch in seconds");
+  absl::StrAppend(&out, "process_start_time_seconds ", Number(process.start_time_seconds), "\n");
 }
 
 }  // namespace
 
 std::string RenderPrometheus(const StatsSnapshot& stats, const ProxyStatsSnapshot& proxy,
-                             const NodeInfo& info) {
+                             const NodeInfo& info, const ProcessStats& process) {
   std::string out;
-  out.reserve(16384);
+  out.reserve(65536);
   // One series per live worker, plus worker="retired" for the counts of retired workers.
   struct Series {
     std::string worker;
@@ -203,14 +229,33 @@ std::string RenderPrometheus(const StatsSnapshot& stats, const ProxyStatsSnapsho
     series.push_back({"retired", &stats.retired});
   }
 
-#define PROXYNODE_RENDER_COUNTER(name, help)                                                       \
-  Header(out, "proxynode_" #name "_total", "counter", help);                                       \
-  for (const Series& s : series) {                                                                 \
-    absl::StrAppend(&out, "proxynode_" #name "_total{worker=\"", s.worker, "\"} ", s.values->name, \
-                    "\n");                                                                         \
+#define PROXYNODE_RENDER_COUNTER(name, metric, help)                                 \
+  Header(out, "proxynode_" #metric "_total", "counter", help);                       \
+  for (const Series& s : series) {                                                   \
+    absl::StrAppend(&out, "proxynode_" #metric "_total{worker=\"", s.worker, "\"} ", \
+                    s.values->name, "\n");                                           \
   }
   PROXYNODE_WORKER_COUNTERS(PROXYNODE_RENDER_COUNTER)
 #undef PROXYNODE_RENDER_COUNTER
+
+  Header(out, "proxynode_responses_total", "counter", "Responses sent, by status class");
+#define PROXYNODE_RENDER_CLASS(status_class)                                                       \
+  for (const Series& s : series) {                                                                 \
+    absl::StrAppend(&out, "proxynode_responses_total{worker=\"", s.worker,                         \
+                    "\",class=\"" #status_class "\"} ", s.values->responses_##status_class, "\n"); \
+  }
+  PROXYNODE_RESPONSE_CLASSES(PROXYNODE_RENDER_CLASS)
+#undef PROXYNODE_RENDER_CLASS
+
+  Header(out, "proxynode_connections_closed_total", "counter",
+         "Client connections closed, by reason (each close under one)");
+#define PROXYNODE_RENDER_CLOSE(reason, help)                                         \
+  for (const Series& s : series) {                                                   \
+    absl::StrAppend(&out, "proxynode_connections_closed_total{worker=\"", s.worker,  \
+                    "\",reason=\"" #reason "\"} ", s.values->closed_##reason, "\n"); \
+  }
+  PROXYNODE_CLOSE_REASONS(PROXYNODE_RENDER_CLOSE)
+#undef PROXYNODE_RENDER_CLOSE
 
   Header(out, "proxynode_rejected_total", "counter",
          "Requests or connections refused by a limit, by reason");
@@ -232,30 +277,37 @@ std::string RenderPrometheus(const StatsSnapshot& stats, const ProxyStatsSnapsho
 
   Histogram(out, "proxynode_request_duration_seconds",
             "Time from a request's arrival to its response written, delay included",
-            stats.request_latency, kLatencyBounds);
+            stats.request_latency);
   Histogram(out, "proxynode_timer_lateness_seconds",
-            "How late delayed responses left compared with their deadline", stats.timer_lateness,
-            kLatenessBounds);
+            "How late delayed responses left compared with their deadline", stats.timer_lateness);
   Header(out, "proxynode_worker_timer_lateness_seconds", "histogram",
          "How late delayed responses left compared with their deadline, per worker");
   for (const WorkerStatsValues& w : stats.workers) {
     HistogramSeries(out, "proxynode_worker_timer_lateness_seconds",
-                    absl::StrCat("worker=\"", w.index, "\""), w.timer_lateness, kLatenessBounds);
+                    absl::StrCat("worker=\"", w.index, "\""), w.timer_lateness);
   }
-
-  Quantiles(out, "proxynode_request_duration_quantile_seconds",
-            "Request duration percentiles since start (within 1%)", stats.request_latency);
-  Quantiles(out, "proxynode_timer_lateness_quantile_seconds",
-            "Timer lateness percentiles since start (within 1%)", stats.timer_lateness);
 
   Header(out, "proxynode_config_version", "gauge", "Version of the configuration in force");
   absl::StrAppend(&out, "proxynode_config_version ", info.config_version, "\n");
+  Header(out, "proxynode_config_reloads_total", "counter",
+         "Reloads of the watched config file, by result: ok (applied), unchanged (the same "
+         "config), error (refused; the running config stays)");
+#define PROXYNODE_RENDER_RELOAD(result, help)                                      \
+  absl::StrAppend(&out, "proxynode_config_reloads_total{result=\"" #result "\"} ", \
+                  info.config_reloads.result, "\n");
+  PROXYNODE_CONFIG_RELOAD_RESULTS(PROXYNODE_RENDER_RELOAD)
+#undef PROXYNODE_RENDER_RELOAD
+  Header(out, "proxynode_build_info", "gauge",
+         "Always 1; the labels say what the running binary was built from");
+  absl::StrAppend(&out, "proxynode_build_info{version=\"", EscapeLabelValue(info.build.version),
+                  "\",commit=\"", EscapeLabelValue(info.build.commit), "\",build_type=\"",
+                  EscapeLabelValue(info.build.build_type), "\"} 1\n");
   Header(out, "proxynode_workers", "gauge", "Worker threads serving traffic");
   absl::StrAppend(&out, "proxynode_workers ", info.workers, "\n");
   Header(out, "proxynode_draining", "gauge", "1 while the node drains before exit");
   absl::StrAppend(&out, "proxynode_draining ", info.draining ? 1 : 0, "\n");
   Header(out, "proxynode_uptime_seconds", "gauge", "Seconds since start");
-  absl::StrAppend(&out, "proxynode_uptime_seconds ", info.uptime_seconds, "\n");
+  absl::StrAppend(&out, "proxynode_uptime_seconds ", Number(info.uptime_seconds), "\n");
   Header(out, "proxynode_open_files_limit", "gauge", "RLIMIT_NOFILE (the connection ceiling)");
   absl::StrAppend(&out, "proxynode_open_files_limit{kind=\"soft\"} ", info.fd_soft_limit, "\n");
   absl::StrAppend(&out, "proxynode_open_files_limit{kind=\"hard\"} ", info.fd_hard_limit, "\n");
@@ -265,6 +317,7 @@ std::string RenderPrometheus(const StatsSnapshot& stats, const ProxyStatsSnapsho
          "Requests waiting on their delay, node-wide (compared with max_pending)");
   absl::StrAppend(&out, "proxynode_node_pending_requests ", info.pending_requests, "\n");
 
+  RenderProcess(out, process);
   RenderUpstreams(out, proxy.upstreams);
   RenderRoutes(out, proxy.routes);
   RenderFaultRules(out, proxy.faults);

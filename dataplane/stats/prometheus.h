@@ -1,14 +1,25 @@
 #pragma once
 
-// Renders node statistics in the Prometheus text exposition format (version 0.0.4).
+// Renders node statistics in the Prometheus text exposition format (version 0.0.4), in a
+// form `promtool check metrics` accepts: counters end in _total, units are in the names,
+// one family per metric with its kinds as labels, histograms with exact cumulative buckets.
 
 #include <cstdint>
 #include <string>
 
+#include "dataplane/stats/config_reload_stats.h"
+#include "dataplane/stats/process_stats.h"
 #include "dataplane/stats/proxy_stats.h"
 #include "dataplane/stats/stats_registry.h"
 
 namespace proxynode {
+
+// What the running binary was built from (proxynode_build_info).
+struct BuildIdentity {
+  std::string version;
+  std::string commit;
+  std::string build_type;
+};
 
 struct NodeInfo {
   uint64_t config_version = 0;
@@ -19,10 +30,12 @@ struct NodeInfo {
   uint64_t fd_hard_limit = 0;
   int64_t connections = 0;       // node-wide, as admission counts them
   int64_t pending_requests = 0;  // node-wide requests waiting on a delay
+  BuildIdentity build;
+  ConfigReloadValues config_reloads;
 };
 
 // The proxy's per-upstream and per-route families appear only when `proxy` has entries.
 std::string RenderPrometheus(const StatsSnapshot& stats, const ProxyStatsSnapshot& proxy,
-                             const NodeInfo& info);
+                             const NodeInfo& info, const ProcessStats& process);
 
 }  // namespace proxynode

@@ -6,8 +6,17 @@
 namespace proxynode {
 
 void StatsValues::Add(const WorkerStats& stats) {
-#define PROXYNODE_ADD(name, help) name += stats.name.Get();
+#define PROXYNODE_ADD(name, metric, help) name += stats.name.Get();
   PROXYNODE_WORKER_COUNTERS(PROXYNODE_ADD)
+#undef PROXYNODE_ADD
+#define PROXYNODE_ADD(status_class) \
+  responses_##status_class += stats.responses_##status_class.Get();
+  PROXYNODE_RESPONSE_CLASSES(PROXYNODE_ADD)
+#undef PROXYNODE_ADD
+#define PROXYNODE_ADD(reason, help) closed_##reason += stats.closed_##reason.Get();
+  PROXYNODE_CLOSE_REASONS(PROXYNODE_ADD)
+#undef PROXYNODE_ADD
+#define PROXYNODE_ADD(name, help) name += stats.name.Get();
   PROXYNODE_WORKER_GAUGES(PROXYNODE_ADD)
 #undef PROXYNODE_ADD
 #define PROXYNODE_ADD(name, help) rejected.name += stats.rejected.name.Get();
@@ -16,8 +25,16 @@ void StatsValues::Add(const WorkerStats& stats) {
 }
 
 void StatsValues::Add(const StatsValues& values) {
-#define PROXYNODE_ADD(name, help) name += values.name;
+#define PROXYNODE_ADD(name, metric, help) name += values.name;
   PROXYNODE_WORKER_COUNTERS(PROXYNODE_ADD)
+#undef PROXYNODE_ADD
+#define PROXYNODE_ADD(status_class) responses_##status_class += values.responses_##status_class;
+  PROXYNODE_RESPONSE_CLASSES(PROXYNODE_ADD)
+#undef PROXYNODE_ADD
+#define PROXYNODE_ADD(reason, help) closed_##reason += values.closed_##reason;
+  PROXYNODE_CLOSE_REASONS(PROXYNODE_ADD)
+#undef PROXYNODE_ADD
+#define PROXYNODE_ADD(name, help) name += values.name;
   PROXYNODE_WORKER_GAUGES(PROXYNODE_ADD)
 #undef PROXYNODE_ADD
 #define PROXYNODE_ADD(name, help) rejected.name += values.rejected.name;
@@ -34,7 +51,19 @@ uint64_t StatsValues::rejected_total() const {
 }
 
 uint64_t StatsValues::responses_total() const {
-  return responses_1xx + responses_2xx + responses_3xx + responses_4xx + responses_5xx;
+  uint64_t sum = 0;
+#define PROXYNODE_ADD(status_class) sum += responses_##status_class;
+  PROXYNODE_RESPONSE_CLASSES(PROXYNODE_ADD)
+#undef PROXYNODE_ADD
+  return sum;
+}
+
+uint64_t StatsValues::connections_closed() const {
+  uint64_t sum = 0;
+#define PROXYNODE_ADD(reason, help) sum += closed_##reason;
+  PROXYNODE_CLOSE_REASONS(PROXYNODE_ADD)
+#undef PROXYNODE_ADD
+  return sum;
 }
 
 void StatsRegistry::AddWorker(int index, std::shared_ptr<const WorkerStats> stats) {

@@ -19,8 +19,16 @@ namespace proxynode {
 
 // Plain values of one WorkerStats (or of a sum of them).
 struct StatsValues {
-#define PROXYNODE_DECLARE_VALUE(name, help) uint64_t name = 0;
+#define PROXYNODE_DECLARE_VALUE(name, metric, help) uint64_t name = 0;
   PROXYNODE_WORKER_COUNTERS(PROXYNODE_DECLARE_VALUE)
+#undef PROXYNODE_DECLARE_VALUE
+#define PROXYNODE_DECLARE_VALUE(status_class) uint64_t responses_##status_class = 0;
+  PROXYNODE_RESPONSE_CLASSES(PROXYNODE_DECLARE_VALUE)
+#undef PROXYNODE_DECLARE_VALUE
+#define PROXYNODE_DECLARE_VALUE(reason, help) uint64_t closed_##reason = 0;
+  PROXYNODE_CLOSE_REASONS(PROXYNODE_DECLARE_VALUE)
+#undef PROXYNODE_DECLARE_VALUE
+#define PROXYNODE_DECLARE_VALUE(name, help) uint64_t name = 0;
   struct Rejected {
     PROXYNODE_REJECTION_REASONS(PROXYNODE_DECLARE_VALUE)
   } rejected;
@@ -33,6 +41,8 @@ struct StatsValues {
   void Add(const StatsValues& values);
   uint64_t rejected_total() const;
   uint64_t responses_total() const;
+  // The sum over the close reasons.
+  uint64_t connections_closed() const;
 };
 
 struct WorkerStatsValues {

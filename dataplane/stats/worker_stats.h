@@ -12,26 +12,36 @@
 
 namespace proxynode {
 
-// X(name, help) — monotonically increasing counters.
-#define PROXYNODE_WORKER_COUNTERS(X)                                             \
-  X(connections_accepted, "Connections accepted by this worker")                 \
-  X(connections_closed, "Connections closed (any reason)")                       \
-  X(connections_handed_in, "Connections received from another worker")           \
-  X(connections_handed_out, "Connections handed over to another worker")         \
-  X(requests, "Requests whose head was parsed")                                  \
-  X(responses_1xx, "Responses with a 1xx status")                                \
-  X(responses_2xx, "Responses with a 2xx status")                                \
-  X(responses_3xx, "Responses with a 3xx status")                                \
-  X(responses_4xx, "Responses with a 4xx status")                                \
-  X(responses_5xx, "Responses with a 5xx status")                                \
-  X(bytes_in, "Bytes read from clients")                                         \
-  X(bytes_out, "Bytes written to clients")                                       \
-  X(closed_idle_timeout, "Keep-alive connections closed after the idle timeout") \
-  X(closed_by_peer, "Connections closed by the client")                          \
-  X(closed_io_error, "Connections closed after a socket error or reset")         \
-  X(closed_max_requests, "Connections closed after max_requests_per_connection") \
-  X(closed_drain, "Idle connections closed because the node is draining")        \
-  X(accept_errors, "accept() failures other than EAGAIN")
+// X(name, metric, help) — monotonically increasing counters, exported as
+// proxynode_<metric>_total{worker="..."}.
+#define PROXYNODE_WORKER_COUNTERS(X)                                                             \
+  X(connections_accepted, connections_accepted, "Connections accepted by this worker")           \
+  X(connections_handed_in, connections_handed_in, "Connections received from another worker")    \
+  X(connections_handed_out, connections_handed_out, "Connections handed over to another worker") \
+  X(requests, requests, "Requests whose head was parsed")                                        \
+  X(bytes_in, received_bytes, "Bytes read from clients")                                         \
+  X(bytes_out, sent_bytes, "Bytes written to clients")                                           \
+  X(closed_max_requests, max_requests_reached,                                                   \
+    "Connections whose last response carried Connection: close at max_requests_per_connection")  \
+  X(accept_errors, accept_errors, "accept() failures other than EAGAIN")
+
+// X(class) — responses by status class, exported as proxynode_responses_total{class="2xx"};
+// the counter of each is responses_<class>.
+#define PROXYNODE_RESPONSE_CLASSES(X) X(1xx) X(2xx) X(3xx) X(4xx) X(5xx)
+
+// X(reason, help) — why connections closed, exported as
+// proxynode_connections_closed_total{reason="..."}; the counter of each is closed_<reason>.
+// Every close counts under exactly one, so they sum to the connections closed.
+#define PROXYNODE_CLOSE_REASONS(X)                                                        \
+  X(by_peer, "The client closed its side")                                                \
+  X(io_error, "A socket error or reset, or a client that stopped reading its responses")  \
+  X(idle_timeout, "A keep-alive connection idle for idle_timeout")                        \
+  X(drain, "Closed because the node drains or stops")                                     \
+  X(local,                                                                                \
+    "After a response that ends the connection: the client's Connection: close, an "      \
+    "error status, max_requests_per_connection, a busy connection at a drain, a fault's " \
+    "close")                                                                              \
+  X(fault_reset, "Reset by a fault rule")
 
 // X(reason, help) — rejections, exported as proxynode_rejected_total{reason="..."}.
 #define PROXYNODE_REJECTION_REASONS(X)                                                 \
@@ -53,8 +63,14 @@ namespace proxynode {
 
 // Aligned to a cache line so that two workers never write the same line.
 struct alignas(64) WorkerStats {
-#define PROXYNODE_DECLARE_COUNTER(name, help) Counter name;
+#define PROXYNODE_DECLARE_COUNTER(name, metric, help) Counter name;
   PROXYNODE_WORKER_COUNTERS(PROXYNODE_DECLARE_COUNTER)
+#undef PROXYNODE_DECLARE_COUNTER
+#define PROXYNODE_DECLARE_COUNTER(status_class) Counter responses_##status_class;
+  PROXYNODE_RESPONSE_CLASSES(PROXYNODE_DECLARE_COUNTER)
+#undef PROXYNODE_DECLARE_COUNTER
+#define PROXYNODE_DECLARE_COUNTER(reason, help) Counter closed_##reason;
+  PROXYNODE_CLOSE_REASONS(PROXYNODE_DECLARE_COUNTER)
 #undef PROXYNODE_DECLARE_COUNTER
   struct Rejected {
 #define PROXYNODE_DECLARE_COUNTER(name, help) Counter name;

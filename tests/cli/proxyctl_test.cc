@@ -55,9 +55,12 @@ TEST_F(ProxyctlTest, StatusTableAndJson) {
   Result table = RunOn(node_, {"status"});
   ASSERT_EQ(table.code, 0) << table;
   EXPECT_THAT(table.out, StartsWith("ADDR "));
+  EXPECT_THAT(table.out, ::testing::ContainsRegex(
+                             "STATUS +VERSION +NODE_VERSION +UPTIME +WORKERS +CONNECTIONS +REQ/S"));
+  // The node's build beside its config version: "0.1.0+1a2b3c4d5e6f".
   EXPECT_THAT(table.out,
-              ::testing::ContainsRegex("STATUS +VERSION +UPTIME +WORKERS +CONNECTIONS +REQ/S"));
-  EXPECT_THAT(table.out, ::testing::ContainsRegex(Addr(node_) + " +serving +1 +[0-9]+s +2 +0 +"));
+              ::testing::ContainsRegex(Addr(node_) + " +serving +1 +[0-9]+\\.[0-9]+\\.[0-9]+\\+"
+                                                     "[0-9a-z-]+ +[0-9]+s +2 +0 +"));
   EXPECT_EQ(table.err, "");
 
   Result json = RunOn(node_, {"status", "-o", "json"});
@@ -67,6 +70,10 @@ TEST_F(ProxyctlTest, StatusTableAndJson) {
   EXPECT_EQ(Field(*parsed, "addr").text, Addr(node_));
   EXPECT_EQ(Field(*parsed, "status").text, "serving");
   EXPECT_EQ(Number(Field(*parsed, "config_version")), 1);
+  EXPECT_THAT(Field(*parsed, "node_version").text,
+              ::testing::MatchesRegex("[0-9]+\\.[0-9]+\\.[0-9]+"));
+  EXPECT_FALSE(Field(*parsed, "commit").text.empty());
+  EXPECT_FALSE(Field(*parsed, "build_type").text.empty());
   EXPECT_EQ(Number(Field(*parsed, "workers")), 2);
   EXPECT_GE(Number(Field(*parsed, "requests_per_second")), 0);
 }
@@ -295,22 +302,41 @@ TEST_F(ProxyctlTest, ConnectionsSortLimitAndJson) {
 TEST_F(ProxyctlTest, VersionWithAndWithoutANode) {
   Result table = RunOn(node_, {"version"});
   ASSERT_EQ(table.code, 0) << table;
-  EXPECT_THAT(table.out,
-              ::testing::ContainsRegex("^proxyctl [0-9]+\\.[0-9]+\\.[0-9]+\nnode " + Addr(node_) +
-                                       ": config version 1, uptime [0-9]+s\n$"));
+  // Both built from this tree: the same version, commit and build type.
+  const std::string build = "[0-9]+\\.[0-9]+\\.[0-9]+ \\(commit [0-9a-z-]+, [A-Za-z]+\\)";
+  EXPECT_THAT(table.out, ::testing::ContainsRegex("^proxyctl " + build + "\nnode " + Addr(node_) +
+                                                  ": proxynode " + build +
+                                                  ", config version 1, uptime [0-9]+s\n$"));
+  const std::string client_build = table.out.substr(9, table.out.find('\n') - 9);
+  EXPECT_THAT(table.out, HasSubstr(": proxynode " + client_build + ", "));
 
   Result json = RunOn(node_, {"version", "-o", "json"});
   ASSERT_EQ(json.code, 0) << json;
   std::optional<Json> parsed = ParseJson(json.out);
   ASSERT_TRUE(parsed);
   EXPECT_FALSE(Field(*parsed, "client_version").text.empty());
+  EXPECT_FALSE(Field(*parsed, "client_commit").text.empty());
+  EXPECT_EQ(Field(Field(*parsed, "node"), "node_version").text,
+            Field(*parsed, "client_version").text);
+  EXPECT_EQ(Field(Field(*parsed, "node"), "commit").text, Field(*parsed, "client_commit").text);
+  EXPECT_EQ(Field(Field(*parsed, "node"), "build_type").text,
+            Field(*parsed, "client_build_type").text);
   EXPECT_EQ(Number(Field(Field(*parsed, "node"), "config_version")), 1);
 
+  // No node: proxyctl's own version still, then why not the node's, and exit 3 (unreachable).
   Result unreachable = Proxyctl({"--addr", "127.0.0.1:1", "--timeout", "500ms", "version"});
-  EXPECT_EQ(unreachable.code, 0) << unreachable;
+  EXPECT_EQ(unreachable.code, 3) << unreachable;
   EXPECT_THAT(unreachable.out, StartsWith("proxyctl "));
   EXPECT_EQ(Lines(unreachable.out), 1u);
+  EXPECT_EQ(Lines(unreachable.err), 1u);
   EXPECT_THAT(unreachable.err, HasSubstr("cannot reach 127.0.0.1:1"));
+  Result unreachable_json =
+      Proxyctl({"--addr", "127.0.0.1:1", "--timeout", "500ms", "version", "-o", "json"});
+  EXPECT_EQ(unreachable_json.code, 3) << unreachable_json;
+  parsed = ParseJson(unreachable_json.out);
+  ASSERT_TRUE(parsed) << unreachable_json;
+  EXPECT_TRUE(Field(*parsed, "node").is_null());
+  EXPECT_THAT(Field(*parsed, "error").text, HasSubstr("cannot reach"));
 
   Result client_only = Proxyctl({"version", "--client"});
   EXPECT_EQ(client_only.code, 0) << client_only;

@@ -255,7 +255,7 @@ TEST(HistogramTest, CountAtOrBelowExactRange) {
 
 TEST(HistogramTest, CountAtOrBelowHasBucketGranularity) {
   auto h = std::make_unique<H>();
-  constexpr Nanos kValue = 1'000'000;
+  constexpr Nanos kValue = 1'234'567;  // inside a sub-bucket, away from the exposed bounds
   h->Record(kValue);
   h->Record(3 * kValue);
   HistogramSnapshot s;
@@ -275,6 +275,53 @@ TEST(HistogramTest, CountAtOrBelowHasBucketGranularity) {
     ASSERT_GE(c, previous) << limit;
     previous = c;
   }
+}
+
+// The bounds /metrics shows: log-linear from 100 us to 60 s, neighbours at most 2x apart.
+TEST(HistogramTest, ExposedBoundsSpan100MicrosecondsTo60Seconds) {
+  ASSERT_FALSE(H::kExposedBounds.empty());
+  EXPECT_EQ(H::kExposedBounds.front(), 100 * kMicrosecond);
+  EXPECT_EQ(H::kExposedBounds.back(), 60 * kSecond);
+  for (size_t i = 1; i < H::kExposedBounds.size(); ++i) {
+    EXPECT_GT(H::kExposedBounds[i], H::kExposedBounds[i - 1]) << i;
+    EXPECT_LE(H::kExposedBounds[i], 2 * H::kExposedBounds[i - 1]) << i;
+  }
+}
+
+// A value equal to a bound counts at it, one nanosecond more does not: the sub-buckets are
+// split there, so Prometheus's cumulative counts are exact, not a sub-bucket off.
+TEST(HistogramTest, CountsAtTheExposedBoundsAreExact) {
+  auto h = std::make_unique<H>();
+  for (Nanos bound : H::kExposedBounds) {
+    h->Record(bound);
+    h->Record(bound + 1);
+  }
+  HistogramSnapshot s;
+  s.Add(*h);
+  const auto counts = s.CountsAtExposedBounds();
+  for (size_t i = 0; i < H::kExposedBounds.size(); ++i) {
+    SCOPED_TRACE(H::kExposedBounds[i]);
+    // Every bound up to this one, and the value just above each bound below it.
+    EXPECT_EQ(counts[i], 2 * i + 1);
+    EXPECT_EQ(s.CountAtOrBelow(H::kExposedBounds[i]), 2 * i + 1);
+    EXPECT_EQ(H::BucketHigh(H::BucketFor(H::kExposedBounds[i])), H::kExposedBounds[i] + 1);
+  }
+}
+
+TEST(HistogramTest, CountsAtExposedBoundsOfValuesOutsideThem) {
+  auto h = std::make_unique<H>();
+  h->Record(5 * kMicrosecond);  // below the first bound
+  h->Record(150 * kMillisecond);
+  h->Record(2 * 60 * kSecond);  // above the last
+  HistogramSnapshot s;
+  s.Add(*h);
+  const auto counts = s.CountsAtExposedBounds();
+  EXPECT_EQ(counts.front(), 1u);
+  for (size_t i = 0; i < H::kExposedBounds.size(); ++i) {
+    EXPECT_EQ(counts[i], H::kExposedBounds[i] < 150 * kMillisecond ? 1u : 2u)
+        << H::kExposedBounds[i];
+  }
+  EXPECT_EQ(HistogramSnapshot().CountsAtExposedBounds().back(), 0u);
 }
 
 TEST(HistogramTest, NegativeAndHugeValuesAreCounted) {

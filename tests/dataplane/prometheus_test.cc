@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "dataplane/core/clock.h"
+#include "dataplane/stats/config_reload_stats.h"
+#include "dataplane/stats/process_stats.h"
 #include "dataplane/stats/proxy_stats.h"
 #include "dataplane/stats/stats_registry.h"
 #include "dataplane/stats/worker_stats.h"
@@ -238,6 +240,10 @@ class PrometheusTest : public testing::Test {
     a_->connections_active.Set(3);
     a_->request_latency.Record(80 * kMillisecond);
     a_->request_latency.Record(120 * kMillisecond);
+    a_->responses_2xx.Add(4);
+    a_->closed_idle_timeout.Add(1);
+    a_->bytes_in.Add(300);
+    a_->bytes_out.Add(900);
 
     b_->requests.Add(7);
     b_->connections_accepted.Add(1);
@@ -246,6 +252,9 @@ class PrometheusTest : public testing::Test {
     b_->pending_timers.Set(1);
     b_->request_latency.Record(400 * kMillisecond);
     b_->timer_lateness.Record(30 * kMicrosecond);
+    b_->responses_5xx.Add(1);
+    b_->closed_local.Add(2);
+    b_->closed_max_requests.Add(1);
 
     registry_.AddWorker(0, a_);
     registry_.AddWorker(1, b_);
@@ -258,15 +267,25 @@ class PrometheusTest : public testing::Test {
     info_.fd_hard_limit = 4096;
     info_.connections = 5;
     info_.pending_requests = 1;
+    info_.build = {.version = "0.1.0", .commit = "1a2b3c4d5e6f-dirty", .build_type = "Debug"};
+    info_.config_reloads = {.ok = 3, .unchanged = 1, .error = 2};
+
+    process_ = {.cpu_seconds = 1.25,
+                .resident_memory_bytes = 4096,
+                .virtual_memory_bytes = 8192,
+                .open_fds = 17,
+                .max_fds = 1024,
+                .start_time_seconds = 1764324000.5};
   }
 
-  std::string Render() { return RenderPrometheus(registry_.Collect(), proxy_, info_); }
+  std::string Render() { return RenderPrometheus(registry_.Collect(), proxy_, info_, process_); }
 
   std::shared_ptr<WorkerStats> a_ = std::make_shared<WorkerStats>();
   std::shared_ptr<WorkerStats> b_ = std::make_shared<WorkerStats>();
   StatsRegistry registry_;
   ProxyStatsSnapshot proxy_;  // empty: a node that proxies nothing
   NodeInfo info_;
+  ProcessStats process_;
 };
 
 bool HasLine(const std::string& text, const std::string& line) {
@@ -284,14 +303,15 @@ TEST_F(PrometheusTest, EveryLineIsACommentOrASample) {
 
 TEST_F(PrometheusTest, EmptyStatsAreWellFormed) {
   StatsRegistry empty;
-  const std::string text = RenderPrometheus(empty.Collect(), ProxyStatsSnapshot{}, NodeInfo{});
+  const std::string text =
+      RenderPrometheus(empty.Collect(), ProxyStatsSnapshot{}, NodeInfo{}, ProcessStats{});
   const Exposition e = Parse(text);
   for (const std::string& error : e.errors) {
     ADD_FAILURE() << error;
   }
   EXPECT_EQ(Value(e, "proxynode_request_duration_seconds_count"), 0.0);
   EXPECT_EQ(Value(e, "proxynode_request_duration_seconds_bucket", "le=\"+Inf\""), 0.0);
-  EXPECT_EQ(Value(e, "proxynode_request_duration_quantile_seconds", "quantile=\"0.5\""), 0.0);
+  EXPECT_EQ(Value(e, "proxynode_request_duration_seconds_bucket", "le=\"0.0001\""), 0.0);
 }
 
 TEST_F(PrometheusTest, ContainsExpectedLines) {
@@ -316,9 +336,37 @@ TEST_F(PrometheusTest, ContainsExpectedLines) {
            "# TYPE proxynode_worker_timer_lateness_seconds histogram",
            "proxynode_worker_timer_lateness_seconds_count{worker=\"0\"} 0",
            "proxynode_worker_timer_lateness_seconds_count{worker=\"1\"} 1",
-           "proxynode_worker_timer_lateness_seconds_bucket{worker=\"1\",le=\"1e-05\"} 0",
-           "proxynode_worker_timer_lateness_seconds_bucket{worker=\"1\",le=\"5e-05\"} 1",
+           "proxynode_worker_timer_lateness_seconds_bucket{worker=\"1\",le=\"0.0001\"} 1",
+           "proxynode_worker_timer_lateness_seconds_bucket{worker=\"0\",le=\"0.0001\"} 0",
+           "# TYPE proxynode_responses_total counter",
+           "proxynode_responses_total{worker=\"0\",class=\"2xx\"} 4",
+           "proxynode_responses_total{worker=\"1\",class=\"5xx\"} 1",
+           "proxynode_responses_total{worker=\"1\",class=\"2xx\"} 0",
+           "# TYPE proxynode_connections_closed_total counter",
+           "proxynode_connections_closed_total{worker=\"0\",reason=\"idle_timeout\"} 1",
+           "proxynode_connections_closed_total{worker=\"1\",reason=\"local\"} 2",
+           "proxynode_connections_closed_total{worker=\"1\",reason=\"by_peer\"} 0",
+           "# TYPE proxynode_received_bytes_total counter",
+           "proxynode_received_bytes_total{worker=\"0\"} 300",
+           "proxynode_sent_bytes_total{worker=\"0\"} 900",
+           "proxynode_max_requests_reached_total{worker=\"1\"} 1",
            "proxynode_config_version 7",
+           "# TYPE proxynode_config_reloads_total counter",
+           "proxynode_config_reloads_total{result=\"ok\"} 3",
+           "proxynode_config_reloads_total{result=\"unchanged\"} 1",
+           "proxynode_config_reloads_total{result=\"error\"} 2",
+           "# TYPE proxynode_build_info gauge",
+           "proxynode_build_info{version=\"0.1.0\",commit=\"1a2b3c4d5e6f-dirty\",build_type="
+           "\"Debug\"} "
+           "1",
+           "# TYPE process_cpu_seconds_total counter",
+           "process_cpu_seconds_total 1.25",
+           "# TYPE process_resident_memory_bytes gauge",
+           "process_resident_memory_bytes 4096",
+           "process_virtual_memory_bytes 8192",
+           "process_open_fds 17",
+           "process_max_fds 1024",
+           "process_start_time_seconds 1764324000.5",
            "proxynode_workers 2",
            "proxynode_draining 1",
            "proxynode_uptime_seconds 12.5",
@@ -333,11 +381,28 @@ TEST_F(PrometheusTest, ContainsExpectedLines) {
 
 TEST_F(PrometheusTest, EveryDeclaredStatIsExported) {
   const Exposition e = Parse(Render());
-#define PROXYNODE_CHECK_COUNTER(name, help)                           \
-  EXPECT_EQ(e.types.count("proxynode_" #name "_total"), 1u) << #name; \
-  EXPECT_FALSE(std::isnan(Value(e, "proxynode_" #name "_total", "worker=\"0\""))) << #name;
+#define PROXYNODE_CHECK_COUNTER(name, metric, help)                       \
+  EXPECT_EQ(e.types.count("proxynode_" #metric "_total"), 1u) << #metric; \
+  EXPECT_FALSE(std::isnan(Value(e, "proxynode_" #metric "_total", "worker=\"0\""))) << #metric;
   PROXYNODE_WORKER_COUNTERS(PROXYNODE_CHECK_COUNTER)
 #undef PROXYNODE_CHECK_COUNTER
+#define PROXYNODE_CHECK_CLASS(status_class)                                               \
+  EXPECT_FALSE(std::isnan(                                                                \
+      Value(e, "proxynode_responses_total", "worker=\"1\",class=\"" #status_class "\""))) \
+      << #status_class;
+  PROXYNODE_RESPONSE_CLASSES(PROXYNODE_CHECK_CLASS)
+#undef PROXYNODE_CHECK_CLASS
+#define PROXYNODE_CHECK_CLOSE(reason, help)                                                   \
+  EXPECT_FALSE(std::isnan(                                                                    \
+      Value(e, "proxynode_connections_closed_total", "worker=\"1\",reason=\"" #reason "\""))) \
+      << #reason;
+  PROXYNODE_CLOSE_REASONS(PROXYNODE_CHECK_CLOSE)
+#undef PROXYNODE_CHECK_CLOSE
+#define PROXYNODE_CHECK_RELOAD(result, help)                                                     \
+  EXPECT_FALSE(std::isnan(Value(e, "proxynode_config_reloads_total", "result=\"" #result "\""))) \
+      << #result;
+  PROXYNODE_CONFIG_RELOAD_RESULTS(PROXYNODE_CHECK_RELOAD)
+#undef PROXYNODE_CHECK_RELOAD
 #define PROXYNODE_CHECK_GAUGE(name, help)                    \
   EXPECT_EQ(e.types.count("proxynode_" #name), 1u) << #name; \
   EXPECT_FALSE(std::isnan(Value(e, "proxynode_" #name, "worker=\"1\""))) << #name;
@@ -353,15 +418,15 @@ TEST_F(PrometheusTest, EveryDeclaredStatIsExported) {
 
 TEST_F(PrometheusTest, HistogramBucketsAreCumulative) {
   const Exposition e = Parse(Render());
-  // Latencies 80 ms, 120 ms and 400 ms.
+  // Latencies 80 ms, 120 ms and 400 ms; a value on a bound counts at it (le: at or below).
   const char* kName = "proxynode_request_duration_seconds_bucket";
-  EXPECT_EQ(Value(e, kName, "le=\"0.075\""), 0.0);
-  EXPECT_EQ(Value(e, kName, "le=\"0.09\""), 1.0);
-  EXPECT_EQ(Value(e, kName, "le=\"0.11\""), 1.0);
-  EXPECT_EQ(Value(e, kName, "le=\"0.125\""), 2.0);
+  EXPECT_EQ(Value(e, kName, "le=\"0.07\""), 0.0);
+  EXPECT_EQ(Value(e, kName, "le=\"0.08\""), 1.0);
+  EXPECT_EQ(Value(e, kName, "le=\"0.1\""), 1.0);
+  EXPECT_EQ(Value(e, kName, "le=\"0.2\""), 2.0);
   EXPECT_EQ(Value(e, kName, "le=\"0.3\""), 2.0);
-  EXPECT_EQ(Value(e, kName, "le=\"0.5\""), 3.0);
-  EXPECT_EQ(Value(e, kName, "le=\"10\""), 3.0);
+  EXPECT_EQ(Value(e, kName, "le=\"0.4\""), 3.0);
+  EXPECT_EQ(Value(e, kName, "le=\"60\""), 3.0);
   EXPECT_NEAR(Value(e, "proxynode_request_duration_seconds_sum"), 0.6, 0.006);
 
   for (const char* family :
@@ -383,31 +448,60 @@ TEST_F(PrometheusTest, HistogramBucketsAreCumulative) {
       last_bound = bound;
       previous = s.value;
     }
-    EXPECT_GT(buckets, 2) << family;
+    EXPECT_EQ(buckets, 52) << family << ": 100 us to 60 s, and +Inf";
     EXPECT_TRUE(std::isinf(last_bound)) << family << ": the last bucket must be +Inf";
     EXPECT_EQ(previous, Value(e, std::string(family) + "_count")) << family;
   }
 }
 
-TEST_F(PrometheusTest, QuantileGaugesWithinOnePercent) {
-  auto stats = std::make_shared<WorkerStats>();
-  for (int i = 0; i < 100; ++i) {
-    stats->request_latency.Record(100 * kMillisecond);
+// The bounds, as Prometheus users write them in queries: 1..9 x 10^k seconds from 100 us,
+// then tens of seconds up to 60.
+TEST_F(PrometheusTest, BucketBoundsAreRoundNumbersOfSeconds) {
+  const Exposition e = Parse(Render());
+  std::vector<std::string> bounds;
+  for (const Sample& s : e.samples) {
+    if (s.name == "proxynode_request_duration_seconds_bucket") {
+      bounds.push_back(s.labels);
+    }
   }
-  StatsRegistry registry;
-  registry.AddWorker(0, stats);
-  const Exposition e = Parse(RenderPrometheus(registry.Collect(), proxy_, info_));
-  for (const char* q : {"0.5", "0.9", "0.99", "0.999"}) {
-    const double v = Value(e, "proxynode_request_duration_quantile_seconds",
-                           std::string("quantile=\"") + q + "\"");
-    EXPECT_NEAR(v, 0.1, 0.001) << q;
+  ASSERT_EQ(bounds.size(), 52u);
+  EXPECT_EQ(bounds[0], "le=\"0.0001\"");
+  EXPECT_EQ(bounds[1], "le=\"0.0002\"");
+  EXPECT_EQ(bounds[8], "le=\"0.0009\"");
+  EXPECT_EQ(bounds[9], "le=\"0.001\"");
+  EXPECT_EQ(bounds[31], "le=\"0.5\"");
+  EXPECT_EQ(bounds[36], "le=\"1\"");
+  EXPECT_EQ(bounds[44], "le=\"9\"");
+  EXPECT_EQ(bounds[45], "le=\"10\"");
+  EXPECT_EQ(bounds[50], "le=\"60\"");
+  EXPECT_EQ(bounds[51], "le=\"+Inf\"");
+}
+
+// Whole-uptime quantile gauges are gone: a gauge with a quantile label is not a summary,
+// and promtool refuses it. Percentiles come from the histograms' buckets.
+TEST_F(PrometheusTest, NoQuantileGauges) {
+  const std::string text = Render();
+  EXPECT_EQ(text.find("quantile"), std::string::npos);
+}
+
+// Counters end in _total and nothing else does; every family has its help.
+TEST_F(PrometheusTest, NamesFollowThePrometheusConventions) {
+  const std::string text = Render();
+  const Exposition e = Parse(text);
+  for (const auto& [family, type] : e.types) {
+    EXPECT_EQ(family.ends_with("_total"), type == "counter") << family << " " << type;
+    EXPECT_NE(text.find("# HELP " + family + " "), std::string::npos) << family;
   }
 }
 
 TEST_F(PrometheusTest, WorkerSeriesSumToTheTotals) {
   const StatsSnapshot snapshot = registry_.Collect();
-  const Exposition e = Parse(RenderPrometheus(snapshot, proxy_, info_));
+  const Exposition e = Parse(RenderPrometheus(snapshot, proxy_, info_, process_));
   EXPECT_EQ(Sum(e, "proxynode_requests_total"), static_cast<double>(snapshot.total.requests));
+  EXPECT_EQ(Sum(e, "proxynode_responses_total"),
+            static_cast<double>(snapshot.total.responses_total()));
+  EXPECT_EQ(Sum(e, "proxynode_connections_closed_total"),
+            static_cast<double>(snapshot.total.connections_closed()));
   EXPECT_EQ(Sum(e, "proxynode_rejected_total"),
             static_cast<double>(snapshot.total.rejected_total()));
 }
@@ -419,12 +513,14 @@ TEST_F(PrometheusTest, RetiredWorkerCountsStayInTheExposition) {
   registry_.RetireWorker(1);
   const StatsSnapshot snapshot = registry_.Collect();
   ASSERT_EQ(snapshot.total.requests, 12u);
-  const Exposition e = Parse(RenderPrometheus(snapshot, proxy_, info_));
+  const Exposition e = Parse(RenderPrometheus(snapshot, proxy_, info_, process_));
   for (const std::string& error : e.errors) {
     ADD_FAILURE() << error;
   }
   EXPECT_EQ(Sum(e, "proxynode_requests_total"), 12.0);
   EXPECT_EQ(Sum(e, "proxynode_rejected_total"), 5.0);
+  EXPECT_EQ(Sum(e, "proxynode_responses_total"), 5.0);
+  EXPECT_EQ(Sum(e, "proxynode_connections_closed_total"), 3.0);
   EXPECT_EQ(Value(e, "proxynode_request_duration_seconds_count"), 3.0);
 }
 
@@ -519,8 +615,8 @@ TEST_F(ProxyPrometheusTest, RouteSeries) {
            "proxynode_route_delayed_total{route=\"/api/\"} 4",
            "proxynode_route_errors_total{route=\"/api/\"} 3",
            "# TYPE proxynode_route_latency_seconds histogram",
-           "proxynode_route_latency_seconds_bucket{route=\"/api/\",le=\"0.15\"} 1",
-           "proxynode_route_latency_seconds_bucket{route=\"/api/\",le=\"0.125\"} 0",
+           "proxynode_route_latency_seconds_bucket{route=\"/api/\",le=\"0.2\"} 1",
+           "proxynode_route_latency_seconds_bucket{route=\"/api/\",le=\"0.1\"} 0",
            "proxynode_route_latency_seconds_count{route=\"/api/\"} 1",
        }) {
     EXPECT_TRUE(HasLine(text, line)) << "missing: " << line;

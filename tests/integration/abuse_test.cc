@@ -197,7 +197,8 @@ TEST(AbuseTest, PeersResettingMidRequestAndMidResponse) {
   NodeProcess node;
   ASSERT_TRUE(node.Start({"--delay=1s", "--workers=2"}));
   ControlClient control(node.control_port());
-  const double io_errors_before = node.MetricSum("proxynode_closed_io_error_total");
+  const double io_errors_before =
+      node.MetricSum("proxynode_connections_closed_total", R"(reason="io_error")");
 
   struct ResetCase {
     const char* name;
@@ -252,7 +253,9 @@ TEST(AbuseTest, PeersResettingMidRequestAndMidResponse) {
 
   EXPECT_TRUE(WaitUntil([&] { return ConnectionGaugesAtZero(node); }, 5s))
       << "connections, slots or pending timers did not go back to 0";
-  EXPECT_EQ(node.MetricSum("proxynode_closed_io_error_total") - io_errors_before, 5.0);
+  EXPECT_EQ(node.MetricSum("proxynode_connections_closed_total", R"(reason="io_error")") -
+                io_errors_before,
+            5.0);
   HttpClient next = ConnectTo(node.http_port());
   std::optional<HttpResponse> after = next.RoundTrip(GetRequest(), false, kDelay + 2 * kSlack);
   ASSERT_TRUE(after) << next.error();
@@ -397,7 +400,8 @@ TEST(AbuseTest, ClientsThatNeverReadHoldBoundedMemoryUntilTheIdleTimeout) {
   EXPECT_GE(closed_after, Millis(kIdleTimeout) - 100);
   std::printf("hogs closed %lld ms after they started (idle_timeout %lld ms)\n", closed_after,
               Millis(kIdleTimeout));
-  EXPECT_GE(node.MetricSum("proxynode_closed_io_error_total"), static_cast<double>(kHogs));
+  EXPECT_GE(node.MetricSum("proxynode_connections_closed_total", R"(reason="io_error")"),
+            static_cast<double>(kHogs));
   for (size_t i = 0; i < kHogs; ++i) {
     // The client sees the end: the responses the kernel holds, then a reset (the node closed
     // with requests unread) or end of stream.

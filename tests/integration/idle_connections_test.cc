@@ -111,7 +111,7 @@ TEST(IdleConnectionsTest, EachConnectionTimesOutFromItsOwnLastActivity) {
   // `late` has about 1.5 s left when `early` goes.
   EXPECT_FALSE(late.IsClosedByPeer(0ms)) << "closed with the earlier connection";
   EXPECT_TRUE(late.IsClosedByPeer(2500ms + kSlack)) << late.error();
-  EXPECT_EQ(node.MetricSum("proxynode_closed_idle_timeout_total"), 2);
+  EXPECT_EQ(node.MetricSum("proxynode_connections_closed_total", R"(reason="idle_timeout")"), 2);
 }
 
 // A connection in use leaves the idle list and rejoins it at the back each time: requests

@@ -240,7 +240,7 @@ TEST(LimitsTest, IdleKeepAliveConnectionIsClosedQuietly) {
 
   // Closed within a few seconds, without a byte (no 408 for an idle connection).
   EXPECT_TRUE(client.IsClosedByPeer(5s)) << client.error();
-  EXPECT_GE(node.MetricSum("proxynode_closed_idle_timeout_total"), 1);
+  EXPECT_GE(node.MetricSum("proxynode_connections_closed_total", R"(reason="idle_timeout")"), 1);
 }
 
 TEST(LimitsTest, MaxRequestsPerConnectionClosesAfterTheLast) {
