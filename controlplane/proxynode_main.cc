@@ -87,6 +87,10 @@ ABSL_FLAG(bool, cpu_local, false,
 ABSL_FLAG(bool, watch_config, true,
           "Apply --config again whenever the file changes (a ConfigMap update), as an "
           "UpdateConfig of every field; a file that does not validate is refused and logged");
+ABSL_FLAG(std::string, access_log, "",
+          "One JSON line per request to stdout or to this file (appended); empty: off");
+ABSL_FLAG(double, access_log_sample, 1.0,
+          "Share of requests the access log records, (0, 1]: 0.01 logs one in a hundred");
 ABSL_FLAG(std::string, log_level, "info",
           "Log records (JSON lines on stdout) below this level are dropped: debug, info, "
           "warning, error");
@@ -284,6 +288,14 @@ absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(const NodeConfig& con
   const BuildInfo& build = ThisBuild();
   options.build = {
       .version = build.version, .commit = build.commit, .build_type = build.build_type};
+  if (const std::string where = absl::GetFlag(FLAGS_access_log); !where.empty()) {
+    absl::StatusOr<std::unique_ptr<AccessLog>> log =
+        AccessLog::Open(where, absl::GetFlag(FLAGS_access_log_sample));
+    if (!log.ok()) {
+      return UsageError(log.status().message());
+    }
+    options.access_log = std::move(*log);
+  }
   absl::StatusOr<SocketAddress> http =
       ListenFlag("--http_listen", absl::GetFlag(FLAGS_http_listen));
   if (!http.ok()) {

@@ -55,6 +55,7 @@ std::unique_ptr<Worker> Dataplane::MakeWorker(const ConfigSnapshotPtr& config,
   worker.handler = &respond_handler_;
   worker.admission = &admission_;
   worker.proxy_stats = &proxy_stats_;
+  worker.access_log = options_.access_log.get();
   worker.config = config;
   worker.stats = std::make_shared<WorkerStats>();
   worker.thread_name = absl::StrCat("worker-", worker.index);
@@ -297,6 +298,8 @@ NodeInfo Dataplane::Info() const {
   info.pending_requests = admission_.pending();
   info.build = options_.build;
   info.config_reloads = ConfigReloadValues::Of(config_reloads_);
+  info.access_log_on = options_.access_log != nullptr;
+  info.access_log_dropped = options_.access_log != nullptr ? options_.access_log->dropped() : 0;
   return info;
 }
 

@@ -42,6 +42,8 @@ struct DataplaneOptions {
   bool cpu_local = false;
   // What the binary was built from, for /metrics (proxynode_build_info) and GetStats.
   BuildIdentity build;
+  // The access log (--access_log); null: off. Kept until the workers have stopped.
+  std::shared_ptr<AccessLog> access_log;
 };
 
 class Dataplane {

@@ -92,6 +92,7 @@ void ProxyExchange::Connect(const UpstreamPool* avoid, bool fresh) {
   ++current_.attempts;
   size_t index = 0;
   current_.pool = pools_.Pick(*current_.route, *current_.route_state, now(), avoid, &index);
+  current_.upstream_address = &current_.route->upstreams[index].address;
   SocketAddress address = current_.route->upstreams[index].resolved;
   if (address.length == 0) {
     // Not resolved by the control plane (a config built in-process): literals only.
@@ -260,8 +261,13 @@ void ProxyExchange::Finish(bool reusable) {
   current_.state = State::kDone;
   timer_.Cancel();
   resume_timer_.Cancel();
-  current_.pool->stats().latency.Record(now() - current_.began_at);
+  current_.upstream_time = now() - current_.began_at;
+  current_.pool->stats().latency.Record(current_.upstream_time);
   ReleaseUpstream(reusable);
+}
+
+std::string_view ProxyExchange::upstream_address() const {
+  return current_.upstream_address != nullptr ? std::string_view(*current_.upstream_address) : "";
 }
 
 void ProxyExchange::ReleaseUpstream(bool reusable) {

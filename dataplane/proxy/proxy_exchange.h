@@ -103,6 +103,10 @@ class ProxyExchange final : public UpstreamConnection::User {
   // an HTTP/1.0 client), or the client side asked for it.
   bool closes_connection() const { return forwarder_.closes_connection(); }
   int response_status() const { return forwarder_.status(); }
+  // For the access log: the upstream that answered ("" before one was chosen), and the time
+  // from forwarding the request to the response's last byte (-1 until it is done).
+  std::string_view upstream_address() const;
+  Nanos upstream_time() const { return current_.upstream_time; }
 
   // The client connection is closing: give the upstream connection back (closed) now.
   void Abandon();
@@ -162,6 +166,8 @@ class ProxyExchange final : public UpstreamConnection::User {
     State state = State::kDelaying;
     MonoTime start_at = 0;
     MonoTime began_at = 0;
+    Nanos upstream_time = -1;
+    const std::string* upstream_address = nullptr;  // the last one picked, in the pinned snapshot
     MonoTime connect_deadline = 0;
     MonoTime first_byte_deadline = 0;
     MonoTime total_deadline = 0;

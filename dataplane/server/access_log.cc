@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <utility>
@@ -174,7 +175,10 @@ void AccessLog::Run() {
 }
 
 AccessRecorder::AccessRecorder(AccessLog* log) : log_(log) {
-  if (log_ != nullptr) ring_ = log_->AcquireRing();
+  if (log_ != nullptr) {
+    ring_ = log_->AcquireRing();
+    per_request_ = std::max<int64_t>(1, std::llround(log_->sample() * kWhole));
+  }
 }
 
 AccessRecorder::~AccessRecorder() {
@@ -184,9 +188,9 @@ AccessRecorder::~AccessRecorder() {
 AccessRecord* AccessRecorder::Begin(MonoTime started, HttpMethod method, std::string_view target,
                                     const SocketAddress& peer, uint64_t bytes_in) {
   if (ring_ == nullptr) return nullptr;
-  credit_ += log_->sample();
-  if (credit_ < 1) return nullptr;
-  credit_ -= 1;
+  credit_ += per_request_;
+  if (credit_ < kWhole) return nullptr;
+  credit_ -= kWhole;
   std::unique_ptr<AccessRecord> record;
   if (free_.empty()) {
     record = std::make_unique<AccessRecord>();
@@ -206,7 +210,8 @@ AccessRecord* AccessRecorder::Begin(MonoTime started, HttpMethod method, std::st
   return record.release();
 }
 
-void AccessRecorder::Finish(AccessRecord* record, const Outcome& outcome, MonoTime now) {
+void AccessRecorder::Finish(AccessRecord* record, int status, const ResponseEnd& end,
+                            MonoTime now) {
   std::unique_ptr<AccessRecord> owned(record);
   line_.Clear();
   line_.AddTime("time", record->start_unix_nanos);
@@ -214,14 +219,14 @@ void AccessRecorder::Finish(AccessRecord* record, const Outcome& outcome, MonoTi
   line_.AddText("peer", FormatAddress(record->peer, peer, sizeof(peer)));
   line_.AddText("method", MethodName(record->method));
   line_.AddText("target", std::string_view(record->target.data(), record->target_size));
-  line_.AddInteger("status", outcome.status);
+  line_.AddInteger("status", status);
   line_.AddInteger("bytes_in", static_cast<int64_t>(record->bytes_in));
-  line_.AddInteger("bytes_out", static_cast<int64_t>(outcome.bytes_out));
+  line_.AddInteger("bytes_out", static_cast<int64_t>(end.bytes_out));
   line_.AddMillis("duration_ms", now - record->started);
   line_.AddMillis("delay_ms", record->delay);
   if (!record->route.empty()) line_.AddText("route", record->route);
-  if (!outcome.upstream.empty()) line_.AddText("upstream", outcome.upstream);
-  if (outcome.upstream_time >= 0) line_.AddMillis("upstream_ms", outcome.upstream_time);
+  if (!end.upstream.empty()) line_.AddText("upstream", end.upstream);
+  if (end.upstream_time >= 0) line_.AddMillis("upstream_ms", end.upstream_time);
   if (!record->fault.empty()) line_.AddText("fault", record->fault);
   if (!ring_->TryPut(line_.Finish())) log_->CountDropped();
   free_.push_back(std::move(owned));

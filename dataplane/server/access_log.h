@@ -70,6 +70,13 @@ class AccessLog {
   std::thread writer_;
 };
 
+// How a response left, for its access-log line.
+struct ResponseEnd {
+  uint64_t bytes_out = 0;          // response bytes queued for the client, head included
+  std::string_view upstream = {};  // "host:port" that answered a proxied request
+  Nanos upstream_time = -1;        // request forwarded to response received; -1: not proxied
+};
+
 // What a worker knows of a request when its head arrives, kept until its response left.
 struct AccessRecord {
   int64_t start_unix_nanos = 0;
@@ -101,18 +108,16 @@ class AccessRecorder {
                       const SocketAddress& peer, uint64_t bytes_in);
   // Writes the record's line with how the response went, and frees the record. `status` 0:
   // the client got no response (the connection ended first, or a fault reset it).
-  struct Outcome {
-    int status = 0;
-    uint64_t bytes_out = 0;
-    std::string_view upstream = {};
-    Nanos upstream_time = -1;  // -1: not proxied
-  };
-  void Finish(AccessRecord* record, const Outcome& outcome, MonoTime now);
+  void Finish(AccessRecord* record, int status, const ResponseEnd& end, MonoTime now);
 
  private:
   AccessLog* log_;
   LineRing* ring_ = nullptr;
-  double credit_ = 0;  // the sampler: a request is logged each time this passes 1
+  // The sampler, in millionths: a request is logged each time the credit reaches a whole
+  // one, so 0.1 logs exactly every tenth (in integers: ten tenths make one).
+  static constexpr int64_t kWhole = 1'000'000;
+  int64_t per_request_ = kWhole;
+  int64_t credit_ = 0;
   std::vector<std::unique_ptr<AccessRecord>> free_;
   AccessLine line_;
 };

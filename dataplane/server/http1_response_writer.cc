@@ -58,6 +58,7 @@ void Http1ResponseWriter::Write() {
   const size_t before = out_.size();
   if (limit > 0) {
     host_->WriteOutput(out_, limit);
+    written_total_ += before - out_.size();
     if (host_->closed()) {
       return;
     }
@@ -223,7 +224,8 @@ void Http1ResponseWriter::SerializeAbort(PendingResponse& entry, MonoTime now) {
       break;
   }
   // A response the client never got in full is not counted as one.
-  queue_.CompleteFront(entry.abort == AbortKind::kCut ? entry.status : 0, now);
+  queue_.CompleteFront(entry.abort == AbortKind::kCut ? entry.status : 0, now,
+                       {.bytes_out = TakeResponseBytes()});
 }
 
 void Http1ResponseWriter::SerializeDue() {
@@ -258,9 +260,12 @@ void Http1ResponseWriter::SerializeDue() {
       }
       if (step == ProxyStep::kAnswered) {
         close = close || proxy_->closes_connection();
-        const int status = proxy_->response_status();
+        // Completed before the exchange goes back to its pool: the line names its upstream.
+        queue_.CompleteFront(proxy_->response_status(), current,
+                             {.bytes_out = TakeResponseBytes(),
+                              .upstream = proxy_->upstream_address(),
+                              .upstream_time = proxy_->upstream_time()});
         context_->serving->exchanges.Drop(proxy_);
-        queue_.CompleteFront(status, current);
         if (paced) {
           PaceRest();
         }
@@ -291,7 +296,7 @@ void Http1ResponseWriter::SerializeDue() {
     } else {
       SerializeHead(entry, close, body, entry.head_only);
     }
-    queue_.CompleteFront(entry.status, current);
+    queue_.CompleteFront(entry.status, current, {.bytes_out = TakeResponseBytes()});
     if (paced) {
       PaceRest();
     }
@@ -321,10 +326,19 @@ Http1ResponseWriter::ProxyStep Http1ResponseWriter::StreamProxy(bool close) {
   return ProxyStep::kAborted;
 }
 
+uint64_t Http1ResponseWriter::TakeResponseBytes() {
+  const uint64_t put = written_total_ + out_.size();
+  const uint64_t bytes = put - put_at_last_completion_;
+  put_at_last_completion_ = put;
+  return bytes;
+}
+
 void Http1ResponseWriter::Clear(BufferPool& pool) {
   Abandon();
   gate_.Clear();
   hold_armed_ = false;
+  written_total_ = 0;
+  put_at_last_completion_ = 0;
   out_.Consume(out_.size());
   out_.ReleaseIfEmpty(pool);
   state_ = State::kOpen;

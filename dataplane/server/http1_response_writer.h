@@ -73,6 +73,8 @@ class Http1ResponseWriter {
 
   void Set(State next);
   void SerializeDue();
+  // The bytes put in the output since the last response completed: this one's.
+  uint64_t TakeResponseBytes();
   bool HasDue() const;
   // Lends the output to the proxied exchange at the front of the queue (which pushes its
   // response into it) and reports how far it got.
@@ -102,6 +104,10 @@ class Http1ResponseWriter {
   WorkerContext* context_ = nullptr;
   SessionHost* host_ = nullptr;
   Buffer out_;
+  // Bytes ever put in `out_` is written + buffered: the difference between two responses'
+  // completions is the later one's size, for the access log.
+  uint64_t written_total_ = 0;
+  uint64_t put_at_last_completion_ = 0;
   State state_ = State::kOpen;
   Ending ending_ = Ending::kFin;
   OutputGate gate_;

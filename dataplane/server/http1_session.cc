@@ -26,7 +26,8 @@ void Http1Session::Bind(WorkerContext* context, SessionHost* host) {
   host_ = host;
   queue_.Bind(
       context != nullptr ? &context->stats : nullptr,
-      context != nullptr && context->serving != nullptr ? &context->serving->admission : nullptr);
+      context != nullptr && context->serving != nullptr ? &context->serving->admission : nullptr,
+      context != nullptr ? context->access : nullptr);
   writer_.Bind(context, host);
 }
 
@@ -167,6 +168,9 @@ void Http1Session::OnRequestHead(std::string_view head_block) {
     started = plan.delay > 0 || plan.first_byte_delay > 0 ? context.loop.UpdateNow() : now();
   }
   PendingResponse& entry = queue_.AppendDecided(head, decision, started, context.snapshots.Pin());
+  if (context.access != nullptr) {
+    RecordAccess(entry, head, head_block, plan);
+  }
   if (plan.delay > 0) {
     host_->EnableArrivalStamps();  // from the next read on, delays count from arrival
   }
@@ -183,6 +187,21 @@ void Http1Session::OnRequestHead(std::string_view head_block) {
   if (plan.proxy_route != nullptr) {
     StartProxy(head, head_block, plan, route_state);
   }
+}
+
+void Http1Session::RecordAccess(PendingResponse& entry, const RequestHead& head,
+                                std::string_view head_block, const ResponsePlan& plan) {
+  AccessRecord* record =
+      context_->access->Begin(entry.started, head.method, head.target, host_->peer(),
+                              head_block.size() + head.content_length);
+  if (record == nullptr) {
+    return;  // not in the sample
+  }
+  // Names from the config snapshot the entry pins until the line is written.
+  record->delay = plan.delay + plan.first_byte_delay + plan.proxy_hold;
+  record->route = plan.route != nullptr ? std::string_view(plan.route->prefix) : "";
+  record->fault = plan.fault.rule != nullptr ? std::string_view(plan.fault.rule->name) : "";
+  entry.access = record;
 }
 
 void Http1Session::StartProxy(const RequestHead& head, std::string_view head_block,

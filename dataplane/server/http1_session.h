@@ -66,6 +66,9 @@ class Http1Session final : public Session, public ProxyExchange::Client {
   void ProcessInput();
   // `head_block`: the request's head as received (for forwarding).
   void OnRequestHead(std::string_view head_block);
+  // Starts the access-log record of the request just queued, when it is in the sample.
+  void RecordAccess(PendingResponse& entry, const RequestHead& head, std::string_view head_block,
+                    const ResponsePlan& plan);
   void StartProxy(const RequestHead& head, std::string_view head_block, const ResponsePlan& plan,
                   RouteState& route_state);
   void OnMessageComplete();

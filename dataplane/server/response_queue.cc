@@ -4,8 +4,11 @@
 
 namespace proxynode {
 
-void ResponseQueue::CompleteFront(int status, MonoTime now) {
+void ResponseQueue::CompleteFront(int status, MonoTime now, const ResponseEnd& end) {
   PendingResponse& entry = front();
+  if (entry.access != nullptr) {
+    access_->Finish(entry.access, status, end, now);
+  }
   if (status != 0) {
     stats_->CountResponse(status);
   }
@@ -41,6 +44,11 @@ void ResponseQueue::ReleaseAll() {
 }
 
 void ResponseQueue::Release(PendingResponse& entry) {
+  if (entry.access != nullptr) {
+    // The client gets no response: logged as status 0 (nginx's 499), when it went away.
+    access_->Finish(entry.access, 0, {}, MonotonicNow());
+    entry.access = nullptr;
+  }
   if (entry.delayed) {
     stats_->pending_timers.Add(-1);
     entry.delayed = false;

@@ -20,6 +20,7 @@
 #include "dataplane/config/snapshot_cache.h"
 #include "dataplane/core/clock.h"
 #include "dataplane/http/http_parser.h"
+#include "dataplane/server/access_log.h"
 #include "dataplane/server/response_decision.h"
 #include "dataplane/stats/proxy_stats.h"
 #include "dataplane/stats/worker_stats.h"
@@ -62,6 +63,8 @@ struct PendingResponse {
   BytePacer* shared_pacer = nullptr;
   const std::vector<std::pair<std::string, std::string>>* extra_fields = nullptr;
   std::string_view fault_tag;
+  // Its access-log record, when the request is logged (access_log.h).
+  AccessRecord* access = nullptr;
 
   std::string_view body_text() const { return owns_body ? std::string_view(owned_body) : body; }
 };
@@ -73,10 +76,11 @@ class ResponseQueue {
   ResponseQueue& operator=(const ResponseQueue&) = delete;
 
   // The worker the pooled session is lent into. `admission` null: no pending slots are ever
-  // taken (the admin listener).
-  void Bind(WorkerStats* stats, Admission* admission) {
+  // taken (the admin listener). `access` null: no access log.
+  void Bind(WorkerStats* stats, Admission* admission, AccessRecorder* access) {
     stats_ = stats;
     admission_ = admission;
+    access_ = access;
   }
 
   // Responses owed.
@@ -95,8 +99,8 @@ class ResponseQueue {
   PendingResponse& AppendDecided(const RequestHead& head, ResponseDecision& decision,
                                  MonoTime started, SnapshotRef snapshot);
   // The front response left at `now` with `status` (0: the client got none, a fault's
-  // close, reset or silence): counts it and frees its slot.
-  void CompleteFront(int status, MonoTime now);
+  // close, reset or silence): counts it, logs it (`end` says how it left), frees its slot.
+  void CompleteFront(int status, MonoTime now, const ResponseEnd& end = {});
   // Forgets the back entry (its request could not complete), giving back what it holds.
   void DropBack();
   // Forgets every entry owed, giving back what each holds.
@@ -107,6 +111,7 @@ class ResponseQueue {
 
   WorkerStats* stats_ = nullptr;
   Admission* admission_ = nullptr;
+  AccessRecorder* access_ = nullptr;
   std::vector<PendingResponse> entries_;
   size_t head_ = 0;
 };

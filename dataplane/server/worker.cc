@@ -37,6 +37,10 @@ Worker::Worker(WorkerOptions options)
     serving_ = std::make_unique<ServingContext>(
         ServingContext{*options_.admission, *upstreams_, *exchanges_, *faults_});
     context_.serving = serving_.get();
+    if (options_.access_log != nullptr) {
+      access_ = std::make_unique<AccessRecorder>(options_.access_log);
+      context_.access = access_.get();
+    }
   }
   if (options_.cpu >= 0) {
     context_.cpu = options_.cpu;

@@ -25,6 +25,7 @@
 #include "dataplane/http/http_response.h"
 #include "dataplane/proxy/proxy_exchange_pool.h"
 #include "dataplane/proxy/upstream_pools.h"
+#include "dataplane/server/access_log.h"
 #include "dataplane/server/connection.h"
 #include "dataplane/server/idle_connections.h"
 #include "dataplane/server/listener.h"
@@ -45,6 +46,7 @@ struct WorkerOptions {
   RequestHandler* handler = nullptr;
   Admission* admission = nullptr;             // null: no limits (the admin listener)
   ProxyStatsRegistry* proxy_stats = nullptr;  // null: never proxies (the admin listener)
+  AccessLog* access_log = nullptr;            // null: no access log
   ConfigSnapshotPtr config;
   std::shared_ptr<WorkerStats> stats;
   std::string thread_name;
@@ -149,6 +151,7 @@ class Worker : public ConnectionOwner {
   // Needs `proxy_context_`; before the connections, which give their exchanges back to it.
   std::unique_ptr<ProxyExchangePool> exchanges_;
   std::unique_ptr<WorkerFaults> faults_;
+  std::unique_ptr<AccessRecorder> access_;
   std::unique_ptr<ServingContext> serving_;  // names the three above; null on the admin listener
   // Last member: connections go first, while everything they point at still exists.
   absl::flat_hash_map<uint64_t, std::unique_ptr<Connection>> connections_;

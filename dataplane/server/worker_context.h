@@ -13,6 +13,7 @@
 
 namespace proxynode {
 
+class AccessRecorder;
 class Admission;
 class Connection;
 class SessionPool;
@@ -57,6 +58,8 @@ struct WorkerContext {
   // A data worker's limits and proxy; null on the admin listener, which neither limits nor
   // proxies.
   ServingContext* serving = nullptr;
+  // The worker's side of the access log; null when it is off (and on the admin listener).
+  AccessRecorder* access = nullptr;
   // CPU-local mode: the CPU this worker is pinned to; -1: not pinned, no steering.
   int cpu = -1;
   bool draining = false;

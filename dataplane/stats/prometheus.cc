@@ -297,6 +297,11 @@ std::string RenderPrometheus(const StatsSnapshot& stats, const ProxyStatsSnapsho
                   info.config_reloads.result, "\n");
   PROXYNODE_CONFIG_RELOAD_RESULTS(PROXYNODE_RENDER_RELOAD)
 #undef PROXYNODE_RENDER_RELOAD
+  if (info.access_log_on) {
+    Header(out, "proxynode_access_log_dropped_total", "counter",
+           "Access-log lines dropped because the writer lagged behind the workers");
+    absl::StrAppend(&out, "proxynode_access_log_dropped_total ", info.access_log_dropped, "\n");
+  }
   Header(out, "proxynode_build_info", "gauge",
          "Always 1; the labels say what the running binary was built from");
   absl::StrAppend(&out, "proxynode_build_info{version=\"", EscapeLabelValue(info.build.version),

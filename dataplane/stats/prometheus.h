@@ -32,6 +32,8 @@ struct NodeInfo {
   int64_t pending_requests = 0;  // node-wide requests waiting on a delay
   BuildIdentity build;
   ConfigReloadValues config_reloads;
+  bool access_log_on = false;
+  uint64_t access_log_dropped = 0;  // lines lost because the access log's writer lagged
 };
 
 // The proxy's per-upstream and per-route families appear only when `proxy` has entries.

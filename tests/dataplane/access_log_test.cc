@@ -70,11 +70,8 @@ TEST_F(AccessLogTest, EachRequestIsOneLineWithHowItWent) {
     record->delay = 100 * kMillisecond;
     record->route = "/api/";
     record->fault = "slow";
-    recorder.Finish(record,
-                    {.status = 503,
-                     .bytes_out = 42,
-                     .upstream = "10.0.0.1:80",
-                     .upstream_time = 2 * kMillisecond},
+    recorder.Finish(record, 503,
+                    {.bytes_out = 42, .upstream = "10.0.0.1:80", .upstream_time = 2 * kMillisecond},
                     started + 102 * kMillisecond);
   }
   log->reset();  // writes what is left
@@ -100,7 +97,7 @@ TEST_F(AccessLogTest, ASampleLogsThatShareExactlyAndReusesRecords) {
     ++logged;
     if (first == nullptr) first = record;
     EXPECT_EQ(record, first);  // the pooled record comes back
-    recorder.Finish(record, {.status = 200}, MonotonicNow());
+    recorder.Finish(record, 200, {}, MonotonicNow());
   }
   EXPECT_EQ(logged, 10);
 }
@@ -114,8 +111,8 @@ TEST_F(AccessLogTest, AWorkerThatOutrunsTheWriterDropsLinesAndCountsThem) {
   // Far more than a ring holds, faster than one flush interval.
   constexpr int kLines = 4000;
   for (int i = 0; i < kLines; ++i) {
-    recorder.Finish(recorder.Begin(MonotonicNow(), HttpMethod::kGet, target, peer, 0),
-                    {.status = 200}, MonotonicNow());
+    recorder.Finish(recorder.Begin(MonotonicNow(), HttpMethod::kGet, target, peer, 0), 200, {},
+                    MonotonicNow());
   }
   const uint64_t dropped = (*log)->dropped();
   EXPECT_GT(dropped, 0u);
