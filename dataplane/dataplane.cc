@@ -248,6 +248,10 @@ void Dataplane::BeginDrain() {
   for (Worker* worker : AllWorkers()) {
     worker->BeginDrain();
   }
+  // Workers leaving the socket is not enough: the kernel would go on completing handshakes
+  // into the accept queue, and those clients would hang until exit. Stopped, the socket
+  // refuses them at once, so they retry another replica. (Its fd stays open until exit.)
+  StopListening(http_fd_);
 }
 
 bool Dataplane::Drained() const {

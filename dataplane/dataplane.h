@@ -76,8 +76,9 @@ class Dataplane {
   // Calls `done` (on some worker thread) with every open connection, oldest first.
   void ListConnections(absl::AnyInvocable<void(std::vector<ConnectionInfo>)> done);
 
-  // Shutdown: readiness turns false, accepting stops, idle connections close, busy ones close
-  // after their responses. Drained() turns true when no connection is left.
+  // Shutdown: readiness turns false, the listening socket stops (new connections are
+  // refused), idle connections close, busy ones close after their responses. Drained() turns
+  // true when no connection is left. Idempotent.
   void BeginDrain();
   bool draining() const { return draining_.load(std::memory_order_acquire); }
   bool Drained() const;
