@@ -51,6 +51,7 @@ std::unique_ptr<Worker> Dataplane::MakeWorker(const ConfigSnapshotPtr& config,
                                               std::function<void()> on_listening) {
   WorkerOptions worker;
   worker.index = FreeWorkerIndex();
+  worker.connection_id_base = workers_started_++ << Worker::kConnectionSerialBits;
   worker.listen_fd = http_fd_;
   worker.handler = &respond_handler_;
   worker.admission = &admission_;

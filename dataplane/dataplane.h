@@ -127,6 +127,8 @@ class Dataplane {
   mutable std::mutex workers_mutex_;
   std::vector<std::unique_ptr<Worker>> workers_ ABSL_GUARDED_BY(workers_mutex_);
   std::vector<std::unique_ptr<Worker>> retiring_ ABSL_GUARDED_BY(workers_mutex_);
+  // Workers made so far: each one's connection ids start from its place in this count.
+  uint64_t workers_started_ ABSL_GUARDED_BY(workers_mutex_) = 0;
   std::unique_ptr<Worker> admin_worker_;
   // CPU-local mode: the CPUs workers are pinned to in turn, and how many run on each.
   const std::vector<int> cpus_;

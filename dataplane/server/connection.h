@@ -33,10 +33,12 @@
 
 namespace proxynode {
 
-// What moves with a connection from one worker to another (worker retirement): the socket
-// and its history. Only idle connections move, so no request state travels.
+// What moves with a connection from one worker to another (worker retirement, CPU-local
+// steering): the socket and its history, its id included, so ListConnections shows the same
+// connection before and after. Only idle connections move, so no request state travels.
 struct ConnectionHandover {
   int fd = -1;
+  uint64_t id = 0;  // 0: accepted a moment ago and never served (its adopter gives it one)
   bool holds_slot = false;
   MonoTime accepted_at = 0;
   uint64_t requests_served = 0;
