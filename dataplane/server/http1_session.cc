@@ -220,6 +220,7 @@ void Http1Session::OnParseError(ParseError error) {
   const int status = StatusForParseError(error);
   switch (error) {
     case ParseError::kHeaderTooLarge:
+    case ParseError::kTargetTooLong:
       context_->stats.rejected.header_too_large.Add();
       break;
     case ParseError::kBodyTooLarge:
