@@ -116,6 +116,7 @@ class Connection final : public FileEventHandler,
   // SessionHost: what the session asks of its connection.
   bool readable() const override { return transport_.readable(); }
   bool input_ended() const override { return transport_.input_ended(); }
+  bool peer_hung_up() const override { return transport_.peer_hung_up(); }
   bool write_blocked() const override { return transport_.write_blocked(); }
   bool closed() const override { return lifecycle_ == Lifecycle::kClosed; }
   Input ReadInput(Buffer& in, size_t limit) override;
