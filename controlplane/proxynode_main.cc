@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -22,12 +23,14 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "controlplane/command_line.h"
 #include "controlplane/config_file.h"
 #include "controlplane/config_file_reload.h"
 #include "controlplane/config_pipeline.h"
 #include "controlplane/config_watcher.h"
 #include "controlplane/control_server.h"
 #include "controlplane/control_service.h"
+#include "controlplane/control_tls.h"
 #include "controlplane/grpc_log_bridge.h"
 #include "controlplane/json_log.h"
 #include "controlplane/memory_trimmer.h"
@@ -85,6 +88,10 @@ ABSL_FLAG(bool, cpu_local, false,
 ABSL_FLAG(bool, watch_config, true,
           "Apply --config again whenever the file changes (a ConfigMap update), as an "
           "UpdateConfig of every field; a file that does not validate is refused and logged");
+ABSL_FLAG(bool, check, false,
+          "Check the configuration (--config with the flags: values, upstream names, listen "
+          "addresses, TLS files) and exit without starting, like nginx -t: 0 and one line when "
+          "valid, else the error naming the field (exit 2)");
 ABSL_FLAG(std::string, log_level, "info",
           "Log records (JSON lines on stdout) below this level are dropped: debug, info, "
           "warning, error");
@@ -281,13 +288,16 @@ absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(const NodeConfig& con
   return Dataplane::Create(std::move(options));
 }
 
+ControlTlsOptions TlsFlags() {
+  return {.cert_file = absl::GetFlag(FLAGS_control_tls_cert),
+          .key_file = absl::GetFlag(FLAGS_control_tls_key),
+          .client_ca_file = absl::GetFlag(FLAGS_control_tls_client_ca)};
+}
+
 // Bad TLS flags or files are usage errors (INVALID_ARGUMENT), like other flags; an address it
 // cannot listen on is not.
 absl::StatusOr<std::unique_ptr<ControlServer>> StartControlServer(ControlService& service) {
-  const ControlTlsOptions tls{.cert_file = absl::GetFlag(FLAGS_control_tls_cert),
-                              .key_file = absl::GetFlag(FLAGS_control_tls_key),
-                              .client_ca_file = absl::GetFlag(FLAGS_control_tls_client_ca)};
-  return ControlServer::Start(absl::GetFlag(FLAGS_control_listen), service, tls);
+  return ControlServer::Start(absl::GetFlag(FLAGS_control_listen), service, TlsFlags());
 }
 
 // --log_level, and gRPC's own logs routed into the JSON log.
@@ -302,6 +312,24 @@ absl::Status SetUpLogging() {
   // also update a lock-order graph for deadlock detection: a cost on every control call.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   return absl::OkStatus();
+}
+
+// --check: what else start-up would refuse (addresses, TLS files), with nothing bound.
+int CheckOnly(const StartupConfig& startup) {
+  for (const auto& [flag, value] : {std::pair{"--http_listen", absl::GetFlag(FLAGS_http_listen)},
+                                    {"--admin_listen", absl::GetFlag(FLAGS_admin_listen)}}) {
+    if (absl::StatusOr<SocketAddress> address = ListenFlag(flag, value); !address.ok()) {
+      return Refuse(address.status());
+    }
+  }
+  if (auto tls = ControlServerCredentials(TlsFlags()); !tls.ok()) {
+    return Refuse(tls.status());
+  }
+  const std::string checked = startup.path.empty()
+                                  ? "the flags"
+                                  : absl::StrCat("config file ", startup.path, " with the flags");
+  std::printf("proxynode: the configuration is valid (%s)\n", checked.c_str());
+  return 0;
 }
 
 // The start-up record: scripts and tests find the ports chosen for port 0 in it.
@@ -388,6 +416,9 @@ int Run() {
   if (!startup.ok()) {
     return Refuse(startup.status());
   }
+  if (absl::GetFlag(FLAGS_check)) {
+    return CheckOnly(*startup);
+  }
   absl::StatusOr<std::unique_ptr<ConfigFileWatcher>> watcher = WatchConfigFile(*startup);
   if (!watcher.ok()) {
     return Refuse(watcher.status());
@@ -428,6 +459,10 @@ int main(int argc, char** argv) {
       "proxynode: an HTTP/1.1 node that answers after a configurable, non-blocking delay.\n"
       "  proxynode --http_listen=0.0.0.0:8080 --delay=100ms --workers=2\n"
       "  proxynode --upstream=127.0.0.1:8081,127.0.0.1:8082   # a reverse proxy");
+  if (absl::Status usage = proxynode::CheckCommandLine(argc, argv); !usage.ok()) {
+    std::fprintf(stderr, "proxynode: %s\n", std::string(usage.message()).c_str());
+    return 2;  // a usage error, as any refused flag or config
+  }
   absl::ParseCommandLine(argc, argv);
   return proxynode::Run();
 }
