@@ -7,7 +7,6 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
-#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -360,7 +359,9 @@ int ServeUntilDrain(int signal_fd, ConfigFileWatcher* watcher, Dataplane& datapl
                     ConfigPipeline& pipeline, const std::atomic<bool>& drain_requested) {
   constexpr int kTickMs = 100;
   constexpr Nanos kSettle = 100 * kMillisecond;  // an editor's write comes in several events
-  std::optional<MonoTime> reload_at;
+  // 0: no reload pending. (Not a std::optional: at -Os GCC 12 takes its value for maybe
+  // uninitialized, a false -Wmaybe-uninitialized, GCC bug 80635.)
+  MonoTime reload_at = 0;
   MemoryTrimmer memory;
   int signo = 0;
   while (signo == 0 && !drain_requested.load()) {
@@ -373,8 +374,8 @@ int ServeUntilDrain(int signal_fd, ConfigFileWatcher* watcher, Dataplane& datapl
         reload_at = MonotonicNow() + kSettle;
       }
     }
-    if (signo == 0 && reload_at && MonotonicNow() >= *reload_at) {
-      reload_at.reset();
+    if (signo == 0 && reload_at != 0 && MonotonicNow() >= reload_at) {
+      reload_at = 0;
       ReloadConfigFile(*watcher, pipeline, AssembleConfig);
     }
     memory.Tick(dataplane.Info().connections, dataplane.ReapRetiredWorkers());
