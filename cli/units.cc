@@ -167,9 +167,13 @@ std::string FormatDuration(int64_t nanos) {
   if (nanos == 0) return "0s";
   if (nanos < 0) {
     // Negative durations only come from odd server data; show them rather than hide them.
-    return "-" + FormatDuration(nanos == std::numeric_limits<int64_t>::min()
-                                    ? std::numeric_limits<int64_t>::max()
-                                    : -nanos);
+    // (The sign put in place, not "-" + text: GCC 12 at -O3 fails on that with a false
+    // -Wrestrict, GCC bug 105329.)
+    std::string text = FormatDuration(nanos == std::numeric_limits<int64_t>::min()
+                                          ? std::numeric_limits<int64_t>::max()
+                                          : -nanos);
+    text.insert(0, 1, '-');
+    return text;
   }
   uint64_t n = static_cast<uint64_t>(nanos);
   if (n % kHour == 0) return std::to_string(n / kHour) + "h";
@@ -181,7 +185,11 @@ std::string FormatDuration(int64_t nanos) {
 }
 
 std::string FormatDurationApprox(int64_t nanos) {
-  if (nanos < 0) return "-" + FormatDurationApprox(-nanos);
+  if (nanos < 0) {
+    std::string text = FormatDurationApprox(-nanos);
+    text.insert(0, 1, '-');  // see FormatDuration
+    return text;
+  }
   double n = static_cast<double>(nanos);
   if (nanos < kMicro) return std::to_string(nanos) + "ns";
   if (nanos < kMilli) return Significant(n / 1e3) + "us";

@@ -7,9 +7,9 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
-#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -24,12 +24,14 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/build_info.h"
+#include "controlplane/command_line.h"
 #include "controlplane/config_file.h"
 #include "controlplane/config_file_reload.h"
 #include "controlplane/config_pipeline.h"
 #include "controlplane/config_watcher.h"
 #include "controlplane/control_server.h"
 #include "controlplane/control_service.h"
+#include "controlplane/control_tls.h"
 #include "controlplane/grpc_log_bridge.h"
 #include "controlplane/json_log.h"
 #include "controlplane/memory_trimmer.h"
@@ -91,6 +93,10 @@ ABSL_FLAG(std::string, access_log, "",
           "One JSON line per request to stdout or to this file (appended); empty: off");
 ABSL_FLAG(double, access_log_sample, 1.0,
           "Share of requests the access log records, (0, 1]: 0.01 logs one in a hundred");
+ABSL_FLAG(bool, check, false,
+          "Check the configuration (--config with the flags: values, upstream names, listen "
+          "addresses, TLS files) and exit without starting, like nginx -t: 0 and one line when "
+          "valid, else the error naming the field (exit 2)");
 ABSL_FLAG(std::string, log_level, "info",
           "Log records (JSON lines on stdout) below this level are dropped: debug, info, "
           "warning, error");
@@ -311,13 +317,16 @@ absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(const NodeConfig& con
   return Dataplane::Create(std::move(options));
 }
 
+ControlTlsOptions TlsFlags() {
+  return {.cert_file = absl::GetFlag(FLAGS_control_tls_cert),
+          .key_file = absl::GetFlag(FLAGS_control_tls_key),
+          .client_ca_file = absl::GetFlag(FLAGS_control_tls_client_ca)};
+}
+
 // Bad TLS flags or files are usage errors (INVALID_ARGUMENT), like other flags; an address it
 // cannot listen on is not.
 absl::StatusOr<std::unique_ptr<ControlServer>> StartControlServer(ControlService& service) {
-  const ControlTlsOptions tls{.cert_file = absl::GetFlag(FLAGS_control_tls_cert),
-                              .key_file = absl::GetFlag(FLAGS_control_tls_key),
-                              .client_ca_file = absl::GetFlag(FLAGS_control_tls_client_ca)};
-  return ControlServer::Start(absl::GetFlag(FLAGS_control_listen), service, tls);
+  return ControlServer::Start(absl::GetFlag(FLAGS_control_listen), service, TlsFlags());
 }
 
 // --log_level, and gRPC's own logs routed into the JSON log.
@@ -332,6 +341,24 @@ absl::Status SetUpLogging() {
   // also update a lock-order graph for deadlock detection: a cost on every control call.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   return absl::OkStatus();
+}
+
+// --check: what else start-up would refuse (addresses, TLS files), with nothing bound.
+int CheckOnly(const StartupConfig& startup) {
+  for (const auto& [flag, value] : {std::pair{"--http_listen", absl::GetFlag(FLAGS_http_listen)},
+                                    {"--admin_listen", absl::GetFlag(FLAGS_admin_listen)}}) {
+    if (absl::StatusOr<SocketAddress> address = ListenFlag(flag, value); !address.ok()) {
+      return Refuse(address.status());
+    }
+  }
+  if (auto tls = ControlServerCredentials(TlsFlags()); !tls.ok()) {
+    return Refuse(tls.status());
+  }
+  const std::string checked = startup.path.empty()
+                                  ? "the flags"
+                                  : absl::StrCat("config file ", startup.path, " with the flags");
+  std::printf("proxynode: the configuration is valid (%s)\n", checked.c_str());
+  return 0;
 }
 
 // The start-up record: scripts and tests find the ports chosen for port 0 in it.
@@ -363,7 +390,9 @@ int ServeUntilDrain(int signal_fd, ConfigFileWatcher* watcher, Dataplane& datapl
                     ConfigPipeline& pipeline, const std::atomic<bool>& drain_requested) {
   constexpr int kTickMs = 100;
   constexpr Nanos kSettle = 100 * kMillisecond;  // an editor's write comes in several events
-  std::optional<MonoTime> reload_at;
+  // 0: no reload pending. (Not a std::optional: at -Os GCC 12 takes its value for maybe
+  // uninitialized, a false -Wmaybe-uninitialized, GCC bug 80635.)
+  MonoTime reload_at = 0;
   MemoryTrimmer memory;
   int signo = 0;
   while (signo == 0 && !drain_requested.load()) {
@@ -376,8 +405,8 @@ int ServeUntilDrain(int signal_fd, ConfigFileWatcher* watcher, Dataplane& datapl
         reload_at = MonotonicNow() + kSettle;
       }
     }
-    if (signo == 0 && reload_at && MonotonicNow() >= *reload_at) {
-      reload_at.reset();
+    if (signo == 0 && reload_at != 0 && MonotonicNow() >= reload_at) {
+      reload_at = 0;
       ReloadConfigFile(*watcher, pipeline, AssembleConfig, dataplane.config_reloads());
     }
     memory.Tick(dataplane.Info().connections, dataplane.ReapRetiredWorkers());
@@ -418,6 +447,9 @@ int Run() {
   absl::StatusOr<StartupConfig> startup = LoadStartupConfig();
   if (!startup.ok()) {
     return Refuse(startup.status());
+  }
+  if (absl::GetFlag(FLAGS_check)) {
+    return CheckOnly(*startup);
   }
   absl::StatusOr<std::unique_ptr<ConfigFileWatcher>> watcher = WatchConfigFile(*startup);
   if (!watcher.ok()) {
@@ -466,6 +498,10 @@ int main(int argc, char** argv) {
   absl::FlagsUsageConfig usage;
   usage.version_string = [] { return "proxynode " + proxynode::BuildSummary() + "\n"; };
   absl::SetFlagsUsageConfig(usage);
+  if (absl::Status refused = proxynode::CheckCommandLine(argc, argv); !refused.ok()) {
+    std::fprintf(stderr, "proxynode: %s\n", std::string(refused.message()).c_str());
+    return 2;  // a usage error, as any refused flag or config
+  }
   absl::ParseCommandLine(argc, argv);
   return proxynode::Run();
 }

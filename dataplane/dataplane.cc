@@ -51,6 +51,7 @@ std::unique_ptr<Worker> Dataplane::MakeWorker(const ConfigSnapshotPtr& config,
                                               std::function<void()> on_listening) {
   WorkerOptions worker;
   worker.index = FreeWorkerIndex();
+  worker.connection_id_base = workers_started_++ << Worker::kConnectionSerialBits;
   worker.listen_fd = http_fd_;
   worker.handler = &respond_handler_;
   worker.admission = &admission_;
@@ -249,6 +250,10 @@ void Dataplane::BeginDrain() {
   for (Worker* worker : AllWorkers()) {
     worker->BeginDrain();
   }
+  // Workers leaving the socket is not enough: the kernel would go on completing handshakes
+  // into the accept queue, and those clients would hang until exit. Stopped, the socket
+  // refuses them at once, so they retry another replica. (Its fd stays open until exit.)
+  StopListening(http_fd_);
 }
 
 bool Dataplane::Drained() const {

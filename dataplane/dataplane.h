@@ -81,8 +81,9 @@ class Dataplane {
   // Calls `done` (on some worker thread) with every open connection, oldest first.
   void ListConnections(absl::AnyInvocable<void(std::vector<ConnectionInfo>)> done);
 
-  // Shutdown: readiness turns false, accepting stops, idle connections close, busy ones close
-  // after their responses. Drained() turns true when no connection is left.
+  // Shutdown: readiness turns false, the listening socket stops (new connections are
+  // refused), idle connections close, busy ones close after their responses. Drained() turns
+  // true when no connection is left. Idempotent.
   void BeginDrain();
   bool draining() const { return draining_.load(std::memory_order_acquire); }
   bool Drained() const;
@@ -135,6 +136,8 @@ class Dataplane {
   mutable std::mutex workers_mutex_;
   std::vector<std::unique_ptr<Worker>> workers_ ABSL_GUARDED_BY(workers_mutex_);
   std::vector<std::unique_ptr<Worker>> retiring_ ABSL_GUARDED_BY(workers_mutex_);
+  // Workers made so far: each one's connection ids start from its place in this count.
+  uint64_t workers_started_ ABSL_GUARDED_BY(workers_mutex_) = 0;
   std::unique_ptr<Worker> admin_worker_;
   // CPU-local mode: the CPUs workers are pinned to in turn, and how many run on each.
   const std::vector<int> cpus_;

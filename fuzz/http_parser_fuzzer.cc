@@ -72,6 +72,17 @@ void CheckAcceptedHead(const RequestHead& head, std::string_view block,
                        const ParserLimits& limits) {
   CheckHeadBytes(block);
   FUZZ_CHECK(!head.target.empty(), "empty request-target");
+  FUZZ_CHECK(head.method != HttpMethod::kConnect, "CONNECT accepted");
+  // What routes match and what goes upstream is origin-form, or "*" for OPTIONS alone.
+  if (head.target_form == TargetForm::kAsterisk) {
+    FUZZ_CHECK(head.target == "*" && head.method == HttpMethod::kOptions,
+               "asterisk-form " + head.target + " for a method other than OPTIONS");
+  } else {
+    FUZZ_CHECK(head.target.front() == '/', "target " + head.target + " not in origin-form");
+  }
+  FUZZ_CHECK(head.authority.empty() == (head.target_form != TargetForm::kAbsolute),
+             "authority \"" + head.authority + "\" with a target not in absolute-form");
+  FUZZ_CHECK(head.authority.find('@') == std::string::npos, "userinfo in the authority");
   FUZZ_CHECK(std::all_of(head.target.begin(), head.target.end(),
                          [](char c) { return c > 0x20 && c < 0x7F; }),
              "request-target with a byte outside VCHAR");
@@ -115,7 +126,8 @@ void CheckAcceptedHead(const RequestHead& head, std::string_view block,
 void CheckError(ParseError error) {
   const int status = StatusForParseError(error);
   FUZZ_CHECK(error != ParseError::kNone, "kError without an error");
-  FUZZ_CHECK(status == 400 || status == 413 || status == 431 || status == 501 || status == 505,
+  FUZZ_CHECK(status == 400 || status == 413 || status == 414 || status == 431 || status == 501 ||
+                 status == 505,
              "unexpected status " + Num(static_cast<uint64_t>(status)));
   FUZZ_CHECK(ParseErrorName(error) != "unknown", "unnamed error");
 }
@@ -252,8 +264,9 @@ std::string Describe(const Outcome& o) {
   for (const Message& m : o.messages) {
     s += "\n    [method=" + Num(static_cast<uint64_t>(m.head.method)) +
          " version=" + Num(static_cast<uint64_t>(m.head.version)) + " target=" + m.head.target +
-         " keep_alive=" + Flag(m.head.keep_alive) + " chunked=" + Flag(m.head.chunked) +
-         " expect=" + Flag(m.head.expect_continue) +
+         " form=" + Num(static_cast<uint64_t>(m.head.target_form)) +
+         " authority=" + m.head.authority + " keep_alive=" + Flag(m.head.keep_alive) +
+         " chunked=" + Flag(m.head.chunked) + " expect=" + Flag(m.head.expect_continue) +
          " content_length=" + Num(m.head.content_length) +
          " header_bytes=" + Num(m.head.header_bytes) + " body=" + Num(m.body.size()) +
          " bytes complete=" + Flag(m.complete) + "]";
@@ -263,6 +276,7 @@ std::string Describe(const Outcome& o) {
 
 bool SameHead(const RequestHead& a, const RequestHead& b) {
   return a.method == b.method && a.version == b.version && a.target == b.target &&
+         a.target_form == b.target_form && a.authority == b.authority &&
          a.keep_alive == b.keep_alive && a.chunked == b.chunked &&
          a.expect_continue == b.expect_continue && a.content_length == b.content_length &&
          a.header_bytes == b.header_bytes;

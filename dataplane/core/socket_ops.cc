@@ -120,6 +120,8 @@ absl::StatusOr<int> ListenTcp(const SocketAddress& address, int backlog) {
   return fd;
 }
 
+void StopListening(int fd) { shutdown(fd, SHUT_RD); }
+
 SocketAddress LocalAddress(int fd) {
   SocketAddress address;
   address.length = sizeof(address.storage);

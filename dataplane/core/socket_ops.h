@@ -31,6 +31,12 @@ absl::StatusOr<SocketAddress> ParseSocketAddress(std::string_view host_port);
 // (the kernel caps it at net.core.somaxconn).
 absl::StatusOr<int> ListenTcp(const SocketAddress& address, int backlog);
 
+// Stops a listening socket for good without closing its fd, which other threads' epoll sets
+// still hold (closing it there could let a new socket reuse the number): the kernel then
+// refuses new connections and resets those still queued, and the socket reports readable
+// with accept() failing EINVAL. shutdown(SHUT_RD) on a listening socket does exactly this.
+void StopListening(int fd);
+
 // The address a socket is bound to (to report the port chosen for port 0).
 SocketAddress LocalAddress(int fd);
 SocketAddress PeerAddress(int fd);

@@ -33,16 +33,34 @@ enum class HttpMethod : uint8_t {
 };
 
 struct ParserLimits {
-  size_t max_header_bytes = 8192;     // request line + header fields + final CRLF
+  // Request line + header fields + final CRLF. A request line that alone runs over it is
+  // kTargetTooLong (414): its target is what makes a request line long. RFC 9112 3 asks for
+  // request lines of 8000 octets at least, which the default allows.
+  size_t max_header_bytes = 8192;
   uint64_t max_body_bytes = 1 << 20;  // Content-Length or sum of chunk sizes
   size_t max_header_count = 100;      // header fields per message
+};
+
+// How the request-target was written (RFC 9112 3.2). Each method takes the forms it may:
+// authority-form is CONNECT's alone (which the node refuses, 501), asterisk-form OPTIONS's.
+enum class TargetForm : uint8_t {
+  kOrigin,    // "/path?query"
+  kAbsolute,  // "http://host:port/path?query" (what a client sends to a proxy)
+  kAsterisk,  // "*": OPTIONS about the server itself
 };
 
 // What the parser learned from the request line and headers.
 struct RequestHead {
   HttpMethod method = HttpMethod::kGet;
   HttpVersion version = HttpVersion::kHttp11;
-  std::string target;            // request-target as sent; capacity reused across requests
+  // The request-target in origin-form, as routes and fault rules match it and as it goes
+  // upstream: as sent, or an absolute-form target's path and query ("/" when its path is
+  // empty, RFC 9112 3.2.1); "*" in asterisk-form. Capacity reused across requests.
+  std::string target;
+  TargetForm target_form = TargetForm::kOrigin;
+  // An absolute-form target's authority ("host:port"), which takes the Host field's place
+  // (RFC 9112 3.2.2); empty otherwise. Capacity reused across requests.
+  std::string authority;
   bool keep_alive = true;        // after applying HTTP/1.0 and Connection rules
   bool chunked = false;          // Transfer-Encoding: chunked
   bool expect_continue = false;  // Expect: 100-continue
@@ -64,7 +82,8 @@ class HttpRequestParser {
   // parser stays in the error state until Reset().
   ParseResult Parse(std::string_view input);
 
-  // Prepares for the next message on the same connection; keeps `target` capacity.
+  // Prepares for the next message on the same connection; keeps the capacity of `target`
+  // and `authority`.
   void Reset();
 
   // Changes the limits at once (live config updates); the connection calls it between

@@ -16,11 +16,14 @@ int StatusForParseError(ParseError error) {
     case ParseError::kBadTransferEncoding:
     case ParseError::kBadChunk:
       return 400;
+    case ParseError::kTargetTooLong:
+      return 414;
     case ParseError::kHeaderTooLarge:
       return 431;
     case ParseError::kBodyTooLarge:
       return 413;
     case ParseError::kUnsupportedTransferCoding:
+    case ParseError::kConnectUnsupported:
       return 501;
     case ParseError::kUnsupportedVersion:
       return 505;
@@ -38,6 +41,10 @@ std::string_view ParseErrorName(ParseError error) {
       return "none";
     case ParseError::kBadRequestLine:
       return "bad_request_line";
+    case ParseError::kTargetTooLong:
+      return "target_too_long";
+    case ParseError::kConnectUnsupported:
+      return "connect_unsupported";
     case ParseError::kUnsupportedVersion:
       return "unsupported_version";
     case ParseError::kBadHeader:

@@ -20,7 +20,10 @@ enum class HttpVersion : uint8_t { kHttp10, kHttp11 };
 // StatusForParseError); a response error means the upstream misbehaved (502).
 enum class ParseError : uint8_t {
   kNone,
-  kBadRequestLine,             // 400: malformed method, target, version or spacing
+  kBadRequestLine,             // 400: malformed method, target, version or spacing, or a target
+                               // form the method does not take (RFC 9112 3.2)
+  kTargetTooLong,              // 414: the request line alone runs over max_header_bytes
+  kConnectUnsupported,         // 501: CONNECT; the node opens no tunnels
   kUnsupportedVersion,         // 505: HTTP/2.0, HTTP/3, HTTP/1.x with x > 1 is treated as 1.1
   kBadHeader,                  // 400: bad name, whitespace before colon, obs-fold, NUL, bare CR/LF
   kMissingHost,                // 400: HTTP/1.1 request without exactly one Host header
@@ -37,8 +40,8 @@ enum class ParseError : uint8_t {
   kTruncated,           // 502: the peer closed the connection before the message ended
 };
 
-// The HTTP status code for `error`: what a client gets for a request error (400, 413, 431,
-// 501 or 505), 502 for an upstream response error.
+// The HTTP status code for `error`: what a client gets for a request error (400, 413, 414,
+// 431, 501 or 505), 502 for an upstream response error.
 int StatusForParseError(ParseError error);
 // A short stable name for stats and logs, e.g. "bad_header".
 std::string_view ParseErrorName(ParseError error);

@@ -184,13 +184,22 @@ void AppendFraming(std::string& out, BodyFraming framing, uint64_t content_lengt
 void AppendUpstreamRequestHead(std::string& out, const ProxiedRequest& request) {
   const absl::string_view head = ToAbsl(request.client_head);
   out.reserve(out.size() + head.size() + request.client_ip.size() +
-              request.upstream_address.size() + request.via_name.size() + kAddedHeadBytes);
+              request.upstream_address.size() + request.authority.size() + request.via_name.size() +
+              kAddedHeadBytes);
 
-  // "METHOD target HTTP/1.x": only the version changes.
+  // "METHOD target HTTP/1.x": the version changes, and the target when given (origin-form
+  // for an absolute-form one: an origin server need not take absolute-form).
   const absl::string_view request_line = StartLine(head);
   const size_t version_start = request_line.rfind(' ') + 1;
-  Put(out, request_line.substr(0, version_start));
+  if (request.target.empty()) {
+    Put(out, request_line.substr(0, version_start));
+  } else {
+    Put(out, request_line.substr(0, request_line.find(' ') + 1));
+    Put(out, ToAbsl(request.target));
+    Put(out, " ");
+  }
   Put(out, "HTTP/1.1\r\n");
+  const bool replaces_host = !request.authority.empty();
 
   const FieldFilter filter(head, Direction::kToUpstream);
   bool has_host = false;
@@ -201,7 +210,12 @@ void AppendUpstreamRequestHead(std::string& out, const ProxiedRequest& request) 
         absl::EqualsIgnoreCase(field.name, "Via")) {
       return;
     }
-    has_host = has_host || absl::EqualsIgnoreCase(field.name, "Host");
+    if (absl::EqualsIgnoreCase(field.name, "Host")) {
+      if (replaces_host) {
+        return;  // a new Host comes from the target's authority
+      }
+      has_host = true;
+    }
     has_proto = has_proto || absl::EqualsIgnoreCase(field.name, "X-Forwarded-Proto");
     Put(out, field.line);
     Put(out, "\r\n");
@@ -216,7 +230,7 @@ void AppendUpstreamRequestHead(std::string& out, const ProxiedRequest& request) 
   AppendVia(out, head, filter, request_line.substr(version_start), ToAbsl(request.via_name));
   if (!has_host) {
     Put(out, "Host: ");
-    Put(out, ToAbsl(request.upstream_address));
+    Put(out, ToAbsl(replaces_host ? request.authority : request.upstream_address));
     Put(out, "\r\n");
   }
   AppendFraming(out, request.framing, request.content_length);

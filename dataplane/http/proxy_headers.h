@@ -29,15 +29,20 @@ struct ProxiedRequest {
   BodyFraming framing = BodyFraming::kNone;  // kNone, kContentLength or kChunked
   uint64_t content_length = 0;               // for kContentLength
   std::string_view via_name = "proxynode";
+  // The target sent upstream, in origin-form (RequestHead::target); empty: as received.
+  std::string_view target = {};
+  // An absolute-form target's authority: sent as Host in place of the client's Host fields
+  // (RFC 9112 3.2.2: the target's authority wins); empty: the client's Host is kept.
+  std::string_view authority = {};
 };
 
 // Appends the head sent upstream: "METHOD target HTTP/1.1", the client's end-to-end fields
-// in order (Host kept), then X-Forwarded-For, X-Forwarded-Proto (http, when absent), Via,
-// Host (when absent) and the framing field. Drops the hop-by-hop fields (Connection,
-// Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade, Proxy-Authorization,
-// Proxy-Authenticate and any field the client's Connection names), Expect (the node answers
-// 100-continue itself) and Content-Length. No Connection field: HTTP/1.1 keeps the upstream
-// connection open by default.
+// in order (Host kept, or replaced by `authority`), then X-Forwarded-For, X-Forwarded-Proto
+// (http, when absent), Via, Host (when absent) and the framing field. Drops the hop-by-hop
+// fields (Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade,
+// Proxy-Authorization, Proxy-Authenticate and any field the client's Connection names),
+// Expect (the node answers 100-continue itself) and Content-Length. No Connection field:
+// HTTP/1.1 keeps the upstream connection open by default.
 void AppendUpstreamRequestHead(std::string& out, const ProxiedRequest& request);
 
 // The Connection field a client response carries.

@@ -292,6 +292,17 @@ void ProxyExchange::Abandon() {
   ReleaseUpstream(/*reusable=*/false);
 }
 
+bool ProxyExchange::Cancel() {
+  if (ended() || forwarder_.head_forwarded()) {
+    return false;
+  }
+  if (current_.pool != nullptr) {  // null while the route's delay runs: nothing was sent
+    current_.pool->stats().cancelled.Add();
+  }
+  Abandon();
+  return true;
+}
+
 void ProxyExchange::StreamInto(Buffer& out, const ClientSide& client) {
   forwarder_.set_client(client);
   if (!forwarder_.attached()) {

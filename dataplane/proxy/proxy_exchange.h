@@ -110,6 +110,11 @@ class ProxyExchange final : public UpstreamConnection::User {
 
   // The client connection is closing: give the upstream connection back (closed) now.
   void Abandon();
+  // The client went away (its FIN or reset) while waiting: unless the response has begun
+  // to reach it or the exchange ended, abandons the upstream request (its connection closed,
+  // never pooled) and counts it as cancelled, neither an error nor a timeout. True when it
+  // did.
+  bool Cancel();
 
   void OnUpstreamEvent() override;
 

@@ -27,6 +27,8 @@ void RequestForwarder::Begin(const RequestHead& head, std::string_view head_bloc
   complete_ = !has_body_;
   ProxiedRequest request;
   request.client_head = head_block;
+  request.target = head.target;
+  request.authority = head.authority;
   request.client_ip = client_ip;
   request.upstream_address = upstream_address;
   if (head.chunked) {

@@ -10,14 +10,24 @@ std::string_view PathOf(std::string_view target) {
   return query == std::string_view::npos ? target : target.substr(0, query);
 }
 
+const AllowField& Allowed() {
+  static const AllowField* const kAllow = new AllowField{{"Allow", "GET, HEAD"}};
+  return *kAllow;
+}
+
 }  // namespace
 
 void AdminHandler::Handle(const RequestHead& request, const ConfigSnapshot& /*config*/,
                           ResponsePlan& plan) {
   plan.delay = 0;
+  if (request.target_form == TargetForm::kAsterisk) {
+    AnswerOptionsAsterisk(Allowed(), plan);
+    return;
+  }
   if (request.method != HttpMethod::kGet && request.method != HttpMethod::kHead) {
     plan.status = 405;
     plan.body = "Method Not Allowed\n";
+    plan.extra_fields = &Allowed();  // RFC 9110 15.5.6: a 405 says what is allowed
     return;
   }
   std::string_view path = PathOf(request.target);

@@ -115,6 +115,7 @@ void Connection::OnConfigChanged() {
 ConnectionHandover Connection::Detach() {
   ConnectionHandover handover;
   handover.fd = transport_.fd();
+  handover.id = id_;
   handover.holds_slot = holds_slot_;
   handover.accepted_at = accepted_at_;
   handover.requests_served = requests_served_;

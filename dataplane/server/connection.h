@@ -33,10 +33,12 @@
 
 namespace proxynode {
 
-// What moves with a connection from one worker to another (worker retirement): the socket
-// and its history. Only idle connections move, so no request state travels.
+// What moves with a connection from one worker to another (worker retirement, CPU-local
+// steering): the socket and its history, its id included, so ListConnections shows the same
+// connection before and after. Only idle connections move, so no request state travels.
 struct ConnectionHandover {
   int fd = -1;
+  uint64_t id = 0;  // 0: accepted a moment ago and never served (its adopter gives it one)
   bool holds_slot = false;
   MonoTime accepted_at = 0;
   uint64_t requests_served = 0;
@@ -114,6 +116,7 @@ class Connection final : public FileEventHandler,
   // SessionHost: what the session asks of its connection.
   bool readable() const override { return transport_.readable(); }
   bool input_ended() const override { return transport_.input_ended(); }
+  bool peer_hung_up() const override { return transport_.peer_hung_up(); }
   bool write_blocked() const override { return transport_.write_blocked(); }
   bool closed() const override { return lifecycle_ == Lifecycle::kClosed; }
   Input ReadInput(Buffer& in, size_t limit) override;

@@ -39,6 +39,9 @@ SessionPhase Http1Session::phase() const {
 }
 
 void Http1Session::Progress(bool writable_again) {
+  if (CancelProxyForGoneClient()) {
+    return;
+  }
   if (writable_again) {
     writer_.Write();
     if (closed()) {
@@ -72,9 +75,20 @@ void Http1Session::Progress(bool writable_again) {
       break;
     }
   }
-  if (!closed()) {
+  if (!closed() && !CancelProxyForGoneClient()) {
     Settle();
   }
+}
+
+bool Http1Session::CancelProxyForGoneClient() {
+  // A half-close cannot be told from a close (both are a FIN), and a proxied request holds an
+  // upstream: so a FIN cancels it too, as nginx's default (proxy_ignore_client_abort off).
+  // The node's own answers cost nothing to finish, so a half-closed client still gets those.
+  if (proxy_ == nullptr || !host_->peer_hung_up() || !proxy_->Cancel()) {
+    return false;
+  }
+  host_->Close(CloseReason::kPeerClosed);  // drops the exchange and the responses owed
+  return true;
 }
 
 void Http1Session::Reject(int status, uint32_t retry_after_seconds) {
@@ -239,6 +253,7 @@ void Http1Session::OnParseError(ParseError error) {
   const int status = StatusForParseError(error);
   switch (error) {
     case ParseError::kHeaderTooLarge:
+    case ParseError::kTargetTooLong:
       context_->stats.rejected.header_too_large.Add();
       break;
     case ParseError::kBodyTooLarge:

@@ -80,6 +80,10 @@ class Http1Session final : public Session, public ProxyExchange::Client {
   void ScheduleTimeout(MonoTime deadline);
   // After progress: go idle when nothing is owed, else make sure a deadline covers the wait.
   void Settle();
+  // The client closed (FIN or reset) while its proxied request waits on the upstream: the
+  // upstream request is cancelled and the connection closed, as nginx and Envoy do. True
+  // when it did (the connection is closed).
+  bool CancelProxyForGoneClient();
   // Forgets a request that cannot complete (error, timeout or EOF mid-request), with the
   // response slot its head had queued.
   void AbandonCurrentRequest();

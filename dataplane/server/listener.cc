@@ -64,6 +64,11 @@ void Listener::OnFileEvent(uint32_t /*events*/) {
         enabled_ = false;
         resume_timer_.ArmAt(loop_.now() + kFdExhaustedPause);
         return;
+      case EINVAL:
+        // The socket stopped listening (the node drains: StopListening) before this worker
+        // left it; it stays readable, so leave it now rather than spin.
+        Disable();
+        return;
       default:
         stats_.accept_errors.Add();
         return;

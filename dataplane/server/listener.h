@@ -4,7 +4,8 @@
 // the same socket in its own epoll set with EPOLLEXCLUSIVE, so the kernel wakes one waiting
 // worker per new connection, and a worker that stops listening (retired or draining) leaves
 // the accept queue intact for the others (unlike per-worker SO_REUSEPORT sockets, whose queue
-// dies with the socket).
+// dies with the socket). A drain stops the socket itself (StopListening), so the kernel
+// refuses new connections at once instead of queueing them for nobody.
 //
 // Thread contract: loop thread only.
 

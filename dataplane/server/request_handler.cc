@@ -13,8 +13,22 @@ const RouteConfig* MatchRoute(const std::vector<RouteConfig>& routes, std::strin
   return best;
 }
 
+void AnswerOptionsAsterisk(const AllowField& allow, ResponsePlan& plan) {
+  plan.status = 204;
+  plan.delay = 0;
+  plan.body = {};
+  plan.extra_fields = &allow;
+}
+
 void RespondHandler::Handle(const RequestHead& request, const ConfigSnapshot& config,
                             ResponsePlan& plan) {
+  if (request.target_form == TargetForm::kAsterisk) {
+    // Every method but CONNECT (refused by the parser) is answered or proxied.
+    static const AllowField* const kAllow =
+        new AllowField{{"Allow", "GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH"}};
+    AnswerOptionsAsterisk(*kAllow, plan);
+    return;
+  }
   plan.status = 200;
   plan.delay = config.delay;
   plan.body = config.body;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dataplane/config/config_snapshot.h"
@@ -59,6 +60,13 @@ class RespondHandler : public RequestHandler {
   void Handle(const RequestHead& request, const ConfigSnapshot& config,
               ResponsePlan& plan) override;
 };
+
+// "Allow: <methods>" as a response's extra field; `methods` must be a literal.
+using AllowField = std::vector<std::pair<std::string, std::string>>;
+
+// OPTIONS * asks about the server, not a resource (RFC 9110 9.3.7): 204 with Allow, at
+// once, never routed.
+void AnswerOptionsAsterisk(const AllowField& allow, ResponsePlan& plan);
 
 // The route whose prefix is the longest one starting `target`; null if none.
 const RouteConfig* MatchRoute(const std::vector<RouteConfig>& routes, std::string_view target);

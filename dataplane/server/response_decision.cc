@@ -12,6 +12,8 @@ std::string_view ErrorBody(int status) {
       return "Request Timeout\n";
     case 413:
       return "Content Too Large\n";
+    case 414:
+      return "URI Too Long\n";
     case 429:
       return "Too Many Requests\n";
     case 431:

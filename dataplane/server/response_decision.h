@@ -90,7 +90,8 @@ inline ResponseDecision DecideResponse(const RequestFacts& facts, RequestHandler
     plan.retry_after_seconds = 1;
   } else {
     handler.Handle(facts.head, config, plan);
-    if (faults != nullptr) {
+    // OPTIONS * is about the node, whose own answers no fault rule shapes.
+    if (faults != nullptr && facts.head.target_form != TargetForm::kAsterisk) {
       ApplyFaults(facts, *faults, admission, plan);
     }
     if (plan.delay > 0 && admission != nullptr) {

@@ -149,6 +149,7 @@ inline PendingResponse& ResponseQueue::AppendDecided(const RequestHead& head,
   entry.http10 = head.version == HttpVersion::kHttp10;
   entry.holds_pending = decision.holds_pending;
   entry.delayed = plan.delay > 0 && plan.proxy_route == nullptr;
+  entry.extra_fields = plan.extra_fields;  // a fault rule's abort headers, an Allow
   if (plan.fault.rule != nullptr) {
     const FaultPlan& fault = plan.fault;
     entry.abort = fault.abort;
@@ -160,7 +161,6 @@ inline PendingResponse& ResponseQueue::AppendDecided(const RequestHead& head,
     entry.bandwidth_scope = fault.bandwidth_scope;
     entry.shared_pacer = fault.shared_pacer;
     entry.holds_fault_slot = fault.holds_slot;
-    entry.extra_fields = plan.extra_fields;
     entry.fault_tag = plan.fault_tag;
   }
   if (entry.delayed) {

@@ -58,6 +58,9 @@ class SessionHost {
   virtual bool readable() const = 0;
   // The peer's EOF was read: nothing more will come.
   virtual bool input_ended() const = 0;
+  // The peer shut down its side or reset (epoll said so, or its EOF was read), even if
+  // bytes sent before are still unread.
+  virtual bool peer_hung_up() const = 0;
   // The last write found the socket full; the connection calls Progress(true) when it frees.
   virtual bool write_blocked() const = 0;
   virtual bool closed() const = 0;

@@ -182,7 +182,7 @@ int Worker::SteerTarget(int fd) const {
 void Worker::Adopt(ConnectionHandover handover) {
   loop_.Post([this, handover] {
     options_.stats->connections_handed_in.Add();
-    uint64_t id = NextConnectionId();
+    const uint64_t id = handover.id != 0 ? handover.id : NextConnectionId();
     auto owned = std::make_unique<Connection>(context_, id, handover);
     Connection* connection = owned.get();
     connections_.emplace(id, std::move(owned));
@@ -204,8 +204,9 @@ void Worker::CollectConnections(absl::AnyInvocable<void(std::vector<ConnectionIn
 }
 
 uint64_t Worker::NextConnectionId() {
-  // Unique across workers: the worker index in the top bits.
-  return (static_cast<uint64_t>(options_.index) << 48) | ++next_connection_serial_;
+  // Unique across workers, those started later included: moved connections keep their ids,
+  // so a worker reusing a retired one's index must not count from 1 again.
+  return options_.connection_id_base | ++next_connection_serial_;
 }
 
 void Worker::Accept(int fd) {

@@ -41,6 +41,9 @@ class RequestHandler;
 
 struct WorkerOptions {
   int index = 0;
+  // Ored into the ids of the connections this worker accepts: distinct for every worker the
+  // node ever starts (Dataplane: its start order in the bits above kConnectionSerialBits).
+  uint64_t connection_id_base = 0;
   int listen_fd = -1;
   bool exclusive_accept = true;  // EPOLLEXCLUSIVE on the shared listening socket
   RequestHandler* handler = nullptr;
@@ -64,6 +67,9 @@ struct WorkerOptions {
 
 class Worker : public ConnectionOwner {
  public:
+  // A connection id is (worker start order << kConnectionSerialBits) | serial: 2^40
+  // connections per worker, 2^24 workers started in a node's life.
+  static constexpr int kConnectionSerialBits = 40;
   static constexpr Nanos kShareRecheckFirst = kMillisecond;
   static constexpr Nanos kShareRecheckMost = 64 * kMillisecond;
 

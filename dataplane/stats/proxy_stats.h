@@ -21,11 +21,12 @@
 namespace proxynode {
 
 // X(name, help) — per-upstream counters.
-#define PROXYNODE_UPSTREAM_COUNTERS(X)                         \
-  X(requests, "Requests sent to this upstream")                \
-  X(connects, "TCP connections opened to this upstream")       \
-  X(reused, "Requests sent on a pooled keep-alive connection") \
-  X(ejections, "Times this upstream was ejected after a failed connect")
+#define PROXYNODE_UPSTREAM_COUNTERS(X)                                   \
+  X(requests, "Requests sent to this upstream")                          \
+  X(connects, "TCP connections opened to this upstream")                 \
+  X(reused, "Requests sent on a pooled keep-alive connection")           \
+  X(ejections, "Times this upstream was ejected after a failed connect") \
+  X(cancelled, "Requests given up because their client closed before the response began")
 
 // X(reason, help) — why a request to this upstream failed, with the status the client got.
 #define PROXYNODE_UPSTREAM_ERRORS(X)                                       \

@@ -49,7 +49,7 @@ namespace proxynode {
   X(fd_limit, "accept failed: out of file descriptors (connection left in the queue)") \
   X(rate_limited, "429: request rate limit")                                           \
   X(max_pending, "503: too many requests waiting on a timer")                          \
-  X(header_too_large, "431: request head over max_header_bytes")                       \
+  X(header_too_large, "431 (414: its request line): head over max_header_bytes")       \
   X(body_too_large, "413: request body over max_body_bytes")                           \
   X(header_timeout, "408: request head not received within header_timeout")            \
   X(body_timeout, "408: request body stalled for idle_timeout")                        \

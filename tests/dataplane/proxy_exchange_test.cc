@@ -72,6 +72,12 @@ class FakeUpstream {
     close(connection_);
     connection_ = -1;
   }
+  // Whether the exchange's side ends (EOF, nothing more) within `timeout_ms`.
+  bool ClosedByPeer(int timeout_ms) const {
+    pollfd ready{.fd = connection_, .events = POLLIN, .revents = 0};
+    char byte;
+    return poll(&ready, 1, timeout_ms) == 1 && recv(connection_, &byte, 1, 0) == 0;
+  }
 
  private:
   int listener_ = -1;
@@ -240,6 +246,39 @@ TEST_F(ProxyExchangeTest, AResponseCutAfterItsHeadIsAborted) {
   upstream_.Close();
   ASSERT_EQ(WaitForEnd(), ProxyExchange::Outcome::kAborted);
   runner_.InLoop([&] { EXPECT_TRUE(exchange_->head_forwarded()); });
+}
+
+// The client went away before the response began: the upstream connection is closed, not
+// pooled, and the request counts as cancelled, not failed.
+TEST_F(ProxyExchangeTest, ACancelBeforeTheResponseClosesTheUpstreamAndCountsOnlyACancel) {
+  StartGet();
+  ASSERT_FALSE(upstream_.AcceptRequest().empty());
+  bool cancelled = false;
+  runner_.InLoop([&] { cancelled = exchange_->Cancel(); });
+  EXPECT_TRUE(cancelled);
+  EXPECT_EQ(Outcome(), ProxyExchange::Outcome::kAborted);
+  EXPECT_TRUE(upstream_.ClosedByPeer(1000));
+  const ProxyStatsSnapshot stats = registry_.Collect();
+  ASSERT_EQ(stats.upstreams.size(), 1u);
+  EXPECT_EQ(stats.upstreams[0].cancelled, 1u);
+  EXPECT_EQ(stats.upstreams[0].errors_total(), 0u);
+  EXPECT_EQ(stats.upstreams[0].outstanding, 0);
+  EXPECT_EQ(stats.upstreams[0].idle_connections, 0);
+}
+
+TEST_F(ProxyExchangeTest, NoCancelOnceTheResponseBegan) {
+  StartGet();
+  ASSERT_FALSE(upstream_.AcceptRequest().empty());
+  upstream_.Send("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly some");
+  const auto give_up = Clock::now() + std::chrono::seconds(5);
+  while (OutputSize() == 0 && Clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  bool cancelled = true;
+  runner_.InLoop([&] { cancelled = exchange_->Cancel(); });
+  EXPECT_FALSE(cancelled);
+  EXPECT_EQ(Outcome(), ProxyExchange::Outcome::kPending);
+  EXPECT_EQ(registry_.Collect().upstreams[0].cancelled, 0u);
 }
 
 }  // namespace

@@ -91,6 +91,23 @@ TEST(UpstreamRequestHeadTest, KeepsAnyMethodAndTarget) {
   EXPECT_EQ(out.substr(0, out.find("\r\n")), "PROPFIND http://example.com/x%20y?q HTTP/1.1");
 }
 
+// An absolute-form request goes upstream in origin-form, with the target's authority as its
+// one Host (RFC 9112 3.2.2), wherever the client's Host fields stood.
+TEST(UpstreamRequestHeadTest, AbsoluteFormGoesInOriginFormWithTheAuthorityAsHost) {
+  ProxiedRequest request = Request(
+      "GET http://example.com:8080/x?q HTTP/1.1\r\nHost: other.example\r\nAccept: */*\r\n\r\n");
+  request.target = "/x?q";
+  request.authority = "example.com:8080";
+  EXPECT_EQ(Render(request),
+            "GET /x?q HTTP/1.1\r\n"
+            "Accept: */*\r\n"
+            "X-Forwarded-For: 192.0.2.7\r\n"
+            "X-Forwarded-Proto: http\r\n"
+            "Via: 1.1 proxynode\r\n"
+            "Host: example.com:8080\r\n"
+            "\r\n");
+}
+
 TEST(UpstreamRequestHeadTest, AppendsToWhatTheStringHolds) {
   std::string out = "earlier bytes|";
   AppendUpstreamRequestHead(out, Request("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));

@@ -61,5 +61,27 @@ TEST(RespondHandlerTest, ProxyRouteIsForwardedWithItsOwnDelay) {
   EXPECT_EQ(respond.delay, 100 * kMillisecond);  // no override: the node's delay
 }
 
+// OPTIONS * is about the node: answered at once with what it allows, even under a route "/"
+// that proxies everything.
+TEST(RespondHandlerTest, OptionsAsteriskIsAnsweredWithAllowAtOnce) {
+  NodeConfig config;
+  config.delay = 100 * kMillisecond;
+  config.routes = {Route("/", RouteAction::kProxy)};
+  RequestHead head;
+  head.method = HttpMethod::kOptions;
+  head.target = "*";
+  head.target_form = TargetForm::kAsterisk;
+  ResponsePlan plan;
+  RespondHandler().Handle(head, config, plan);
+  EXPECT_EQ(plan.status, 204);
+  EXPECT_EQ(plan.delay, 0);
+  EXPECT_EQ(plan.route, nullptr);
+  EXPECT_EQ(plan.proxy_route, nullptr);
+  ASSERT_NE(plan.extra_fields, nullptr);
+  ASSERT_EQ(plan.extra_fields->size(), 1u);
+  EXPECT_EQ(plan.extra_fields->front().first, "Allow");
+  EXPECT_EQ(plan.extra_fields->front().second.find("CONNECT"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace proxynode

@@ -14,7 +14,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -535,6 +538,83 @@ TEST(ControlWorkersTest, RapidWorkerChangesUnderLoadLoseNothing) {
   ExpectNodeKeptEveryConnection(control, connections);
   KeepAliveLoad::Result result = StopAndExpectClean(load, connections);
   ExpectNodeCounted(control, result.responses);
+}
+
+// Peer ("127.0.0.1:port") -> the connection's row, from one ListConnections.
+std::map<std::string, v1::Connection> ConnectionsByPeer(ControlClient& control) {
+  v1::ListConnectionsResponse list;
+  grpc::Status status = control.ListConnections(0, &list);
+  EXPECT_TRUE(status.ok()) << Describe(status);
+  std::map<std::string, v1::Connection> rows;
+  for (const v1::Connection& row : list.connections()) rows[row.peer()] = row;
+  return rows;
+}
+
+void SetWorkers(ControlClient& control, uint32_t workers) {
+  v1::NodeConfig change;
+  change.set_workers(workers);
+  grpc::Status status = control.Update(change, {"workers"});
+  ASSERT_TRUE(status.ok()) << Describe(status);
+}
+
+// A connection moved to another worker (its worker retired) is the same connection to the
+// operator: ListConnections shows it with the id it had, and the ids of connections a later
+// worker accepts (one that takes the retired worker's index) stay distinct from the moved ones.
+TEST(ControlWorkersTest, AConnectionKeepsItsIdWhenItMovesToAnotherWorker) {
+  NodeProcess node;
+  ASSERT_TRUE(node.Start({"--workers=2", "--delay=0s"}));
+  ControlClient control(node.control_port());
+  // Keep-alive connections, each served once; the accept share spreads them over both workers.
+  constexpr int kConnections = 16;
+  std::vector<HttpClient> clients;
+  auto open_and_serve = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      HttpClient& client = clients.emplace_back(ConnectTo(node.http_port()));
+      std::optional<HttpResponse> response = client.RoundTrip(GetRequest());
+      ASSERT_TRUE(response) << client.error();
+      ASSERT_EQ(response->status, 200);
+    }
+  };
+  open_and_serve(kConnections);
+  const std::map<std::string, v1::Connection> before = ConnectionsByPeer(control);
+  ASSERT_EQ(before.size(), static_cast<size_t>(kConnections));
+  const auto on_worker_1 = std::count_if(before.begin(), before.end(),
+                                         [](const auto& row) { return row.second.worker() == 1; });
+  ASSERT_GT(on_worker_1, 0) << "every connection landed on worker 0: nothing would move";
+
+  SetWorkers(control, 1);
+  std::map<std::string, v1::Connection> after;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        after = ConnectionsByPeer(control);
+        return after.size() == before.size() &&
+               std::all_of(after.begin(), after.end(),
+                           [](const auto& row) { return row.second.worker() == 0; });
+      },
+      5s))
+      << "connections did not all move to worker 0";
+  for (const auto& [peer, row] : before) {
+    SCOPED_TRACE(peer + " was on worker " + std::to_string(row.worker()));
+    auto moved = after.find(peer);
+    ASSERT_NE(moved, after.end());
+    EXPECT_EQ(moved->second.id(), row.id());
+    EXPECT_EQ(moved->second.requests(), 1u);
+  }
+
+  // Worker index 1 again, as a new worker (once the retired one is gone): its connections
+  // get ids of their own.
+  v1::Stats stats;
+  ASSERT_TRUE(StatsBecome(
+      control, [](const v1::Stats& s) { return s.workers() == 1 && s.per_worker_size() == 1; },
+      &stats))
+      << stats.ShortDebugString();
+  SetWorkers(control, 2);
+  open_and_serve(kConnections);
+  const std::map<std::string, v1::Connection> grown = ConnectionsByPeer(control);
+  ASSERT_EQ(grown.size(), static_cast<size_t>(2 * kConnections));
+  std::set<uint64_t> ids;
+  for (const auto& [peer, row] : grown) ids.insert(row.id());
+  EXPECT_EQ(ids.size(), grown.size()) << "two connections share an id";
 }
 
 }  // namespace

@@ -450,6 +450,28 @@ bool UpstreamServer::SleepUnlessStopping(std::chrono::milliseconds duration) {
   return !stop_signal_.wait_for(lock, duration, [this] { return stopping_.load(); });
 }
 
+bool UpstreamServer::HoldUnlessClosed(int fd, std::chrono::milliseconds duration) {
+  const auto deadline = Clock::now() + duration;
+  while (!stopping_) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return true;
+    // POLLRDHUP alone: a pipelined request (POLLIN) is no reason to stop holding. Slices of
+    // 10 ms notice Stop(); a close ends the poll at once.
+    pollfd pfd{fd, POLLRDHUP, 0};
+    if (poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), 10))) > 0) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      closes_while_holding_.push_back(Clock::now());
+      return false;
+    }
+  }
+  return false;
+}
+
+std::vector<std::chrono::steady_clock::time_point> UpstreamServer::ClosesWhileHolding() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return closes_while_holding_;
+}
+
 void UpstreamServer::ReapFinished() {
   std::list<Connection> finished;
   {
@@ -522,7 +544,7 @@ void UpstreamServer::Serve(Connection* connection, uint64_t index) {
     const RecordedRequest seen = request;
     Record(std::move(request));  // before answering: a test sees it even after a fault
 
-    if (!SleepUnlessStopping(reply.first_byte_delay)) break;
+    if (!HoldUnlessClosed(fd, reply.first_byte_delay)) break;
     if (reply.fault == UpstreamReply::Fault::kCloseWithoutAnswer) break;
     if (reply.fault == UpstreamReply::Fault::kReset) {
       reset = true;

@@ -63,7 +63,8 @@ struct UpstreamReply {
   std::vector<std::pair<std::string, std::string>> headers = {};
   // After the request head, before reading its body: a slow reader, for backpressure.
   std::chrono::milliseconds body_read_stall{0};
-  // After the whole request, before the first byte of the answer.
+  // After the whole request, before the first byte of the answer. A proxy that closes the
+  // connection meanwhile ends the wait (see ClosesWhileHolding).
   std::chrono::milliseconds first_byte_delay{0};
   Fault fault = Fault::kNone;
   // Answer with Connection: close and close afterwards.
@@ -123,6 +124,9 @@ class UpstreamServer {
 
   std::vector<RecordedRequest> Requests() const;
   size_t request_count() const { return request_count_.load(); }
+  // When the peer closed (or shut down its side of) a connection whose answer was being held
+  // back (first_byte_delay), in the order seen: how a proxy's cancel shows upstream.
+  std::vector<std::chrono::steady_clock::time_point> ClosesWhileHolding() const;
   size_t accepted_connections() const { return accepted_.load(); }
   size_t open_connections() const;
   // Waits up to `timeout` until request_count() >= `count`.
@@ -143,6 +147,9 @@ class UpstreamServer {
   void SetIdle(Connection* connection, bool idle);
   // Sleeps for `duration` unless Stop() comes first; false if it did.
   bool SleepUnlessStopping(std::chrono::milliseconds duration);
+  // Holds an answer back for `duration` unless the peer closes `fd` (recorded) or Stop()
+  // comes first; false if either did.
+  bool HoldUnlessClosed(int fd, std::chrono::milliseconds duration);
   // Joins and forgets connections whose threads have finished.
   void ReapFinished();
 
@@ -160,6 +167,8 @@ class UpstreamServer {
   std::vector<std::pair<std::string, UpstreamReply>> replies_;  // guarded by mutex_
   std::vector<RecordedRequest> requests_;                       // guarded by mutex_
   std::list<Connection> connections_;                           // guarded by mutex_
+  // Guarded by mutex_.
+  std::vector<std::chrono::steady_clock::time_point> closes_while_holding_;
 };
 
 }  // namespace proxynode::testing
