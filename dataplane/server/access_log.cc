@@ -186,7 +186,7 @@ AccessRecorder::~AccessRecorder() {
 }
 
 AccessRecord* AccessRecorder::Begin(MonoTime started, HttpMethod method, std::string_view target,
-                                    const SocketAddress& peer, uint64_t bytes_in) {
+                                    uint64_t bytes_in) {
   if (ring_ == nullptr) return nullptr;
   credit_ += per_request_;
   if (credit_ < kWhole) return nullptr;
@@ -200,7 +200,7 @@ AccessRecord* AccessRecorder::Begin(MonoTime started, HttpMethod method, std::st
   }
   record->start_unix_nanos = RealtimeNanos() - (MonotonicNow() - started);
   record->started = started;
-  record->peer = peer;
+  record->peer = SocketAddress{};
   record->method = method;
   record->bytes_in = bytes_in;
   record->delay = 0;

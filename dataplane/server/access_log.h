@@ -102,10 +102,11 @@ class AccessRecorder {
 
   bool enabled() const { return ring_ != nullptr; }
 
-  // A record for this request when it is logged (the sample decides), else null. Records are
+  // A record for this request when it is logged (the sample decides), else null; the caller
+  // fills in the rest (the peer: only a logged request pays for looking it up). Records are
   // pooled: after the first peak, none is allocated.
   AccessRecord* Begin(MonoTime started, HttpMethod method, std::string_view target,
-                      const SocketAddress& peer, uint64_t bytes_in);
+                      uint64_t bytes_in);
   // Writes the record's line with how the response went, and frees the record. `status` 0:
   // the client got no response (the connection ended first, or a fault reset it).
   void Finish(AccessRecord* record, int status, const ResponseEnd& end, MonoTime now);

@@ -24,6 +24,7 @@ Http1Session::~Http1Session() {
 void Http1Session::Bind(WorkerContext* context, SessionHost* host) {
   context_ = context;
   host_ = host;
+  peer_ = SocketAddress{};
   queue_.Bind(
       context != nullptr ? &context->stats : nullptr,
       context != nullptr && context->serving != nullptr ? &context->serving->admission : nullptr,
@@ -205,12 +206,15 @@ void Http1Session::OnRequestHead(std::string_view head_block) {
 
 void Http1Session::RecordAccess(PendingResponse& entry, const RequestHead& head,
                                 std::string_view head_block, const ResponsePlan& plan) {
-  AccessRecord* record =
-      context_->access->Begin(entry.started, head.method, head.target, host_->peer(),
-                              head_block.size() + head.content_length);
+  AccessRecord* record = context_->access->Begin(entry.started, head.method, head.target,
+                                                 head_block.size() + head.content_length);
   if (record == nullptr) {
     return;  // not in the sample
   }
+  if (peer_.length == 0) {
+    peer_ = host_->peer();  // one getpeername per connection logged, not per request
+  }
+  record->peer = peer_;
   // Names from the config snapshot the entry pins until the line is written.
   record->delay = plan.delay + plan.first_byte_delay + plan.proxy_hold;
   record->route = plan.route != nullptr ? std::string_view(plan.route->prefix) : "";

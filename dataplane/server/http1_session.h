@@ -92,6 +92,8 @@ class Http1Session final : public Session, public ProxyExchange::Client {
 
   WorkerContext* context_ = nullptr;
   SessionHost* host_ = nullptr;
+  // The client's address, looked up at the connection's first logged request.
+  SocketAddress peer_;
   Http1RequestReader reader_;
   ResponseQueue queue_;
   std::unique_ptr<ProxyExchange> proxy_;

@@ -65,8 +65,9 @@ TEST_F(AccessLogTest, EachRequestIsOneLineWithHowItWent) {
     absl::StatusOr<SocketAddress> peer = ParseSocketAddress("127.0.0.1:5000");
     ASSERT_TRUE(peer.ok());
     const MonoTime started = MonotonicNow();
-    AccessRecord* record = recorder.Begin(started, HttpMethod::kPost, "/api/x?y=1", *peer, 120);
+    AccessRecord* record = recorder.Begin(started, HttpMethod::kPost, "/api/x?y=1", 120);
     ASSERT_NE(record, nullptr);
+    record->peer = *peer;
     record->delay = 100 * kMillisecond;
     record->route = "/api/";
     record->fault = "slow";
@@ -88,11 +89,10 @@ TEST_F(AccessLogTest, ASampleLogsThatShareExactlyAndReusesRecords) {
   absl::StatusOr<std::unique_ptr<AccessLog>> log = AccessLog::Open(path_, 0.01);
   ASSERT_TRUE(log.ok());
   AccessRecorder recorder(log->get());
-  SocketAddress peer;
   int logged = 0;
   AccessRecord* first = nullptr;
   for (int i = 0; i < 1000; ++i) {
-    AccessRecord* record = recorder.Begin(MonotonicNow(), HttpMethod::kGet, "/", peer, 0);
+    AccessRecord* record = recorder.Begin(MonotonicNow(), HttpMethod::kGet, "/", 0);
     if (record == nullptr) continue;
     ++logged;
     if (first == nullptr) first = record;
@@ -106,12 +106,11 @@ TEST_F(AccessLogTest, AWorkerThatOutrunsTheWriterDropsLinesAndCountsThem) {
   absl::StatusOr<std::unique_ptr<AccessLog>> log = AccessLog::Open(path_, 1.0);
   ASSERT_TRUE(log.ok());
   AccessRecorder recorder(log->get());
-  SocketAddress peer;
   const std::string target(900, 't');
   // Far more than a ring holds, faster than one flush interval.
   constexpr int kLines = 4000;
   for (int i = 0; i < kLines; ++i) {
-    recorder.Finish(recorder.Begin(MonotonicNow(), HttpMethod::kGet, target, peer, 0), 200, {},
+    recorder.Finish(recorder.Begin(MonotonicNow(), HttpMethod::kGet, target, 0), 200, {},
                     MonotonicNow());
   }
   const uint64_t dropped = (*log)->dropped();
