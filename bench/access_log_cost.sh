@@ -34,8 +34,8 @@ for scenario in $SCENARIOS; do
   sides="off on sampled"
   echo "### Access log at $scenario: $conns connections, delay $delay, $WORKERS workers, ${DUR} s x $ROUNDS rounds"
   echo
-  echo "| round | side | req/s | wrk p99 ms | errors | node CPU % | lines logged |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| round | side | req/s | wrk p99 ms | errors | node CPU % | lines logged | dropped |"
+  echo "|---|---|---|---|---|---|---|---|"
   for round in $(seq "$ROUNDS"); do
     for side in $sides; do
       rm -f "$OUT/access.log"
@@ -43,10 +43,11 @@ for scenario in $SCENARIOS; do
       start_node "$scenario-$side$round" "$NODE_BIN" --workers="$WORKERS" --delay="$delay" ${args[$side]}
       wrk -t"$THREADS" -c"$conns" -d2s --timeout 2s "http://$NODE_HTTP/" >/dev/null 2>&1 || true
       read -r rps p99 errors cpu _ < <(DUR=$DUR CONNS=$conns run_wrk "http://$NODE_HTTP/" "$NODE_PID" "$OUT/wrk-$scenario-$side$round.txt")
+      dropped=$(curl -s "http://$NODE_ADMIN/metrics" | awk '/^proxynode_access_log_dropped_total / { print $2 }')
       kill "$NODE_PID"; wait "$NODE_PID" 2>/dev/null || true
       lines=$( [[ -f $OUT/access.log ]] && wc -l <"$OUT/access.log" || echo 0)
       rates[$side]+="$rps " cpus[$side]+="$cpu "
-      echo "| $round | $side | $rps | $p99 | $errors | $cpu | $lines |"
+      echo "| $round | $side | $rps | $p99 | $errors | $cpu | $lines | ${dropped:--} |"
     done
     sides=$(reversed $sides)
   done
