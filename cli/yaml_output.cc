@@ -78,7 +78,10 @@ void EmitStruct(const google::protobuf::Struct& object, size_t indent, std::stri
       out += "\n";
       Emit(value, indent + 2, out);
     } else {
-      out += " " + Inline(value) + "\n";
+      // Appended piece by piece: `" " + std::string` trips GCC 12's -Wrestrict at -O3 (bug 105329).
+      out += ' ';
+      out += Inline(value);
+      out += '\n';
     }
   }
 }
