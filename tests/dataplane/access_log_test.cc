@@ -45,8 +45,11 @@ TEST(AccessLineTest, ALongTargetIsCutAndTheLineStaysValid) {
 
 class AccessLogTest : public ::testing::Test {
  protected:
-  std::string path_ =
-      (std::filesystem::path(::testing::TempDir()) / "access_log_test.log").string();
+  // One file per test: ctest runs the tests of this file in parallel.
+  std::string path_ = (std::filesystem::path(::testing::TempDir()) /
+                       (std::string("access_log_test_") +
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".log"))
+                          .string();
   void SetUp() override { std::filesystem::remove(path_); }
   std::string Read() {
     std::ifstream in(path_);

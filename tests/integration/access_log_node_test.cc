@@ -55,7 +55,10 @@ class AccessLogNodeTest : public ::testing::Test {
     std::filesystem::create_directories(dir_);
     std::filesystem::remove(log_);
   }
-  std::filesystem::path dir_ = std::filesystem::path(::testing::TempDir()) / "access_log_test";
+  // One directory per test: ctest runs the tests of this file in parallel.
+  std::filesystem::path dir_ = std::filesystem::path(::testing::TempDir()) /
+                               (std::string("access_log_node_test_") +
+                                ::testing::UnitTest::GetInstance()->current_test_info()->name());
   std::filesystem::path log_ = dir_ / "access.log";
 };
 
