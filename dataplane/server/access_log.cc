@@ -80,25 +80,27 @@ bool WriteAll(int fd, std::string_view bytes) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<AccessLog>> AccessLog::Open(const std::string& where,
-                                                           double sample) {
+absl::StatusOr<std::unique_ptr<AccessLog>> AccessLog::Open(const std::string& where, double sample,
+                                                           Nanos flush_interval) {
   if (!(sample > 0 && sample <= 1)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--access_log_sample: ", sample, " is out of range (0, 1]"));
   }
   if (where == "stdout" || where == "-") {
-    return std::unique_ptr<AccessLog>(new AccessLog(STDOUT_FILENO, false, sample));
+    return std::unique_ptr<AccessLog>(new AccessLog(STDOUT_FILENO, false, sample, flush_interval));
   }
   const int fd = ::open(where.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("--access_log ", where, ": cannot open it (", std::strerror(errno), ")"));
   }
-  return std::unique_ptr<AccessLog>(new AccessLog(fd, true, sample));
+  return std::unique_ptr<AccessLog>(new AccessLog(fd, true, sample, flush_interval));
 }
 
-AccessLog::AccessLog(int fd, bool owns_fd, double sample)
-    : fd_(fd), owns_fd_(owns_fd), sample_(sample), writer_([this] { Run(); }) {}
+AccessLog::AccessLog(int fd, bool owns_fd, double sample, Nanos flush_interval)
+    : fd_(fd), owns_fd_(owns_fd), sample_(sample), flush_interval_(flush_interval), writer_([this] {
+        Run();
+      }) {}
 
 AccessLog::~AccessLog() {
   {
@@ -164,7 +166,7 @@ void AccessLog::Run() {
   pthread_setname_np(pthread_self(), "access-log");
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
-    wake_.wait_for(lock, std::chrono::nanoseconds(kFlushInterval), [this] { return stopping_; });
+    wake_.wait_for(lock, std::chrono::nanoseconds(flush_interval_), [this] { return stopping_; });
     lock.unlock();
     while (DrainAll()) {
     }

@@ -36,8 +36,10 @@ class AccessLog {
   static constexpr Nanos kFlushInterval = 20 * kMillisecond;
 
   // "stdout", or a file opened for appending (created 0644 when missing). `sample` is the
-  // share of requests logged, (0, 1].
-  static absl::StatusOr<std::unique_ptr<AccessLog>> Open(const std::string& where, double sample);
+  // share of requests logged, (0, 1]. The writer drains every `flush_interval` (tests stretch
+  // it to see a full ring).
+  static absl::StatusOr<std::unique_ptr<AccessLog>> Open(const std::string& where, double sample,
+                                                         Nanos flush_interval = kFlushInterval);
   // Writes what is left, then stops the writer.
   ~AccessLog();
   AccessLog(const AccessLog&) = delete;
@@ -52,7 +54,7 @@ class AccessLog {
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
  private:
-  AccessLog(int fd, bool owns_fd, double sample);
+  AccessLog(int fd, bool owns_fd, double sample, Nanos flush_interval);
   void Run();
   // Writes what every ring holds; false when nothing was there.
   bool DrainAll();
@@ -60,6 +62,7 @@ class AccessLog {
   const int fd_;
   const bool owns_fd_;
   const double sample_;
+  const Nanos flush_interval_;
   std::atomic<uint64_t> dropped_{0};
 
   std::mutex mutex_;
