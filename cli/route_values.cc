@@ -7,6 +7,7 @@
 #include <tuple>
 #include <vector>
 
+#include "cli/struct_fields.h"
 #include "cli/units.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -49,7 +50,8 @@ std::string ProtoJsonDuration(int64_t nanos) {
 void NormalizeRouteJson(google::protobuf::ListValue& routes) {
   for (google::protobuf::Value& route : *routes.mutable_values()) {
     if (!route.has_struct_value()) continue;  // the Route parser says what is wrong with it
-    for (auto& [name, value] : *route.mutable_struct_value()->mutable_fields()) {
+    for (auto& [name, entry] : StructEntries(*route.mutable_struct_value())) {
+      google::protobuf::Value& value = *entry;
       if (!value.has_string_value()) continue;
       if (IsDurationField(name)) {
         std::optional<int64_t> nanos = ParseDuration(value.string_value());

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/printer.h"
+#include "cli/struct_fields.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -52,7 +53,7 @@ std::string Key(const std::string& key) {
 }
 
 bool IsEmptyCollection(const Value& value) {
-  return (value.has_struct_value() && value.struct_value().fields().empty()) ||
+  return (value.has_struct_value() && StructSize(value.struct_value()) == 0) ||
          (value.has_list_value() && value.list_value().values().empty());
 }
 
@@ -65,14 +66,14 @@ std::string Inline(const Value& value) {
   return Scalar(value);
 }
 
-void Emit(const Value& value, size_t indent, std::string& out);
+void Emit(Value& value, size_t indent, std::string& out);
 
-void EmitStruct(const google::protobuf::Struct& object, size_t indent, std::string& out) {
-  std::vector<std::string> keys;
-  for (const auto& [key, unused] : object.fields()) keys.push_back(key);
-  std::sort(keys.begin(), keys.end());
-  for (const std::string& key : keys) {
-    const Value& value = object.fields().at(key);
+void EmitStruct(google::protobuf::Struct& object, size_t indent, std::string& out) {
+  std::vector<std::pair<std::string, Value*>> entries = StructEntries(object);
+  std::sort(entries.begin(), entries.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [key, entry] : entries) {
+    Value& value = *entry;
     out += std::string(indent, ' ') + Key(key) + ":";
     if (IsCollection(value)) {
       out += "\n";
@@ -86,12 +87,12 @@ void EmitStruct(const google::protobuf::Struct& object, size_t indent, std::stri
   }
 }
 
-void EmitList(const google::protobuf::ListValue& list, size_t indent, std::string& out) {
-  for (const Value& item : list.values()) {
+void EmitList(google::protobuf::ListValue& list, size_t indent, std::string& out) {
+  for (Value& item : *list.mutable_values()) {
     if (item.has_struct_value() && !IsEmptyCollection(item)) {
       // "- first: 1\n  second: 2": the item's first line shares the dash.
       std::string nested;
-      EmitStruct(item.struct_value(), indent + 2, nested);
+      EmitStruct(*item.mutable_struct_value(), indent + 2, nested);
       out += std::string(indent, ' ') + "-" + nested.substr(indent + 1);
     } else if (IsCollection(item)) {
       out += std::string(indent, ' ') + "-\n";
@@ -102,11 +103,11 @@ void EmitList(const google::protobuf::ListValue& list, size_t indent, std::strin
   }
 }
 
-void Emit(const Value& value, size_t indent, std::string& out) {
+void Emit(Value& value, size_t indent, std::string& out) {
   if (value.has_struct_value() && !IsEmptyCollection(value)) {
-    EmitStruct(value.struct_value(), indent, out);
+    EmitStruct(*value.mutable_struct_value(), indent, out);
   } else if (value.has_list_value() && !IsEmptyCollection(value)) {
-    EmitList(value.list_value(), indent, out);
+    EmitList(*value.mutable_list_value(), indent, out);
   } else {
     out += std::string(indent, ' ') + Inline(value) + "\n";
   }
