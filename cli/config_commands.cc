@@ -230,9 +230,8 @@ bool ApplyChangesWorkers(const Context& context, const ConfigApplyOptions& optio
   for (const std::string& address : context.addresses) {
     NodeClient client(address, context.timeout, context.transport);
     UpdateConfigResponse response;
-    if (!client.UpdateConfig(*request, &response).ok()) continue;
-    for (const auto& change : response.diff()) {
-      if (change.field() == "workers") return true;
+    if (client.UpdateConfig(*request, &response).ok() && DiffTouches(response, "workers")) {
+      return true;
     }
   }
   return false;

@@ -74,9 +74,8 @@ bool RollbackChangesWorkers(const Context& context, const ConfigRollbackOptions&
   for (const std::string& address : context.addresses) {
     NodeClient client(address, context.timeout, context.transport);
     proxynode::v1::UpdateConfigResponse response;
-    if (!client.RollbackConfig(request, &response).ok()) continue;
-    for (const auto& change : response.diff()) {
-      if (change.field() == "workers") return true;
+    if (client.RollbackConfig(request, &response).ok() && DiffTouches(response, "workers")) {
+      return true;
     }
   }
   return false;

@@ -36,6 +36,13 @@ std::string DiffLines(const google::protobuf::RepeatedPtrField<ConfigFieldChange
   return out;
 }
 
+bool DiffTouches(const UpdateConfigResponse& response, std::string_view field) {
+  for (const ConfigFieldChange& change : response.diff()) {
+    if (change.field() == field) return true;
+  }
+  return false;
+}
+
 std::string DiffCell(const google::protobuf::RepeatedPtrField<ConfigFieldChange>& diff) {
   std::string out;
   for (const ConfigFieldChange& change : diff) {

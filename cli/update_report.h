@@ -29,6 +29,9 @@ NodeReport UpdateReport(const std::string& address,
 std::string DiffLines(
     const google::protobuf::RepeatedPtrField<proxynode::v1::ConfigFieldChange>& diff);
 
+// Whether the diff changes `field` (e.g. "workers", which asks for confirmation).
+bool DiffTouches(const proxynode::v1::UpdateConfigResponse& response, std::string_view field);
+
 // The same on one line for a table cell: "delay: 100ms -> 250ms; workers: 2 -> 3".
 std::string DiffCell(
     const google::protobuf::RepeatedPtrField<proxynode::v1::ConfigFieldChange>& diff);
