@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "controlplane/fault_translator.h"
 #include "controlplane/proto_duration.h"
+#include "controlplane/tcp_proxy_translator.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
@@ -133,6 +134,25 @@ absl::Status CopyFaults(const v1::NodeConfig& update, NodeConfig& config) {
   return absl::OkStatus();
 }
 
+// The whole list, like routes: a proxy's toxics are part of it.
+absl::Status CopyTcpProxies(const v1::NodeConfig& update, NodeConfig& config) {
+  std::vector<TcpProxyConfig> proxies;
+  proxies.reserve(static_cast<size_t>(update.tcp_proxies_size()));
+  for (int i = 0; i < update.tcp_proxies_size(); ++i) {
+    const v1::TcpProxy& proto = update.tcp_proxies(i);
+    absl::StatusOr<TcpProxyConfig> proxy = TcpProxyFromProto(
+        proto.name().empty() ? absl::StrCat("tcp_proxies[", i, "]")
+                             : absl::StrCat("tcp_proxies[", proto.name(), "]"),
+        proto);
+    if (!proxy.ok()) {
+      return proxy.status();
+    }
+    proxies.push_back(*std::move(proxy));
+  }
+  config.tcp_proxies = std::move(proxies);
+  return absl::OkStatus();
+}
+
 // One entry per settable field: its mask path, whether `update` has it, and how to copy it.
 struct FieldRule {
   const char* path;
@@ -178,6 +198,8 @@ const FieldRule kFieldRules[] = {
     FieldRule{"faults", [](const v1::NodeConfig& u) { return u.faults_size() > 0; }, CopyFaults},
     PROXYNODE_SCALAR_FIELD(max_active_faults),
     PROXYNODE_SCALAR_FIELD(fault_seed),
+    FieldRule{"tcp_proxies", [](const v1::NodeConfig& u) { return u.tcp_proxies_size() > 0; },
+              CopyTcpProxies},
 };
 
 #undef PROXYNODE_SCALAR_FIELD
@@ -231,6 +253,9 @@ v1::NodeConfig ToProto(const NodeConfig& config) {
   }
   proto.set_max_active_faults(config.max_active_faults);
   proto.set_fault_seed(config.fault_seed);
+  for (const TcpProxyConfig& proxy : config.tcp_proxies) {
+    *proto.add_tcp_proxies() = ToProto(proxy);
+  }
   return proto;
 }
 

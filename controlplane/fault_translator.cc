@@ -8,7 +8,6 @@
 #include "dataplane/http/http_parser.h"
 
 namespace proxynode {
-namespace {
 
 absl::StatusOr<DelayDistribution> DistributionFromProto(const std::string& field,
                                                         const v1::DelayDistribution& proto) {
@@ -100,6 +99,8 @@ v1::DelayDistribution ToProto(const DelayDistribution& d) {
   }
   return proto;
 }
+
+namespace {
 
 absl::StatusOr<FaultMatch> MatchFromProto(const std::string& field, const v1::FaultMatch& proto) {
   FaultMatch match;

@@ -14,6 +14,11 @@
 
 namespace proxynode {
 
+// A delay distribution (fault rules, latency toxics); `field` names it in refusals.
+absl::StatusOr<DelayDistribution> DistributionFromProto(const std::string& field,
+                                                        const v1::DelayDistribution& proto);
+v1::DelayDistribution ToProto(const DelayDistribution& d);
+
 // `now` turns an `expires_after` into an absolute expiry.
 absl::StatusOr<FaultRule> FaultRuleFromProto(const std::string& field, const v1::FaultRule& proto,
                                              absl::Time now);

@@ -36,47 +36,6 @@ absl::Status CheckCount(const std::string& field, uint64_t value, uint64_t low, 
   return absl::OkStatus();
 }
 
-// Why `address` is not "host:port" (host a name, an IPv4 literal or a bracketed IPv6
-// literal; port 1-65535), or empty when it is. Only the syntax: whether a name resolves is
-// the control plane's check (ResolveUpstreams), as it needs the resolver.
-std::string HostPortProblem(std::string_view address) {
-  size_t colon = address.rfind(':');
-  if (colon == std::string_view::npos) {
-    return "no :port";
-  }
-  std::string_view host = address.substr(0, colon);
-  std::string_view port_text = address.substr(colon + 1);
-  unsigned port = 0;
-  auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || error != std::errc() || end != port_text.data() + port_text.size() ||
-      port < 1 || port > 65535) {
-    return "port must be 1-65535";
-  }
-  if (host.empty()) {
-    return "no host";
-  }
-  if (host.front() == '[') {
-    in6_addr ignored{};
-    std::string literal(host.substr(1, host.size() - 1 - (host.back() == ']' ? 1 : 0)));
-    if (host.size() < 2 || host.back() != ']' ||
-        inet_pton(AF_INET6, literal.c_str(), &ignored) != 1) {
-      return "bad [IPv6] literal";
-    }
-    return "";
-  }
-  in6_addr unbracketed{};
-  if (inet_pton(AF_INET6, std::string(host).c_str(), &unbracketed) == 1) {
-    return "an IPv6 host needs brackets, e.g. [::1]:8080";
-  }
-  for (char c : host) {
-    bool name_char = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                     c == '-' || c == '.' || c == '_';
-    if (!name_char) {
-      return "host must be a name or an IP literal";
-    }
-  }
-  return "";
-}
 
 absl::Status CheckUpstreams(const std::string& field, const RouteConfig& route) {
   if (route.action == RouteAction::kRespond) {
@@ -184,6 +143,45 @@ absl::Status CheckFaultTargets(const NodeConfig& c) {
 
 }  // namespace
 
+std::string HostPortProblem(std::string_view address, bool allow_port_zero) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos) {
+    return "no :port";
+  }
+  std::string_view host = address.substr(0, colon);
+  std::string_view port_text = address.substr(colon + 1);
+  unsigned port = 0;
+  auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || error != std::errc() || end != port_text.data() + port_text.size() ||
+      port < (allow_port_zero ? 0u : 1u) || port > 65535) {
+    return allow_port_zero ? "port must be 0-65535" : "port must be 1-65535";
+  }
+  if (host.empty()) {
+    return "no host";
+  }
+  if (host.front() == '[') {
+    in6_addr ignored{};
+    std::string literal(host.substr(1, host.size() - 1 - (host.back() == ']' ? 1 : 0)));
+    if (host.size() < 2 || host.back() != ']' ||
+        inet_pton(AF_INET6, literal.c_str(), &ignored) != 1) {
+      return "bad [IPv6] literal";
+    }
+    return "";
+  }
+  in6_addr unbracketed{};
+  if (inet_pton(AF_INET6, std::string(host).c_str(), &unbracketed) == 1) {
+    return "an IPv6 host needs brackets, e.g. [::1]:8080";
+  }
+  for (char c : host) {
+    bool name_char = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                     c == '-' || c == '.' || c == '_';
+    if (!name_char) {
+      return "host must be a name or an IP literal";
+    }
+  }
+  return "";
+}
+
 std::string FormatDuration(Nanos duration) {
   return absl::FormatDuration(absl::Nanoseconds(duration));
 }
@@ -207,6 +205,7 @@ absl::Status ValidateConfig(const NodeConfig& c) {
   status.Update(CheckRoutes(c.routes));
   status.Update(ValidateFaultRules(c.faults));
   status.Update(CheckFaultTargets(c));
+  status.Update(ValidateTcpProxies(c.tcp_proxies));
   status.Update(
       CheckCount("max_active_faults", c.max_active_faults, 0, ConfigBounds::kMaxConnections));
   return status;  // Update() keeps the first error

@@ -7,10 +7,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "dataplane/config/route_config.h"
+#include "dataplane/config/tcp_proxy_config.h"
 #include "dataplane/core/clock.h"
 #include "dataplane/fault/fault_rule.h"
 
@@ -41,6 +43,8 @@ struct NodeConfig {
   // Seeds the workers' fault generators (worker i draws from seed + i), so that a run can be
   // repeated. 0 = a random seed at start.
   uint64_t fault_seed = 0;
+  // TCP proxies with their toxics (docs/tcp-proxies.md).
+  std::vector<TcpProxyConfig> tcp_proxies;
 
   bool operator==(const NodeConfig&) const = default;
 };
@@ -65,6 +69,11 @@ struct ConfigBounds {
 
 // OK, or INVALID_ARGUMENT naming the first offending field, its value and the allowed range.
 absl::Status ValidateConfig(const NodeConfig& config);
+
+// Why `address` is not "host:port" (host a name, an IPv4 literal or a bracketed IPv6
+// literal; port 1-65535, or 0-65535 with `allow_port_zero`), or empty when it is. Only the
+// syntax: whether a name resolves is the control plane's check, as it needs the resolver.
+std::string HostPortProblem(std::string_view address, bool allow_port_zero = false);
 
 // "100ms", "1.5s", "0s": the compact form used in logs and error messages.
 std::string FormatDuration(Nanos duration);

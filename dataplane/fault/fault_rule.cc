@@ -31,16 +31,6 @@ bool IsPath(std::string_view text) {
   return !text.empty() && text.front() == '/' && http_syntax::IsVisible(text);
 }
 
-bool IsRuleName(std::string_view name) {
-  if (name.empty() || name.size() > FaultBounds::kMaxNameBytes) return false;
-  for (char c : name) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
-      return false;
-    }
-  }
-  return true;
-}
-
 // The largest value a distribution can draw, where it has one.
 Nanos LargestDelay(const DelayDistribution& d) {
   switch (d.shape) {
@@ -169,7 +159,7 @@ absl::Status CheckTriggers(const std::string& field, const HeaderTriggers& trigg
 }
 
 absl::Status CheckRule(const std::string& field, const FaultRule& rule) {
-  if (!IsRuleName(rule.name)) {
+  if (!IsResourceName(rule.name)) {
     return Invalid(field + ".name",
                    absl::StrCat("\"", absl::CEscape(rule.name),
                                 "\" must be 1-64 characters of A-Z a-z 0-9 . _ -"));
@@ -226,6 +216,16 @@ bool ParseAddress(std::string_view text, bool& ipv6, std::array<uint8_t, 16>& by
 }
 
 }  // namespace
+
+bool IsResourceName(std::string_view name) {
+  if (name.empty() || name.size() > FaultBounds::kMaxNameBytes) return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+      return false;
+    }
+  }
+  return true;
+}
 
 absl::StatusOr<ClientRange> ParseClientRange(std::string_view text) {
   ClientRange range;

@@ -138,6 +138,9 @@ struct FaultBounds {
   static constexpr uint64_t kMaxBytesPerSecond = uint64_t{1} << 40;
 };
 
+// A fault rule's, TCP proxy's or toxic's name: 1-64 characters of A-Z a-z 0-9 . _ -
+bool IsResourceName(std::string_view name);
+
 // OK, or INVALID_ARGUMENT naming the first offending field (e.g. "faults[2].abort.status").
 absl::Status ValidateFaultRules(const std::vector<FaultRule>& rules);
 
