@@ -295,6 +295,13 @@ absl::StatusOr<std::optional<NodeConfig>> ConfigPipeline::Check(const ConfigChan
   if (absl::Status status = ValidateAndResolve(*candidate, resolve_); !status.ok()) {
     return status;
   }
+  // Last, as it binds sockets: a TCP proxy's address in use refuses the change, and port 0
+  // becomes the port bound before anything is published (or answered, for a dry run).
+  if (absl::Status status =
+          dataplane_.tcp_listen_sockets().Bind(*candidate, running.version + 1, change.dry_run);
+      !status.ok()) {
+    return status;
+  }
   return std::optional<NodeConfig>(*std::move(candidate));
 }
 

@@ -120,6 +120,7 @@ class StatsWatcher : public grpc::ServerWriteReactor<v1::Stats> {
   void SendNext() {
     StatsSnapshot stats = service_.dataplane_.CollectStats();
     message_ = ToProto(stats, service_.dataplane_.CollectProxyStats(), service_.dataplane_.Info());
+    FillTcpProxies(service_.dataplane_.CollectTcpProxyStats(), &message_);
     MonoTime now = MonotonicNow();
     if (previous_time_ != 0) {
       double seconds = static_cast<double>(now - previous_time_) / 1e9;
@@ -155,7 +156,10 @@ ControlService::ControlService(Dataplane& dataplane, ConfigPipeline& pipeline,
       settings_(std::move(settings)) {}
 
 v1::Stats ControlService::CurrentStats() const {
-  return ToProto(dataplane_.CollectStats(), dataplane_.CollectProxyStats(), dataplane_.Info());
+  v1::Stats stats =
+      ToProto(dataplane_.CollectStats(), dataplane_.CollectProxyStats(), dataplane_.Info());
+  FillTcpProxies(dataplane_.CollectTcpProxyStats(), &stats);
+  return stats;
 }
 
 grpc::ServerUnaryReactor* ControlService::GetConfig(grpc::CallbackServerContext* context,
@@ -310,6 +314,8 @@ grpc::ServerUnaryReactor* ControlService::ListConnections(grpc::CallbackServerCo
       out->set_state(std::string(row.state));
       out->set_bytes_in(row.bytes_in);
       out->set_bytes_out(row.bytes_out);
+      out->set_tcp_proxy(row.tcp_proxy);
+      out->set_upstream(row.upstream);
     }
     reactor->Finish(grpc::Status::OK);
   });

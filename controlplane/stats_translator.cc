@@ -111,6 +111,24 @@ v1::Stats ToProto(const StatsSnapshot& stats, const ProxyStatsSnapshot& proxy,
   return proto;
 }
 
+void FillTcpProxies(const std::vector<TcpProxyStatsValues>& proxies, v1::Stats* out) {
+  for (const TcpProxyStatsValues& values : proxies) {
+    v1::TcpProxyStats* proxy = out->add_tcp_proxies();
+    proxy->set_name(values.name);
+#define PROXYNODE_SET(name, help) proxy->set_##name(values.name);
+    PROXYNODE_TCP_PROXY_COUNTERS(PROXYNODE_SET)
+#undef PROXYNODE_SET
+    proxy->set_active(values.active);
+    for (const ToxicStatsValues& toxic_values : values.toxics) {
+      v1::ToxicStats* toxic = proxy->add_toxics();
+      toxic->set_name(toxic_values.name);
+      toxic->set_type(toxic_values.type);
+      toxic->set_applied(toxic_values.applied);
+      toxic->set_skipped(toxic_values.skipped);
+    }
+  }
+}
+
 void FillIntervalLatency(const StatsSnapshot& now, const StatsSnapshot& before, v1::Stats* out) {
   FillLatency(now.timer_lateness.Since(before.timer_lateness),
               out->mutable_interval_timer_lateness());

@@ -26,8 +26,9 @@ std::pair<std::string, std::string> SplitHostPort(const std::string& address) {
   return {host, address.substr(colon + 1)};
 }
 
-absl::Status Resolve(const std::string& field, Upstream& upstream) {
-  auto [host, port] = SplitHostPort(upstream.address);
+absl::Status Resolve(const std::string& field, const std::string& address_text,
+                     SocketAddress& resolved) {
+  auto [host, port] = SplitHostPort(address_text);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -40,14 +41,14 @@ absl::Status Resolve(const std::string& field, Upstream& upstream) {
                                            : "no IPv4 or IPv6 address";
   for (const addrinfo* entry = found; error == 0 && entry != nullptr; entry = entry->ai_next) {
     if ((entry->ai_family == AF_INET || entry->ai_family == AF_INET6) &&
-        entry->ai_addrlen <= sizeof(upstream.resolved.storage)) {
-      std::memcpy(&upstream.resolved.storage, entry->ai_addr, entry->ai_addrlen);
-      upstream.resolved.length = entry->ai_addrlen;
+        entry->ai_addrlen <= sizeof(resolved.storage)) {
+      std::memcpy(&resolved.storage, entry->ai_addr, entry->ai_addrlen);
+      resolved.length = entry->ai_addrlen;
       return absl::OkStatus();
     }
   }
-  return absl::InvalidArgumentError(absl::StrCat(field, ": \"", absl::CEscape(upstream.address),
-                                                 "\" does not resolve: ", reason));
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": \"", absl::CEscape(address_text), "\" does not resolve: ", reason));
 }
 
 }  // namespace
@@ -59,11 +60,21 @@ absl::Status ResolveUpstreams(NodeConfig& config) {
       if (upstreams[j].resolved.length != 0) {
         continue;
       }
-      if (absl::Status status =
-              Resolve(absl::StrCat("routes[", i, "].upstreams[", j, "]"), upstreams[j]);
+      if (absl::Status status = Resolve(absl::StrCat("routes[", i, "].upstreams[", j, "]"),
+                                        upstreams[j].address, upstreams[j].resolved);
           !status.ok()) {
         return status;
       }
+    }
+  }
+  for (TcpProxyConfig& proxy : config.tcp_proxies) {
+    if (proxy.upstream_resolved.length != 0) {
+      continue;
+    }
+    if (absl::Status status = Resolve(absl::StrCat("tcp_proxies[", proxy.name, "].upstream"),
+                                      proxy.upstream, proxy.upstream_resolved);
+        !status.ok()) {
+      return status;
     }
   }
   return absl::OkStatus();

@@ -1,7 +1,7 @@
 #pragma once
 
-// Resolves the upstream addresses of a config's proxy routes, on the control plane's thread,
-// before the config is published: workers only ever connect to Upstream::resolved.
+// Resolves the upstream addresses of a config's proxy routes and TCP proxies, on the control
+// plane's thread, before the config is published: workers only ever connect to Upstream::resolved.
 
 #include "absl/status/status.h"
 #include "dataplane/config/config_snapshot.h"

@@ -22,8 +22,24 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(DataplaneOptions op
     close(*http_fd);
     return admin_fd.status();
   }
-  return std::unique_ptr<Dataplane>(
-      new Dataplane(std::move(options), *http_fd, *admin_fd, fd_limits));
+  auto dataplane =
+      std::unique_ptr<Dataplane>(new Dataplane(std::move(options), *http_fd, *admin_fd, fd_limits));
+  if (absl::Status status = dataplane->BindStartupTcpProxies(); !status.ok()) {
+    return status;
+  }
+  return dataplane;
+}
+
+absl::Status Dataplane::BindStartupTcpProxies() {
+  std::lock_guard<std::mutex> lock(config_mutex_);
+  if (config_->tcp_proxies.empty()) return absl::OkStatus();
+  NodeConfig config = *config_;
+  if (absl::Status status = tcp_listen_sockets_.Bind(config, config.version, /*dry_run=*/false);
+      !status.ok()) {
+    return status;
+  }
+  config_ = std::make_shared<const ConfigSnapshot>(std::move(config));
+  return absl::OkStatus();
 }
 
 Dataplane::Dataplane(DataplaneOptions options, int http_fd, int admin_fd, FdLimits fd_limits)
@@ -37,6 +53,7 @@ Dataplane::Dataplane(DataplaneOptions options, int http_fd, int admin_fd, FdLimi
       admission_(static_cast<uint32_t>(
           std::min<uint64_t>(fd_limits.soft > kReservedFds ? fd_limits.soft - kReservedFds : 1,
                              ConfigBounds::kMaxConnections))),
+      tcp_listen_sockets_(options_.listen_backlog),
       admin_handler_([this] { return RenderMetrics(); }, draining_),
       config_(std::make_shared<const ConfigSnapshot>(options_.config)),
       cpus_(options_.cpu_local ? AllowedCpus() : std::vector<int>{}) {}
@@ -57,6 +74,7 @@ std::unique_ptr<Worker> Dataplane::MakeWorker(const ConfigSnapshotPtr& config,
   worker.admission = &admission_;
   worker.proxy_stats = &proxy_stats_;
   worker.access_log = options_.access_log.get();
+  worker.tcp_proxy_stats = &tcp_proxy_stats_;
   worker.config = config;
   worker.stats = std::make_shared<WorkerStats>();
   worker.thread_name = absl::StrCat("worker-", worker.index);
@@ -114,7 +132,11 @@ void Dataplane::PublishConfig(ConfigSnapshotPtr config, absl::AnyInvocable<void(
     absl::AnyInvocable<void()> applied;
   };
   auto countdown = std::make_shared<Countdown>();
-  countdown->applied = std::move(applied);
+  // Once every worker runs `config`, the TCP proxies' sockets it no longer uses can close.
+  countdown->applied = [this, config, applied = std::move(applied)]() mutable {
+    tcp_listen_sockets_.Retain(*config);
+    applied();
+  };
   auto ack = [countdown] {
     if (countdown->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       countdown->applied();
@@ -135,6 +157,9 @@ void Dataplane::PublishConfig(ConfigSnapshotPtr config, absl::AnyInvocable<void(
     worker->PublishConfig(config, ack);
   }
   admin_worker_->PublishConfig(config, ack);
+  for (auto& worker : retiring_) {
+    worker->PublishToRetiring(config);  // no longer accepting: nothing to wait for
+  }
   while (workers_.size() < wanted) {
     workers_.push_back(MakeWorker(config, ack));
     workers_.back()->Start();

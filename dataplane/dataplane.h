@@ -22,11 +22,13 @@
 #include "dataplane/server/admin_handler.h"
 #include "dataplane/server/admission.h"
 #include "dataplane/server/request_handler.h"
+#include "dataplane/server/tcp_listen_sockets.h"
 #include "dataplane/server/worker.h"
 #include "dataplane/stats/config_reload_stats.h"
 #include "dataplane/stats/prometheus.h"
 #include "dataplane/stats/proxy_stats.h"
 #include "dataplane/stats/stats_registry.h"
+#include "dataplane/stats/tcp_proxy_stats.h"
 
 namespace proxynode {
 
@@ -94,6 +96,13 @@ class Dataplane {
   StatsSnapshot CollectStats() const { return stats_.Collect(); }
   // Per upstream and per route (reverse proxy); empty when no proxy route was ever used.
   ProxyStatsSnapshot CollectProxyStats() const { return proxy_stats_.Collect(); }
+  // Per TCP proxy and toxic; every proxy ever configured.
+  std::vector<TcpProxyStatsValues> CollectTcpProxyStats() const {
+    return tcp_proxy_stats_.Collect();
+  }
+  // The TCP proxies' listening sockets: the config pipeline binds a config's before it is
+  // published (TcpListenSockets::Bind).
+  TcpListenSockets& tcp_listen_sockets() { return tcp_listen_sockets_; }
   NodeInfo Info() const;
   // The Prometheus text of /metrics; reads /proc (process_* metrics), so not for a worker.
   std::string RenderMetrics() const;
@@ -102,6 +111,8 @@ class Dataplane {
 
  private:
   Dataplane(DataplaneOptions options, int http_fd, int admin_fd, FdLimits fd_limits);
+  // Binds the start-up config's TCP proxies (before any worker runs).
+  absl::Status BindStartupTcpProxies();
   std::unique_ptr<Worker> MakeWorker(const ConfigSnapshotPtr& config,
                                      std::function<void()> on_listening)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(workers_mutex_);
@@ -124,6 +135,8 @@ class Dataplane {
   Admission admission_;
   StatsRegistry stats_;
   ProxyStatsRegistry proxy_stats_;
+  TcpProxyStatsRegistry tcp_proxy_stats_;
+  TcpListenSockets tcp_listen_sockets_;
   ConfigReloadStats config_reloads_;
   RespondHandler respond_handler_;
   AdminHandler admin_handler_;

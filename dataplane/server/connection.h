@@ -57,6 +57,9 @@ struct ConnectionInfo {
   std::string_view state;
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
+  // A TCP relay: its proxy and upstream; empty for HTTP.
+  std::string tcp_proxy = {};
+  std::string upstream = {};
 };
 
 class Connection final : public FileEventHandler,

@@ -41,6 +41,16 @@ Worker::Worker(WorkerOptions options)
       access_ = std::make_unique<AccessRecorder>(options_.access_log);
       context_.access = access_.get();
     }
+    if (options_.tcp_proxy_stats != nullptr) {
+      tcp_proxies_ = std::make_unique<TcpProxyHost>(
+          TcpProxyHost::Options{.worker_index = options_.index,
+                                .loop = &loop_,
+                                .pool = &pool_,
+                                .worker_stats = options_.stats.get(),
+                                .stats = options_.tcp_proxy_stats,
+                                .next_id = [this] { return NextConnectionId(); }});
+      tcp_proxies_->set_on_relay_closed([this] { UpdateDrained(); });
+    }
   }
   if (options_.cpu >= 0) {
     context_.cpu = options_.cpu;
@@ -55,6 +65,9 @@ void Worker::Start() {
   loop_.Post([this] {
     if (upstreams_ != nullptr) {
       upstreams_->Sync(snapshots_.current());
+    }
+    if (tcp_proxies_ != nullptr) {
+      tcp_proxies_->Apply(options_.config);
     }
     listener_.Enable();
     if (options_.on_listening) {
@@ -78,6 +91,7 @@ void Worker::StopAndJoin() {
     // Tear down in the loop thread: the loop runs tasks posted before Stop() on its way out.
     loop_.Post([this] {
       StopAccepting();
+      tcp_proxies_.reset();
       connections_.clear();
       context_.serving = nullptr;
       serving_.reset();
@@ -94,6 +108,9 @@ void Worker::PublishConfig(ConfigSnapshotPtr config, absl::AnyInvocable<void()> 
   loop_.Post([this, config = std::move(config), applied = std::move(applied)]() mutable {
     const Nanos old_header_timeout = snapshots_.current().header_timeout;
     const Nanos old_idle_timeout = snapshots_.current().idle_timeout;
+    if (tcp_proxies_ != nullptr) {
+      tcp_proxies_->Apply(config);
+    }
     snapshots_.Publish(std::move(config));
     if (upstreams_ != nullptr) {
       upstreams_->Sync(snapshots_.current());
@@ -113,6 +130,15 @@ void Worker::PublishConfig(ConfigSnapshotPtr config, absl::AnyInvocable<void()> 
       }
     }
     applied();
+  });
+}
+
+void Worker::PublishToRetiring(ConfigSnapshotPtr config) {
+  loop_.Post([this, config = std::move(config)]() mutable {
+    if (tcp_proxies_ != nullptr) {
+      tcp_proxies_->Apply(config);
+    }
+    snapshots_.Publish(std::move(config));
   });
 }
 
@@ -140,6 +166,9 @@ void Worker::AbortConnections() {
   loop_.Post([this] {
     for (Connection* connection : OpenConnections()) {
       connection->Abort();
+    }
+    if (tcp_proxies_ != nullptr) {
+      tcp_proxies_->AbortRelays();
     }
     UpdateDrained();
   });
@@ -199,6 +228,20 @@ void Worker::CollectConnections(absl::AnyInvocable<void(std::vector<ConnectionIn
         rows.push_back(connection->Describe(options_.index));
       }
     }
+    if (tcp_proxies_ != nullptr) {
+      for (RelayInfo& relay : tcp_proxies_->DescribeRelays()) {
+        rows.push_back(ConnectionInfo{.id = relay.id,
+                                      .worker = options_.index,
+                                      .peer = std::move(relay.peer),
+                                      .accepted_at = relay.accepted_at,
+                                      .requests_served = 0,
+                                      .state = relay.state,
+                                      .bytes_in = relay.bytes_in,
+                                      .bytes_out = relay.bytes_out,
+                                      .tcp_proxy = std::move(relay.proxy),
+                                      .upstream = std::move(relay.upstream)});
+      }
+    }
     done(std::move(rows));
   });
 }
@@ -245,6 +288,9 @@ void Worker::StopAccepting() {
   share_timer_.Cancel();
   share_paused_ = false;
   listener_.Disable();
+  if (tcp_proxies_ != nullptr) {
+    tcp_proxies_->StopAccepting();
+  }
 }
 
 bool Worker::KeepsAcceptShare() const {
@@ -298,10 +344,13 @@ void Worker::OnConnectionClosed(Connection* connection) {
 }
 
 void Worker::UpdateDrained() {
-  if (context_.draining && connections_.empty()) {
+  // Relays count: a drain lets them run until its deadline, as their clients may be midway.
+  const bool empty =
+      connections_.empty() && (tcp_proxies_ == nullptr || tcp_proxies_->relay_count() == 0);
+  if (context_.draining && empty) {
     drained_.store(true, std::memory_order_release);
   }
-  if (context_.retiring && connections_.empty()) {
+  if (context_.retiring && empty) {
     retired_.store(true, std::memory_order_release);
   }
 }

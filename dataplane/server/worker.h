@@ -30,6 +30,7 @@
 #include "dataplane/server/idle_connections.h"
 #include "dataplane/server/listener.h"
 #include "dataplane/server/session_pool.h"
+#include "dataplane/server/tcp_proxy_host.h"
 #include "dataplane/server/worker_context.h"
 #include "dataplane/server/worker_faults.h"
 #include "dataplane/stats/worker_stats.h"
@@ -47,9 +48,10 @@ struct WorkerOptions {
   int listen_fd = -1;
   bool exclusive_accept = true;  // EPOLLEXCLUSIVE on the shared listening socket
   RequestHandler* handler = nullptr;
-  Admission* admission = nullptr;             // null: no limits (the admin listener)
-  ProxyStatsRegistry* proxy_stats = nullptr;  // null: never proxies (the admin listener)
-  AccessLog* access_log = nullptr;            // null: no access log
+  Admission* admission = nullptr;                    // null: no limits (the admin listener)
+  ProxyStatsRegistry* proxy_stats = nullptr;         // null: never proxies (the admin listener)
+  AccessLog* access_log = nullptr;                   // null: no access log
+  TcpProxyStatsRegistry* tcp_proxy_stats = nullptr;  // null: no TCP proxies (the admin listener)
   ConfigSnapshotPtr config;
   std::shared_ptr<WorkerStats> stats;
   std::string thread_name;
@@ -99,6 +101,8 @@ class Worker : public ConnectionOwner {
   void Adopt(ConnectionHandover handover);
   // Calls `done` in this worker's thread with a row per open connection.
   void CollectConnections(absl::AnyInvocable<void(std::vector<ConnectionInfo>)> done);
+  // Publishes `config` to a retiring worker (its relays take new toxics); no acknowledgement.
+  void PublishToRetiring(ConfigSnapshotPtr config);
   // Open connections (approximate when read from another thread).
   int64_t connection_count() const { return options_.stats->connections_active.Get(); }
   // True once draining and no connection is left.
@@ -159,6 +163,8 @@ class Worker : public ConnectionOwner {
   std::unique_ptr<WorkerFaults> faults_;
   std::unique_ptr<AccessRecorder> access_;
   std::unique_ptr<ServingContext> serving_;  // names the three above; null on the admin listener
+  // The TCP proxies' listeners and relays; null on the admin listener.
+  std::unique_ptr<TcpProxyHost> tcp_proxies_;
   // Last member: connections go first, while everything they point at still exists.
   absl::flat_hash_map<uint64_t, std::unique_ptr<Connection>> connections_;
 };

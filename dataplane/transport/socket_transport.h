@@ -21,6 +21,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "dataplane/core/buffer.h"
 #include "dataplane/core/buffer_pool.h"
@@ -76,6 +77,16 @@ class SocketTransport {
   // Writes from `out` (consuming what left) until it is empty, `limit` bytes left (a paced
   // response), or the socket is full.
   WriteResult Write(Buffer& out, size_t limit = SIZE_MAX);
+  // One read into `space` (a TCP relay's own queue): kWouldBlock when the socket is
+  // drained, kEof, kError; kOk when it filled `space` (more may wait).
+  ReadResult ReadSome(char* space, size_t capacity);
+  // One send of `data`: kWouldBlock with the bytes taken when the socket is full.
+  WriteResult WriteSome(std::string_view data);
+  // Zero-copy relaying (splice(2)): moves up to `most` bytes from the socket into a pipe
+  // (kWouldBlock, kEof, kError as ReadSome; kOk when the pipe took `most` or is full), and
+  // from a pipe into the socket (up to `bytes`; kWouldBlock when the socket is full).
+  ReadResult SpliceIn(int pipe_write_fd, size_t most);
+  WriteResult SpliceOut(int pipe_read_fd, size_t bytes);
   // Lingering: reads and drops whatever arrives. Returns the bytes dropped, and sets
   // `*ended` once the peer's EOF (or an error) came.
   size_t DiscardInput(bool* ended);

@@ -101,7 +101,7 @@ TEST_F(ProxyctlTest, ConfigSetThenGetShowsTheValues) {
   EXPECT_EQ(Field(*parsed, "delay").text, "0.250s");
   EXPECT_EQ(Number(Field(*parsed, "workers")), 3);
   EXPECT_EQ(Number(Field(*parsed, "version")), 2);
-  EXPECT_EQ(parsed->members.size(), 16u);  // every field, proto names
+  EXPECT_EQ(parsed->members.size(), 17u);  // every field, proto names
 
   Result one = RunOn(node_, {"config", "get", "delay"});
   ASSERT_EQ(one.code, 0) << one;

@@ -1,0 +1,441 @@
+#include "dataplane/relay/tcp_relay.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <limits>
+#include <utility>
+
+#include "dataplane/core/socket_ops.h"
+
+namespace proxynode {
+namespace {
+
+constexpr MonoTime kNever = std::numeric_limits<MonoTime>::max();
+
+}  // namespace
+
+TcpRelay::TcpRelay(RelayContext& context, uint64_t id, int client_fd, RelayProxy proxy)
+    : context_(context),
+      id_(id),
+      proxy_(std::move(proxy)),
+      accepted_at_(context.loop.now()),
+      client_(*this, client_fd, /*connecting=*/false),
+      timer_(context.loop.timers(), [this] { OnTimer(); }) {
+  up_.from = &client_;
+  down_.to = &client_;
+  up_.bytes_counter = &proxy_.stats->bytes_upstream;
+  down_.bytes_counter = &proxy_.stats->bytes_downstream;
+  proxy_.stats->connections.Add();
+  proxy_.stats->active.Add(1);
+}
+
+TcpRelay::~TcpRelay() {
+  if (!closed_) {
+    // Destroyed with its worker: close without telling the owner, which is going away.
+    closed_ = true;
+    client_.transport.Close();
+    if (upstream_) upstream_->transport.Close();
+    for (Flow* flow : {&up_, &down_}) {
+      context_.pipes.Drop(flow->pipe);
+      if (flow->held) flow->held->queue.Clear(context_.pool);
+    }
+    proxy_.stats->active.Add(-1);
+  }
+}
+
+void TcpRelay::Start() {
+  DrawToxics();
+  if (up_.effects.down || down_.effects.down) {
+    proxy_.stats->refused.Add();
+    Finish(Ending::kNormal);
+    return;
+  }
+  const SocketAddress& address = proxy_.config->upstream_resolved;
+  int fd = socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    proxy_.stats->connect_failures.Add();
+    Finish(Ending::kNormal);
+    return;
+  }
+  SetTcpNoDelay(fd);
+  bool connecting = false;
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) {
+    if (errno != EINPROGRESS) {
+      close(fd);
+      proxy_.stats->connect_failures.Add();
+      Finish(Ending::kNormal);
+      return;
+    }
+    connecting = true;
+  }
+  upstream_.emplace(*this, fd, connecting);
+  up_.to = &*upstream_;
+  down_.from = &*upstream_;
+  client_.transport.Register(context_.loop, &client_);
+  upstream_->transport.Register(context_.loop, &*upstream_);
+  connected_ = !connecting;
+  if (connecting) connect_deadline_ = now() + proxy_.config->connect_timeout;
+  Progress();
+}
+
+void TcpRelay::ApplyToxics(RelayProxy proxy) {
+  const bool same_toxics = proxy.config->toxics == proxy_.config->toxics;
+  proxy_ = std::move(proxy);
+  if (same_toxics) {
+    // The effects point into the old snapshot's toxics: take the new ones, same draws.
+    ApplyEffects(up_, ToxicStream::kUpstream);
+    ApplyEffects(down_, ToxicStream::kDownstream);
+  } else {
+    DrawToxics();
+  }
+  if (up_.effects.down || down_.effects.down) {
+    proxy_.stats->refused.Add();
+    Finish(Ending::kNormal);
+    return;
+  }
+  Progress();
+}
+
+void TcpRelay::Abort() { Finish(Ending::kNormal); }
+
+void TcpRelay::DrawToxics() {
+  hit_mask_ = 0;
+  const std::vector<ToxicConfig>& toxics = proxy_.config->toxics;
+  for (size_t i = 0; i < toxics.size(); ++i) {
+    // Unit() is in (0, 1): toxicity 1 always hits, 0 never does.
+    const bool hit = toxics[i].toxicity > 0 && context_.random.Unit() < toxics[i].toxicity;
+    if (hit) hit_mask_ |= uint32_t{1} << i;
+    if (ToxicStats* stats = proxy_.toxic_stats[i]; stats != nullptr) {
+      (hit ? stats->applied : stats->skipped).Add();
+    }
+  }
+  ApplyEffects(up_, ToxicStream::kUpstream);
+  ApplyEffects(down_, ToxicStream::kDownstream);
+}
+
+void TcpRelay::ApplyEffects(Flow& flow, ToxicStream stream) {
+  const FlowEffects old = flow.effects;
+  flow.effects = SummarizeEffects(*proxy_.config, hit_mask_, stream, context_.pacers);
+  const FlowEffects& effects = flow.effects;
+  const MonoTime t = now();
+  if (effects.touches_data() && !flow.held) flow.held = std::make_unique<Held>();
+  if (flow.held) {
+    Held& held = *flow.held;
+    // What the old toxics held back leaves now, in order.
+    for (size_t i = 0; i < held.mark_count; ++i) {
+      Mark& mark = held.marks[(held.first_mark + i) % kMaxHeldChunks];
+      mark.ready_at = std::min(mark.ready_at, t);
+    }
+    if (effects.rate != 0 && effects.rate != old.rate) held.pacer.Start(effects.rate, t);
+    if (effects.slicer == nullptr) {
+      held.slice_left = 0;
+      held.next_slice_at = 0;
+    }
+  }
+  if (effects.timeout == nullptr) {
+    flow.drop_until = 0;
+  } else if (old.timeout == nullptr) {
+    flow.drop_until = effects.timeout->timeout > 0 ? t + effects.timeout->timeout : 0;
+  }
+  if (effects.reset_peer == nullptr) flow.reset_at = 0;
+  if (effects.limit_bytes != old.limit_bytes) flow.limit_from = flow.forwarded;
+  if (effects.slow_close < 0) flow.close_at = 0;
+  if (!effects.touches_data() && flow.held && flow.held->mark_count == 0) {
+    flow.held->queue.Clear(context_.pool);
+    flow.held.reset();
+  }
+}
+
+void TcpRelay::OnSideEvent(Side& side, uint32_t events) {
+  const Readiness readiness = side.transport.OnEvents(events);
+  if (&side != &client_ && readiness.connect_ended) {
+    OnConnected(readiness.connect_error);
+    if (closed_) return;
+  }
+  Progress();
+}
+
+void TcpRelay::OnConnected(int error) {
+  if (error != 0) {
+    proxy_.stats->connect_failures.Add();
+    Finish(Ending::kNormal);
+    return;
+  }
+  connected_ = true;
+  connect_deadline_ = 0;
+}
+
+void TcpRelay::OnTimer() {
+  if (!connected_ && connect_deadline_ != 0 && now() >= connect_deadline_) {
+    proxy_.stats->connect_failures.Add();
+    Finish(Ending::kNormal);
+    return;
+  }
+  Progress();
+}
+
+void TcpRelay::Progress() {
+  if (closed_) return;
+  if (!connected_) {
+    timer_.ArmAt(connect_deadline_);
+    return;
+  }
+  wake_at_ = kNever;
+  if (!PumpFlow(up_) || !PumpFlow(down_)) return;
+  if (up_.sink_shut && down_.sink_shut) {
+    Finish(Ending::kNormal);
+    return;
+  }
+  if (wake_at_ != kNever) {
+    timer_.ArmAt(wake_at_);
+  } else {
+    timer_.Cancel();
+  }
+}
+
+bool TcpRelay::PumpFlow(Flow& flow) {
+  const MonoTime t = now();
+  if (flow.reset_at != 0 && t >= flow.reset_at) {
+    proxy_.stats->resets_injected.Add();
+    Finish(Ending::kReset);
+    return false;
+  }
+  if (flow.drop_until != 0 && t >= flow.drop_until) {
+    proxy_.stats->timeouts_injected.Add();
+    Finish(Ending::kNormal);
+    return false;
+  }
+  const bool held = flow.effects.touches_data() || (flow.held && flow.held->mark_count > 0);
+  if (held && flow.in_pipe == 0) {
+    if (!ReadHeld(flow) || !WriteHeld(flow)) return false;
+  } else if (!SpliceFlow(flow)) {  // also empties a pipe left from before the toxics came
+    return false;
+  }
+  if (flow.reset_at != 0) Wake(flow.reset_at);
+  if (flow.drop_until != 0) Wake(flow.drop_until);
+  return EndFlow(flow);
+}
+
+bool TcpRelay::SpliceFlow(Flow& flow) {
+  while (true) {
+    if (flow.in_pipe > 0) {
+      const WriteResult written = flow.to->transport.SpliceOut(flow.pipe.read_fd, flow.in_pipe);
+      flow.in_pipe -= written.bytes;
+      Account(flow, written.bytes, /*spliced=*/true);
+      if (written.status == IoStatus::kError) {
+        Finish(Ending::kNormal);
+        return false;
+      }
+      if (flow.in_pipe > 0) return true;  // the socket is full: its EPOLLOUT edge goes on
+    }
+    if (flow.pipe.valid()) context_.pipes.Put(std::exchange(flow.pipe, Pipe{}));
+    if (flow.source_ended || !flow.from->transport.readable()) return true;
+    if (flow.effects.touches_data()) return true;  // a toxic came: the next pass holds bytes
+    flow.pipe = context_.pipes.Take();
+    if (!flow.pipe.valid()) {
+      // No file descriptor for a pipe: relay through the buffers this time.
+      if (!flow.held) flow.held = std::make_unique<Held>();
+      return ReadHeld(flow) && WriteHeld(flow);
+    }
+    const ReadResult read = flow.from->transport.SpliceIn(flow.pipe.write_fd, kPipeChunk);
+    flow.in_pipe += read.bytes;
+    if (read.status == IoStatus::kError) {
+      Finish(Ending::kNormal);
+      return false;
+    }
+    if (read.status == IoStatus::kEof) flow.source_ended = true;
+    if (read.bytes == 0) {
+      context_.pipes.Put(std::exchange(flow.pipe, Pipe{}));
+      return true;
+    }
+  }
+}
+
+bool TcpRelay::ReadHeld(Flow& flow) {
+  Held& held = *flow.held;
+  const FlowEffects& effects = flow.effects;
+  while (!flow.source_ended && flow.from->transport.readable() &&
+         held.mark_count < kMaxHeldChunks) {
+    size_t available = 0;
+    char* space = held.queue.PrepareTail(context_.pool, &available);
+    if (space == nullptr) break;  // 256 KiB held: the source waits (backpressure)
+    const ReadResult read = flow.from->transport.ReadSome(space, available);
+    if (read.bytes > 0 && effects.drops_data()) {
+      // timeout and reset_peer: the data goes nowhere.
+      if (effects.timeout != nullptr && effects.timeout->timeout > 0) {
+        flow.drop_until = now() + effects.timeout->timeout;
+      }
+    } else if (read.bytes > 0) {
+      held.queue.Commit(read.bytes);
+      AddMark(flow, read.bytes);
+    }
+    if (effects.reset_peer != nullptr && flow.reset_at == 0 &&
+        (read.bytes > 0 || read.status == IoStatus::kEof)) {
+      flow.reset_at = now() + effects.reset_peer->timeout;
+    }
+    if (read.status == IoStatus::kError) {
+      Finish(Ending::kNormal);
+      return false;
+    }
+    if (read.status == IoStatus::kEof) flow.source_ended = true;
+    if (read.status != IoStatus::kOk) break;
+  }
+  if (held.queue.empty()) held.queue.Clear(context_.pool);
+  return true;
+}
+
+void TcpRelay::AddMark(Flow& flow, size_t bytes) {
+  Held& held = *flow.held;
+  MonoTime ready = now();
+  if (flow.effects.latency_mask != 0) {
+    ready += DrawChunkDelay(*proxy_.config, flow.effects.latency_mask, context_.random);
+  }
+  if (held.mark_count > 0) {
+    Mark& last = held.marks[(held.first_mark + held.mark_count - 1) % kMaxHeldChunks];
+    ready = std::max(ready, last.ready_at);  // bytes never overtake one another
+    if (last.ready_at == ready && last.bytes + bytes <= UINT32_MAX) {
+      last.bytes += static_cast<uint32_t>(bytes);
+      return;
+    }
+  }
+  held.marks[(held.first_mark + held.mark_count) % kMaxHeldChunks] = {static_cast<uint32_t>(bytes),
+                                                                      ready};
+  ++held.mark_count;
+}
+
+bool TcpRelay::WriteHeld(Flow& flow) {
+  Held& held = *flow.held;
+  const FlowEffects& effects = flow.effects;
+  const MonoTime t = now();
+  BytePacer* pacer = effects.shared_pacer != nullptr ? effects.shared_pacer
+                     : effects.rate != 0             ? &held.pacer
+                                                     : nullptr;
+  while (held.mark_count > 0) {
+    Mark& mark = held.marks[held.first_mark];
+    if (mark.ready_at > t) {
+      Wake(mark.ready_at);
+      break;
+    }
+    size_t bytes = std::min<size_t>(mark.bytes, held.queue.Front().size());
+    if (effects.slicer != nullptr) {
+      if (t < held.next_slice_at) {
+        Wake(held.next_slice_at);
+        break;
+      }
+      if (held.slice_left == 0) held.slice_left = DrawSliceSize(*effects.slicer, context_.random);
+      bytes = static_cast<size_t>(std::min<uint64_t>(bytes, held.slice_left));
+    }
+    if (pacer != nullptr) {
+      const size_t allowance = pacer->Allowance(t);
+      if (allowance == 0) {
+        Wake(pacer->ReadyAt(bytes));
+        break;
+      }
+      bytes = std::min(bytes, allowance);
+    }
+    if (effects.limit_bytes != FlowEffects::kNoLimit) {
+      const uint64_t sent = flow.forwarded - flow.limit_from;
+      bytes = static_cast<size_t>(
+          std::min<uint64_t>(bytes, effects.limit_bytes > sent ? effects.limit_bytes - sent : 0));
+    }
+    const WriteResult written =
+        bytes == 0 ? WriteResult{}
+                   : flow.to->transport.WriteSome(held.queue.Front().substr(0, bytes));
+    if (written.bytes > 0) {
+      held.queue.Consume(written.bytes, context_.pool);
+      mark.bytes -= static_cast<uint32_t>(written.bytes);
+      if (mark.bytes == 0) {
+        held.first_mark = (held.first_mark + 1) % kMaxHeldChunks;
+        --held.mark_count;
+      }
+      if (pacer != nullptr) pacer->Spend(written.bytes);
+      if (effects.slicer != nullptr) {
+        held.slice_left -= std::min<uint64_t>(held.slice_left, written.bytes);
+        if (held.slice_left == 0 && effects.slicer->delay > 0) {
+          held.next_slice_at = t + effects.slicer->delay;
+        }
+      }
+      Account(flow, written.bytes, /*spliced=*/false);
+    }
+    if (effects.limit_bytes != FlowEffects::kNoLimit &&
+        flow.forwarded - flow.limit_from >= effects.limit_bytes) {
+      Finish(Ending::kNormal);  // limit_data: the connection closes at the limit
+      return false;
+    }
+    if (written.status == IoStatus::kError) {
+      Finish(Ending::kNormal);
+      return false;
+    }
+    if (written.status == IoStatus::kWouldBlock) break;
+  }
+  if (held.queue.empty()) held.queue.Clear(context_.pool);
+  return true;
+}
+
+bool TcpRelay::EndFlow(Flow& flow) {
+  if (!flow.source_ended || flow.sink_shut) return true;
+  if (flow.in_pipe > 0 || (flow.held && flow.held->mark_count > 0)) return true;
+  if (flow.effects.reset_peer != nullptr) return true;  // the reset comes instead of the EOF
+  if (flow.effects.slow_close >= 0) {
+    if (flow.close_at == 0) flow.close_at = now() + flow.effects.slow_close;
+    if (now() < flow.close_at) {
+      Wake(flow.close_at);
+      return true;
+    }
+  }
+  flow.sink_shut = true;
+  flow.to->transport.ShutdownWrite();
+  return true;
+}
+
+void TcpRelay::Account(Flow& flow, size_t bytes, bool spliced) {
+  if (bytes == 0) return;
+  flow.forwarded += bytes;
+  flow.bytes_counter->Add(bytes);
+  if (spliced) proxy_.stats->bytes_spliced.Add(bytes);
+}
+
+void TcpRelay::Finish(Ending ending) {
+  if (closed_) return;
+  closed_ = true;
+  timer_.Cancel();
+  for (Side* side : {&client_, upstream_ ? &*upstream_ : nullptr}) {
+    if (side == nullptr) continue;
+    if (ending == Ending::kReset) {
+      side->transport.Reset();
+    } else {
+      side->transport.Close();
+    }
+  }
+  for (Flow* flow : {&up_, &down_}) {
+    if (flow->in_pipe > 0) {
+      context_.pipes.Drop(flow->pipe);
+    } else if (flow->pipe.valid()) {
+      context_.pipes.Put(std::exchange(flow->pipe, Pipe{}));
+    }
+    flow->in_pipe = 0;
+    if (flow->held) flow->held->queue.Clear(context_.pool);
+  }
+  proxy_.stats->active.Add(-1);
+  context_.owner.OnRelayClosed(this);
+}
+
+RelayInfo TcpRelay::Describe() const {
+  RelayInfo info;
+  info.id = id_;
+  info.peer = closed_ ? "" : PeerAddress(client_.transport.fd()).ToString();
+  info.proxy = proxy_.config->name;
+  info.upstream = proxy_.config->upstream;
+  info.accepted_at = accepted_at_;
+  info.state = !connected_                          ? "connecting"
+               : (up_.sink_shut || down_.sink_shut) ? "closing"
+                                                    : "relaying";
+  info.bytes_in = up_.forwarded;
+  info.bytes_out = down_.forwarded;
+  return info;
+}
+
+}  // namespace proxynode

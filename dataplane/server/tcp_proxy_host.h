@@ -1,0 +1,96 @@
+#pragma once
+
+// The TCP proxies of one worker (issue 19): a listener per enabled proxy on the socket the
+// control plane bound (TcpListenSockets), shared by every worker with EPOLLEXCLUSIVE like
+// the HTTP listener; the relays it accepted; the worker's pacers of shared bandwidth toxics;
+// and its stats entries. Apply() reconciles all of it with a config snapshot in one loop
+// turn, so a config version reaches every relay of this worker at once:
+//   - a proxy removed, disabled, or given another listen address or upstream: its listener
+//     goes and its relays close (as Toxiproxy restarts a changed proxy);
+//   - a proxy whose toxics changed: every relay of it draws and applies them again;
+//   - a new proxy: a listener.
+//
+// Thread contract: owned by one worker; every method runs in its loop thread.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "dataplane/config/config_snapshot.h"
+#include "dataplane/core/buffer_pool.h"
+#include "dataplane/core/event_loop.h"
+#include "dataplane/fault/fault_random.h"
+#include "dataplane/relay/flow_effects.h"
+#include "dataplane/relay/pipe_pool.h"
+#include "dataplane/relay/tcp_relay.h"
+#include "dataplane/server/listener.h"
+#include "dataplane/stats/tcp_proxy_stats.h"
+#include "dataplane/stats/worker_stats.h"
+
+namespace proxynode {
+
+class TcpProxyHost final : public RelayOwner, public SharedPacers {
+ public:
+  struct Options {
+    int worker_index = 0;
+    EventLoop* loop = nullptr;
+    BufferPool* pool = nullptr;
+    WorkerStats* worker_stats = nullptr;  // accept errors
+    TcpProxyStatsRegistry* stats = nullptr;
+    std::function<uint64_t()> next_id;  // the worker's connection ids
+  };
+
+  explicit TcpProxyHost(Options options);
+  ~TcpProxyHost() override;
+  TcpProxyHost(const TcpProxyHost&) = delete;
+  TcpProxyHost& operator=(const TcpProxyHost&) = delete;
+
+  // Makes `config` current (see above). `accepting`: listeners of new proxies start enabled.
+  void Apply(const ConfigSnapshotPtr& config);
+  // Drain, retirement, stop: no new relay; the open ones go on.
+  void StopAccepting();
+  // Closes every relay now.
+  void AbortRelays();
+  size_t relay_count() const { return relays_.size(); }
+  // A row per open relay.
+  std::vector<RelayInfo> DescribeRelays() const;
+
+  void OnRelayClosed(TcpRelay* relay) override;
+  BytePacer* Find(const TcpProxyConfig& proxy, size_t index) override;
+
+  // Called when a relay closes (the worker updates its drained state).
+  void set_on_relay_closed(std::function<void()> callback) {
+    on_relay_closed_ = std::move(callback);
+  }
+
+ private:
+  struct Proxy {
+    RelayProxy relay;  // snapshot, config and stats, as relays of this proxy get them
+    std::shared_ptr<TcpProxyStats> stats;
+    std::vector<std::shared_ptr<ToxicStats>> toxic_stats;
+    std::unique_ptr<Listener> listener;  // null while disabled
+  };
+
+  void Accept(Proxy& proxy, int fd);
+  // The relay view of `config`'s proxy in this worker, stats entries included.
+  RelayProxy MakeRelayProxy(const ConfigSnapshotPtr& snapshot, const TcpProxyConfig& config,
+                            Proxy& proxy);
+  void SyncPacers(const NodeConfig& config);
+
+  Options options_;
+  FaultRandom random_;
+  PipePool pipes_;
+  RelayContext context_;
+  bool accepting_ = true;
+  std::function<void()> on_relay_closed_;
+  // A shared bandwidth toxic's pacer, by "proxy/toxic": this worker's share of its rate.
+  absl::flat_hash_map<std::string, std::unique_ptr<BytePacer>> pacers_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Proxy>> proxies_;
+  // Last: relays go first, while the pipes, pacers and proxies they use still exist.
+  absl::flat_hash_map<uint64_t, std::unique_ptr<TcpRelay>> relays_;
+};
+
+}  // namespace proxynode
