@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "dataplane/stats/tcp_proxy_metrics.h"
 
 namespace proxynode {
 
@@ -334,7 +335,10 @@ NodeInfo Dataplane::Info() const {
 }
 
 std::string Dataplane::RenderMetrics() const {
-  return RenderPrometheus(CollectStats(), CollectProxyStats(), Info(), ReadProcessStats());
+  std::string metrics =
+      RenderPrometheus(CollectStats(), CollectProxyStats(), Info(), ReadProcessStats());
+  RenderTcpProxies(metrics, CollectTcpProxyStats());
+  return metrics;
 }
 
 }  // namespace proxynode

@@ -6,8 +6,31 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "dataplane/stats/prometheus_text.h"
 
 namespace proxynode {
+
+void Header(std::string& out, const char* name, const char* type, const char* help) {
+  absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
+}
+
+std::string EscapeLabelValue(const std::string& value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 namespace {
 
 // The shortest text that reads back as `value` (absl::StrCat keeps 6 digits only, too few
@@ -41,10 +64,6 @@ const std::vector<std::string>& BucketLabels() {
   return labels;
 }
 
-void Header(std::string& out, const char* name, const char* type, const char* help) {
-  absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
-}
-
 // The samples of one histogram series; `labels` ("a=\"b\"" or empty) go before `le`. The
 // bucket counts are exact: the histogram's buckets are split at the exposed bounds.
 void HistogramSeries(std::string& out, const char* name, const std::string& labels,
@@ -66,25 +85,6 @@ void Histogram(std::string& out, const char* name, const char* help,
                const HistogramSnapshot& histogram) {
   Header(out, name, "histogram", help);
   HistogramSeries(out, name, "", histogram);
-}
-
-// A label value as the exposition format wants it: backslash, double quote and newline
-// escaped (addresses and prefixes come from the config, so they may hold any of them).
-std::string EscapeLabelValue(const std::string& value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
 }
 
 // `label="key"` for each row, escaped once and shared by all of the rows' families.

@@ -187,7 +187,9 @@ std::string EveryFamilyConfig(const std::string& upstream) {
          "faults { name: \"slow-fault\" match { path_prefix: \"/slow/\" }\n"
          "  delay { distribution { fixed { nanos: 1000000 } } } }\n"
          "faults { name: \"abort-fault\" match { path_prefix: \"/abort/\" }\n"
-         "  abort { kind: STATUS status: 503 } }\n";
+         "  abort { kind: STATUS status: 503 } }\n"
+         "tcp_proxies { name: \"tcp\" listen: \"127.0.0.1:0\" upstream: \"" +
+         upstream + "\"\n  toxics { name: \"lat\" latency { latency { nanos: 1000 } } } }\n";
 }
 
 // promtool lints /metrics taken while clients load every route, and the last one once every

@@ -57,6 +57,11 @@ TEST_F(TcpProxyTest, RelaysBytesIntactBothWaysAndPassesAHalfClose) {
   // No toxic: every byte took the zero-copy path.
   EXPECT_EQ(stats.bytes_spliced(), 2 * (bulk.size() + 6));
   EXPECT_TRUE(WaitUntil([&] { return ProxyStats("echo").active() == 0; }, seconds(5)));
+  // /metrics says the same.
+  EXPECT_EQ(
+      proxy_.MetricSum("proxynode_tcp_proxy_bytes_total", R"(proxy="echo",direction="upstream")"),
+      static_cast<double>(bulk.size() + 6));
+  EXPECT_EQ(proxy_.MetricSum("proxynode_tcp_proxy_connections_total", R"(proxy="echo")"), 1);
 }
 
 TEST_F(TcpProxyTest, ListConnectionsShowsRelaysWithTheirProxy) {
