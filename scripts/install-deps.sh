@@ -19,8 +19,11 @@ BUILD_PACKAGES=(g++ cmake make pkg-config libabsl-dev libgtest-dev libgmock-dev 
 # wrk for the short soak run (bench/soak.sh), python3-grpcio and python3-protobuf for the
 # external check of the gRPC API (tests/external/fault_api_check.py, a client apart from the
 # node's code), prometheus for its promtool, which lints /metrics (tests/integration/
-# metrics_test.cc).
-TEST_PACKAGES=(curl python3 nodejs npm openssl wrk python3-grpcio python3-protobuf prometheus)
+# metrics_test.cc), redis-server (with redis-tools' redis-cli and redis-benchmark) and
+# postgresql (initdb, pg_ctl, psql, pgbench), the real servers behind the TCP proxy tests
+# (tests/external/tcp_real_servers_check.py).
+TEST_PACKAGES=(curl python3 nodejs npm openssl wrk python3-grpcio python3-protobuf prometheus
+  redis-server postgresql)
 # Benchmarks only (bench/run.sh): wrk and the peers measured beside proxynode.
 BENCH_PACKAGES=(wrk nginx-light libnginx-mod-http-echo haproxy nodejs libbenchmark-dev)
 # Runtime: the packages of the shared libraries proxynode and proxyctl load (`ldd`), apart
