@@ -22,6 +22,8 @@ class PipePool {
  public:
   // Free pipes kept for reuse; beyond it a returned pipe is closed.
   static constexpr size_t kKept = 64;
+  // The capacity asked for each pipe (the kernel's default is 64 KiB).
+  static constexpr size_t kPipeBytes = 256 * 1024;
 
   PipePool() = default;
   ~PipePool();

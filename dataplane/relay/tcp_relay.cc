@@ -210,7 +210,7 @@ bool TcpRelay::PumpFlow(Flow& flow) {
   }
   const bool held = flow.effects.touches_data() || (flow.held && flow.held->mark_count > 0);
   if (held && flow.in_pipe == 0) {
-    if (!ReadHeld(flow) || !WriteHeld(flow)) return false;
+    if (!PumpHeld(flow)) return false;
   } else if (!SpliceFlow(flow)) {  // also empties a pipe left from before the toxics came
     return false;
   }
@@ -252,6 +252,22 @@ bool TcpRelay::SpliceFlow(Flow& flow) {
       return true;
     }
   }
+}
+
+bool TcpRelay::PumpHeld(Flow& flow) {
+  // Reading stops when the queue is full, while the socket may hold more: no new edge will
+  // say so. Read again as long as writing made room, up to kHeldRounds, then come back in
+  // the next loop iteration so that one busy relay does not hold the worker.
+  for (int round = 0; round < kHeldRounds; ++round) {
+    const uint64_t forwarded = flow.forwarded;
+    if (!ReadHeld(flow) || !WriteHeld(flow)) return false;
+    const bool more_to_read = !flow.source_ended && flow.from->transport.readable();
+    if (!more_to_read || flow.forwarded == forwarded || flow.to->transport.write_blocked()) {
+      return true;
+    }
+  }
+  Wake(now());
+  return true;
 }
 
 bool TcpRelay::ReadHeld(Flow& flow) {

@@ -87,9 +87,11 @@ struct RelayInfo {
 
 class TcpRelay final : public DeferredDeletable {
  public:
-  static constexpr size_t kPipeChunk = 64 * 1024;
+  static constexpr size_t kPipeChunk = PipePool::kPipeBytes;
   // Chunks held per direction (each with its own release time); then the source waits.
   static constexpr size_t kMaxHeldChunks = 64;
+  // Read-then-write passes of a touched flow per wake-up (each up to 256 KiB).
+  static constexpr int kHeldRounds = 16;
 
   TcpRelay(RelayContext& context, uint64_t id, int client_fd, RelayProxy proxy);
   ~TcpRelay() override;
@@ -157,6 +159,7 @@ class TcpRelay final : public DeferredDeletable {
   // False when the relay closed.
   bool PumpFlow(Flow& flow);
   bool SpliceFlow(Flow& flow);
+  bool PumpHeld(Flow& flow);
   bool ReadHeld(Flow& flow);
   bool WriteHeld(Flow& flow);
   bool EndFlow(Flow& flow);
