@@ -106,8 +106,11 @@ std::string BashCompletionScript(const CLI::App& root, const CompletionHints& hi
     if (words == "@file") {
       script += "    " + flag + ") COMPREPLY=($(compgen -f -- \"$cur\")); return 0 ;;\n";
     } else {
-      script += "    " + flag + ") COMPREPLY=($(compgen -W \"" + words +
-                "\" -- \"$cur\")); return 0 ;;\n";
+      // Words like "latency=" take their value right after them: no space.
+      const bool glued = words.find("= ") != std::string::npos || words.back() == '=';
+      script.append("    ").append(flag).append(") ");
+      if (glued) script += "compopt -o nospace 2>/dev/null; ";
+      script += "COMPREPLY=($(compgen -W \"" + words + "\" -- \"$cur\")); return 0 ;;\n";
     }
   }
   std::string other_value_flags;

@@ -101,7 +101,7 @@ TEST_F(ProxyctlTest, ConfigSetThenGetShowsTheValues) {
   EXPECT_EQ(Field(*parsed, "delay").text, "0.250s");
   EXPECT_EQ(Number(Field(*parsed, "workers")), 3);
   EXPECT_EQ(Number(Field(*parsed, "version")), 2);
-  EXPECT_EQ(parsed->members.size(), 16u);  // every field, proto names
+  EXPECT_EQ(parsed->members.size(), 17u);  // every field, proto names
 
   Result one = RunOn(node_, {"config", "get", "delay"});
   ASSERT_EQ(one.code, 0) << one;
@@ -648,7 +648,10 @@ TEST(ProxyctlHelpTest, HelpAndCompletion) {
     return text;
   };
   EXPECT_EQ(complete("proxyctl ''"),
-            "status config fault stats top connections drain version completion\n");
+            "status config fault tcp toxic stats top connections drain version completion\n");
+  EXPECT_EQ(complete("proxyctl toxic ''"), "add update remove list\n");
+  EXPECT_EQ(complete("proxyctl toxic add redis -t l"), "latency limit_data\n");
+  EXPECT_EQ(complete("proxyctl toxic add redis -t latency -a ji"), "jitter=\n");
   EXPECT_EQ(complete("proxyctl co"), "config connections completion\n");
   EXPECT_EQ(complete("proxyctl config s"), "set\n");
   EXPECT_EQ(complete("proxyctl --addr 127.0.0.1 : 9090 config set de"), "delay=\n");
