@@ -41,6 +41,7 @@ void BuildTcpCommands(CLI::App& app, TcpFlags& flags, Leaves& leaves, Completion
   add->add_option("--connect-timeout", a.connect_timeout,
                   "TCP connect to the upstream, e.g. 2s (node default 5s)");
   AddChangeFlags(add, a.change, leaves);
+  add->alias("create");  // toxiproxy-cli's word
   add->footer(
       "Examples:\n"
       "  proxyctl tcp add redis --listen 127.0.0.1:16379 --upstream 127.0.0.1:6379\n"
@@ -56,6 +57,7 @@ void BuildTcpCommands(CLI::App& app, TcpFlags& flags, Leaves& leaves, Completion
                            {[&flags](const Context* c) { return RunTcpRemove(*c, flags.remove); }}),
                    flags.remove.name);
   AddChangeFlags(remove, flags.remove.change, leaves);
+  remove->alias("delete");
   CLI::App* enable = AddProxyName(
       AddLeaf(*tcp, "enable", "Enable a TCP proxy: it listens again", leaves,
               {[&flags](const Context* c) { return RunTcpEnable(*c, flags.enable, true); }}),
@@ -146,6 +148,7 @@ void BuildToxicCommands(CLI::App& app, TcpFlags& flags, Leaves& leaves, Completi
   add_proxy(remove, r.proxy);
   add_name(remove, r.name, true);
   AddChangeFlags(remove, r.change, leaves);
+  remove->alias("delete");
 
   CLI::App* list =
       AddLeaf(*toxic, "list", "The toxics of every TCP proxy, or of one, with their counters",

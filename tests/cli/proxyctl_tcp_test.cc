@@ -1,9 +1,9 @@
 // `proxyctl tcp` and `proxyctl toxic` against real nodes (issue 19), on the config side: what
-// each command leaves in the node's config (read back with `config get tcp_proxies -o
-// json`, i.e. GetConfig), the list views, the diff and dry runs, CAS with
-// --expected-version, the one-line refusals and their exit codes, `config get tcp_proxies`
-// pasted into `config set` on another node, and --all over two nodes. Relayed bytes are the
-// data plane's tests.
+// each command leaves in the node's config (read back with `config get tcp_proxies -o json`,
+// i.e. GetConfig), the list views, the diff and dry runs, toxiproxy-cli's command words, CAS
+// with --expected-version, the one-line refusals and their exit codes, `config get
+// tcp_proxies` pasted into `config set` on another node, and --all over two nodes. Relayed
+// bytes are the data plane's tests.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -206,6 +206,22 @@ TEST_F(ProxyctlTcpTest, DryRunShowsTheDiffAndChangesNothing) {
   ASSERT_EQ(toxic.code, 0) << toxic;
   EXPECT_THAT(toxic.out, HasSubstr("+ tcp_proxies[redis].toxics[down_downstream]"));
   EXPECT_EQ(Version(), "2\n");
+}
+
+// toxiproxy-cli's words for the same commands: create, delete.
+TEST_F(ProxyctlTcpTest, ToxiproxyCliWordsAreAliases) {
+  Result create = Run({"tcp", "create", "redis", "-l", listen_, "-u", upstream_});
+  ASSERT_EQ(create.code, 0) << create;
+  EXPECT_THAT(create.out, HasSubstr("added TCP proxy redis on "));
+  ASSERT_EQ(Run({"toxic", "add", "redis", "-t", "timeout", "-a", "timeout=5000", "-u"}).code, 0);
+  EXPECT_EQ(Field(Field(Field(Proxies().at(0), "toxics").items.at(0), "timeout"), "timeout").text,
+            "5s");
+  Result toxic = Run({"toxic", "delete", "redis", "-n", "timeout_upstream"});
+  ASSERT_EQ(toxic.code, 0) << toxic;
+  EXPECT_THAT(toxic.out, HasSubstr("removed toxic timeout_upstream from TCP proxy redis on "));
+  Result proxy = Run({"tcp", "delete", "redis"});
+  ASSERT_EQ(proxy.code, 0) << proxy;
+  EXPECT_TRUE(Proxies().empty());
 }
 
 TEST_F(ProxyctlTcpTest, WrongCallsSayWhatWasWrong) {
