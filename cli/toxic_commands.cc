@@ -51,7 +51,7 @@ int RunToxicUpdate(const Context& context, const ToxicUpdateOptions& options) {
   }
   // The syntax of --toxicity and the attribute names are checked before any node is asked;
   // the values need the toxic's type, which the node's config has.
-  for (const std::string& assignment : options.attributes) {
+  for (const std::string& assignment : SplitAttributes(options.attributes)) {
     if (absl::Status status = CheckAttributeName(assignment); !status.ok()) {
       return UsageError(status);
     }

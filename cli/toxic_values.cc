@@ -269,6 +269,31 @@ absl::Status SetToxicAttribute(Toxic& toxic, const std::string& assignment) {
                  "; it takes " + Join(names, ", "));
 }
 
+std::vector<std::string> SplitAttributes(const std::vector<std::string>& attributes) {
+  std::vector<std::string> names;
+  for (const std::string& type : ToxicTypes()) {
+    for (const std::string& name : ToxicAttributeNames(type)) names.push_back(name + "=");
+  }
+  const auto starts_attribute = [&names](const std::string& text, size_t at) {
+    for (const std::string& name : names) {
+      if (text.compare(at, name.size(), name) == 0) return true;
+    }
+    return false;
+  };
+  std::vector<std::string> out;
+  for (const std::string& text : attributes) {
+    size_t start = 0;
+    for (size_t comma = text.find(','); comma != std::string::npos;
+         comma = text.find(',', comma + 1)) {
+      if (!starts_attribute(text, comma + 1)) continue;
+      out.push_back(text.substr(start, comma - start));
+      start = comma + 1;
+    }
+    out.push_back(text.substr(start));
+  }
+  return out;
+}
+
 absl::Status CheckAttributeName(const std::string& assignment) {
   const size_t equals = assignment.find('=');
   if (equals == std::string::npos || equals == 0) {
@@ -309,7 +334,7 @@ absl::StatusOr<Toxic> BuildToxic(const ToxicSpec& spec) {
 
 absl::Status UpdateToxic(Toxic& toxic, const std::vector<std::string>& attributes,
                          const std::string& toxicity) {
-  for (const std::string& assignment : attributes) {
+  for (const std::string& assignment : SplitAttributes(attributes)) {
     if (absl::Status status = SetToxicAttribute(toxic, assignment); !status.ok()) return status;
   }
   if (!toxicity.empty()) {

@@ -61,11 +61,17 @@ struct ToxicSpec {
 // default for every attribute), except bandwidth's rate, which the node needs (>= 1).
 absl::StatusOr<proxynode::v1::Toxic> BuildToxic(const ToxicSpec& spec);
 
+// The -a values one attribute each: "latency=1000,jitter=50" (toxiproxy-cli takes commas
+// too) is split where a comma is followed by an attribute name and '=', so that a
+// distribution's own commas stay ("distribution=lognormal:p50=5ms,p99=200ms").
+std::vector<std::string> SplitAttributes(const std::vector<std::string>& attributes);
+
 // Whether "-a KEY=VALUE" has that shape and a KEY some toxic type takes (for `toxic update`,
 // before the toxic's type is known); else the error, with a suggestion.
 absl::Status CheckAttributeName(const std::string& assignment);
 
-// `toxic update`: the attributes and toxicity given onto `toxic`; the rest is kept.
+// `toxic update`: the attributes (split as SplitAttributes does) and toxicity given onto
+// `toxic`; the rest is kept.
 absl::Status UpdateToxic(proxynode::v1::Toxic& toxic, const std::vector<std::string>& attributes,
                          const std::string& toxicity);
 

@@ -216,6 +216,14 @@ TEST_F(ProxyctlTcpTest, ToxiproxyCliWordsAreAliases) {
   ASSERT_EQ(Run({"toxic", "add", "redis", "-t", "timeout", "-a", "timeout=5000", "-u"}).code, 0);
   EXPECT_EQ(Field(Field(Field(Proxies().at(0), "toxics").items.at(0), "timeout"), "timeout").text,
             "5s");
+  // toxiproxy-cli's own order, the proxy last, attributes comma-separated.
+  Result ordered = Run({"toxic", "add", "-t", "latency", "-a", "latency=1000,jitter=5", "-n",
+                        "name", "--downstream", "--tox", "0.5", "redis"});
+  ASSERT_EQ(ordered.code, 0) << ordered;
+  const Json latency = Field(Proxies().at(0), "toxics").items.at(1);
+  EXPECT_EQ(Field(latency, "name").text, "name");
+  EXPECT_EQ(Field(Field(latency, "latency"), "jitter").text, "0.005s");
+  EXPECT_EQ(Number(Field(latency, "toxicity")), 0.5);
   Result toxic = Run({"toxic", "delete", "redis", "-n", "timeout_upstream"});
   ASSERT_EQ(toxic.code, 0) << toxic;
   EXPECT_THAT(toxic.out, HasSubstr("removed toxic timeout_upstream from TCP proxy redis on "));

@@ -85,6 +85,19 @@ TEST(ToxicValuesTest, EveryTypeAndItsAttributes) {
   EXPECT_EQ(Nanos(Build("timeout").timeout().timeout()), 0);
 }
 
+TEST(ToxicValuesTest, CommasSeparateAttributesAsToxiproxyCliTakesThem) {
+  EXPECT_THAT(SplitAttributes({"latency=1000,jitter=50", "rate=5"}),
+              ::testing::ElementsAre("latency=1000", "jitter=50", "rate=5"));
+  // A distribution's own commas are not followed by an attribute name.
+  EXPECT_THAT(SplitAttributes({"distribution=lognormal:p50=5ms,p99=200ms,jitter=1"}),
+              ::testing::ElementsAre("distribution=lognormal:p50=5ms,p99=200ms", "jitter=1"));
+  Toxic toxic = Build("latency", {"latency=1000,jitter=50"});
+  EXPECT_EQ(Nanos(toxic.latency().jitter()), 50'000'000);
+  EXPECT_EQ(Error("latency", {"latency=1000,"}),
+            "-a latency=1000,: latency must be a duration in ms like 1000, or with a unit like "
+            "250ms or 1.5s");
+}
+
 TEST(ToxicValuesTest, StreamNameAndToxicity) {
   Toxic toxic = Build("bandwidth", {"rate=10"}, true, "0.25");
   EXPECT_EQ(toxic.stream(), Toxic::UPSTREAM);
