@@ -114,12 +114,16 @@ bool Store(Toxic& toxic, const std::string& name, Unit unit, const std::string& 
         *error = Bad(assignment, why);
         return false;
       }
+      // A distribution replaces latency and jitter (and they replace it, below).
+      toxic.mutable_latency()->clear_latency();
+      toxic.mutable_latency()->clear_jitter();
       *toxic.mutable_latency()->mutable_distribution() = *distribution;
       return true;
     }
   }
   switch (toxic.kind_case()) {
     case Toxic::kLatency:
+      toxic.mutable_latency()->clear_distribution();
       *(name == "latency" ? toxic.mutable_latency()->mutable_latency()
                           : toxic.mutable_latency()->mutable_jitter()) = *duration;
       break;

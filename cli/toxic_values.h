@@ -5,7 +5,8 @@
 // direction (--upstream / --downstream) and a toxicity (--toxicity 0.5).
 //
 // Attributes keep Toxiproxy's names and units, so its users' numbers mean the same here:
-//   latency     latency, jitter (ms); distribution (a --delay form of `fault add`)
+//   latency     latency, jitter (ms); or distribution (a --delay form of `fault add`),
+//               which replaces them (and they it)
 //   bandwidth   rate (KB/s, 1 KB = 1000 bytes); shared (true/false, proxynode's)
 //   slow_close  delay (ms)
 //   timeout     timeout (ms)

@@ -64,6 +64,13 @@ TEST(ToxicValuesTest, LatencyTakesTheFaultDelayDistributions) {
   ASSERT_TRUE(toxic.latency().has_distribution());
   EXPECT_TRUE(toxic.latency().distribution().has_lognormal());
   EXPECT_EQ(FormatToxicAttributes(toxic), "distribution=lognormal p50=40ms p99=900ms");
+  // They replace each other: an update to one drops the other.
+  ASSERT_TRUE(UpdateToxic(toxic, {"latency=100"}, "").ok());
+  EXPECT_FALSE(toxic.latency().has_distribution());
+  EXPECT_EQ(Nanos(toxic.latency().latency()), 100'000'000);
+  ASSERT_TRUE(UpdateToxic(toxic, {"distribution=uniform:10ms-50ms"}, "").ok());
+  EXPECT_TRUE(toxic.latency().distribution().has_uniform());
+  EXPECT_FALSE(toxic.latency().has_latency());
   EXPECT_EQ(Error("latency", {"distribution=lognormal:p50=40ms"}),
             "-a distribution=lognormal:p50=40ms: lognormal needs p50=, p99=");
 }
