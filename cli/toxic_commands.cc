@@ -7,6 +7,7 @@
 #include "cli/fleet.h"
 #include "cli/tcp_commands.h"
 #include "cli/tcp_list_edit.h"
+#include "cli/toxic_format.h"
 
 namespace proxyctl {
 namespace {

@@ -76,11 +76,4 @@ absl::Status CheckAttributeName(const std::string& assignment);
 absl::Status UpdateToxic(proxynode::v1::Toxic& toxic, const std::vector<std::string>& attributes,
                          const std::string& toxicity);
 
-// The attributes for a list: "latency=250ms jitter=10ms", "rate=100KB/s shared", "" for down.
-std::string FormatToxicAttributes(const proxynode::v1::Toxic& toxic);
-
-// One line: "latency_downstream: latency downstream latency=250ms jitter=10ms toxicity=0.5"
-// (toxicity left out when 1).
-std::string FormatToxic(const proxynode::v1::Toxic& toxic);
-
 }  // namespace proxyctl

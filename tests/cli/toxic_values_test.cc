@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/toxic_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
