@@ -14,12 +14,14 @@
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 #include "CLI/CLI.hpp"
 #pragma GCC diagnostic pop
+#include "cli/command_tree.h"
 #include "cli/commands.h"
 #include "cli/completion.h"
 #include "cli/config_keys.h"
 #include "cli/confirm.h"
 #include "cli/fleet.h"
 #include "cli/suggest.h"
+#include "cli/tcp_app.h"
 #include "cli/usage_message.h"
 #include "grpc/support/log.h"
 
@@ -40,50 +42,12 @@ struct Flags {
   FaultAddOptions fault_add;
   FaultRemoveOptions fault_remove;
   FaultClearOptions fault_clear;
+  TcpFlags tcp;
   std::string shell;
   bool yes = false;  // --yes: confirmed beforehand (confirm.h)
 };
 
-// A runnable (leaf) command: what it runs, and whether it talks to a node (only then are
-// --addr and --timeout resolved, so a bad PROXYCTL_ADDR does not break `completion`).
-struct Leaf {
-  std::function<int(const Context*)> run;
-  std::function<bool()> needs_node = [] { return true; };
-  // It changes a node (config, faults, lifecycle): sent to several nodes, it asks first.
-  std::function<bool()> changes = [] { return false; };
-  // What makes it ask even for one node ("drain"); "" for nothing (confirm.h).
-  std::function<std::string(const Context&)> risk = [](const Context&) { return std::string(); };
-};
-
-// Marks `command` as one that changes nodes, with `risk` as in Leaf.
-// `changes` false: this run changes nothing after all (a dry run).
-void MarkChange(
-    std::map<const CLI::App*, Leaf>& leaves, const CLI::App* command,
-    std::function<std::string(const Context&)> risk = [](const Context&) { return std::string(); },
-    std::function<bool()> changes = [] { return true; }) {
-  leaves[command].changes = std::move(changes);
-  leaves[command].risk = std::move(risk);
-}
-
 constexpr char kConnectionSorts[] = "age requests bytes_in bytes_out worker";
-
-CLI::App* AddLeaf(CLI::App& parent, const std::string& name, const std::string& description,
-                  std::map<const CLI::App*, Leaf>& leaves, Leaf leaf) {
-  CLI::App* command = parent.add_subcommand(name, description);
-  leaves[command] = std::move(leaf);
-  return command;
-}
-
-constexpr char kExpectedVersionHelp[] =
-    "Apply only if the node's config version is this (else refused, exit 1); without it the "
-    "version read is used, and a change that lands first makes proxyctl read and try again";
-
-// A repeatable flag that takes one value per occurrence (CLI11's vectors would otherwise
-// swallow the words after it, the rule's name included).
-CLI::Option* AddRepeatable(CLI::App* command, const std::string& name,
-                           std::vector<std::string>& values, const std::string& help) {
-  return command->add_option(name, values, help)->allow_extra_args(false);
-}
 
 constexpr char kMatchGroup[] = "Match (all given must hold)";
 constexpr char kFaultGroup[] = "Faults";
@@ -145,8 +109,7 @@ void AddFaultFlags(CLI::App* add, FaultAddOptions& o, CompletionHints& hints) {
       "fixed: uniform: normal:mean= lognormal:p50= pareto:scale= empirical:p50=";
 }
 
-void BuildFaultCommands(CLI::App& app, Flags& flags, std::map<const CLI::App*, Leaf>& leaves,
-                        CompletionHints& hints) {
+void BuildFaultCommands(CLI::App& app, Flags& flags, Leaves& leaves, CompletionHints& hints) {
   CLI::App* fault = app.add_subcommand("fault", "Add, list and remove fault rules");
   fault->require_subcommand(1);
   CLI::App* add =
@@ -196,8 +159,7 @@ void BuildFaultCommands(CLI::App& app, Flags& flags, std::map<const CLI::App*, L
   for (const CLI::App* change : {add, remove, clear}) MarkChange(leaves, change);
 }
 
-void BuildCommands(CLI::App& app, Flags& flags, std::map<const CLI::App*, Leaf>& leaves,
-                   CompletionHints& hints) {
+void BuildCommands(CLI::App& app, Flags& flags, Leaves& leaves, CompletionHints& hints) {
   app.add_option("--addr", flags.global.addr,
                  "Node control address host:port (port defaults to 9090); a comma-separated "
                  "list or a name resolving to several addresses needs --all")
@@ -325,6 +287,8 @@ void BuildCommands(CLI::App& app, Flags& flags, std::map<const CLI::App*, Leaf>&
   hints.no_space_paths.insert("config set");
 
   BuildFaultCommands(app, flags, leaves, hints);
+  BuildTcpCommands(app, flags.tcp, leaves, hints);
+  BuildToxicCommands(app, flags.tcp, leaves, hints);
 
   AddLeaf(app, "stats", "Counters, rates, latency percentiles and per-worker figures", leaves,
           {[](const Context* c) { return RunStats(*c); }})
@@ -428,7 +392,7 @@ int RunMain(int argc, char** argv) {
       "Exit codes: 0 ok, 1 refused by the node, 2 usage error, 3 node unreachable.\n"
       "Run 'proxyctl COMMAND --help' for a command's flags.");
   Flags flags;
-  std::map<const CLI::App*, Leaf> leaves;
+  Leaves leaves;
   CompletionHints hints;
   BuildCommands(app, flags, leaves, hints);
 

@@ -1,5 +1,7 @@
 #include "cli/completion.h"
 
+#include <algorithm>
+#include <map>
 #include <vector>
 
 namespace proxyctl {
@@ -45,17 +47,39 @@ std::string WithGlobals(const std::string& own, const std::string& globals) {
   return Join(words);
 }
 
+// Flag name -> the command paths where it takes no value, for names that take one elsewhere
+// (--upstream: a value in `tcp add`, a switch in `toxic add`).
+using SwitchPaths = std::map<std::string, std::set<std::string>>;
+
 void Collect(const CLI::App& app, const std::string& path, std::vector<CommandInfo>& out,
-             std::set<std::string>& value_flags) {
+             std::set<std::string>& value_flags, SwitchPaths& switches) {
   CommandInfo info{path, "", Join(FlagNames(app, false))};
+  const std::vector<std::string> with_value = FlagNames(app, true);
+  for (const std::string& flag : FlagNames(app, false)) {
+    if (std::find(with_value.begin(), with_value.end(), flag) == with_value.end()) {
+      switches[flag].insert(path);
+    }
+  }
   std::vector<std::string> names;
   for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
   info.subcommands = Join(names);
   out.push_back(info);
-  for (const std::string& flag : FlagNames(app, true)) value_flags.insert(flag);
+  for (const std::string& flag : with_value) value_flags.insert(flag);
   for (const CLI::App* sub : app.get_subcommands({})) {
-    Collect(*sub, path.empty() ? sub->get_name() : path + " " + sub->get_name(), out, value_flags);
+    Collect(*sub, path.empty() ? sub->get_name() : path + " " + sub->get_name(), out, value_flags,
+            switches);
   }
+}
+
+// `[[ $path == "toxic add" ]]` for the paths where `flag` is a switch; "" when none is.
+std::string SwitchTest(const SwitchPaths& switches, const std::string& flag) {
+  auto found = switches.find(flag);
+  if (found == switches.end()) return "";
+  std::string test;
+  for (const std::string& path : found->second) {
+    test.append(test.empty() ? "[[ " : " || ").append("$path == \"").append(path).append("\"");
+  }
+  return test + " ]]";
 }
 
 }  // namespace
@@ -63,7 +87,8 @@ void Collect(const CLI::App& app, const std::string& path, std::vector<CommandIn
 std::string BashCompletionScript(const CLI::App& root, const CompletionHints& hints) {
   std::vector<CommandInfo> commands;
   std::set<std::string> value_flags;
-  Collect(root, "", commands, value_flags);
+  SwitchPaths switches;
+  Collect(root, "", commands, value_flags, switches);
   const std::string& globals = commands.front().flags;
   std::string name = root.get_name();
 
@@ -84,9 +109,15 @@ std::string BashCompletionScript(const CLI::App& root, const CompletionHints& hi
   if (!value_flags.empty()) {
     std::string alternatives;
     for (const std::string& flag : value_flags) {
-      alternatives += (alternatives.empty() ? "" : "|") + flag;
+      if (switches.count(flag) != 0) {
+        script.append("      ").append(flag).append(") ").append(SwitchTest(switches, flag));
+        script += " || skip=1 ;;\n";
+        continue;
+      }
+      if (!alternatives.empty()) alternatives += '|';
+      alternatives += flag;
     }
-    script += "      " + alternatives + ") skip=1 ;;\n";
+    if (!alternatives.empty()) script += "      " + alternatives + ") skip=1 ;;\n";
   }
   script += "      -*) ;;\n      *)\n        case \"$path:$word\" in\n";
   for (const CommandInfo& command : commands) {
@@ -106,15 +137,23 @@ std::string BashCompletionScript(const CLI::App& root, const CompletionHints& hi
     if (words == "@file") {
       script += "    " + flag + ") COMPREPLY=($(compgen -f -- \"$cur\")); return 0 ;;\n";
     } else {
-      script += "    " + flag + ") COMPREPLY=($(compgen -W \"" + words +
-                "\" -- \"$cur\")); return 0 ;;\n";
+      // Words like "latency=" take their value right after them: no space.
+      const bool glued = words.find("= ") != std::string::npos || words.back() == '=';
+      script.append("    ").append(flag).append(") ");
+      if (glued) script += "compopt -o nospace 2>/dev/null; ";
+      script += "COMPREPLY=($(compgen -W \"" + words + "\" -- \"$cur\")); return 0 ;;\n";
     }
   }
   std::string other_value_flags;
   for (const std::string& flag : value_flags) {
-    if (hints.option_values.count(flag) == 0) {
-      other_value_flags += (other_value_flags.empty() ? "" : "|") + flag;
+    if (hints.option_values.count(flag) != 0) continue;
+    if (switches.count(flag) != 0) {  // a value here, a switch there: complete after it there
+      script.append("    ").append(flag).append(") ").append(SwitchTest(switches, flag));
+      script += " || return 0 ;;\n";
+      continue;
     }
+    if (!other_value_flags.empty()) other_value_flags += '|';
+    other_value_flags += flag;
   }
   if (!other_value_flags.empty()) script += "    " + other_value_flags + ") return 0 ;;\n";
   script +=

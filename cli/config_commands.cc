@@ -171,8 +171,11 @@ int RunConfigGet(const Context& context, const ConfigGetOptions& options) {
       // Present fields only, but routes even when there are none ([]): it was asked for.
       // (Printing every field would add the other lists too, e.g. an empty faults.)
       bool empty_routes = only->kind == ConfigKey::Kind::kRoutes && shown.routes_size() == 0;
-      report.json = empty_routes ? JsonObject({{"version", JsonString(version)}, {"routes", "[]"}})
-                                 : ToJsonPresentFields(shown);
+      bool empty_proxies =
+          only->kind == ConfigKey::Kind::kTcpProxies && shown.tcp_proxies_size() == 0;
+      report.json = empty_routes || empty_proxies
+                        ? JsonObject({{"version", JsonString(version)}, {only->name, "[]"}})
+                        : ToJsonPresentFields(shown);
     } else {
       Row row = {version};
       Table table({"KEY", "VALUE"});
@@ -183,6 +186,11 @@ int RunConfigGet(const Context& context, const ConfigGetOptions& options) {
         if (key.kind == ConfigKey::Kind::kRoutes) {
           AddRouteRows(config, table);
           row.push_back(std::to_string(config.routes_size()));
+          continue;
+        }
+        if (key.kind == ConfigKey::Kind::kTcpProxies) {
+          table.AddRow({key.name, FormatConfigValue(config, key)});
+          row.push_back(std::to_string(config.tcp_proxies_size()));
           continue;
         }
         std::string value = WithEffective(FormatConfigValue(config, key), response, key);

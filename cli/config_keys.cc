@@ -7,6 +7,7 @@
 
 #include "cli/route_values.h"
 #include "cli/suggest.h"
+#include "cli/tcp_proxy_values.h"
 #include "cli/units.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/tokenizer.h"
@@ -66,6 +67,8 @@ bool SetField(const ConfigKey& key, const std::string& value, NodeConfig& config
       return ParseUpstreamPool(value, config);
     case ConfigKey::Kind::kRoutes:
       return ParseRoutes(value, config).ok();
+    case ConfigKey::Kind::kTcpProxies:
+      return ParseTcpProxies(value, config).ok();
   }
   return false;
 }
@@ -76,6 +79,12 @@ absl::Status SetValue(const ConfigKey& key, const std::string& assignment, const
   if (key.kind == ConfigKey::Kind::kRoutes) {
     // The parser's reason says where the value goes wrong, which "must be" alone would not.
     if (absl::Status status = ParseRoutes(value, config); !status.ok()) {
+      return absl::InvalidArgumentError(assignment + ": " + std::string(status.message()));
+    }
+    return absl::OkStatus();
+  }
+  if (key.kind == ConfigKey::Kind::kTcpProxies) {
+    if (absl::Status status = ParseTcpProxies(value, config); !status.ok()) {
       return absl::InvalidArgumentError(assignment + ": " + std::string(status.message()));
     }
     return absl::OkStatus();
@@ -108,6 +117,10 @@ const std::vector<ConfigKey>& ConfigKeys() {
       {"max_active_faults", Kind::kCount,
        "an integer 0-10000000, requests delayed or throttled at once (0 = unlimited)"},
       {"fault_seed", Kind::kCount, "an integer >= 0 (0 = random at start)"},
+      {"tcp_proxies", Kind::kTcpProxies,
+       "a JSON array of TcpProxy objects like [{\"name\":\"redis\",\"listen\":"
+       "\"127.0.0.1:16379\",\"upstream\":\"127.0.0.1:6379\"}] (none = no proxies); "
+       "`proxyctl tcp` and `toxic` edit them one by one"},
       {"upstream", Kind::kUpstreamPool,
        "HOST:PORT[,HOST:PORT...]: every path proxied to this pool (empty = no routes)"},
   };
@@ -238,6 +251,7 @@ std::string FormatConfigValue(const NodeConfig& config, const ConfigKey& key) {
     }
     return joined.empty() ? "none" : joined;
   }
+  if (key.kind == ConfigKey::Kind::kTcpProxies) return FormatTcpProxies(config);
   const FieldDescriptor* field = Field(key);
   const google::protobuf::Reflection* reflection = config.GetReflection();
   if (!reflection->HasField(config, field)) return "";
@@ -258,6 +272,7 @@ std::string FormatConfigValue(const NodeConfig& config, const ConfigKey& key) {
     }
     case ConfigKey::Kind::kRoutes:
     case ConfigKey::Kind::kUpstreamPool:
+    case ConfigKey::Kind::kTcpProxies:
       break;  // handled above: a list, not a field with presence
   }
   return "";

@@ -21,8 +21,9 @@ namespace proxyctl {
 
 struct ConfigKey {
   // kRoutes: the routes list as JSON. kUpstreamPool: the `upstream` shorthand, which sets
-  // `routes` to one route "/" proxying to a pool.
-  enum class Kind { kDuration, kString, kCount, kSize, kRoutes, kUpstreamPool };
+  // `routes` to one route "/" proxying to a pool. kTcpProxies: the TCP proxy list as JSON
+  // (tcp_proxy_values.h).
+  enum class Kind { kDuration, kString, kCount, kSize, kRoutes, kUpstreamPool, kTcpProxies };
   const char* name;  // the NodeConfig field and mask path (for a shorthand: FieldName)
   Kind kind;
   const char* allowed;  // what a value must look like, for error messages and help

@@ -143,13 +143,23 @@ int RunConnections(const Context& context, const ConnectionsOptions& options) {
       rows->DeleteSubrange(static_cast<int>(options.limit),
                            rows->size() - static_cast<int>(options.limit));
     }
+    // TCP relays add a PROXY column (proxy -> upstream); "-" on HTTP connections. Only where
+    // there are relays, so an HTTP node's view stays as it was; --all keeps its columns.
+    const bool relays = std::any_of(rows->begin(), rows->end(),
+                                    [](const Connection& c) { return !c.tcp_proxy().empty(); });
     for (const Connection& c : *rows) {
       report.rows.push_back({std::to_string(c.id()), c.peer(), std::to_string(c.worker()),
                              FormatDurationApprox(ToNanos(c.age())), std::to_string(c.requests()),
                              c.state(), FormatBytes(c.bytes_in()), FormatBytes(c.bytes_out())});
+      if (relays && !context.all) {
+        report.rows.back().push_back(c.tcp_proxy().empty() ? "-"
+                                                           : c.tcp_proxy() + " -> " + c.upstream());
+      }
     }
     if (!context.all) {
-      Table table(headers);
+      Row shown_headers = headers;
+      if (relays) shown_headers.push_back("PROXY");
+      Table table(shown_headers);
       for (const Row& row : report.rows) table.AddRow(row);
       report.text = rows->empty() ? "" : table.Render();
       uint32_t shown_count = static_cast<uint32_t>(rows->size());

@@ -143,6 +143,28 @@ std::string FaultTable(const Stats& now, const Stats* before, std::optional<doub
   return table.Render();
 }
 
+// One row per TCP proxy ever configured: its relays, bytes each way (and of them spliced),
+// what went wrong or was injected, and how often its toxics' draws hit.
+std::string TcpProxyTable(const Stats& now) {
+  Table table({"TCP_PROXY", "CONNECTIONS", "ACTIVE", "BYTES_UP", "BYTES_DOWN", "SPLICED",
+               "CONNECT_FAILS", "RESETS", "TIMEOUTS", "REFUSED", "TOXICS_APPLIED",
+               "TOXICS_SKIPPED"});
+  for (const proxynode::v1::TcpProxyStats& p : now.tcp_proxies()) {
+    uint64_t applied = 0;
+    uint64_t skipped = 0;
+    for (const proxynode::v1::ToxicStats& toxic : p.toxics()) {
+      applied += toxic.applied();
+      skipped += toxic.skipped();
+    }
+    table.AddRow({p.name(), std::to_string(p.connections()), std::to_string(p.active()),
+                  FormatBytes(p.bytes_upstream()), FormatBytes(p.bytes_downstream()),
+                  FormatBytes(p.bytes_spliced()), std::to_string(p.connect_failures()),
+                  std::to_string(p.resets_injected()), std::to_string(p.timeouts_injected()),
+                  std::to_string(p.refused()), std::to_string(applied), std::to_string(skipped)});
+  }
+  return table.Render();
+}
+
 }  // namespace
 
 int64_t ToNanos(const google::protobuf::Duration& duration) {
@@ -238,6 +260,7 @@ std::string RenderStats(const Stats& now, const Stats* before, const StatsViewOp
   if (now.upstreams_size() > 0) out.append("\n").append(UpstreamTable(now, before, seconds));
   if (now.routes_size() > 0) out.append("\n").append(RouteTable(now, before, seconds));
   if (now.faults_size() > 0) out.append("\n").append(FaultTable(now, before, seconds));
+  if (now.tcp_proxies_size() > 0) out.append("\n").append(TcpProxyTable(now));
   return out;
 }
 

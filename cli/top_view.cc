@@ -84,6 +84,17 @@ std::vector<Busy> BusyRows(const Stats& now, const Stats* before, std::optional<
     rows.push_back({"fault", f.name(), f.fired(), RateOf(faults, f.name(), f.fired(), seconds),
                     aborted, P99Nanos(f.injected_delay())});
   }
+  // A TCP proxy's "requests" are its connections; its errors the ones that did not get
+  // through (upstream connect failures, refused by `down` or a disabled proxy).
+  const auto proxies = Previous(
+      before, [](const Stats& s) { return s.tcp_proxies(); },
+      [](const proxynode::v1::TcpProxyStats& p) { return p.name(); },
+      [](const proxynode::v1::TcpProxyStats& p) { return p.connections(); });
+  for (const auto& p : now.tcp_proxies()) {
+    rows.push_back({"tcp", p.name(), p.connections(),
+                    RateOf(proxies, p.name(), p.connections(), seconds),
+                    p.connect_failures() + p.refused(), -1});
+  }
   return rows;
 }
 

@@ -94,7 +94,7 @@ TEST(UnitsTest, FormatsDurationsExactlyAndShort) {
 }
 
 TEST(ConfigKeysTest, EveryKeyIsANodeConfigField) {
-  ASSERT_EQ(ConfigKeys().size(), 15u);
+  ASSERT_EQ(ConfigKeys().size(), 16u);
   int shorthands = 0;
   for (const ConfigKey& key : ConfigKeys()) {
     EXPECT_NE(NodeConfig::descriptor()->FindFieldByName(FieldName(key)), nullptr) << key.name;
@@ -407,6 +407,38 @@ TEST(ConfigFileTest, ErrorsAreOneLine) {
   EXPECT_THAT(std::string(ParseConfigText("workers: abc\n").status().message()),
               HasSubstr("line 1"));
   EXPECT_THAT(std::string(ParseConfigText("").status().message()), StartsWith("sets no field"));
+}
+
+// tcp_proxies (issue 19): the whole list as one line of JSON, read back as printed; "none"
+// clears it; anything else is refused naming the assignment.
+TEST(ConfigKeysTest, TcpProxiesRoundTripAsJson) {
+  const std::string value =
+      "[{\"name\":\"redis\",\"listen\":\"127.0.0.1:16379\",\"upstream\":\"127.0.0.1:6379\","
+      "\"toxics\":[{\"name\":\"lag\",\"toxicity\":0.5,\"latency\":{\"latency\":\"0.250s\"}}],"
+      "\"connectTimeout\":\"2s\"}]";
+  absl::StatusOr<ConfigChange> change = ParseAssignments({"tcp_proxies=" + value});
+  ASSERT_TRUE(change.ok()) << change.status();
+  EXPECT_THAT(change->mask.paths(), ::testing::ElementsAre("tcp_proxies"));
+  ASSERT_EQ(change->config.tcp_proxies_size(), 1);
+  EXPECT_EQ(change->config.tcp_proxies(0).toxics(0).latency().latency().nanos(), 250'000'000);
+  const std::string printed = FormatConfigValue(change->config, *FindConfigKey("tcp_proxies"));
+  EXPECT_EQ(printed,
+            "[{\"name\":\"redis\",\"listen\":\"127.0.0.1:16379\",\"upstream\":\"127.0.0.1:6379\","
+            "\"toxics\":[{\"name\":\"lag\",\"toxicity\":0.5,\"latency\":{\"latency\":\"0.250s\"}}],"
+            "\"connect_timeout\":\"2s\"}]");
+  absl::StatusOr<ConfigChange> again = ParseAssignments({"tcp_proxies=" + printed});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->config.SerializeAsString(), change->config.SerializeAsString());
+
+  absl::StatusOr<ConfigChange> none = ParseAssignments({"tcp_proxies=none"});
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->config.tcp_proxies_size(), 0);
+  EXPECT_EQ(FormatConfigValue(none->config, *FindConfigKey("tcp_proxies")), "none");
+  absl::StatusOr<ConfigChange> bad = ParseAssignments({"tcp_proxies=redis"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()),
+              ::testing::StartsWith("tcp_proxies=redis: must be a JSON "
+                                    "array of TCP proxies"));
 }
 
 }  // namespace

@@ -648,7 +648,13 @@ TEST(ProxyctlHelpTest, HelpAndCompletion) {
     return text;
   };
   EXPECT_EQ(complete("proxyctl ''"),
-            "status config fault stats top connections drain version completion\n");
+            "status config fault tcp toxic stats top connections drain version completion\n");
+  EXPECT_EQ(complete("proxyctl toxic ''"), "add update remove list\n");
+  EXPECT_EQ(complete("proxyctl toxic add redis -t l"), "latency limit_data\n");
+  EXPECT_EQ(complete("proxyctl toxic add redis -t latency -a ji"), "jitter=\n");
+  // --upstream takes a value in `tcp add` and none in `toxic add`.
+  EXPECT_EQ(complete("proxyctl toxic add redis --upstream --dow"), "--downstream\n");
+  EXPECT_EQ(complete("proxyctl tcp add redis --upstream --dis"), "\n");  // its value
   EXPECT_EQ(complete("proxyctl co"), "config connections completion\n");
   EXPECT_EQ(complete("proxyctl config s"), "set\n");
   EXPECT_EQ(complete("proxyctl --addr 127.0.0.1 : 9090 config set de"), "delay=\n");

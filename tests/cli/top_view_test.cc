@@ -58,6 +58,23 @@ TEST(TopViewTest, ManyWorkersAndRoutesStillFitTheScreen) {
   ExpectFits(RenderTop(now, &before, options), 60, 15);
 }
 
+// A TCP proxy is a row of its own: its connections as requests, the ones that did not get
+// through as errors.
+TEST(TopViewTest, TcpProxiesAreRowsOfTheirOwn) {
+  proxynode::v1::Stats before = NodeStats(2, 0, 0, 10);
+  proxynode::v1::Stats now = NodeStats(2, 0, 0, 12);
+  for (auto [stats, connections] : {std::pair{&before, 100}, std::pair{&now, 300}}) {
+    auto* proxy = stats->add_tcp_proxies();
+    proxy->set_name("redis");
+    proxy->set_connections(static_cast<uint64_t>(connections));
+    proxy->set_connect_failures(2);
+    proxy->set_refused(3);
+  }
+  TopViewOptions options{.address = "127.0.0.1:9090", .clock = "12:00:00", .interval = "1s"};
+  EXPECT_THAT(RenderTop(now, &before, options),
+              ::testing::ContainsRegex("\ntcp +redis +300 +100.0 +5 +-\n"));
+}
+
 TEST(TopViewTest, SortKeysCycle) {
   TopSort sort = TopSort::kRequests;
   std::string seen;
