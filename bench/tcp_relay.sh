@@ -122,9 +122,9 @@ measure() {
   local bulk ping ping16 conns idle_bytes before after
   bulk=$(iperf3 -c 127.0.0.1 -p "$PORT_IPERF" -t 5 -J 2>/dev/null |
     /usr/bin/python3 -c 'import json,sys; print("%.0f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 8e6))')
-  ping=$(redis-benchmark -p "$PORT_REDIS" -t ping -n 200000 -c 50 -q 2>/dev/null | tr '\r' '\n' | awk '/requests per second/ {print $2}')
-  ping16=$(redis-benchmark -p "$PORT_REDIS" -t ping -n 1000000 -c 50 -P 16 -q 2>/dev/null | tr '\r' '\n' | awk '/requests per second/ {print $2}')
-  conns=$(redis-benchmark -p "$PORT_REDIS" -t ping -n 20000 -c 20 -k 0 -q 2>/dev/null | tr '\r' '\n' | awk '/requests per second/ {print $2}')
+  ping=$(redis-benchmark -p "$PORT_REDIS" -t ping -n 200000 -c 50 -q 2>/dev/null | tr '\r' '\n' | awk '/^PING_INLINE: [0-9.]+ requests per second/ {print $2}')
+  ping16=$(redis-benchmark -p "$PORT_REDIS" -t ping -n 1000000 -c 50 -P 16 -q 2>/dev/null | tr '\r' '\n' | awk '/^PING_INLINE: [0-9.]+ requests per second/ {print $2}')
+  conns=$(redis-benchmark -p "$PORT_REDIS" -t ping -n 20000 -c 20 -k 0 -q 2>/dev/null | tr '\r' '\n' | awk '/^PING_INLINE: [0-9.]+ requests per second/ {print $2}')
   before=$(rss_kb $PEER_PIDS)
   coproc HOLDER { /usr/bin/python3 bench/lib/idle_tcp.py 127.0.0.1 "$PORT_REDIS" "$IDLE" 60; }
   read -r _ <&"${HOLDER[0]}"
@@ -142,7 +142,7 @@ echo "### TCP relay: one bulk stream, redis PING, connections/s, idle memory; $R
 echo
 echo "| round | proxy | bulk MB/s | PING req/s | PING -P16 req/s | conns/s | bytes/idle conn |"
 echo "|---|---|---|---|---|---|---|"
-direct=$(redis-benchmark -p "$REDIS_PORT" -t ping -n 200000 -c 50 -q 2>/dev/null | tr '\r' '\n' | awk '/requests per second/ {print $2}')
+direct=$(redis-benchmark -p "$REDIS_PORT" -t ping -n 200000 -c 50 -q 2>/dev/null | tr '\r' '\n' | awk '/^PING_INLINE: [0-9.]+ requests per second/ {print $2}')
 echo "| - | direct to redis | - | $direct | - | - | - |"
 for round in $(seq "$ROUNDS"); do
   for peer in $peers; do

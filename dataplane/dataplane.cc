@@ -80,6 +80,9 @@ std::unique_ptr<Worker> Dataplane::MakeWorker(const ConfigSnapshotPtr& config,
   worker.stats = std::make_shared<WorkerStats>();
   worker.thread_name = absl::StrCat("worker-", worker.index);
   worker.handover_sink = [this](ConnectionHandover handover) { AdoptElsewhere(handover); };
+  worker.relay_handover_sink = [this](RelayHandover handover) {
+    AdoptRelayElsewhere(std::move(handover));
+  };
   if (options_.cpu_local && !cpus_.empty()) {
     worker.cpu = cpus_[static_cast<size_t>(worker.index) % cpus_.size()];
     worker.cpu_workers = &cpu_workers_;
@@ -194,6 +197,19 @@ void Dataplane::AdoptElsewhere(ConnectionHandover handover, int cpu) {
         return a->connection_count() < b->connection_count();
       });
   (*least_loaded)->Adopt(handover);
+}
+
+void Dataplane::AdoptRelayElsewhere(RelayHandover handover) {
+  std::lock_guard<std::mutex> lock(workers_mutex_);
+  if (workers_.empty()) {  // cannot happen (at least one worker serves); never leak the fds
+    close(handover.client_fd);
+    close(handover.upstream_fd);
+    return;
+  }
+  auto least_loaded = std::min_element(
+      workers_.begin(), workers_.end(),
+      [](const auto& a, const auto& b) { return a->connection_count() < b->connection_count(); });
+  (*least_loaded)->AdoptRelay(std::move(handover));
 }
 
 size_t Dataplane::ReapRetiredWorkers() {

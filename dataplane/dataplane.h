@@ -121,6 +121,8 @@ class Dataplane {
   // thread). Gives a connection to the least-loaded worker; with `cpu` >= 0, to the least-loaded
   // worker pinned to that CPU if there is one.
   void AdoptElsewhere(ConnectionHandover handover, int cpu = -1);
+  // A retiring worker's TCP relay: to the least-loaded serving worker.
+  void AdoptRelayElsewhere(RelayHandover handover);
   // All workers still running, serving or retiring.
   std::vector<Worker*> AllWorkers() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(workers_mutex_);
 

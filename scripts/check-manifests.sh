@@ -104,14 +104,19 @@ else
 fi
 
 # 3. The config files the ConfigMaps carry: the real node must start with each (it exits 2
-#    on a file that does not parse or holds a value out of range). Needs a build.
+#    on a file that does not parse or holds a value out of range). Needs a build. Cluster
+#    Service names become localhost and TCP proxies' fixed ports free ones (see below).
 node_bin=${BUILD_DIR:-build}/controlplane/proxynode
 mapfile -t configs < <(find k8s -name '*.textproto' | sort)
 if [[ ! -x $node_bin ]]; then
   echo "skip config files: no $node_bin (scripts/build.sh builds it)"
 else
   for config in "${configs[@]}"; do
-    "$node_bin" --config="$config" --http_listen=127.0.0.1:0 --admin_listen=127.0.0.1:0 \
+    # What only a cluster has, made local: a Service's name (resolved when the config is
+    # applied) becomes localhost, and a TCP proxy's fixed port a free one.
+    sed -e 's/"[a-z0-9.-]*\.svc\.cluster\.local:/"localhost:/g' \
+      -e 's/listen: "0\.0\.0\.0:[0-9]*"/listen: "127.0.0.1:0"/g' "$config" >"$work/config.textproto"
+    "$node_bin" --config="$work/config.textproto" --http_listen=127.0.0.1:0 --admin_listen=127.0.0.1:0 \
       --control_listen=127.0.0.1:0 >"$work/node.out" 2>&1 &
     pid=$!
     # Up to 10 s for the start-up record (a text line or a JSON log record, whichever this

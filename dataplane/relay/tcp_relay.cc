@@ -32,6 +32,35 @@ TcpRelay::TcpRelay(RelayContext& context, uint64_t id, int client_fd, RelayProxy
   proxy_.stats->active.Add(1);
 }
 
+TcpRelay::TcpRelay(RelayContext& context, const RelayHandover& handover, RelayProxy proxy)
+    : context_(context),
+      id_(handover.id),
+      proxy_(std::move(proxy)),
+      accepted_at_(handover.accepted_at),
+      client_(*this, handover.client_fd, /*connecting=*/false),
+      timer_(context.loop.timers(), [this] { OnTimer(); }) {
+  upstream_.emplace(*this, handover.upstream_fd, /*connecting=*/false);
+  up_.from = &client_;
+  up_.to = &*upstream_;
+  down_.from = &*upstream_;
+  down_.to = &client_;
+  up_.bytes_counter = &proxy_.stats->bytes_upstream;
+  down_.bytes_counter = &proxy_.stats->bytes_downstream;
+  up_.forwarded = handover.bytes_up;
+  down_.forwarded = handover.bytes_down;
+  connected_ = true;
+  adopted_ = true;
+  proxy_.stats->active.Add(1);
+  // The same toxics keep the same draws; others are drawn here, as a change would.
+  if (handover.config != nullptr && handover.config->toxics == proxy_.config->toxics) {
+    hit_mask_ = handover.hit_mask;
+    ApplyEffects(up_, ToxicStream::kUpstream);
+    ApplyEffects(down_, ToxicStream::kDownstream);
+  } else {
+    DrawToxics();
+  }
+}
+
 TcpRelay::~TcpRelay() {
   if (!closed_) {
     // Destroyed with its worker: close without telling the owner, which is going away.
@@ -47,6 +76,17 @@ TcpRelay::~TcpRelay() {
 }
 
 void TcpRelay::Start() {
+  if (adopted_) {
+    client_.transport.Register(context_.loop, &client_);
+    upstream_->transport.Register(context_.loop, &*upstream_);
+    if (up_.effects.down || down_.effects.down) {
+      proxy_.stats->refused.Add();
+      Finish(Ending::kNormal);
+      return;
+    }
+    Progress();  // reads what arrived during the move
+    return;
+  }
   DrawToxics();
   if (up_.effects.down || down_.effects.down) {
     proxy_.stats->refused.Add();
@@ -100,6 +140,42 @@ void TcpRelay::ApplyToxics(RelayProxy proxy) {
 }
 
 void TcpRelay::Abort() { Finish(Ending::kNormal); }
+
+bool TcpRelay::AtRest() const {
+  if (closed_ || !connected_) return false;
+  for (const Flow* flow : {&up_, &down_}) {
+    if (flow->source_ended || flow->sink_shut || flow->in_pipe > 0 ||
+        (flow->held && flow->held->mark_count > 0) || flow->drop_until != 0 ||
+        flow->reset_at != 0 || flow->close_at != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+RelayHandover TcpRelay::Detach() {
+  RelayHandover handover;
+  handover.client_fd = client_.transport.fd();
+  handover.upstream_fd = upstream_->transport.fd();
+  handover.id = id_;
+  handover.accepted_at = accepted_at_;
+  handover.bytes_up = up_.forwarded;
+  handover.bytes_down = down_.forwarded;
+  handover.snapshot = proxy_.snapshot;
+  handover.config = proxy_.config;
+  handover.hit_mask = hit_mask_;
+  client_.transport.Unregister(context_.loop);
+  upstream_->transport.Unregister(context_.loop);
+  closed_ = true;
+  timer_.Cancel();
+  for (Flow* flow : {&up_, &down_}) {
+    if (flow->pipe.valid()) context_.pipes.Put(std::exchange(flow->pipe, Pipe{}));
+    if (flow->held) flow->held->queue.Clear(context_.pool);
+  }
+  proxy_.stats->active.Add(-1);
+  context_.owner.OnRelayClosed(this);
+  return handover;
+}
 
 void TcpRelay::DrawToxics() {
   hit_mask_ = 0;
@@ -193,6 +269,7 @@ void TcpRelay::Progress() {
     timer_.ArmAt(wake_at_);
   } else {
     timer_.Cancel();
+    if (AtRest()) context_.owner.OnRelayAtRest(this);  // may detach it
   }
 }
 

@@ -53,6 +53,23 @@ class RelayOwner {
   virtual ~RelayOwner() = default;
   // The relay closed both sockets; the owner forgets it and defers its deletion.
   virtual void OnRelayClosed(TcpRelay* relay) = 0;
+  // The relay holds nothing in flight (AtRest): a retiring worker may hand it over now.
+  virtual void OnRelayAtRest(TcpRelay* relay) = 0;
+};
+
+// What moves with a relay from a retiring worker to another: both sockets and the relay's
+// history. Only a relay at rest moves, so no byte is in flight.
+struct RelayHandover {
+  int client_fd = -1;
+  int upstream_fd = -1;
+  uint64_t id = 0;
+  MonoTime accepted_at = 0;
+  uint64_t bytes_up = 0;
+  uint64_t bytes_down = 0;
+  // The config the relay ran under and its draws: kept when the adopter's toxics are the same.
+  ConfigSnapshotPtr snapshot;
+  const TcpProxyConfig* config = nullptr;
+  uint32_t hit_mask = 0;
 };
 
 struct RelayContext {
@@ -94,6 +111,9 @@ class TcpRelay final : public DeferredDeletable {
   static constexpr int kHeldRounds = 16;
 
   TcpRelay(RelayContext& context, uint64_t id, int client_fd, RelayProxy proxy);
+  // A relay adopted from another worker (`proxy` as this worker runs it): both sockets
+  // connected, its history kept. Start() then registers them.
+  TcpRelay(RelayContext& context, const RelayHandover& handover, RelayProxy proxy);
   ~TcpRelay() override;
   TcpRelay(const TcpRelay&) = delete;
   TcpRelay& operator=(const TcpRelay&) = delete;
@@ -105,6 +125,12 @@ class TcpRelay final : public DeferredDeletable {
   void ApplyToxics(RelayProxy proxy);
   // Closes both sockets now (proxy removed or disabled, drain deadline, stop).
   void Abort();
+  // Connected, both directions open, nothing held, no toxic deadline pending: the relay can
+  // move to another worker as it is.
+  bool AtRest() const;
+  // At rest only: leaves this loop without closing the sockets and returns what the adopter
+  // needs. The relay is then closed (the owner is told, as for a close).
+  RelayHandover Detach();
 
   uint64_t id() const { return id_; }
   const TcpProxyConfig& proxy() const { return *proxy_.config; }
@@ -184,6 +210,7 @@ class TcpRelay final : public DeferredDeletable {
   uint32_t hit_mask_ = 0;
   bool connected_ = false;
   bool closed_ = false;
+  bool adopted_ = false;  // Start registers and relays; no toxics drawn (kept from the handover)
   Side client_;
   std::optional<Side> upstream_;  // from Start on
   Flow up_;                       // client -> upstream

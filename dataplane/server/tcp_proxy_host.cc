@@ -1,5 +1,7 @@
 #include "dataplane/server/tcp_proxy_host.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <random>
 #include <utility>
@@ -150,6 +152,36 @@ void TcpProxyHost::Accept(Proxy& proxy, int fd) {
   TcpRelay* relay = owned.get();
   relays_.emplace(id, std::move(owned));
   relay->Start();  // may close it at once (a down toxic, a failed connect)
+}
+
+void TcpProxyHost::Retire(std::function<void(RelayHandover)> sink) {
+  StopAccepting();
+  handover_sink_ = std::move(sink);
+  std::vector<TcpRelay*> relays;
+  relays.reserve(relays_.size());
+  for (const auto& [id, relay] : relays_) relays.push_back(relay.get());
+  for (TcpRelay* relay : relays) {
+    if (relay->AtRest()) OnRelayAtRest(relay);
+  }
+}
+
+void TcpProxyHost::OnRelayAtRest(TcpRelay* relay) {
+  if (handover_sink_) handover_sink_(relay->Detach());
+}
+
+void TcpProxyHost::Adopt(RelayHandover handover) {
+  auto it = handover.config == nullptr ? proxies_.end() : proxies_.find(handover.config->name);
+  const TcpProxyConfig* config = it == proxies_.end() ? nullptr : it->second->relay.config;
+  if (config == nullptr || !config->enabled || config->listen != handover.config->listen ||
+      config->upstream != handover.config->upstream) {
+    close(handover.client_fd);
+    close(handover.upstream_fd);
+    return;
+  }
+  auto owned = std::make_unique<TcpRelay>(context_, handover, it->second->relay);
+  TcpRelay* relay = owned.get();
+  relays_.emplace(relay->id(), std::move(owned));
+  relay->Start();
 }
 
 void TcpProxyHost::StopAccepting() {

@@ -54,11 +54,18 @@ class TcpProxyHost final : public RelayOwner, public SharedPacers {
   void StopAccepting();
   // Closes every relay now.
   void AbortRelays();
+  // Worker retirement: no new relay; relays at rest go to `sink` now, the others as soon as
+  // they are at rest (TcpRelay::AtRest).
+  void Retire(std::function<void(RelayHandover)> sink);
+  // Takes over a relay from a retiring worker; closes it when this worker's config has no
+  // such proxy (removed, disabled, or moved meanwhile).
+  void Adopt(RelayHandover handover);
   size_t relay_count() const { return relays_.size(); }
   // A row per open relay.
   std::vector<RelayInfo> DescribeRelays() const;
 
   void OnRelayClosed(TcpRelay* relay) override;
+  void OnRelayAtRest(TcpRelay* relay) override;
   BytePacer* Find(const TcpProxyConfig& proxy, size_t index) override;
 
   // Called when a relay closes (the worker updates its drained state).
@@ -86,6 +93,7 @@ class TcpProxyHost final : public RelayOwner, public SharedPacers {
   RelayContext context_;
   bool accepting_ = true;
   std::function<void()> on_relay_closed_;
+  std::function<void(RelayHandover)> handover_sink_;  // set while retiring
   // A shared bandwidth toxic's pacer, by "proxy/toxic": this worker's share of its rate.
   absl::flat_hash_map<std::string, std::unique_ptr<BytePacer>> pacers_;
   absl::flat_hash_map<std::string, std::unique_ptr<Proxy>> proxies_;

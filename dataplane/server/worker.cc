@@ -178,6 +178,9 @@ void Worker::Retire(absl::AnyInvocable<void()> stopped_accepting) {
   loop_.Post([this, stopped_accepting = std::move(stopped_accepting)]() mutable {
     context_.retiring = true;
     StopAccepting();
+    if (tcp_proxies_ != nullptr && options_.relay_handover_sink) {
+      tcp_proxies_->Retire(options_.relay_handover_sink);  // relays move once at rest
+    }
     for (Connection* connection : OpenConnections()) {
       if (connection->idle() && !context_.draining) {
         HandOver(connection);
@@ -216,6 +219,17 @@ void Worker::Adopt(ConnectionHandover handover) {
     Connection* connection = owned.get();
     connections_.emplace(id, std::move(owned));
     connection->Start();  // reads what arrived meanwhile; closes at once if draining
+  });
+}
+
+void Worker::AdoptRelay(RelayHandover handover) {
+  loop_.Post([this, handover = std::move(handover)]() mutable {
+    if (tcp_proxies_ == nullptr) {
+      close(handover.client_fd);
+      close(handover.upstream_fd);
+      return;
+    }
+    tcp_proxies_->Adopt(std::move(handover));
   });
 }
 

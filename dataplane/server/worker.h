@@ -55,8 +55,10 @@ struct WorkerOptions {
   ConfigSnapshotPtr config;
   std::shared_ptr<WorkerStats> stats;
   std::string thread_name;
-  // Where a retiring worker sends its connections; called in this worker's thread.
+  // Where a retiring worker sends its connections and TCP relays; called in this worker's
+  // thread.
   std::function<void(ConnectionHandover)> handover_sink;
+  std::function<void(RelayHandover)> relay_handover_sink;
   // Runs in the worker's thread once it listens (Start) — the "applied" of a grow.
   std::function<void()> on_listening;
   // CPU-local mode (cpu_affinity.h): the CPU to pin the thread to, which CPUs have a
@@ -99,6 +101,8 @@ class Worker : public ConnectionOwner {
   bool retired() const { return retired_.load(std::memory_order_acquire); }
   // Takes over a connection from a retiring worker.
   void Adopt(ConnectionHandover handover);
+  // Takes over a TCP relay from a retiring worker.
+  void AdoptRelay(RelayHandover handover);
   // Calls `done` in this worker's thread with a row per open connection.
   void CollectConnections(absl::AnyInvocable<void(std::vector<ConnectionInfo>)> done);
   // Publishes `config` to a retiring worker (its relays take new toxics); no acknowledgement.

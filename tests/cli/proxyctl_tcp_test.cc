@@ -324,6 +324,8 @@ TEST_F(ProxyctlTcpTest, ConfigGetPastesIntoConfigSet) {
   ASSERT_EQ(get.code, 0) << get;
   EXPECT_THAT(get.out, ContainsRegex("^\\[\\{\"name\":\"redis\".*\"lognormal\".*\\]\n$"));
 
+  // The other node runs on this machine too: the first one frees the proxy's address.
+  ASSERT_EQ(Run({"tcp", "remove", "redis"}).code, 0);
   NodeProcess other;
   ASSERT_TRUE(other.Start({"--workers=1"}));
   const std::string value = get.out.substr(0, get.out.size() - 1);
@@ -345,7 +347,8 @@ TEST(ProxyctlTcpFleetTest, AllRunsOnEveryNode) {
   ASSERT_TRUE(second.Start({"--workers=1"}));
   ASSERT_EQ(RunOn(second, {"config", "set", "max_pending=5"}).code, 0);  // version 2 there
   const std::string both = Addr(first) + "," + Addr(second);
-  const std::string listen = FreeAddress();
+  // Port 0: each node binds a port of its own (both run on this machine).
+  const std::string listen = "127.0.0.1:0";
   const std::string upstream = FreeAddress();
 
   // Sent to several nodes, a change asks first; without a terminal it needs --yes.

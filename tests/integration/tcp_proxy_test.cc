@@ -1,8 +1,10 @@
 // TCP proxies (issue 19): created, changed and removed live; bytes relayed intact both ways,
 // half-closes passed on, the zero-copy path counted; bad configs refused naming the field.
 
+#include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "tests/integration/tcp_proxy_fixture.h"
@@ -119,6 +121,46 @@ TEST_F(TcpProxyTest, AToxicChangeKeepsConnectionsOpen) {
   client.RoundTrip("b", &echoed);
   EXPECT_EQ(echoed, "ab");
   EXPECT_EQ(echo_.accepted(), 1);
+}
+
+TEST_F(TcpProxyTest, RelaysMoveToTheWorkersLeftWhenWorkersAreRetired) {
+  const uint16_t port = SetEchoProxy({LatencyToxic("slow", 300)});
+  std::vector<std::unique_ptr<TcpClient>> clients;
+  std::string echoed;
+  for (int i = 0; i < 16; ++i) {  // both workers accept some
+    clients.push_back(std::make_unique<TcpClient>(port));
+    clients.back()->RoundTrip("a", &echoed);
+  }
+  // One relay has bytes held by its toxic when the change comes: it moves once they left.
+  ASSERT_TRUE(clients[0]->Send("held"));
+  v1::NodeConfig config;
+  config.set_workers(1);
+  ASSERT_TRUE(control_->Update(config, {"workers"}).ok());
+  std::string held;
+  EXPECT_EQ(clients[0]->Receive(4, seconds(5), &held), TcpClient::End::kData);
+  EXPECT_EQ(held, "held");
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        v1::ListConnectionsResponse list;
+        if (!control_->ListConnections(0, &list).ok() || list.connections_size() != 16) {
+          return false;
+        }
+        for (const v1::Connection& row : list.connections()) {
+          if (row.worker() != 0) return false;
+        }
+        return true;
+      },
+      seconds(10)))
+      << "every relay on worker 0";
+  for (auto& client : clients) {
+    std::string again;
+    client->RoundTrip("b", &again);
+    EXPECT_EQ(again, "b");
+  }
+  const v1::TcpProxyStats stats = ProxyStats("echo");
+  EXPECT_EQ(stats.connections(), 16u);
+  EXPECT_EQ(stats.active(), 16);
+  EXPECT_EQ(echo_.accepted(), 16);
 }
 
 TEST_F(TcpProxyTest, AnUpstreamThatRefusesClosesTheClientAndCounts) {
