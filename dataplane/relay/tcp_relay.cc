@@ -184,8 +184,9 @@ void TcpRelay::DrawToxics() {
     // Unit() is in (0, 1): toxicity 1 always hits, 0 never does.
     const bool hit = toxics[i].toxicity > 0 && context_.random.Unit() < toxics[i].toxicity;
     if (hit) hit_mask_ |= uint32_t{1} << i;
-    if (ToxicStats* stats = proxy_.toxic_stats[i]; stats != nullptr) {
-      (hit ? stats->applied : stats->skipped).Add();
+    if (proxy_.toxic_stats != nullptr && i < proxy_.toxic_stats->size()) {
+      ToxicStats& stats = *(*proxy_.toxic_stats)[i];
+      (hit ? stats.applied : stats.skipped).Add();
     }
   }
   ApplyEffects(up_, ToxicStream::kUpstream);

@@ -30,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "dataplane/config/config_snapshot.h"
 #include "dataplane/core/buffer_pool.h"
@@ -82,12 +83,14 @@ struct RelayContext {
 };
 
 // The proxy a relay serves, as of the config it runs under; the snapshot keeps `config`
-// alive. `toxic_stats[i]` counts proxy.toxics[i]'s draws.
+// alive. `(*toxic_stats)[i]` counts proxy.toxics[i]'s draws: the worker's list, which it
+// updates with each config before the relays take it (so a relay reads it only when it
+// draws, right then).
 struct RelayProxy {
   ConfigSnapshotPtr snapshot;
   const TcpProxyConfig* config = nullptr;
   TcpProxyStats* stats = nullptr;
-  std::array<ToxicStats*, ToxicBounds::kMaxToxicsPerProxy> toxic_stats{};
+  const std::vector<std::shared_ptr<ToxicStats>>* toxic_stats = nullptr;
 };
 
 // One row of ListConnections.

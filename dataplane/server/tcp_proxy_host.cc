@@ -115,13 +115,13 @@ RelayProxy TcpProxyHost::MakeRelayProxy(const ConfigSnapshotPtr& snapshot,
   relay.snapshot = snapshot;
   relay.config = &config;
   relay.stats = proxy.stats.get();
+  relay.toxic_stats = &proxy.toxic_stats;
   proxy.toxic_stats.resize(config.toxics.size());
   for (size_t i = 0; i < config.toxics.size(); ++i) {
     const ToxicConfig& toxic = config.toxics[i];
     // Looked up again on every config: the toxic at position i may be another one now.
     proxy.toxic_stats[i] = options_.stats->ForToxic(options_.worker_index, config.name, toxic.name,
                                                     std::string(ToxicTypeName(toxic.type)));
-    relay.toxic_stats[i] = proxy.toxic_stats[i].get();
   }
   return relay;
 }
