@@ -42,9 +42,10 @@ int HttpStatus(const absl::Status& status) {
   }
 }
 
+// As Go's http.Error writes it: the JSON and a newline.
 ControlHttpReply Error(const absl::Status& status) {
   const int code = HttpStatus(status);
-  return Json(code, ErrorJson(std::string(status.message()), code));
+  return Json(code, ErrorJson(std::string(status.message()), code) + "\n");
 }
 
 absl::Status ProxyNotFound() { return absl::NotFoundError("proxy not found"); }
@@ -215,11 +216,7 @@ ControlHttpReply ToxiproxyApi::ListToxics(const std::string& proxy) const {
   if (found == nullptr) {
     return Error(ProxyNotFound());
   }
-  std::string body;
-  for (const v1::Toxic& toxic : found->toxics()) {
-    absl::StrAppend(&body, body.empty() ? "" : ",", toxiproxy::ToxicJson(toxic));
-  }
-  return Json(200, absl::StrCat("[", body, "]"));
+  return Json(200, toxiproxy::ToxicsJson(found->toxics()));
 }
 
 ControlHttpReply ToxiproxyApi::CreateToxic(const ControlHttpRequest& request,

@@ -257,15 +257,24 @@ std::string ToxicJson(const v1::Toxic& toxic) {
                       ",\"attributes\":", AttributesJson(toxic), "}");
 }
 
-std::string ProxyJson(const v1::TcpProxy& proxy) {
-  std::string toxics;
-  for (const v1::Toxic& toxic : proxy.toxics()) {
-    absl::StrAppend(&toxics, toxics.empty() ? "" : ",", ToxicJson(toxic));
+std::string ToxicsJson(const google::protobuf::RepeatedPtrField<v1::Toxic>& toxics) {
+  std::string listed;
+  for (const v1::Toxic::Stream stream : {v1::Toxic::UPSTREAM, v1::Toxic::DOWNSTREAM}) {
+    for (const v1::Toxic& toxic : toxics) {
+      if (toxic.stream() == stream) {
+        absl::StrAppend(&listed, listed.empty() ? "" : ",", ToxicJson(toxic));
+      }
+    }
   }
+  return absl::StrCat("[", listed, "]");
+}
+
+std::string ProxyJson(const v1::TcpProxy& proxy) {
   const bool enabled = !proxy.has_enabled() || proxy.enabled();
   return absl::StrCat("{\"name\":", Quoted(proxy.name()), ",\"listen\":", Quoted(proxy.listen()),
                       ",\"upstream\":", Quoted(proxy.upstream()),
-                      ",\"enabled\":", enabled ? "true" : "false", ",\"toxics\":[", toxics, "]}");
+                      ",\"enabled\":", enabled ? "true" : "false",
+                      ",\"toxics\":", ToxicsJson(proxy.toxics()), "}");
 }
 
 absl::StatusOr<v1::Toxic> NewToxicFromJson(const Value& body) {

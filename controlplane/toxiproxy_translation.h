@@ -21,6 +21,9 @@ namespace proxynode::toxiproxy {
 
 // {"name","type","stream","toxicity","attributes":{...}}
 std::string ToxicJson(const v1::Toxic& toxic);
+// [toxic, ...] in Toxiproxy's order: the upstream stream's toxics, then the downstream's, each
+// in the order they were added (the config keeps them in one list).
+std::string ToxicsJson(const google::protobuf::RepeatedPtrField<v1::Toxic>& toxics);
 // {"name","listen","upstream","enabled","toxics":[...]}
 std::string ProxyJson(const v1::TcpProxy& proxy);
 
