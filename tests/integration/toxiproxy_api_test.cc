@@ -121,7 +121,7 @@ TEST_F(ToxiproxyApiTest, ToxicLifecycleAsToxiproxyAnswersIt) {
   EXPECT_EQ(updated.status, 200);
   EXPECT_THAT(updated.body, HasSubstr(R"("toxicity":0.5,"attributes":{"latency":250,"jitter":5})"));
   EXPECT_EQ(Call("GET", "/proxies/redis/toxics/latency_downstream").body, updated.body);
-  EXPECT_EQ(Call("GET", "/proxies/redis/toxics").body, "[" + updated.body + "]");
+  EXPECT_EQ(Call("GET", "/proxies/redis/toxics").body, absl::StrCat("[", updated.body, "]"));
 
   EXPECT_EQ(Call("DELETE", "/proxies/redis/toxics/latency_downstream").status, 204);
   EXPECT_EQ(Call("GET", "/proxies/redis/toxics/latency_downstream").body,
