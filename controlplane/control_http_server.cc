@@ -77,8 +77,10 @@ void AppendReply(const ControlHttpReply& reply, bool close, std::string& out) {
   absl::StrAppend(&out, "HTTP/1.1 ", reply.status, " ", std::string(Reason(reply.status)), "\r\n");
   // A 204 has no body and, as Go's server sends it, no Content-Length either.
   if (reply.status != 204) {
-    absl::StrAppend(&out, "Content-Type: ", reply.content_type,
-                    "\r\nContent-Length: ", reply.body.size(), "\r\n");
+    if (!reply.content_type.empty()) {
+      absl::StrAppend(&out, "Content-Type: ", reply.content_type, "\r\n");
+    }
+    absl::StrAppend(&out, "Content-Length: ", reply.body.size(), "\r\n");
   }
   if (close) {
     out += "Connection: close\r\n";

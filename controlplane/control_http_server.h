@@ -37,7 +37,7 @@ struct ControlHttpRequest {
 struct ControlHttpReply {
   int status = 200;
   std::string body;
-  std::string content_type = "application/json";
+  std::string content_type = "application/json";  // empty: no Content-Type header
 };
 
 struct ControlHttpLimits {

@@ -210,6 +210,33 @@ TEST_F(ToxiproxyApiTest, KeepAlivePipeliningAndSeveralClients) {
   EXPECT_EQ(Call("PUT", "/proxies").status, 405);
 }
 
+TEST_F(ToxiproxyApiTest, RequestInPiecesAndExpectContinue) {
+  const std::string body = R"({"name":"slow","listen":"127.0.0.1:0","upstream":"127.0.0.1:1"})";
+  const std::string request = Request("POST", "/proxies", body);
+  const size_t split = request.find("\r\n\r\n") + 10;  // the head and a part of the body
+  ASSERT_TRUE(client_.Send(request.substr(0, 7)));
+  ASSERT_TRUE(client_.Send(request.substr(7, split - 7)));
+  ASSERT_TRUE(client_.Send(request.substr(split)));
+  std::optional<HttpResponse> created = client_.ReadResponse();
+  ASSERT_TRUE(created.has_value()) << client_.error();
+  EXPECT_EQ(created->status, 201) << created->body;
+
+  // curl sends Expect: 100-continue with larger bodies and waits for the interim answer.
+  const std::string expecting = absl::StrCat(
+      "POST /proxies/slow/toxics HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\n",
+      "Content-Length: 17\r\n\r\n");
+  ASSERT_TRUE(client_.Send(expecting));
+  std::optional<HttpResponse> interim = client_.ReadResponse();
+  ASSERT_TRUE(interim.has_value()) << client_.error();
+  EXPECT_EQ(interim->status, 100);
+  ASSERT_TRUE(client_.Send(R"({"type":"down"})"
+                           "\n\n"));
+  std::optional<HttpResponse> added = client_.ReadResponse();
+  ASSERT_TRUE(added.has_value()) << client_.error();
+  EXPECT_EQ(added->status, 200) << added->body;
+  EXPECT_THAT(added->body, HasSubstr(R"("type":"down")"));
+}
+
 TEST_F(ToxiproxyApiTest, MalformedRequestGets400AndTheServerServesOn) {
   HttpClient bad = ConnectTo(port_);
   std::optional<HttpResponse> answer = bad.RoundTrip("NOT HTTP AT ALL\r\n\r\n");
