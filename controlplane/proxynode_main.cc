@@ -332,25 +332,6 @@ absl::StatusOr<std::unique_ptr<ControlServer>> StartControlServer(ControlService
   return ControlServer::Start(absl::GetFlag(FLAGS_control_listen), service, TlsFlags());
 }
 
-// The Toxiproxy-compatible API when --toxiproxy_listen names an address; null when off.
-absl::StatusOr<std::unique_ptr<ControlHttpServer>> StartToxiproxyApi(ToxiproxyApi& api) {
-  const std::string listen = absl::GetFlag(FLAGS_toxiproxy_listen);
-  if (listen.empty()) {
-    return std::unique_ptr<ControlHttpServer>();
-  }
-  absl::StatusOr<SocketAddress> address = ListenFlag("--toxiproxy_listen", listen);
-  if (!address.ok()) {
-    return address.status();
-  }
-  absl::StatusOr<std::unique_ptr<ControlHttpServer>> server = ControlHttpServer::Start(
-      *address, [&api](const ControlHttpRequest& request) { return api.Handle(request); });
-  if (!server.ok()) {
-    return absl::UnavailableError(
-        absl::StrCat("--toxiproxy_listen=", listen, ": ", server.status().message()));
-  }
-  return server;
-}
-
 // --log_level, and gRPC's own logs routed into the JSON log.
 absl::Status SetUpLogging() {
   absl::StatusOr<LogLevel> log_level = ParseLogLevel(absl::GetFlag(FLAGS_log_level));
@@ -452,7 +433,8 @@ int Run() {
   }
   // Destroyed before the pipeline and the control server: a call under way finishes first.
   ToxiproxyApi toxiproxy_api(pipeline, dataplane, ThisBuild().version);
-  absl::StatusOr<std::unique_ptr<ControlHttpServer>> toxiproxy = StartToxiproxyApi(toxiproxy_api);
+  absl::StatusOr<std::unique_ptr<ControlHttpServer>> toxiproxy =
+      ServeToxiproxyApi(absl::GetFlag(FLAGS_toxiproxy_listen), toxiproxy_api);
   if (!toxiproxy.ok()) {
     return Refuse(toxiproxy.status());
   }

@@ -113,4 +113,23 @@ ControlHttpReply ToxiproxyApi::Version() const {
           .content_type = "application/json;charset=utf-8"};
 }
 
+absl::StatusOr<std::unique_ptr<ControlHttpServer>> ServeToxiproxyApi(const std::string& listen,
+                                                                     ToxiproxyApi& api) {
+  if (listen.empty()) {
+    return std::unique_ptr<ControlHttpServer>();
+  }
+  absl::StatusOr<SocketAddress> address = ParseSocketAddress(listen);
+  if (!address.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--toxiproxy_listen: ", address.status().message()));
+  }
+  absl::StatusOr<std::unique_ptr<ControlHttpServer>> server = ControlHttpServer::Start(
+      *address, [&api](const ControlHttpRequest& request) { return api.Handle(request); });
+  if (!server.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("--toxiproxy_listen=", listen, ": ", server.status().message()));
+  }
+  return server;
+}
+
 }  // namespace proxynode

@@ -17,6 +17,7 @@
 // Thread contract: Handle runs on the control HTTP server's thread and blocks until the
 // pipeline has applied the change; never call it on a worker or the pipeline's thread.
 
+#include <memory>
 #include <string>
 
 #include "absl/functional/function_ref.h"
@@ -70,5 +71,11 @@ class ToxiproxyApi {
   const Dataplane& dataplane_;
   const std::string node_version_;
 };
+
+// --toxiproxy_listen: serves `api` on `listen` ("host:port"); null when `listen` is empty
+// (off). INVALID_ARGUMENT for an address that does not parse, UNAVAILABLE for one it cannot
+// bind, each naming the flag.
+absl::StatusOr<std::unique_ptr<ControlHttpServer>> ServeToxiproxyApi(const std::string& listen,
+                                                                     ToxiproxyApi& api);
 
 }  // namespace proxynode
