@@ -4,6 +4,8 @@
 // source; keep-alive, several clients, and a malformed request that leaves the server
 // serving. (No bytes are relayed here: that is the data plane's to test.)
 
+#include <signal.h>
+
 #include <chrono>
 #include <optional>
 #include <string>
@@ -245,6 +247,15 @@ TEST_F(ToxiproxyApiTest, MalformedRequestGets400AndTheServerServesOn) {
   EXPECT_TRUE(bad.IsClosedByPeer());
   EXPECT_EQ(Call("POST", "/proxies", "{not json").status, 400);
   EXPECT_EQ(Call("GET", "/version").status, 200);
+}
+
+TEST_F(ToxiproxyApiTest, NodeStopsCleanlyWithApiClientsConnected) {
+  CreateRedisProxy();
+  HttpClient idle = ConnectTo(port_);
+  ASSERT_TRUE(node_.Signal(SIGTERM));
+  std::optional<ExitStatus> exit = node_.WaitExit(std::chrono::seconds(30));
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_TRUE(exit->exited && exit->code == 0) << exit->ToString();
 }
 
 TEST(ToxiproxyApiOffTest, OffByDefault) {
