@@ -283,10 +283,14 @@ def main():
         return run(args.base, args.allow_known_differences)
     node, base = start_proxynode(args.proxynode)
     try:
-        return run(base, args.allow_known_differences)
+        result = run(base, args.allow_known_differences)
     finally:
         node.terminate()
-        node.wait(timeout=30)
+        code = node.wait(timeout=30)
+    if code != 0:  # e.g. a sanitizer build that found something
+        print(f"MISMATCH: proxynode exited {code} on SIGTERM")
+        return 1
+    return result
 
 
 if __name__ == "__main__":
