@@ -34,6 +34,8 @@ std::string SourceName(const ConfigHistoryEntry& entry) {
       return "fault expiry";
     case ConfigHistoryEntry::ROLLBACK:
       return "rollback to " + std::to_string(entry.restored_version());
+    case ConfigHistoryEntry::TOXIPROXY_API:
+      return "toxiproxy api";
     default:
       return "unknown";
   }

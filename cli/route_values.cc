@@ -7,14 +7,15 @@
 #include <tuple>
 #include <vector>
 
-#include "cli/struct_fields.h"
 #include "cli/units.h"
+#include "common/struct_fields.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace proxyctl {
 namespace {
 
+using proxynode::StructEntries;
 using proxynode::v1::NodeConfig;
 using proxynode::v1::Route;
 

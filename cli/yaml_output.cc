@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cli/printer.h"
-#include "cli/struct_fields.h"
+#include "common/struct_fields.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -16,6 +16,8 @@ namespace proxyctl {
 namespace {
 
 using google::protobuf::Value;
+using proxynode::StructEntries;
+using proxynode::StructSize;
 
 std::string Scalar(const Value& value) {
   switch (value.kind_case()) {

@@ -17,6 +17,8 @@ std::string_view ConfigSourceName(ConfigSource source) {
       return "expiry";
     case ConfigSource::kRollback:
       return "rollback";
+    case ConfigSource::kToxiproxyApi:
+      return "toxiproxy_api";
   }
   return "unknown";
 }

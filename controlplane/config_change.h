@@ -19,8 +19,16 @@ namespace proxynode {
 
 // Who asked for a change; it decides wording only (a refusal's message), never the checks.
 // kExpiry: the node itself, removing fault rules whose time came. kRollback: a gRPC client
-// applying a config from the history again.
-enum class ConfigSource : uint8_t { kStartup, kConfigFile, kGrpc, kExpiry, kRollback };
+// applying a config from the history again. kToxiproxyApi: a client of the Toxiproxy-compatible
+// HTTP API (toxiproxy_api.h).
+enum class ConfigSource : uint8_t {
+  kStartup,
+  kConfigFile,
+  kGrpc,
+  kExpiry,
+  kRollback,
+  kToxiproxyApi
+};
 
 // UpdateConfig's form of a change: the fields `mask` names, taken from `fields`, onto the
 // running config (ApplyFieldMask).
@@ -42,7 +50,8 @@ struct RollbackTo {
 
 struct ConfigChange {
   ConfigSource source = ConfigSource::kGrpc;
-  // Who asked, in words: the gRPC peer ("ipv4:127.0.0.1:5000") or the config file's path.
+  // Who asked, in words: the gRPC peer ("ipv4:127.0.0.1:5000"), the Toxiproxy API's client
+  // ("127.0.0.1:5000") or the config file's path.
   std::string origin;
   // The gRPC client's certificate identity under mutual TLS; empty otherwise.
   std::string identity = {};

@@ -179,8 +179,9 @@ ConfigPipeline::Queued ConfigPipeline::ExpiryChange() {
 void ConfigPipeline::Process(Queued queued) {
   const ConfigSnapshotPtr running = dataplane_.config();
   const ConfigChange& change = queued.change;
-  const bool audited =
-      change.source == ConfigSource::kGrpc || change.source == ConfigSource::kRollback;
+  const bool audited = change.source == ConfigSource::kGrpc ||
+                       change.source == ConfigSource::kRollback ||
+                       change.source == ConfigSource::kToxiproxyApi;
   absl::StatusOr<std::optional<NodeConfig>> next = Check(change, *running);
   if (!next.ok()) {
     if (audited) {

@@ -140,10 +140,10 @@ absl::Status CopyTcpProxies(const v1::NodeConfig& update, NodeConfig& config) {
   proxies.reserve(static_cast<size_t>(update.tcp_proxies_size()));
   for (int i = 0; i < update.tcp_proxies_size(); ++i) {
     const v1::TcpProxy& proto = update.tcp_proxies(i);
-    absl::StatusOr<TcpProxyConfig> proxy = TcpProxyFromProto(
-        proto.name().empty() ? absl::StrCat("tcp_proxies[", i, "]")
-                             : absl::StrCat("tcp_proxies[", proto.name(), "]"),
-        proto);
+    absl::StatusOr<TcpProxyConfig> proxy =
+        TcpProxyFromProto(proto.name().empty() ? absl::StrCat("tcp_proxies[", i, "]")
+                                               : absl::StrCat("tcp_proxies[", proto.name(), "]"),
+                          proto);
     if (!proxy.ok()) {
       return proxy.status();
     }

@@ -51,6 +51,8 @@ v1::ConfigHistoryEntry::Source ToProto(ConfigSource source) {
       return v1::ConfigHistoryEntry::EXPIRY;
     case ConfigSource::kRollback:
       return v1::ConfigHistoryEntry::ROLLBACK;
+    case ConfigSource::kToxiproxyApi:
+      return v1::ConfigHistoryEntry::TOXIPROXY_API;
   }
   return v1::ConfigHistoryEntry::SOURCE_UNSPECIFIED;
 }

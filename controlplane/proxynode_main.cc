@@ -27,6 +27,7 @@
 #include "controlplane/config_file_reload.h"
 #include "controlplane/config_pipeline.h"
 #include "controlplane/config_watcher.h"
+#include "controlplane/control_http_server.h"
 #include "controlplane/control_server.h"
 #include "controlplane/control_service.h"
 #include "controlplane/control_tls.h"
@@ -34,6 +35,7 @@
 #include "controlplane/json_log.h"
 #include "controlplane/node_lifecycle.h"
 #include "controlplane/shutdown_signals.h"
+#include "controlplane/toxiproxy_api.h"
 #include "dataplane/config/config_snapshot.h"
 #include "dataplane/config/route_config.h"
 #include "dataplane/core/clock.h"
@@ -74,6 +76,9 @@ ABSL_FLAG(std::string, control_tls_key, "", "PEM private key of --control_tls_ce
 ABSL_FLAG(std::string, control_tls_client_ca, "",
           "PEM CA bundle: clients of the control port must present a certificate it signed "
           "(mutual TLS; needs --control_tls_cert)");
+ABSL_FLAG(std::string, toxiproxy_listen, "",
+          "Serve a Toxiproxy-compatible HTTP API for the TCP proxies on this address "
+          "(host:port, Toxiproxy's port is 8474; port 0 picks one); empty: off");
 ABSL_FLAG(std::string, config, "",
           "Start-up config file: NodeConfig in protobuf text format or JSON; flags given on the "
           "command line override it");
@@ -343,8 +348,13 @@ absl::Status SetUpLogging() {
 
 // --check: what else start-up would refuse (addresses, TLS files), with nothing bound.
 int CheckOnly(const StartupConfig& startup) {
-  for (const auto& [flag, value] : {std::pair{"--http_listen", absl::GetFlag(FLAGS_http_listen)},
-                                    {"--admin_listen", absl::GetFlag(FLAGS_admin_listen)}}) {
+  for (const auto& [flag, value] :
+       {std::pair{"--http_listen", absl::GetFlag(FLAGS_http_listen)},
+        {"--admin_listen", absl::GetFlag(FLAGS_admin_listen)},
+        {"--toxiproxy_listen", absl::GetFlag(FLAGS_toxiproxy_listen)}}) {
+    if (value.empty() && flag == std::string_view("--toxiproxy_listen")) {
+      continue;  // off
+    }
     if (absl::StatusOr<SocketAddress> address = ListenFlag(flag, value); !address.ok()) {
       return Refuse(address.status());
     }
@@ -361,13 +371,14 @@ int CheckOnly(const StartupConfig& startup) {
 
 // The start-up record: scripts and tests find the ports chosen for port 0 in it.
 void LogListening(const Dataplane& dataplane, const ControlServer& control,
-                  const std::string& config_path) {
+                  const ControlHttpServer* toxiproxy, const std::string& config_path) {
   const ConfigSnapshotPtr running = dataplane.config();
   LogInfo("proxynode listening",
           {{"http", dataplane.http_address().ToString()},
            {"admin", dataplane.admin_address().ToString()},
            {"control", control.address()},
            {"control_tls", !absl::GetFlag(FLAGS_control_tls_cert).empty()},
+           {"toxiproxy", toxiproxy != nullptr ? toxiproxy->address().ToString() : ""},
            {"workers", running->workers},
            {"cpu_local", absl::GetFlag(FLAGS_cpu_local)},
            {"delay", FormatDuration(running->delay)},
@@ -420,8 +431,15 @@ int Run() {
   if (!control.ok()) {
     return Refuse(control.status());
   }
+  // Destroyed before the pipeline and the control server: a call under way finishes first.
+  ToxiproxyApi toxiproxy_api(pipeline, dataplane, ThisBuild().version);
+  absl::StatusOr<std::unique_ptr<ControlHttpServer>> toxiproxy =
+      ServeToxiproxyApi(absl::GetFlag(FLAGS_toxiproxy_listen), toxiproxy_api);
+  if (!toxiproxy.ok()) {
+    return Refuse(toxiproxy.status());
+  }
   dataplane.Start();
-  LogListening(dataplane, **control, startup->path);
+  LogListening(dataplane, **control, toxiproxy->get(), startup->path);
   const int signo = ServeUntilDrain(signal_fd, watcher->get(), dataplane, pipeline, drain_requested,
                                     AssembleConfig);
   DrainAndStop(signal_fd, signo, absl::GetFlag(FLAGS_drain_timeout), dataplane, **control);

@@ -75,8 +75,9 @@ absl::Status ReadAttributes(const std::string& field, const v1::Toxic& proto, To
       break;
   }
   return absl::InvalidArgumentError(
-      absl::StrCat(field, ": no type (latency, bandwidth, slow_close, timeout, reset_peer, "
-                          "slicer, limit_data, down)"));
+      absl::StrCat(field,
+                   ": no type (latency, bandwidth, slow_close, timeout, reset_peer, "
+                   "slicer, limit_data, down)"));
 }
 
 }  // namespace
@@ -84,8 +85,8 @@ absl::Status ReadAttributes(const std::string& field, const v1::Toxic& proto, To
 absl::StatusOr<ToxicConfig> ToxicFromProto(const std::string& field, const v1::Toxic& proto) {
   ToxicConfig toxic;
   if (proto.stream() != v1::Toxic::DOWNSTREAM && proto.stream() != v1::Toxic::UPSTREAM) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ".stream: ", proto.stream(),
-                                                   " is not DOWNSTREAM or UPSTREAM"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ".stream: ", proto.stream(), " is not DOWNSTREAM or UPSTREAM"));
   }
   toxic.stream =
       proto.stream() == v1::Toxic::UPSTREAM ? ToxicStream::kUpstream : ToxicStream::kDownstream;

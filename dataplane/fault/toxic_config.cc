@@ -48,9 +48,10 @@ absl::Status CheckAttributes(const ToxicConfig& toxic, const std::string& field)
       }
       return CheckTime(field + ".jitter", toxic.jitter, ToxicBounds::kMaxTime);
     case ToxicType::kBandwidth:
-      if (toxic.rate < 1000 || toxic.rate > ToxicBounds::kMaxRateKBps * 1000) {
+      // 0 is no limit, as in Toxiproxy.
+      if (toxic.rate > ToxicBounds::kMaxRateKBps * 1000) {
         return Invalid(field + ".rate",
-                       absl::StrCat(toxic.rate / 1000, " KB/s is out of range [1, 1000000000]"));
+                       absl::StrCat(toxic.rate / 1000, " KB/s is out of range [0, 1000000000]"));
       }
       return absl::OkStatus();
     case ToxicType::kSlowClose:
@@ -103,13 +104,11 @@ std::string DefaultToxicName(ToxicType type, ToxicStream stream) {
   return name;
 }
 
-absl::Status ValidateToxics(const std::vector<ToxicConfig>& toxics,
-                            std::string_view field_view) {
+absl::Status ValidateToxics(const std::vector<ToxicConfig>& toxics, std::string_view field_view) {
   const std::string field(field_view);
   if (toxics.size() > ToxicBounds::kMaxToxicsPerProxy) {
-    return Invalid(absl::StrCat(field, ".toxics"),
-                   absl::StrCat(toxics.size(), " toxics; at most ",
-                                ToxicBounds::kMaxToxicsPerProxy));
+    return Invalid(absl::StrCat(field, ".toxics"), absl::StrCat(toxics.size(), " toxics; at most ",
+                                                                ToxicBounds::kMaxToxicsPerProxy));
   }
   absl::flat_hash_set<std::string_view> names;
   for (const ToxicConfig& toxic : toxics) {

@@ -47,8 +47,8 @@ struct ToxicConfig {
   Nanos latency = 0;
   Nanos jitter = 0;
   std::optional<DelayDistribution> distribution;
-  // kBandwidth: bytes per second (Toxiproxy's KB/s times 1000); `shared` by every
-  // connection it hits (each worker paces its share).
+  // kBandwidth: bytes per second (Toxiproxy's KB/s times 1000; 0: no limit); `shared` by
+  // every connection it hits (each worker paces its share).
   uint64_t rate = 0;
   bool shared = false;
   // kSlowClose: the close's delay; kSlicer: the time between slices.

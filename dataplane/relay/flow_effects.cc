@@ -30,6 +30,7 @@ FlowEffects SummarizeEffects(const TcpProxyConfig& proxy, uint32_t hit_mask, Tox
         effects.latency_mask |= uint32_t{1} << i;
         break;
       case ToxicType::kBandwidth:
+        if (toxic.rate == 0) break;  // no limit
         if (toxic.shared) {
           if (effects.shared_pacer == nullptr) effects.shared_pacer = pacers.Find(proxy, i);
         } else {

@@ -130,7 +130,7 @@ void TcpProxyHost::SyncPacers(const NodeConfig& config) {
   const uint64_t workers = std::max<uint32_t>(config.workers, 1);
   for (const TcpProxyConfig& proxy : config.tcp_proxies) {
     for (const ToxicConfig& toxic : proxy.toxics) {
-      if (toxic.type != ToxicType::kBandwidth || !toxic.shared) continue;
+      if (toxic.type != ToxicType::kBandwidth || !toxic.shared || toxic.rate == 0) continue;
       std::unique_ptr<BytePacer>& pacer = pacers_[PacerKey(proxy.name, toxic.name)];
       if (pacer == nullptr) pacer = std::make_unique<BytePacer>();
       // This worker's share of the rate (at least 1 byte/s).

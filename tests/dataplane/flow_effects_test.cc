@@ -42,6 +42,9 @@ TEST(FlowEffectsTest, OnlyHitToxicsOfTheStreamCount) {
   EXPECT_EQ(up.latency_mask, 0u);
   EXPECT_EQ(up.limit_bytes, 100u);
   EXPECT_FALSE(SummarizeEffects(proxy, 0, ToxicStream::kDownstream, pacers).touches_data());
+  ToxicConfig unlimited = Toxic(ToxicType::kBandwidth);  // rate 0
+  proxy.toxics = {unlimited};
+  EXPECT_FALSE(SummarizeEffects(proxy, 1, ToxicStream::kDownstream, pacers).touches_data());
 }
 
 TEST(FlowEffectsTest, ToxicsOfOneTypeCombine) {
@@ -109,11 +112,13 @@ TEST(FlowEffectsTest, SliceSizesStayWithinTheirVariation) {
 
 TEST(ToxicConfigTest, ChecksNameTheProxyToxicAndAttribute) {
   std::vector<ToxicConfig> toxics = {Toxic(ToxicType::kBandwidth)};
-  toxics[0].rate = 0;
+  toxics[0].rate = 2'000'000'000'000;
   absl::Status status = ValidateToxics(toxics, "tcp_proxies[db]");
   EXPECT_EQ(status.message(),
-            "tcp_proxies[db].toxics[bandwidth_downstream].rate: 0 KB/s is out of range "
-            "[1, 1000000000]");
+            "tcp_proxies[db].toxics[bandwidth_downstream].rate: 2000000000 KB/s is out of range "
+            "[0, 1000000000]");
+  toxics[0].rate = 0;  // no limit, as in Toxiproxy
+  EXPECT_TRUE(ValidateToxics(toxics, "p").ok());
   toxics[0].rate = 1000;
   EXPECT_TRUE(ValidateToxics(toxics, "p").ok());
   toxics.push_back(toxics[0]);

@@ -6,13 +6,14 @@
 // library's own code.
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/struct.pb.h"
 
-namespace proxyctl {
+namespace proxynode {
 
 // How many entries `object` has.
 inline int StructSize(const google::protobuf::Struct& object) {
@@ -37,4 +38,21 @@ inline std::vector<std::pair<std::string, google::protobuf::Value*>> StructEntri
   return entries;
 }
 
-}  // namespace proxyctl
+// The value of `key` in `object`, owned by `object`; null when it has none.
+inline const google::protobuf::Value* StructField(const google::protobuf::Struct& object,
+                                                  std::string_view key) {
+  const google::protobuf::FieldDescriptor* field =
+      object.GetDescriptor()->FindFieldByName("fields");
+  const google::protobuf::Reflection* reflection = object.GetReflection();
+  for (int i = 0; i < reflection->FieldSize(object, field); ++i) {
+    const google::protobuf::Message& entry = reflection->GetRepeatedMessage(object, field, i);
+    const google::protobuf::Descriptor* type = entry.GetDescriptor();
+    if (entry.GetReflection()->GetString(entry, type->map_key()) == key) {
+      return static_cast<const google::protobuf::Value*>(
+          &entry.GetReflection()->GetMessage(entry, type->map_value()));
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace proxynode
