@@ -472,7 +472,13 @@ bool TcpRelay::WriteHeld(Flow& flow) {
 bool TcpRelay::EndFlow(Flow& flow) {
   if (!flow.source_ended || flow.sink_shut) return true;
   if (flow.in_pipe > 0 || (flow.held && flow.held->mark_count > 0)) return true;
-  if (flow.effects.reset_peer != nullptr) return true;  // the reset comes instead of the EOF
+  if (flow.effects.reset_peer != nullptr) {
+    // The reset comes instead of the EOF (which counts as data: also one read before the
+    // toxic came).
+    if (flow.reset_at == 0) flow.reset_at = now() + flow.effects.reset_peer->timeout;
+    Wake(flow.reset_at);
+    return true;
+  }
   if (flow.effects.slow_close >= 0) {
     if (flow.close_at == 0) flow.close_at = now() + flow.effects.slow_close;
     if (now() < flow.close_at) {
