@@ -36,7 +36,6 @@ absl::Status CheckCount(const std::string& field, uint64_t value, uint64_t low, 
   return absl::OkStatus();
 }
 
-
 absl::Status CheckUpstreams(const std::string& field, const RouteConfig& route) {
   if (route.action == RouteAction::kRespond) {
     if (!route.upstreams.empty()) {

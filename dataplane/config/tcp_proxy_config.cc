@@ -37,8 +37,8 @@ absl::Status CheckProxy(const TcpProxyConfig& proxy, const std::string& field) {
 
 absl::Status ValidateTcpProxies(const std::vector<TcpProxyConfig>& proxies) {
   if (proxies.size() > TcpProxyBounds::kMaxProxies) {
-    return Invalid("tcp_proxies", absl::StrCat(proxies.size(), " proxies; at most ",
-                                               TcpProxyBounds::kMaxProxies));
+    return Invalid("tcp_proxies",
+                   absl::StrCat(proxies.size(), " proxies; at most ", TcpProxyBounds::kMaxProxies));
   }
   absl::flat_hash_set<std::string_view> names;
   absl::flat_hash_set<std::string_view> listens;
