@@ -198,7 +198,7 @@ void TcpRelay::ApplyEffects(Flow& flow, ToxicStream stream) {
   flow.effects = SummarizeEffects(*proxy_.config, hit_mask_, stream, context_.pacers);
   const FlowEffects& effects = flow.effects;
   const MonoTime t = now();
-  if (effects.touches_data() && !flow.held) flow.held = std::make_unique<Held>();
+  // The held state is taken when the first bytes come (ReadHeld): an idle relay has none.
   if (flow.held) {
     Held& held = *flow.held;
     // What the old toxics held back leaves now, in order.
@@ -315,7 +315,6 @@ bool TcpRelay::SpliceFlow(Flow& flow) {
     flow.pipe = context_.pipes.Take();
     if (!flow.pipe.valid()) {
       // No file descriptor for a pipe: relay through the buffers this time.
-      if (!flow.held) flow.held = std::make_unique<Held>();
       return ReadHeld(flow) && WriteHeld(flow);
     }
     const ReadResult read = flow.from->transport.SpliceIn(flow.pipe.write_fd, kPipeChunk);
@@ -349,6 +348,10 @@ bool TcpRelay::PumpHeld(Flow& flow) {
 }
 
 bool TcpRelay::ReadHeld(Flow& flow) {
+  if (!flow.held) {
+    flow.held = std::make_unique<Held>();
+    if (flow.effects.rate != 0) flow.held->pacer.Start(flow.effects.rate, now());
+  }
   Held& held = *flow.held;
   const FlowEffects& effects = flow.effects;
   while (!flow.source_ended && flow.from->transport.readable() &&

@@ -153,7 +153,7 @@ class TcpRelay final : public DeferredDeletable {
     uint32_t bytes = 0;
     MonoTime ready_at = 0;
   };
-  // A touched flow's held bytes, taken when toxics first touch it.
+  // A touched flow's held bytes, taken when its first bytes arrive under a toxic.
   struct Held {
     ByteQueue queue;
     std::array<Mark, kMaxHeldChunks> marks;
