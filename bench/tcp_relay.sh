@@ -11,6 +11,7 @@
 #
 #   bench/tcp_relay.sh                 # 3 rounds
 #   ROUNDS=1 TOXIPROXY_BIN=/tmp/toxiproxy-server bench/tcp_relay.sh
+#   PEERS="proxynode-splice proxynode-buffered" bench/tcp_relay.sh   # some of them
 # Toxiproxy is not part of the project: build it beforehand (../shared/bench/toxiproxy.md)
 # and name the binary in TOXIPROXY_BIN; without it, that column is left out.
 set -euo pipefail
@@ -135,8 +136,8 @@ measure() {
   echo "$bulk $ping $ping16 $conns $idle_bytes"
 }
 
-peers="proxynode-splice proxynode-buffered haproxy nginx"
-[[ -x $TOXIPROXY_BIN ]] && peers+=" toxiproxy"
+peers=${PEERS:-"proxynode-splice proxynode-buffered haproxy nginx"}
+[[ -z ${PEERS:-} && -x $TOXIPROXY_BIN ]] && peers+=" toxiproxy"
 declare -A results=()
 echo "### TCP relay: one bulk stream, redis PING, connections/s, idle memory; $ROUNDS rounds"
 echo

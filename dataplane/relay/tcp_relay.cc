@@ -348,18 +348,21 @@ bool TcpRelay::PumpHeld(Flow& flow) {
 }
 
 bool TcpRelay::ReadHeld(Flow& flow) {
-  if (!flow.held) {
+  const bool created = !flow.held;
+  if (created) {
     flow.held = std::make_unique<Held>();
     if (flow.effects.rate != 0) flow.held->pacer.Start(flow.effects.rate, now());
   }
   Held& held = *flow.held;
   const FlowEffects& effects = flow.effects;
+  bool read_any = false;
   while (!flow.source_ended && flow.from->transport.readable() &&
          held.mark_count < kMaxHeldChunks) {
     size_t available = 0;
     char* space = held.queue.PrepareTail(context_.pool, &available);
     if (space == nullptr) break;  // 256 KiB held: the source waits (backpressure)
     const ReadResult read = flow.from->transport.ReadSome(space, available);
+    read_any = read_any || read.bytes > 0;
     if (read.bytes > 0 && effects.drops_data()) {
       // timeout and reset_peer: the data goes nowhere.
       if (effects.timeout != nullptr && effects.timeout->timeout > 0) {
@@ -381,6 +384,8 @@ bool TcpRelay::ReadHeld(Flow& flow) {
     if (read.status != IoStatus::kOk) break;
   }
   if (held.queue.empty()) held.queue.Clear(context_.pool);
+  // Taken for nothing (the socket had no bytes yet): an idle relay keeps none.
+  if (created && !read_any) flow.held.reset();
   return true;
 }
 
@@ -404,6 +409,7 @@ void TcpRelay::AddMark(Flow& flow, size_t bytes) {
 }
 
 bool TcpRelay::WriteHeld(Flow& flow) {
+  if (!flow.held) return true;
   Held& held = *flow.held;
   const FlowEffects& effects = flow.effects;
   const MonoTime t = now();
