@@ -55,24 +55,6 @@ std::string_view Reason(int status) {
   }
 }
 
-int ParseErrorStatus(ParseError error) {
-  switch (error) {
-    case ParseError::kTargetTooLong:
-      return 414;
-    case ParseError::kHeaderTooLarge:
-      return 431;
-    case ParseError::kBodyTooLarge:
-      return 413;
-    case ParseError::kUnsupportedVersion:
-      return 505;
-    case ParseError::kConnectUnsupported:
-    case ParseError::kUnsupportedTransferCoding:
-      return 501;
-    default:
-      return 400;
-  }
-}
-
 void AppendReply(const ControlHttpReply& reply, bool close, std::string& out) {
   absl::StrAppend(&out, "HTTP/1.1 ", reply.status, " ", std::string(Reason(reply.status)), "\r\n");
   // A 204 has no body and, as Go's server sends it, no Content-Length either.
@@ -265,7 +247,7 @@ void ControlHttpServer::Answer(Client& client) {
         break;
       }
       case ParseEvent::kError: {
-        const int status = ParseErrorStatus(result.error);
+        const int status = StatusForParseError(result.error);
         AppendReply({.status = status,
                      .body = absl::StrCat(status, " ", std::string(Reason(status)), "\n"),
                      .content_type = "text/plain; charset=utf-8"},
