@@ -96,6 +96,7 @@ v1::Stats ToProto(const StatsSnapshot& stats, const ProxyStatsSnapshot& proxy,
   FillLatency(stats.timer_lateness, proto.mutable_timer_lateness());
   proto.set_fd_soft_limit(info.fd_soft_limit);
   proto.set_fd_hard_limit(info.fd_hard_limit);
+  proto.set_active_faults(info.active_faults);
   proto.mutable_build()->set_version(info.build.version);
   proto.mutable_build()->set_commit(info.build.commit);
   proto.mutable_build()->set_build_type(info.build.build_type);

@@ -343,6 +343,7 @@ NodeInfo Dataplane::Info() const {
   info.fd_hard_limit = fd_limits_.hard;
   info.connections = admission_.connections();
   info.pending_requests = admission_.pending();
+  info.active_faults = admission_.active_faults();
   info.build = options_.build;
   info.config_reloads = ConfigReloadValues::Of(config_reloads_);
   info.access_log_on = options_.access_log != nullptr;

@@ -321,6 +321,10 @@ std::string RenderPrometheus(const StatsSnapshot& stats, const ProxyStatsSnapsho
   Header(out, "proxynode_node_pending_requests", "gauge",
          "Requests waiting on their delay, node-wide (compared with max_pending)");
   absl::StrAppend(&out, "proxynode_node_pending_requests ", info.pending_requests, "\n");
+  Header(out, "proxynode_node_active_faults", "gauge",
+         "Delays and throttled responses running now, node-wide (compared with "
+         "max_active_faults)");
+  absl::StrAppend(&out, "proxynode_node_active_faults ", info.active_faults, "\n");
 
   RenderProcess(out, process);
   RenderUpstreams(out, proxy.upstreams);

@@ -30,6 +30,7 @@ struct NodeInfo {
   uint64_t fd_hard_limit = 0;
   int64_t connections = 0;       // node-wide, as admission counts them
   int64_t pending_requests = 0;  // node-wide requests waiting on a delay
+  int64_t active_faults = 0;     // node-wide slots held under max_active_faults
   BuildIdentity build;
   ConfigReloadValues config_reloads;
   bool access_log_on = false;

@@ -267,6 +267,7 @@ class PrometheusTest : public testing::Test {
     info_.fd_hard_limit = 4096;
     info_.connections = 5;
     info_.pending_requests = 1;
+    info_.active_faults = 3;
     info_.build = {.version = "0.1.0", .commit = "1a2b3c4d5e6f-dirty", .build_type = "Debug"};
     info_.config_reloads = {.ok = 3, .unchanged = 1, .error = 2};
 
@@ -374,6 +375,7 @@ TEST_F(PrometheusTest, ContainsExpectedLines) {
            "proxynode_open_files_limit{kind=\"hard\"} 4096",
            "proxynode_node_connections 5",
            "proxynode_node_pending_requests 1",
+           "proxynode_node_active_faults 3",
        }) {
     EXPECT_TRUE(HasLine(text, line)) << "missing: " << line;
   }

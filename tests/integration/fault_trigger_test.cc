@@ -250,6 +250,7 @@ TEST_F(FaultTriggerTest, MaxActiveFaultsCountsThrottledResponsesAcrossRules) {
   fault::Exchange started = paced.Read(sent, 300ms, /*stop_at_response=*/true);
   ASSERT_FALSE(started.bytes.empty()) << started.Describe();
   ASSERT_FALSE(started.complete) << "the throttled response was not throttled";
+  EXPECT_EQ(Stats().active_faults(), 1) << "the throttled response holds the slot";
   Exchange overflowed = Fetch("/delay");
   EXPECT_EQ(overflowed.status(), 200);
   EXPECT_LT(overflowed.MillisToComplete(), 300) << "delayed while the slot was taken";
@@ -260,6 +261,8 @@ TEST_F(FaultTriggerTest, MaxActiveFaultsCountsThrottledResponsesAcrossRules) {
   paced.Continue(started, 5s, /*stop_at_response=*/true);
   ASSERT_EQ(started.ending, Ending::kOpen) << started.Describe();
   EXPECT_EQ(started.Body(), FaultNodeBody());
+  // The client may read the last byte before the node's worker has seen its write end.
+  ASSERT_TRUE(WaitUntil([&] { return Stats().active_faults() == 0; }, 5s));
   Exchange delayed = Fetch("/delay");
   EXPECT_GE(delayed.MillisToComplete(), 600);
 
