@@ -105,6 +105,8 @@ absl::StatusOr<int> ListenTcp(const SocketAddress& address, int backlog) {
   }
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  // Linux copies TCP_NODELAY to every accepted socket: one setsockopt here, none per accept.
+  SetTcpNoDelay(fd);
   if (bind(fd, reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) {
     int err = errno;
     close(fd);

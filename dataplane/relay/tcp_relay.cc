@@ -69,6 +69,7 @@ TcpRelay::~TcpRelay() {
     if (upstream_) upstream_->transport.Close();
     for (Flow* flow : {&up_, &down_}) {
       context_.pipes.Drop(flow->pipe);
+      if (flow->copy_block) context_.pool.Release(std::move(flow->copy_block));
       if (flow->held) flow->held->queue.Clear(context_.pool);
     }
     proxy_.stats->active.Add(-1);
@@ -144,7 +145,7 @@ void TcpRelay::Abort() { Finish(Ending::kNormal); }
 bool TcpRelay::AtRest() const {
   if (closed_ || !connected_) return false;
   for (const Flow* flow : {&up_, &down_}) {
-    if (flow->source_ended || flow->sink_shut || flow->in_pipe > 0 ||
+    if (flow->source_ended || flow->sink_shut || HasPassedBytes(*flow) ||
         (flow->held && flow->held->mark_count > 0) || flow->drop_until != 0 ||
         flow->reset_at != 0 || flow->close_at != 0) {
       return false;
@@ -169,7 +170,7 @@ RelayHandover TcpRelay::Detach() {
   closed_ = true;
   timer_.Cancel();
   for (Flow* flow : {&up_, &down_}) {
-    if (flow->pipe.valid()) context_.pipes.Put(std::exchange(flow->pipe, Pipe{}));
+    ReleasePassed(*flow);  // nothing in flight at rest: gives back an empty pipe or block
     if (flow->held) flow->held->queue.Clear(context_.pool);
   }
   proxy_.stats->active.Add(-1);
@@ -287,9 +288,9 @@ bool TcpRelay::PumpFlow(Flow& flow) {
     return false;
   }
   const bool held = flow.effects.touches_data() || (flow.held && flow.held->mark_count > 0);
-  if (held && flow.in_pipe == 0) {
+  if (held && !HasPassedBytes(flow)) {
     if (!PumpHeld(flow)) return false;
-  } else if (!SpliceFlow(flow)) {  // also empties a pipe left from before the toxics came
+  } else if (!PassFlow(flow)) {  // also sends what passed before the toxics came
     return false;
   }
   if (flow.reset_at != 0) Wake(flow.reset_at);
@@ -297,43 +298,9 @@ bool TcpRelay::PumpFlow(Flow& flow) {
   return EndFlow(flow);
 }
 
-bool TcpRelay::SpliceFlow(Flow& flow) {
-  while (true) {
-    if (flow.in_pipe > 0) {
-      const WriteResult written = flow.to->transport.SpliceOut(flow.pipe.read_fd, flow.in_pipe);
-      flow.in_pipe -= written.bytes;
-      Account(flow, written.bytes, /*spliced=*/true);
-      if (written.status == IoStatus::kError) {
-        Finish(Ending::kNormal);
-        return false;
-      }
-      if (flow.in_pipe > 0) return true;  // the socket is full: its EPOLLOUT edge goes on
-    }
-    if (flow.pipe.valid()) context_.pipes.Put(std::exchange(flow.pipe, Pipe{}));
-    if (flow.source_ended || !flow.from->transport.readable()) return true;
-    if (flow.effects.touches_data()) return true;  // a toxic came: the next pass holds bytes
-    flow.pipe = context_.pipes.Take();
-    if (!flow.pipe.valid()) {
-      // No file descriptor for a pipe: relay through the buffers this time.
-      return ReadHeld(flow) && WriteHeld(flow);
-    }
-    const ReadResult read = flow.from->transport.SpliceIn(flow.pipe.write_fd, kPipeChunk);
-    flow.in_pipe += read.bytes;
-    if (read.status == IoStatus::kError) {
-      Finish(Ending::kNormal);
-      return false;
-    }
-    if (read.status == IoStatus::kEof) flow.source_ended = true;
-    if (read.bytes == 0) {
-      context_.pipes.Put(std::exchange(flow.pipe, Pipe{}));
-      return true;
-    }
-  }
-}
-
 bool TcpRelay::EndFlow(Flow& flow) {
   if (!flow.source_ended || flow.sink_shut) return true;
-  if (flow.in_pipe > 0 || (flow.held && flow.held->mark_count > 0)) return true;
+  if (HasPassedBytes(flow) || (flow.held && flow.held->mark_count > 0)) return true;
   if (flow.effects.reset_peer != nullptr) {
     // The reset comes instead of the EOF (which counts as data: also one read before the
     // toxic came).
@@ -349,7 +316,10 @@ bool TcpRelay::EndFlow(Flow& flow) {
     }
   }
   flow.sink_shut = true;
-  flow.to->transport.ShutdownWrite();
+  // The other direction ended first: the close that follows sends this FIN (both sockets
+  // were read to their EOF, so the close is no reset), and a shutdown would be one more call.
+  const Flow& other = &flow == &up_ ? down_ : up_;
+  if (!other.sink_shut) flow.to->transport.ShutdownWrite();
   return true;
 }
 
@@ -373,12 +343,7 @@ void TcpRelay::Finish(Ending ending) {
     }
   }
   for (Flow* flow : {&up_, &down_}) {
-    if (flow->in_pipe > 0) {
-      context_.pipes.Drop(flow->pipe);
-    } else if (flow->pipe.valid()) {
-      context_.pipes.Put(std::exchange(flow->pipe, Pipe{}));
-    }
-    flow->in_pipe = 0;
+    ReleasePassed(*flow);
     if (flow->held) flow->held->queue.Clear(context_.pool);
   }
   proxy_.stats->active.Add(-1);

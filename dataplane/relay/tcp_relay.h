@@ -8,10 +8,14 @@
 //   client --upstream flow-->  [toxics of stream "upstream"]   --> upstream
 //   client <--downstream flow-- [toxics of stream "downstream"] <-- upstream
 //
-// A flow that no toxic touches moves its bytes with splice(2) through a pipe taken from the
-// worker's PipePool only while bytes are in flight: zero-copy, and an idle relay holds no
-// pipe and no buffer. A touched flow reads into a ByteQueue of pooled blocks (at most 256 KiB
-// held per direction, then the source is no longer read: backpressure both ways) with a mark
+// A flow that no toxic touches moves its bytes as they come. A small burst (one read that
+// does not fill a 16 KiB pooled block) is read with recv(2) and written with send(2): a short
+// read says the socket is drained, so a request/response exchange costs one read and one
+// write each way. Once a burst fills a block, the flow moves with splice(2) through a pipe
+// from the worker's PipePool, zero-copy, until a burst is small again. Either way, the block
+// or pipe is held only while bytes are in flight: an idle relay holds neither.
+// A touched flow reads into a ByteQueue of pooled blocks (at most 256 KiB held per
+// direction, then the source is no longer read: backpressure both ways) with a mark
 // per chunk read saying when it may leave (latency), and writes it out in slices (slicer),
 // at a rate (bandwidth), up to a limit (limit_data). One timer serves everything the relay
 // waits for: the connect timeout, held chunks, pacing, and the timeout, reset and close
@@ -170,6 +174,11 @@ class TcpRelay final : public DeferredDeletable {
     FlowEffects effects;
     Pipe pipe;
     size_t in_pipe = 0;
+    // An untouched flow's small bursts go through a pooled block by recv and send (PassFlow).
+    std::unique_ptr<char[]> copy_block;
+    uint32_t copy_begin = 0;
+    uint32_t copy_end = 0;
+    bool bulk = false;  // a burst filled a block: splice until a burst is small again
     std::unique_ptr<Held> held;
     uint64_t forwarded = 0;   // bytes written to `to`
     uint64_t limit_from = 0;  // `forwarded` when the limit_data toxic reached the flow
@@ -187,12 +196,17 @@ class TcpRelay final : public DeferredDeletable {
   void Progress();
   // False when the relay closed.
   bool PumpFlow(Flow& flow);
-  bool SpliceFlow(Flow& flow);
+  // A flow no toxic touches (tcp_relay_pass.cc).
+  bool PassFlow(Flow& flow);
+  bool FlushPassed(Flow& flow);
+  static bool HasPassedBytes(const Flow& flow) {
+    return flow.in_pipe > 0 || flow.copy_end > flow.copy_begin;
+  }
+  void ReleasePassed(Flow& flow);
   bool PumpHeld(Flow& flow);
   bool ReadHeld(Flow& flow);
   bool WriteHeld(Flow& flow);
   bool EndFlow(Flow& flow);
-  void ReleaseHeld(Flow& flow);
   void DrawToxics();
   // Recomputes both flows' effects from proxy_ and hit_mask_; held bytes leave at once.
   void ApplyEffects(Flow& flow, ToxicStream stream);

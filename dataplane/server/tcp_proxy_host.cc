@@ -145,8 +145,7 @@ BytePacer* TcpProxyHost::Find(const TcpProxyConfig& proxy, size_t index) {
   return it == pacers_.end() ? nullptr : it->second.get();
 }
 
-void TcpProxyHost::Accept(Proxy& proxy, int fd) {
-  SetTcpNoDelay(fd);
+void TcpProxyHost::Accept(Proxy& proxy, int fd) {  // TCP_NODELAY came from the listener
   const uint64_t id = options_.next_id();
   auto owned = std::make_unique<TcpRelay>(context_, id, fd, proxy.relay);
   TcpRelay* relay = owned.get();

@@ -272,8 +272,7 @@ void Worker::Accept(int fd) {
   bool admitted = options_.admission == nullptr ||
                   options_.admission->TryAcquireConnection(snapshots_.current().max_connections);
   const bool holds_slot = admitted && options_.admission != nullptr;
-  if (admitted) {
-    SetTcpNoDelay(fd);
+  if (admitted) {  // TCP_NODELAY came from the listener (ListenTcp)
     if (const int cpu = SteerTarget(fd); cpu >= 0) {
       // Before any read: the worker on that CPU serves the connection from its first byte.
       ConnectionHandover handover;

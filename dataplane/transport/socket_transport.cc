@@ -30,9 +30,13 @@ Readiness SocketTransport::OnEvents(uint32_t events) {
   Readiness readiness;
   if (connecting_ && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) != 0) {
     int error = 0;
-    socklen_t length = sizeof(error);
-    if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &length) != 0) {
-      error = errno;
+    // A connect that failed reports EPOLLERR; writable without it is connected, and asking
+    // SO_ERROR would only cost a syscall per connection.
+    if ((events & (EPOLLERR | EPOLLHUP)) != 0) {
+      socklen_t length = sizeof(error);
+      if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &length) != 0) {
+        error = errno;
+      }
     }
     if (error != EINPROGRESS && error != EALREADY) {
       connecting_ = false;

@@ -203,8 +203,14 @@ class RedisBehindProxy(RedisServer):
                      "-n", "20000", "-c", "20", "-q"])
         self.assertEqual(bench.returncode, 0, bench.stderr)
         self.assertEqual(bench.stdout.count("requests per second"), 4, bench.stdout)
+        # Small requests and replies are copied; a 4 MiB value moves by splice.
+        big = "".join(f"{i:08d}" for i in range(512 * 1024))
+        self.assertEqual(self.cli(port, "-x", "SET", "big", stdin=big).stdout.strip(), "OK")
+        self.assertEqual(self.cli(port, "GET", "big").stdout.strip(), big)
         stats = self.node.proxy_stats("redis")
-        self.assertGreater(stats.bytes_spliced, 0)
+        self.assertGreater(stats.bytes_spliced, len(big))
+        self.assertGreater(stats.bytes_upstream, len(big))
+        self.assertGreater(stats.bytes_downstream, len(big))
         print(f"\nredis-benchmark through the proxy:\n{bench.stdout.strip()}", file=sys.stderr)
 
     def test_latency_is_added_to_each_round_trip(self):
