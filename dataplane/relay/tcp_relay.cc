@@ -137,7 +137,9 @@ void TcpRelay::ApplyToxics(RelayProxy proxy) {
     Finish(Ending::kNormal);
     return;
   }
-  Progress();
+  // New toxics move bytes on the loop's next turn, not here: the worker takes a config for
+  // all its relays in one step and acknowledges it without doing their I/O first.
+  if (!same_toxics) timer_.ArmAt(now());
 }
 
 void TcpRelay::Abort() { Finish(Ending::kNormal); }

@@ -128,7 +128,8 @@ class TcpRelay final : public DeferredDeletable {
   // Draws the toxics, then connects to the upstream (or closes at once: a down toxic, or a
   // socket that cannot be made).
   void Start();
-  // The proxy's toxics changed (same name, listen and upstream): draws them again.
+  // The proxy's config changed (same name, listen and upstream): toxics that changed are
+  // drawn again, and the bytes move under them from the loop's next turn.
   void ApplyToxics(RelayProxy proxy);
   // Closes both sockets now (proxy removed or disabled, drain deadline, stop).
   void Abort();
