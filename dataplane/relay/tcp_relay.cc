@@ -170,6 +170,7 @@ RelayHandover TcpRelay::Detach() {
   client_.transport.Unregister(context_.loop);
   upstream_->transport.Unregister(context_.loop);
   closed_ = true;
+  handed_over_ = true;
   timer_.Cancel();
   for (Flow* flow : {&up_, &down_}) {
     ReleasePassed(*flow);  // nothing in flight at rest: gives back an empty pipe or block

@@ -143,6 +143,8 @@ class TcpRelay final : public DeferredDeletable {
   uint64_t id() const { return id_; }
   const TcpProxyConfig& proxy() const { return *proxy_.config; }
   bool closed() const { return closed_; }
+  // Closed by Detach: its sockets (and admission slot) went on to another worker.
+  bool handed_over() const { return handed_over_; }
   RelayInfo Describe() const;
 
  private:
@@ -228,6 +230,7 @@ class TcpRelay final : public DeferredDeletable {
   uint32_t hit_mask_ = 0;
   bool connected_ = false;
   bool closed_ = false;
+  bool handed_over_ = false;
   bool adopted_ = false;  // Start registers and relays; no toxics drawn (kept from the handover)
   Side client_;
   std::optional<Side> upstream_;  // from Start on

@@ -42,6 +42,7 @@ void TcpProxyHost::Apply(const ConfigSnapshotPtr& config) {
     random_.Seed(RelaySeed(config->fault_seed, options_.worker_index));
   }
   SyncPacers(*config);
+  max_connections_ = config->max_connections;
   absl::flat_hash_map<std::string, const TcpProxyConfig*> wanted;
   for (const TcpProxyConfig& proxy : config->tcp_proxies) wanted[proxy.name] = &proxy;
 
@@ -146,6 +147,14 @@ BytePacer* TcpProxyHost::Find(const TcpProxyConfig& proxy, size_t index) {
 }
 
 void TcpProxyHost::Accept(Proxy& proxy, int fd) {  // TCP_NODELAY came from the listener
+  if (options_.admission != nullptr &&
+      !options_.admission->TryAcquireConnection(max_connections_)) {
+    // A byte stream has no 503 to say why: the client sees the connection close at once.
+    options_.worker_stats->rejected.max_connections.Add();
+    proxy.stats->refused.Add();
+    close(fd);
+    return;
+  }
   const uint64_t id = options_.next_id();
   auto owned = std::make_unique<TcpRelay>(context_, id, fd, proxy.relay);
   TcpRelay* relay = owned.get();
@@ -175,6 +184,7 @@ void TcpProxyHost::Adopt(RelayHandover handover) {
       config->upstream != handover.config->upstream) {
     close(handover.client_fd);
     close(handover.upstream_fd);
+    if (options_.admission != nullptr) options_.admission->ReleaseConnection();
     return;
   }
   auto owned = std::make_unique<TcpRelay>(context_, handover, it->second->relay);
@@ -209,6 +219,10 @@ std::vector<RelayInfo> TcpProxyHost::DescribeRelays() const {
 void TcpProxyHost::OnRelayClosed(TcpRelay* relay) {
   auto it = relays_.find(relay->id());
   if (it == relays_.end()) return;
+  // A relay handed over keeps its slot; the adopter gives it back.
+  if (options_.admission != nullptr && !relay->handed_over()) {
+    options_.admission->ReleaseConnection();
+  }
   options_.loop->DeferDelete(std::move(it->second));
   relays_.erase(it);
   if (on_relay_closed_) on_relay_closed_();

@@ -26,6 +26,7 @@
 #include "dataplane/relay/flow_effects.h"
 #include "dataplane/relay/pipe_pool.h"
 #include "dataplane/relay/tcp_relay.h"
+#include "dataplane/server/admission.h"
 #include "dataplane/server/listener.h"
 #include "dataplane/stats/tcp_proxy_stats.h"
 #include "dataplane/stats/worker_stats.h"
@@ -38,7 +39,10 @@ class TcpProxyHost final : public RelayOwner, public SharedPacers {
     int worker_index = 0;
     EventLoop* loop = nullptr;
     BufferPool* pool = nullptr;
-    WorkerStats* worker_stats = nullptr;  // accept errors
+    WorkerStats* worker_stats = nullptr;  // accept errors, rejections
+    // The node's connection slots (max_connections): a relay holds one, as a client
+    // connection does. Null: no limit (tests).
+    Admission* admission = nullptr;
     TcpProxyStatsRegistry* stats = nullptr;
     std::function<uint64_t()> next_id;  // the worker's connection ids
   };
@@ -57,8 +61,8 @@ class TcpProxyHost final : public RelayOwner, public SharedPacers {
   // Worker retirement: no new relay; relays at rest go to `sink` now, the others as soon as
   // they are at rest (TcpRelay::AtRest).
   void Retire(std::function<void(RelayHandover)> sink);
-  // Takes over a relay from a retiring worker; closes it when this worker's config has no
-  // such proxy (removed, disabled, or moved meanwhile).
+  // Takes over a relay from a retiring worker, with its admission slot; closes it when this
+  // worker's config has no such proxy (removed, disabled, or moved meanwhile).
   void Adopt(RelayHandover handover);
   size_t relay_count() const { return relays_.size(); }
   // A row per open relay.
@@ -92,6 +96,7 @@ class TcpProxyHost final : public RelayOwner, public SharedPacers {
   PipePool pipes_;
   RelayContext context_;
   bool accepting_ = true;
+  uint32_t max_connections_ = 0;  // the config's, 0: no limit
   std::function<void()> on_relay_closed_;
   std::function<void(RelayHandover)> handover_sink_;  // set while retiring
   // A shared bandwidth toxic's pacer, by "proxy/toxic": this worker's share of its rate.

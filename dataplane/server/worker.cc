@@ -47,6 +47,7 @@ Worker::Worker(WorkerOptions options)
                                 .loop = &loop_,
                                 .pool = &pool_,
                                 .worker_stats = options_.stats.get(),
+                                .admission = options_.admission,
                                 .stats = options_.tcp_proxy_stats,
                                 .next_id = [this] { return NextConnectionId(); }});
       tcp_proxies_->set_on_relay_closed([this] { UpdateDrained(); });
@@ -227,6 +228,7 @@ void Worker::AdoptRelay(RelayHandover handover) {
     if (tcp_proxies_ == nullptr) {
       close(handover.client_fd);
       close(handover.upstream_fd);
+      if (options_.admission != nullptr) options_.admission->ReleaseConnection();
       return;
     }
     tcp_proxies_->Adopt(std::move(handover));

@@ -108,7 +108,11 @@ class Worker : public ConnectionOwner {
   // Publishes `config` to a retiring worker (its relays take new toxics); no acknowledgement.
   void PublishToRetiring(ConfigSnapshotPtr config);
   // Open connections (approximate when read from another thread).
-  int64_t connection_count() const { return options_.stats->connections_active.Get(); }
+  // Client connections and relays: this worker's part of what admission counts.
+  int64_t connection_count() const {
+    return options_.stats->connections_active.Get() +
+           static_cast<int64_t>(tcp_proxies_ != nullptr ? tcp_proxies_->relay_count() : 0);
+  }
   // True once draining and no connection is left.
   bool drained() const { return drained_.load(std::memory_order_acquire); }
   // Stops the loop and joins the thread (call from another thread).

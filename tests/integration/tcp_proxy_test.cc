@@ -164,6 +164,38 @@ TEST_F(TcpProxyTest, RelaysMoveToTheWorkersLeftWhenWorkersAreRetired) {
   EXPECT_EQ(stats.connections(), 16u);
   EXPECT_EQ(stats.active(), 16);
   EXPECT_EQ(echo_.accepted(), 16);
+  // Each relay's connection slot moved with it: none freed twice, none taken again.
+  EXPECT_EQ(proxy_.MetricSum("proxynode_node_connections"), 16);
+}
+
+// A relay holds one of max_connections' slots, as a client connection does; past the limit
+// a new connection to the proxy closes at once, counted.
+TEST_F(TcpProxyTest, MaxConnectionsCapsRelaysWithClientConnections) {
+  v1::NodeConfig limit;
+  limit.set_max_connections(2);
+  ASSERT_TRUE(control_->Update(limit, {"max_connections"}).ok());
+  const uint16_t port = SetEchoProxy({});
+  std::string echoed;
+  auto first = std::make_unique<TcpClient>(port);
+  first->RoundTrip("1", &echoed);
+  TcpClient second(port);
+  std::string echoed_second;
+  second.RoundTrip("2", &echoed_second);
+  EXPECT_EQ(echoed_second, "2");
+
+  TcpClient refused(port);
+  EXPECT_EQ(refused.WaitForEnd(seconds(5)), TcpClient::End::kEof);
+  EXPECT_EQ(ProxyStats("echo").refused(), 1u);
+  EXPECT_EQ(proxy_.MetricSum("proxynode_rejected_total", R"(reason="max_connections")"), 1);
+  EXPECT_EQ(echo_.accepted(), 2) << "the refused connection reached the upstream";
+
+  first.reset();  // its slot comes back
+  ASSERT_TRUE(WaitUntil([&] { return proxy_.MetricSum("proxynode_node_connections") == 1; },
+                        seconds(5)));
+  TcpClient third(port);
+  std::string echoed_third;
+  third.RoundTrip("3", &echoed_third);
+  EXPECT_EQ(echoed_third, "3");
 }
 
 TEST_F(TcpProxyTest, AnUpstreamThatRefusesClosesTheClientAndCounts) {
