@@ -190,8 +190,8 @@ TEST_F(TcpProxyTest, MaxConnectionsCapsRelaysWithClientConnections) {
   EXPECT_EQ(echo_.accepted(), 2) << "the refused connection reached the upstream";
 
   first.reset();  // its slot comes back
-  ASSERT_TRUE(WaitUntil([&] { return proxy_.MetricSum("proxynode_node_connections") == 1; },
-                        seconds(5)));
+  ASSERT_TRUE(
+      WaitUntil([&] { return proxy_.MetricSum("proxynode_node_connections") == 1; }, seconds(5)));
   TcpClient third(port);
   std::string echoed_third;
   third.RoundTrip("3", &echoed_third);
