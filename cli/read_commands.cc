@@ -121,6 +121,9 @@ int RunStats(const Context& context) {
 
 int RunConnections(const Context& context, const ConnectionsOptions& options) {
   Row headers = {"ID", "PEER", "WORKER", "AGE", "REQUESTS", "STATE", "BYTES_IN", "BYTES_OUT"};
+  // Several nodes share one table, whose columns are set before any answers: there the PROXY
+  // column is always present.
+  if (context.all) headers.push_back("PROXY");
   return RunOnNodes(context, headers, [&context, &options, &headers](NodeClient& client) {
     NodeReport report;
     ListConnectionsResponse response;
@@ -143,15 +146,16 @@ int RunConnections(const Context& context, const ConnectionsOptions& options) {
       rows->DeleteSubrange(static_cast<int>(options.limit),
                            rows->size() - static_cast<int>(options.limit));
     }
-    // TCP relays add a PROXY column (proxy -> upstream); "-" on HTTP connections. Only where
-    // there are relays, so an HTTP node's view stays as it was; --all keeps its columns.
-    const bool relays = std::any_of(rows->begin(), rows->end(),
-                                    [](const Connection& c) { return !c.tcp_proxy().empty(); });
+    // TCP relays add a PROXY column (proxy -> upstream); "-" on HTTP connections. On one node
+    // only where there are relays, so an HTTP node's view stays as it was.
+    const bool relays =
+        context.all || std::any_of(rows->begin(), rows->end(),
+                                   [](const Connection& c) { return !c.tcp_proxy().empty(); });
     for (const Connection& c : *rows) {
       report.rows.push_back({std::to_string(c.id()), c.peer(), std::to_string(c.worker()),
                              FormatDurationApprox(ToNanos(c.age())), std::to_string(c.requests()),
                              c.state(), FormatBytes(c.bytes_in()), FormatBytes(c.bytes_out())});
-      if (relays && !context.all) {
+      if (relays) {
         report.rows.back().push_back(c.tcp_proxy().empty() ? "-"
                                                            : c.tcp_proxy() + " -> " + c.upstream());
       }

@@ -114,6 +114,19 @@ TEST_F(ReadCommandsTcpTest, ConnectionsShowTheProxyOfARelay) {
   EXPECT_THAT(json, HasSubstr("\"upstream\":\"127.0.0.1:6379\""));
 }
 
+TEST_F(ReadCommandsTcpTest, ConnectionsOfSeveralNodesAlwaysHaveTheProxyColumn) {
+  context_.all = true;
+  const std::string out = Output([this] { return RunConnections(context_, {}); });
+  EXPECT_THAT(out, ContainsRegex("^ADDR +ID +PEER +WORKER +AGE +REQUESTS +STATE +BYTES_IN +"
+                                 "BYTES_OUT +PROXY\n"));
+  EXPECT_THAT(out, ContainsRegex(" relaying +0B +0B +redis -> 127.0.0.1:6379\n"));
+
+  fake_.relays = false;  // an HTTP node in the same view: "-"
+  const std::string http = Output([this] { return RunConnections(context_, {}); });
+  EXPECT_THAT(http, ContainsRegex("BYTES_OUT +PROXY\n"));
+  EXPECT_THAT(http, ContainsRegex(" idle +0B +0B +-\n"));
+}
+
 TEST_F(ReadCommandsTcpTest, NoRelaysNoProxyColumn) {
   fake_.relays = false;
   const std::string out = Output([this] { return RunConnections(context_, {}); });
