@@ -76,6 +76,7 @@ std::unique_ptr<Worker> Dataplane::MakeWorker(const ConfigSnapshotPtr& config,
   worker.proxy_stats = &proxy_stats_;
   worker.access_log = options_.access_log.get();
   worker.tcp_proxy_stats = &tcp_proxy_stats_;
+  worker.shared_pacers = &shared_pacers_;
   worker.config = config;
   worker.stats = std::make_shared<WorkerStats>();
   worker.thread_name = absl::StrCat("worker-", worker.index);

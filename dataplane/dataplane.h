@@ -19,6 +19,7 @@
 #include "dataplane/core/clock.h"
 #include "dataplane/core/cpu_affinity.h"
 #include "dataplane/core/socket_ops.h"
+#include "dataplane/relay/shared_pacer_registry.h"
 #include "dataplane/server/admin_handler.h"
 #include "dataplane/server/admission.h"
 #include "dataplane/server/request_handler.h"
@@ -138,6 +139,7 @@ class Dataplane {
   StatsRegistry stats_;
   ProxyStatsRegistry proxy_stats_;
   TcpProxyStatsRegistry tcp_proxy_stats_;
+  SharedPacerRegistry shared_pacers_;  // before the workers: their relays use the pacers
   TcpListenSockets tcp_listen_sockets_;
   ConfigReloadStats config_reloads_;
   RespondHandler respond_handler_;

@@ -13,6 +13,7 @@
 #include "dataplane/config/tcp_proxy_config.h"
 #include "dataplane/core/byte_pacer.h"
 #include "dataplane/core/clock.h"
+#include "dataplane/core/shared_byte_pacer.h"
 #include "dataplane/fault/fault_random.h"
 
 namespace proxynode {
@@ -20,9 +21,9 @@ namespace proxynode {
 struct FlowEffects {
   static constexpr uint64_t kNoLimit = std::numeric_limits<uint64_t>::max();
 
-  uint32_t latency_mask = 0;          // toxic indices whose delays add up for each chunk
-  uint64_t rate = 0;                  // per-connection bytes per second (0: none)
-  BytePacer* shared_pacer = nullptr;  // a shared bandwidth toxic's worker-wide pacer
+  uint32_t latency_mask = 0;                // toxic indices whose delays add up for each chunk
+  uint64_t rate = 0;                        // per-connection bytes per second (0: none)
+  SharedBytePacer* shared_pacer = nullptr;  // a shared bandwidth toxic's node-wide pacer
   const ToxicConfig* slicer = nullptr;
   uint64_t limit_bytes = kNoLimit;          // limit_data
   const ToxicConfig* timeout = nullptr;     // drops the data; closes after `timeout` idle
@@ -42,7 +43,7 @@ struct FlowEffects {
 class SharedPacers {
  public:
   virtual ~SharedPacers() = default;
-  virtual BytePacer* Find(const TcpProxyConfig& proxy, size_t index) = 0;
+  virtual SharedBytePacer* Find(const TcpProxyConfig& proxy, size_t index) = 0;
 };
 
 // The effects on `stream` of the toxics in `hit_mask` (bit i: proxy.toxics[i] hit).

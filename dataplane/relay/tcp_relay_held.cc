@@ -92,9 +92,9 @@ bool TcpRelay::WriteHeld(Flow& flow) {
   Held& held = *flow.held;
   const FlowEffects& effects = flow.effects;
   const MonoTime t = now();
-  BytePacer* pacer = effects.shared_pacer != nullptr ? effects.shared_pacer
-                     : effects.rate != 0             ? &held.pacer
-                                                     : nullptr;
+  // One pacer at most: the proxy's shared one, or the connection's own.
+  SharedBytePacer* shared = effects.shared_pacer;
+  BytePacer* own = shared == nullptr && effects.rate != 0 ? &held.pacer : nullptr;
   while (held.mark_count > 0) {
     Mark& mark = held.marks[held.first_mark];
     if (mark.ready_at > t) {
@@ -110,22 +110,32 @@ bool TcpRelay::WriteHeld(Flow& flow) {
       if (held.slice_left == 0) held.slice_left = DrawSliceSize(*effects.slicer, context_.random);
       bytes = static_cast<size_t>(std::min<uint64_t>(bytes, held.slice_left));
     }
-    if (pacer != nullptr) {
-      const size_t allowance = pacer->Allowance(t);
-      if (allowance == 0) {
-        Wake(pacer->ReadyAt(bytes));
-        break;
-      }
-      bytes = std::min(bytes, allowance);
-    }
     if (effects.limit_bytes != FlowEffects::kNoLimit) {
       const uint64_t sent = flow.forwarded - flow.limit_from;
       bytes = static_cast<size_t>(
           std::min<uint64_t>(bytes, effects.limit_bytes > sent ? effects.limit_bytes - sent : 0));
     }
+    if (own != nullptr && bytes > 0) {
+      const size_t allowance = own->Allowance(t);
+      if (allowance == 0) {
+        Wake(own->ReadyAt(bytes));
+        break;
+      }
+      bytes = std::min(bytes, allowance);
+    }
+    if (shared != nullptr && bytes > 0) {
+      // Taken before the write: the other workers' relays see it at once.
+      const size_t granted = shared->Take(bytes, t);
+      if (granted == 0) {
+        Wake(shared->ReadyAt(bytes));
+        break;
+      }
+      bytes = granted;
+    }
     const WriteResult written =
         bytes == 0 ? WriteResult{}
                    : flow.to->transport.WriteSome(held.queue.Front().substr(0, bytes));
+    if (shared != nullptr) shared->GiveBack(bytes - written.bytes);
     if (written.bytes > 0) {
       held.queue.Consume(written.bytes, context_.pool);
       mark.bytes -= static_cast<uint32_t>(written.bytes);
@@ -133,7 +143,7 @@ bool TcpRelay::WriteHeld(Flow& flow) {
         held.first_mark = (held.first_mark + 1) % kMaxHeldChunks;
         --held.mark_count;
       }
-      if (pacer != nullptr) pacer->Spend(written.bytes);
+      if (own != nullptr) own->Spend(written.bytes);
       if (effects.slicer != nullptr) {
         held.slice_left -= std::min<uint64_t>(held.slice_left, written.bytes);
         if (held.slice_left == 0 && effects.slicer->delay > 0) {

@@ -41,7 +41,9 @@ void TcpProxyHost::Apply(const ConfigSnapshotPtr& config) {
   if (proxies_.empty() && relays_.empty()) {
     random_.Seed(RelaySeed(config->fault_seed, options_.worker_index));
   }
-  SyncPacers(*config);
+  // The pacers the old config used live until every relay has taken the new one's.
+  const PacerMap previous_pacers = std::move(pacers_);
+  SyncPacers(*config, previous_pacers);
   max_connections_ = config->max_connections;
   absl::flat_hash_map<std::string, const TcpProxyConfig*> wanted;
   for (const TcpProxyConfig& proxy : config->tcp_proxies) wanted[proxy.name] = &proxy;
@@ -83,27 +85,13 @@ void TcpProxyHost::Apply(const ConfigSnapshotPtr& config) {
       proxy.listener = std::make_unique<Listener>(*options_.loop, config_proxy.listen_fd,
                                                   /*exclusive=*/true, *options_.worker_stats,
                                                   [this, target](int fd) { Accept(*target, fd); });
-      if (accepting_) proxy.listener->Enable();
+      if (accepting_ && !paused_) proxy.listener->Enable();
     }
   }
   relays.clear();
   for (const auto& [id, relay] : relays_) relays.push_back(relay.get());
   for (TcpRelay* relay : relays) {
     relay->ApplyToxics(proxies_[relay->proxy().name]->relay);  // may close it (a down toxic)
-  }
-  // Pacers of toxics no relay can reach any more.
-  for (auto it = pacers_.begin(); it != pacers_.end();) {
-    bool used = false;
-    for (const TcpProxyConfig& proxy : config->tcp_proxies) {
-      for (const ToxicConfig& toxic : proxy.toxics) {
-        used = used || (toxic.shared && it->first == PacerKey(proxy.name, toxic.name));
-      }
-    }
-    if (used) {
-      ++it;
-    } else {
-      pacers_.erase(it++);
-    }
   }
 }
 
@@ -127,21 +115,27 @@ RelayProxy TcpProxyHost::MakeRelayProxy(const ConfigSnapshotPtr& snapshot,
   return relay;
 }
 
-void TcpProxyHost::SyncPacers(const NodeConfig& config) {
-  const uint64_t workers = std::max<uint32_t>(config.workers, 1);
+void TcpProxyHost::SyncPacers(const NodeConfig& config, const PacerMap& previous) {
+  pacers_.clear();
   for (const TcpProxyConfig& proxy : config.tcp_proxies) {
     for (const ToxicConfig& toxic : proxy.toxics) {
       if (toxic.type != ToxicType::kBandwidth || !toxic.shared || toxic.rate == 0) continue;
-      std::unique_ptr<BytePacer>& pacer = pacers_[PacerKey(proxy.name, toxic.name)];
-      if (pacer == nullptr) pacer = std::make_unique<BytePacer>();
-      // This worker's share of the rate (at least 1 byte/s).
-      const uint64_t share = std::max<uint64_t>(toxic.rate / workers, 1);
-      if (pacer->rate() != share) pacer->Start(share, options_.loop->now());
+      std::string key = PacerKey(proxy.name, toxic.name);
+      auto kept = previous.find(key);
+      std::shared_ptr<SharedBytePacer> pacer;
+      if (kept != previous.end() && kept->second->rate() == toxic.rate) {
+        pacer = kept->second;
+      } else if (options_.shared_pacers != nullptr) {
+        pacer = options_.shared_pacers->Get(key, toxic.rate, options_.loop->now());
+      } else {
+        pacer = std::make_shared<SharedBytePacer>(toxic.rate, options_.loop->now());
+      }
+      pacers_.emplace(std::move(key), std::move(pacer));
     }
   }
 }
 
-BytePacer* TcpProxyHost::Find(const TcpProxyConfig& proxy, size_t index) {
+SharedBytePacer* TcpProxyHost::Find(const TcpProxyConfig& proxy, size_t index) {
   auto it = pacers_.find(PacerKey(proxy.name, proxy.toxics[index].name));
   return it == pacers_.end() ? nullptr : it->second.get();
 }
@@ -160,6 +154,7 @@ void TcpProxyHost::Accept(Proxy& proxy, int fd) {  // TCP_NODELAY came from the 
   TcpRelay* relay = owned.get();
   relays_.emplace(id, std::move(owned));
   relay->Start();  // may close it at once (a down toxic, a failed connect)
+  if (on_accepted_) on_accepted_();
 }
 
 void TcpProxyHost::Retire(std::function<void(RelayHandover)> sink) {
@@ -197,6 +192,18 @@ void TcpProxyHost::StopAccepting() {
   accepting_ = false;
   for (auto& [name, proxy] : proxies_) {
     if (proxy->listener != nullptr) proxy->listener->Disable();
+  }
+}
+
+void TcpProxyHost::PauseAccepting(bool paused) {
+  paused_ = paused;
+  for (auto& [name, proxy] : proxies_) {
+    if (proxy->listener == nullptr) continue;
+    if (accepting_ && !paused_) {
+      proxy->listener->Enable();
+    } else {
+      proxy->listener->Disable();
+    }
   }
 }
 

@@ -25,6 +25,7 @@
 #include "dataplane/fault/fault_random.h"
 #include "dataplane/relay/flow_effects.h"
 #include "dataplane/relay/pipe_pool.h"
+#include "dataplane/relay/shared_pacer_registry.h"
 #include "dataplane/relay/tcp_relay.h"
 #include "dataplane/server/admission.h"
 #include "dataplane/server/listener.h"
@@ -43,6 +44,8 @@ class TcpProxyHost final : public RelayOwner, public SharedPacers {
     // The node's connection slots (max_connections): a relay holds one, as a client
     // connection does. Null: no limit (tests).
     Admission* admission = nullptr;
+    // The node's shared bandwidth pacers. Null: this worker's own (tests).
+    SharedPacerRegistry* shared_pacers = nullptr;
     TcpProxyStatsRegistry* stats = nullptr;
     std::function<uint64_t()> next_id;  // the worker's connection ids
   };
@@ -70,12 +73,17 @@ class TcpProxyHost final : public RelayOwner, public SharedPacers {
 
   void OnRelayClosed(TcpRelay* relay) override;
   void OnRelayAtRest(TcpRelay* relay) override;
-  BytePacer* Find(const TcpProxyConfig& proxy, size_t index) override;
+  SharedBytePacer* Find(const TcpProxyConfig& proxy, size_t index) override;
 
   // Called when a relay closes (the worker updates its drained state).
   void set_on_relay_closed(std::function<void()> callback) {
     on_relay_closed_ = std::move(callback);
   }
+  // Called after each accepted relay (the worker checks its accept share).
+  void set_on_accepted(std::function<void()> callback) { on_accepted_ = std::move(callback); }
+  // The worker holds more than its share of the node's connections (server/accept_share.h):
+  // its proxies' listeners stop taking connections until it resumes.
+  void PauseAccepting(bool paused);
 
  private:
   struct Proxy {
@@ -89,18 +97,23 @@ class TcpProxyHost final : public RelayOwner, public SharedPacers {
   // The relay view of `config`'s proxy in this worker, stats entries included.
   RelayProxy MakeRelayProxy(const ConfigSnapshotPtr& snapshot, const TcpProxyConfig& config,
                             Proxy& proxy);
-  void SyncPacers(const NodeConfig& config);
+  using PacerMap = absl::flat_hash_map<std::string, std::shared_ptr<SharedBytePacer>>;
+  // Fills pacers_ for `config`'s shared bandwidth toxics, keeping those of `previous` whose
+  // rate is the same.
+  void SyncPacers(const NodeConfig& config, const PacerMap& previous);
 
   Options options_;
   FaultRandom random_;
   PipePool pipes_;
   RelayContext context_;
   bool accepting_ = true;
+  bool paused_ = false;           // PauseAccepting
   uint32_t max_connections_ = 0;  // the config's, 0: no limit
   std::function<void()> on_relay_closed_;
+  std::function<void()> on_accepted_;
   std::function<void(RelayHandover)> handover_sink_;  // set while retiring
-  // A shared bandwidth toxic's pacer, by "proxy/toxic": this worker's share of its rate.
-  absl::flat_hash_map<std::string, std::unique_ptr<BytePacer>> pacers_;
+  // A shared bandwidth toxic's node-wide pacer, by "proxy/toxic".
+  PacerMap pacers_;
   absl::flat_hash_map<std::string, std::unique_ptr<Proxy>> proxies_;
   // Last: relays go first, while the pipes, pacers and proxies they use still exist.
   absl::flat_hash_map<uint64_t, std::unique_ptr<TcpRelay>> relays_;

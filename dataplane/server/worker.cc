@@ -48,9 +48,11 @@ Worker::Worker(WorkerOptions options)
                                 .pool = &pool_,
                                 .worker_stats = options_.stats.get(),
                                 .admission = options_.admission,
+                                .shared_pacers = options_.shared_pacers,
                                 .stats = options_.tcp_proxy_stats,
                                 .next_id = [this] { return NextConnectionId(); }});
       tcp_proxies_->set_on_relay_closed([this] { UpdateDrained(); });
+      tcp_proxies_->set_on_accepted([this] { CheckAcceptShare(); });
     }
   }
   if (options_.cpu >= 0) {
@@ -321,6 +323,7 @@ void Worker::CheckAcceptShare() {
   if (AcceptShare::ShouldPause(connection_count(), options_.admission->connections(),
                                snapshots_.current().workers)) {
     listener_.Disable();
+    if (tcp_proxies_ != nullptr) tcp_proxies_->PauseAccepting(true);
     share_paused_ = true;
     share_recheck_ = kShareRecheckFirst;
     share_timer_.ArmAt(loop_.now() + share_recheck_);
@@ -338,6 +341,7 @@ bool Worker::ResumeIfWithinShare() {
   share_timer_.Cancel();
   share_paused_ = false;
   listener_.Enable();
+  if (tcp_proxies_ != nullptr) tcp_proxies_->PauseAccepting(false);
   return true;
 }
 

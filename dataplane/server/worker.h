@@ -52,6 +52,7 @@ struct WorkerOptions {
   ProxyStatsRegistry* proxy_stats = nullptr;         // null: never proxies (the admin listener)
   AccessLog* access_log = nullptr;                   // null: no access log
   TcpProxyStatsRegistry* tcp_proxy_stats = nullptr;  // null: no TCP proxies (the admin listener)
+  SharedPacerRegistry* shared_pacers = nullptr;      // the node's shared bandwidth pacers
   ConfigSnapshotPtr config;
   std::shared_ptr<WorkerStats> stats;
   std::string thread_name;

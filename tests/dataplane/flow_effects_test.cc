@@ -7,11 +7,11 @@ namespace {
 
 class NoPacers : public SharedPacers {
  public:
-  BytePacer* Find(const TcpProxyConfig&, size_t index) override {
+  SharedBytePacer* Find(const TcpProxyConfig&, size_t index) override {
     found = index;
     return &pacer;
   }
-  BytePacer pacer;
+  SharedBytePacer pacer{1000, 0};
   size_t found = 99;
 };
 

@@ -168,6 +168,26 @@ TEST_F(TcpProxyTest, RelaysMoveToTheWorkersLeftWhenWorkersAreRetired) {
   EXPECT_EQ(proxy_.MetricSum("proxynode_node_connections"), 16);
 }
 
+// Relays keep the workers even, as client connections do (server/accept_share.h): a worker
+// past its share stops accepting until the others catch up. (EPOLLEXCLUSIVE alone tends to
+// wake the same worker: 64 connections on one worker were seen.)
+TEST_F(TcpProxyTest, RelaysAreSpreadOverTheWorkers) {
+  const uint16_t port = SetEchoProxy({});
+  std::vector<std::unique_ptr<TcpClient>> clients;
+  for (int i = 0; i < 20; ++i) {
+    clients.push_back(std::make_unique<TcpClient>(port));
+    std::string echoed;
+    clients.back()->RoundTrip("s", &echoed);
+  }
+  v1::ListConnectionsResponse list;
+  ASSERT_TRUE(control_->ListConnections(0, &list).ok());
+  ASSERT_EQ(list.connections_size(), 20);
+  int on_first = 0;
+  for (const v1::Connection& row : list.connections()) on_first += row.worker() == 0 ? 1 : 0;
+  EXPECT_GE(on_first, 6) << "worker 0 holds " << on_first << " of 20";
+  EXPECT_LE(on_first, 14) << "worker 0 holds " << on_first << " of 20";
+}
+
 // A relay holds one of max_connections' slots, as a client connection does; past the limit
 // a new connection to the proxy closes at once, counted.
 TEST_F(TcpProxyTest, MaxConnectionsCapsRelaysWithClientConnections) {

@@ -3,7 +3,9 @@
 // toxicity drawn per connection; and changes reaching open connections at once.
 
 #include <algorithm>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -102,6 +104,53 @@ TEST_F(TcpToxicsTest, BandwidthHoldsTheRateWithinFivePercent) {
   const double seconds_taken = std::chrono::duration<double>(TcpClock::now() - first).count();
   const double rate = static_cast<double>(data.size() - 1) / seconds_taken;
   EXPECT_NEAR(rate, 500'000, 25'000) << seconds_taken << " s";
+}
+
+// A shared rate is the proxy's, node-wide: one connection gets all of it (whichever worker
+// serves it), and eight at once get it together, not eight times over.
+TEST_F(TcpToxicsTest, SharedBandwidthIsTheProxysRateAcrossWorkers) {
+  v1::Toxic toxic;
+  toxic.set_name("pipe");
+  toxic.mutable_bandwidth()->set_rate(200);  // KB/s
+  toxic.mutable_bandwidth()->set_shared(true);
+  const uint16_t port = SetEchoProxy({toxic});
+  // Bytes per second through `connections` at once, `total` bytes echoed in all.
+  const auto rate_through = [](std::vector<std::unique_ptr<TcpClient>>& connections, size_t total) {
+    const size_t each = total / connections.size();
+    const auto start = TcpClock::now();
+    std::vector<std::thread> threads;
+    for (auto& client : connections) {
+      threads.emplace_back([&client, each] {
+        std::string back;
+        EXPECT_TRUE(client->Send(std::string(each, 'w')));
+        EXPECT_EQ(client->Receive(each, seconds(30), &back), TcpClient::End::kData);
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    const double taken = std::chrono::duration<double>(TcpClock::now() - start).count();
+    return static_cast<double>(each * connections.size()) / taken;
+  };
+  std::vector<std::unique_ptr<TcpClient>> one;
+  one.push_back(std::make_unique<TcpClient>(port));
+  EXPECT_NEAR(rate_through(one, 200'000), 200'000, 20'000) << "one connection, whole rate";
+  one.clear();
+
+  // Connections until both workers relay some.
+  std::vector<std::unique_ptr<TcpClient>> many;
+  bool both_workers = false;
+  while (!both_workers && many.size() < 64) {
+    many.push_back(std::make_unique<TcpClient>(port));
+    std::string echoed;
+    many.back()->RoundTrip("x", &echoed);
+    v1::ListConnectionsResponse list;
+    ASSERT_TRUE(control_->ListConnections(0, &list).ok());
+    bool seen[2] = {false, false};
+    for (const v1::Connection& row : list.connections()) seen[row.worker() % 2] = true;
+    both_workers = seen[0] && seen[1];
+  }
+  ASSERT_TRUE(both_workers) << "64 connections, all on one worker";
+  EXPECT_NEAR(rate_through(many, 200'000), 200'000, 20'000)
+      << many.size() << " connections on two workers, one rate";
 }
 
 TEST_F(TcpToxicsTest, SlicerSendsSlicesApart) {
