@@ -24,8 +24,10 @@ BUILD_PACKAGES=(g++ cmake make pkg-config libabsl-dev libgtest-dev libgmock-dev 
 # (tests/external/tcp_real_servers_check.py).
 TEST_PACKAGES=(curl python3 nodejs npm openssl wrk python3-grpcio python3-protobuf prometheus
   redis-server postgresql)
-# Benchmarks only (bench/run.sh): wrk and the peers measured beside proxynode.
-BENCH_PACKAGES=(wrk nginx-light libnginx-mod-http-echo haproxy nodejs libbenchmark-dev)
+# Benchmarks only (bench/run.sh): wrk and the peers measured beside proxynode; for the TCP
+# relay (bench/tcp_relay.sh) iperf3 (one bulk stream) and nginx's stream module as a peer.
+BENCH_PACKAGES=(wrk nginx-light libnginx-mod-http-echo libnginx-mod-stream haproxy nodejs
+  libbenchmark-dev iperf3)
 # Runtime: the packages of the shared libraries proxynode and proxyctl load (`ldd`), apart
 # from those every Debian image has (libc6, libgcc-s1, zlib1g: Priority required) and those
 # these pull in (libstdc++6, libssl3, libc-ares2, libre2-9). libgrpc++1.51 holds libgrpc++
