@@ -293,8 +293,10 @@ bool TcpRelay::PumpFlow(Flow& flow) {
   const bool held = flow.effects.touches_data() || (flow.held && flow.held->mark_count > 0);
   if (held && !HasPassedBytes(flow)) {
     if (!PumpHeld(flow)) return false;
-  } else if (!PassFlow(flow)) {  // also sends what passed before the toxics came
-    return false;
+  } else {
+    if (!PassFlow(flow)) return false;  // also sends what passed before the toxics came
+    // Those bytes are out: what waits in the source brings no new edge, so hold it now.
+    if (held && !HasPassedBytes(flow) && !PumpHeld(flow)) return false;
   }
   if (flow.reset_at != 0) Wake(flow.reset_at);
   if (flow.drop_until != 0) Wake(flow.drop_until);

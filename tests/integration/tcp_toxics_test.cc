@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "tests/integration/fault_fixture.h"
 #include "tests/integration/tcp_proxy_fixture.h"
+#include "tests/testing/body_pattern.h"
 
 namespace proxynode::testing {
 namespace {
@@ -270,6 +271,25 @@ TEST_F(TcpToxicsTest, RemovingALatencyToxicReleasesHeldBytesAtOnce) {
   EXPECT_EQ(client.Receive(4 - got.size(), seconds(4), &got), TcpClient::End::kData);
   EXPECT_LT(Since(start), milliseconds(1000));
   EXPECT_EQ(got, "held");
+}
+
+// A toxic added while a transfer is backed up (the client not reading: bytes wait in the
+// proxy's pipe and in the upstream's socket, and the echo cannot write): once the client
+// reads, every byte arrives, in order. The bytes still in the upstream's socket bring no new
+// edge; the relay must go on to hold them itself.
+TEST_F(TcpToxicsTest, AToxicAddedDuringABackedUpTransferStallsNothing) {
+  const uint16_t port = SetEchoProxy({});
+  TcpClient client(port);
+  std::string bulk(32 << 20, '\0');
+  FillPattern(0, bulk.data(), bulk.size());
+  std::thread sender([&] { EXPECT_TRUE(client.Send(bulk)); });
+  std::this_thread::sleep_for(milliseconds(300));  // the client reads nothing yet
+  SetEchoProxy({LatencyToxic("late", 1)}, "127.0.0.1:" + std::to_string(port));
+  std::string back;
+  EXPECT_EQ(client.Receive(bulk.size(), seconds(30), &back), TcpClient::End::kData)
+      << back.size() << " of " << bulk.size() << " bytes came back";
+  sender.join();
+  EXPECT_TRUE(back == bulk) << "the relayed bytes differ from those sent";
 }
 
 TEST_F(TcpToxicsTest, AToxicAddedReachesOpenConnections) {
