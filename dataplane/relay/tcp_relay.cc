@@ -69,7 +69,8 @@ TcpRelay::~TcpRelay() {
     if (upstream_) upstream_->transport.Close();
     for (Flow* flow : {&up_, &down_}) {
       context_.pipes.Drop(flow->pipe);
-      if (flow->copy_block) context_.pool.Release(std::move(flow->copy_block));
+      flow->copied.Consume(flow->copied.size());
+      flow->copied.ReleaseIfEmpty(context_.pool);
       if (flow->held) flow->held->queue.Clear(context_.pool);
     }
     proxy_.stats->active.Add(-1);

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "dataplane/config/config_snapshot.h"
+#include "dataplane/core/buffer.h"
 #include "dataplane/core/buffer_pool.h"
 #include "dataplane/core/byte_pacer.h"
 #include "dataplane/core/byte_queue.h"
@@ -177,10 +178,8 @@ class TcpRelay final : public DeferredDeletable {
     FlowEffects effects;
     Pipe pipe;
     size_t in_pipe = 0;
-    // An untouched flow's small bursts go through a pooled block by recv and send (PassFlow).
-    std::unique_ptr<char[]> copy_block;
-    uint32_t copy_begin = 0;
-    uint32_t copy_end = 0;
+    // An untouched flow's small bursts, read with recv into a pooled block (PassFlow).
+    Buffer copied;
     bool bulk = false;  // a burst filled a block: splice until a burst is small again
     std::unique_ptr<Held> held;
     uint64_t forwarded = 0;   // bytes written to `to`
@@ -202,9 +201,7 @@ class TcpRelay final : public DeferredDeletable {
   // A flow no toxic touches (tcp_relay_pass.cc).
   bool PassFlow(Flow& flow);
   bool FlushPassed(Flow& flow);
-  static bool HasPassedBytes(const Flow& flow) {
-    return flow.in_pipe > 0 || flow.copy_end > flow.copy_begin;
-  }
+  static bool HasPassedBytes(const Flow& flow) { return flow.in_pipe > 0 || !flow.copied.empty(); }
   void ReleasePassed(Flow& flow);
   bool PumpHeld(Flow& flow);
   bool ReadHeld(Flow& flow);

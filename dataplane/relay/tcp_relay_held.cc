@@ -1,6 +1,6 @@
 // TcpRelay's held path (tcp_relay.h): a direction that toxics touch reads into its queue of
 // pooled blocks with a mark per chunk, and writes what is due, in slices, at a rate, up to a
-// limit. The splice path and the relay's life are in tcp_relay.cc.
+// limit. The pass path is in tcp_relay_pass.cc, the relay's life in tcp_relay.cc.
 
 #include <algorithm>
 #include <cstdint>

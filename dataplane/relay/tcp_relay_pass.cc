@@ -2,7 +2,6 @@
 // come, small bursts copied through a pooled block, bulk spliced through a pipe. The held
 // path is in tcp_relay_held.cc, the relay's life in tcp_relay.cc.
 
-#include <string_view>
 #include <utility>
 
 #include "dataplane/relay/tcp_relay.h"
@@ -25,10 +24,11 @@ bool TcpRelay::PassFlow(Flow& flow) {
       read = flow.from->transport.SpliceIn(flow.pipe.write_fd, kPipeChunk);
       flow.in_pipe = read.bytes;
     } else {
-      if (!flow.copy_block) flow.copy_block = context_.pool.Acquire();
-      read = flow.from->transport.ReadSome(flow.copy_block.get(), BufferPool::kBlockSize);
-      flow.copy_begin = 0;
-      flow.copy_end = static_cast<uint32_t>(read.bytes);
+      // One read into an empty block (all of it, from the pool): short means drained.
+      size_t available = 0;
+      char* space = flow.copied.PrepareWrite(context_.pool, BufferPool::kBlockSize, &available);
+      read = flow.from->transport.ReadSome(space, available);
+      flow.copied.Commit(read.bytes);
       // A full block: more is likely waiting, and splice moves it without copying.
       if (read.bytes == BufferPool::kBlockSize) flow.bulk = true;
     }
@@ -57,10 +57,8 @@ bool TcpRelay::FlushPassed(Flow& flow) {
       return false;
     }
   }
-  if (flow.copy_end > flow.copy_begin) {
-    const WriteResult written = flow.to->transport.WriteSome(
-        std::string_view(flow.copy_block.get() + flow.copy_begin, flow.copy_end - flow.copy_begin));
-    flow.copy_begin += static_cast<uint32_t>(written.bytes);
+  if (!flow.copied.empty()) {
+    const WriteResult written = flow.to->transport.Write(flow.copied);
     Account(flow, written.bytes, /*spliced=*/false);
     if (written.status == IoStatus::kError) {
       Finish(Ending::kNormal);
@@ -78,8 +76,8 @@ void TcpRelay::ReleasePassed(Flow& flow) {
     context_.pipes.Put(std::exchange(flow.pipe, Pipe{}));
   }
   flow.in_pipe = 0;
-  if (flow.copy_block) context_.pool.Release(std::move(flow.copy_block));
-  flow.copy_begin = flow.copy_end = 0;
+  flow.copied.Consume(flow.copied.size());  // what a close leaves unsent
+  flow.copied.ReleaseIfEmpty(context_.pool);
 }
 
 }  // namespace proxynode

@@ -41,9 +41,10 @@ void TcpProxyHost::Apply(const ConfigSnapshotPtr& config) {
   if (proxies_.empty() && relays_.empty()) {
     random_.Seed(RelaySeed(config->fault_seed, options_.worker_index));
   }
-  // The pacers the old config used live until every relay has taken the new one's.
+  // The pacers the old config used live until every relay has taken the new one's (and
+  // while they live, the registry gives the same pacer again for an unchanged rate).
   const PacerMap previous_pacers = std::move(pacers_);
-  SyncPacers(*config, previous_pacers);
+  SyncPacers(*config);
   max_connections_ = config->max_connections;
   absl::flat_hash_map<std::string, const TcpProxyConfig*> wanted;
   for (const TcpProxyConfig& proxy : config->tcp_proxies) wanted[proxy.name] = &proxy;
@@ -115,22 +116,15 @@ RelayProxy TcpProxyHost::MakeRelayProxy(const ConfigSnapshotPtr& snapshot,
   return relay;
 }
 
-void TcpProxyHost::SyncPacers(const NodeConfig& config, const PacerMap& previous) {
+void TcpProxyHost::SyncPacers(const NodeConfig& config) {
+  SharedPacerRegistry& registry =
+      options_.shared_pacers != nullptr ? *options_.shared_pacers : own_pacers_;
   pacers_.clear();
   for (const TcpProxyConfig& proxy : config.tcp_proxies) {
     for (const ToxicConfig& toxic : proxy.toxics) {
       if (toxic.type != ToxicType::kBandwidth || !toxic.shared || toxic.rate == 0) continue;
       std::string key = PacerKey(proxy.name, toxic.name);
-      auto kept = previous.find(key);
-      std::shared_ptr<SharedBytePacer> pacer;
-      if (kept != previous.end() && kept->second->rate() == toxic.rate) {
-        pacer = kept->second;
-      } else if (options_.shared_pacers != nullptr) {
-        pacer = options_.shared_pacers->Get(key, toxic.rate, options_.loop->now());
-      } else {
-        pacer = std::make_shared<SharedBytePacer>(toxic.rate, options_.loop->now());
-      }
-      pacers_.emplace(std::move(key), std::move(pacer));
+      pacers_.emplace(key, registry.Get(key, toxic.rate, options_.loop->now()));
     }
   }
 }

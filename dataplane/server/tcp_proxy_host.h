@@ -44,7 +44,7 @@ class TcpProxyHost final : public RelayOwner, public SharedPacers {
     // The node's connection slots (max_connections): a relay holds one, as a client
     // connection does. Null: no limit (tests).
     Admission* admission = nullptr;
-    // The node's shared bandwidth pacers. Null: this worker's own (tests).
+    // The node's shared bandwidth pacers. Null: the host's own (tests).
     SharedPacerRegistry* shared_pacers = nullptr;
     TcpProxyStatsRegistry* stats = nullptr;
     std::function<uint64_t()> next_id;  // the worker's connection ids
@@ -98,11 +98,11 @@ class TcpProxyHost final : public RelayOwner, public SharedPacers {
   RelayProxy MakeRelayProxy(const ConfigSnapshotPtr& snapshot, const TcpProxyConfig& config,
                             Proxy& proxy);
   using PacerMap = absl::flat_hash_map<std::string, std::shared_ptr<SharedBytePacer>>;
-  // Fills pacers_ for `config`'s shared bandwidth toxics, keeping those of `previous` whose
-  // rate is the same.
-  void SyncPacers(const NodeConfig& config, const PacerMap& previous);
+  // Fills pacers_ for `config`'s shared bandwidth toxics, from the node's registry.
+  void SyncPacers(const NodeConfig& config);
 
   Options options_;
+  SharedPacerRegistry own_pacers_;  // when options_.shared_pacers is null
   FaultRandom random_;
   PipePool pipes_;
   RelayContext context_;
