@@ -317,6 +317,7 @@ grpc::ServerUnaryReactor* ControlService::ListConnections(grpc::CallbackServerCo
       out->set_bytes_in(row.bytes_in);
       out->set_bytes_out(row.bytes_out);
       out->set_tcp_proxy(row.tcp_proxy);
+      out->set_protocol(std::string(row.protocol));
       out->set_upstream(row.upstream);
     }
     reactor->Finish(grpc::Status::OK);

@@ -11,9 +11,10 @@
 #   ... --list                          print the selected packages, one a line; install nothing
 set -euo pipefail
 
-# Build: compiler, CMake, gRPC/Protobuf (code generation included), Abseil, GoogleTest.
+# Build: compiler, CMake, gRPC/Protobuf (code generation included), Abseil, GoogleTest,
+# libnghttp2 (the data plane's HTTP/2 framing, HPACK and flow control).
 BUILD_PACKAGES=(g++ cmake make pkg-config libabsl-dev libgtest-dev libgmock-dev libcli11-dev
-  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler)
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libnghttp2-dev)
 # Tests: curl for smoke checks, python3 for the test helpers, Node.js and npm for the
 # manifest check (scripts/check-manifests.sh), openssl for the control-port TLS test's CA,
 # wrk for the short soak run (bench/soak.sh), python3-grpcio and python3-protobuf for the
@@ -21,9 +22,11 @@ BUILD_PACKAGES=(g++ cmake make pkg-config libabsl-dev libgtest-dev libgmock-dev 
 # node's code), prometheus for its promtool, which lints /metrics (tests/integration/
 # metrics_test.cc), redis-server (with redis-tools' redis-cli and redis-benchmark) and
 # postgresql (initdb, pg_ctl, psql, pgbench), the real servers behind the TCP proxy tests
-# (tests/external/tcp_real_servers_check.py).
+# (tests/external/tcp_real_servers_check.py), nghttp2-client (h2load and nghttp, HTTP/2
+# clients no one here wrote) and python3-h2 (hyper-h2: frames a normal client never sends,
+# for the abuse cases), for tests/external/http2_clients_check.py.
 TEST_PACKAGES=(curl python3 nodejs npm openssl wrk python3-grpcio python3-protobuf prometheus
-  redis-server postgresql)
+  redis-server postgresql nghttp2-client python3-h2)
 # Benchmarks only (bench/run.sh): wrk and the peers measured beside proxynode; for the TCP
 # relay (bench/tcp_relay.sh) iperf3 (one bulk stream) and nginx's stream module as a peer.
 BENCH_PACKAGES=(wrk nginx-light libnginx-mod-http-echo libnginx-mod-stream haproxy nodejs
@@ -32,7 +35,8 @@ BENCH_PACKAGES=(wrk nginx-light libnginx-mod-http-echo libnginx-mod-stream hapro
 # from those every Debian image has (libc6, libgcc-s1, zlib1g: Priority required) and those
 # these pull in (libstdc++6, libssl3, libc-ares2, libre2-9). libgrpc++1.51 holds libgrpc++
 # and libgrpc++_reflection. scripts/check-image-deps.sh checks this list against `ldd`.
-RUNTIME_PACKAGES=(libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 ca-certificates)
+RUNTIME_PACKAGES=(libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 libnghttp2-14
+  ca-certificates)
 # Fuzzing only (scripts/fuzz.sh): Debian 12's default Clang (14) and its compiler-rt, which
 # holds libFuzzer and the sanitizer runtimes; libclang-common-14-dev only recommends it.
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)

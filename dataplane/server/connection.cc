@@ -1,7 +1,10 @@
 #include "dataplane/server/connection.h"
 
+#include <utility>
+
 #include "dataplane/core/socket_ops.h"
 #include "dataplane/server/admission.h"
+#include "dataplane/server/http2_session.h"
 #include "dataplane/server/session_pool.h"
 
 namespace proxynode {
@@ -98,8 +101,16 @@ void Connection::StartRejected(int status, uint32_t retry_after_seconds) {
 }
 
 void Connection::BeginDrain() {
-  if (state() == State::kIdle) {
+  if (idle()) {
     Close(CloseReason::kDrain);
+  } else if (lifecycle_ == Lifecycle::kOpen) {
+    session_->BeginDrain();
+  }
+}
+
+void Connection::BeginRetire() {
+  if (lifecycle_ == Lifecycle::kOpen && session_ != nullptr) {
+    session_->BeginDrain();
   }
 }
 
@@ -142,6 +153,9 @@ ConnectionInfo Connection::Describe(int worker) const {
   info.state = StateName(state());
   info.bytes_in = bytes_in_;
   info.bytes_out = bytes_out_;
+  info.protocol = session_ != nullptr && session_->protocol() == SessionProtocol::kHttp2
+                      ? std::string_view("h2c")
+                      : std::string_view("http/1.1");
   return info;
 }
 
@@ -243,6 +257,20 @@ void Connection::OnSessionAtRest() {
     return;
   }
   context_.idle.Add(*this);
+}
+
+void Connection::SwitchToHttp2(std::string_view input, const Http2Upgrade* upgrade) {
+  std::unique_ptr<Http2Session> http2 = context_.sessions.AcquireHttp2(&context_, this);
+  Http2Session& next = *http2;
+  std::unique_ptr<Session> previous = std::exchange(session_, std::move(http2));
+  // `input` is a view into the HTTP/1 session's buffer: Start copies it before that session
+  // is cleared and given back.
+  const bool started = next.Start(input, upgrade);
+  previous->Clear();
+  context_.sessions.Release(std::move(previous));
+  if (started && !closed()) {
+    next.Progress(/*writable_again=*/false);
+  }
 }
 
 void Connection::Activate() {

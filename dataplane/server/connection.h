@@ -25,7 +25,6 @@
 
 #include "dataplane/core/clock.h"
 #include "dataplane/core/event_loop.h"
-#include "dataplane/server/http1_session.h"
 #include "dataplane/server/idle_connections.h"
 #include "dataplane/server/session.h"
 #include "dataplane/server/worker_context.h"
@@ -60,6 +59,8 @@ struct ConnectionInfo {
   // A TCP relay: its proxy and upstream; empty for HTTP.
   std::string tcp_proxy = {};
   std::string upstream = {};
+  // "http/1.1" or "h2c"; empty for a TCP relay.
+  std::string_view protocol = {};
 };
 
 class Connection final : public FileEventHandler,
@@ -103,6 +104,9 @@ class Connection final : public FileEventHandler,
   void StartRejected(int status, uint32_t retry_after_seconds);
   // The node is draining: close now if idle, else after the responses owed.
   void BeginDrain();
+  // Its worker retires and the connection is busy: an HTTP/2 one says it takes no more
+  // streams (an HTTP/1 one moves once idle).
+  void BeginRetire();
   // Closes at once (drain deadline passed).
   void Abort();
   // A new config is current: a shortened header or idle timeout applies from now on.
@@ -131,6 +135,7 @@ class Connection final : public FileEventHandler,
   MonoTime last_activity() const override { return IdleListEntry::last_activity; }
   SocketAddress peer() const override { return PeerAddress(transport_.fd()); }
   void OnSessionAtRest() override;
+  void SwitchToHttp2(std::string_view input, const Http2Upgrade* upgrade) override;
   uint64_t paced_rate() const override { return paced_rate_; }
   void set_paced_rate(uint64_t bytes_per_second) override {
     paced_rate_ = static_cast<uint32_t>(std::min<uint64_t>(bytes_per_second, UINT32_MAX));
@@ -169,8 +174,8 @@ class Connection final : public FileEventHandler,
   uint64_t bytes_in_ = 0;
   uint64_t bytes_out_ = 0;
   // Null while idle: taken from the worker's pool when bytes arrive, given back when the
-  // connection turns idle.
-  std::unique_ptr<Http1Session> session_;
+  // connection turns idle (an HTTP/2 session stays until the connection closes).
+  std::unique_ptr<Session> session_;
   SocketTransport transport_;
 };
 

@@ -57,6 +57,10 @@ void Http1Session::Progress(bool writable_again) {
       }
     }
     ProcessInput();
+    if (http2_start_ != Http2Start::kNone) {
+      SwitchToHttp2();  // this session is back in its pool: touch nothing after
+      return;
+    }
     if (closed()) {
       return;
     }
@@ -101,9 +105,35 @@ void Http1Session::Reject(int status, uint32_t retry_after_seconds) {
   }
 }
 
+bool Http1Session::AwaitsOrStartsHttp2() {
+  if (reader_.state() != Http1RequestReader::State::kBetween || !queue_.empty() ||
+      proxy_ != nullptr || reader_.input().empty()) {
+    return false;
+  }
+  switch (MatchClientPreface(reader_.input().readable())) {
+    case PrefaceMatch::kYes:
+      http2_start_ = Http2Start::kPreface;
+      return true;
+    case PrefaceMatch::kPartial:
+      return !host_->input_ended();  // the rest of it may come
+    case PrefaceMatch::kNo:
+      return false;
+  }
+  return false;
+}
+
+void Http1Session::SwitchToHttp2() {
+  const Http2Upgrade* upgrade = http2_start_ == Http2Start::kUpgrade ? &upgrade_ : nullptr;
+  http2_start_ = Http2Start::kNone;
+  host_->SwitchToHttp2(reader_.input().readable(), upgrade);
+}
+
 void Http1Session::ProcessInput() {
   reader_.Unhold();
-  while (true) {
+  while (http2_start_ == Http2Start::kNone) {
+    if (AwaitsOrStartsHttp2()) {
+      return;
+    }
     const Http1RequestReader::Step step =
         reader_.Next(Allowance(), context_->snapshots.current(), now());
     if (step.kind == Http1RequestReader::Step::Kind::kWait) {
@@ -142,6 +172,10 @@ void Http1Session::ProcessInput() {
 
 void Http1Session::OnRequestHead(std::string_view head_block) {
   const RequestHead& head = reader_.head();
+  if (queue_.empty() && proxy_ == nullptr && AcceptH2cUpgrade(head, head_block, &upgrade_)) {
+    http2_start_ = Http2Start::kUpgrade;  // answered as HTTP/2's stream 1
+    return;
+  }
   WorkerContext& context = *context_;
   context.stats.requests.Add();
   RequestFacts facts{.head = head,
@@ -439,6 +473,9 @@ void Http1Session::Abandon() {
 
 void Http1Session::Clear() {
   Abandon();
+  http2_start_ = Http2Start::kNone;
+  upgrade_.head_block.clear();
+  upgrade_.settings.clear();
   reader_.Clear(context_->pool);
   writer_.Clear(context_->pool);
 }

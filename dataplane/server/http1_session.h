@@ -23,6 +23,7 @@
 #include "dataplane/core/clock.h"
 #include "dataplane/core/timer_queue.h"
 #include "dataplane/http/http_parser.h"
+#include "dataplane/http2/h2c_upgrade.h"
 #include "dataplane/proxy/proxy_exchange.h"
 #include "dataplane/server/http1_request_reader.h"
 #include "dataplane/server/http1_response_writer.h"
@@ -53,6 +54,7 @@ class Http1Session final : public Session, public ProxyExchange::Client {
   void Abandon() override;
   void Clear() override;
   SessionPhase phase() const override;
+  SessionProtocol protocol() const override { return SessionProtocol::kHttp1; }
 
   void OnProxyProgress() override;
 
@@ -64,6 +66,12 @@ class Http1Session final : public Session, public ProxyExchange::Client {
             .body = proxy_ == nullptr || proxy_->CanAcceptBody()};
   }
   void ProcessInput();
+  // The client speaks HTTP/2 where its next request would start (the client preface): true
+  // when it does (Progress hands the connection over), or may once more bytes come.
+  bool AwaitsOrStartsHttp2();
+  // Hands the connection to an HTTP/2 session (SessionHost::SwitchToHttp2); this session is
+  // given back to the pool.
+  void SwitchToHttp2();
   // `head_block`: the request's head as received (for forwarding).
   void OnRequestHead(std::string_view head_block);
   // Starts the access-log record of the request just queued, when it is in the sample.
@@ -100,6 +108,10 @@ class Http1Session final : public Session, public ProxyExchange::Client {
   Timer delay_timer_;
   Timer timeout_timer_;
   Timer pace_timer_;  // a throttled response's next bytes may leave
+  // Set when the client asked for HTTP/2 (kUpgrade: with upgrade_'s request).
+  enum class Http2Start : uint8_t { kNone, kPreface, kUpgrade };
+  Http2Start http2_start_ = Http2Start::kNone;
+  Http2Upgrade upgrade_;
   Http1ResponseWriter writer_{queue_, proxy_, reader_, delay_timer_, pace_timer_};
 };
 

@@ -5,69 +5,20 @@
 // vector's capacity is kept across requests and across the connections a pooled session
 // serves, so a keep-alive request allocates nothing.
 //
-// Each entry may hold one of Admission's pending slots and counts in the worker's gauges
-// while it waits; the queue gives those back however the entry ends (answered, abandoned,
-// or the connection closing).
+// Each entry's slots, gauges and log record are kept by the ledger (response_ledger.h),
+// which gives them back however the entry ends.
 //
 // Thread contract: one session's, loop thread only.
 
 #include <cstddef>
-#include <cstdint>
-#include <string>
-#include <string_view>
 #include <vector>
 
 #include "dataplane/config/snapshot_cache.h"
 #include "dataplane/core/clock.h"
 #include "dataplane/http/http_parser.h"
-#include "dataplane/server/access_log.h"
-#include "dataplane/server/response_decision.h"
-#include "dataplane/stats/proxy_stats.h"
-#include "dataplane/stats/worker_stats.h"
+#include "dataplane/server/response_ledger.h"
 
 namespace proxynode {
-
-class Admission;
-
-// One response owed to the client.
-struct PendingResponse {
-  MonoTime deadline = 0;
-  MonoTime started = 0;
-  SnapshotRef snapshot;  // keeps `body` valid
-  std::string_view body;
-  std::string owned_body;
-  std::string_view content_type;
-  int status = 200;
-  uint32_t retry_after_seconds = 0;
-  bool owns_body = false;
-  bool head_only = false;
-  bool close = false;
-  bool keep_alive_header = false;
-  bool ready = false;          // the request (body included) has been read
-  bool holds_pending = false;  // took one of Admission's pending slots
-  bool delayed = false;
-  bool proxied = false;  // the response comes from the session's proxied exchange
-  bool http10 = false;
-  RouteStats* route_stats = nullptr;
-  // Fault rule effects (docs/faults.md): how the response ends instead of normally, the body
-  // held `first_byte_delay` after the head, extra fields, the rule's tag.
-  AbortKind abort = AbortKind::kNone;
-  bool head_sent = false;         // the head left; the body waits for `deadline`
-  bool holds_fault_slot = false;  // took one of max_active_faults' slots
-  uint64_t after_bytes = 0;
-  Nanos first_byte_delay = 0;
-  Nanos proxy_hold = 0;  // see ResponsePlan
-  bool hold_after_head = false;
-  uint64_t bytes_per_second = 0;
-  BandwidthScope bandwidth_scope = BandwidthScope::kResponse;
-  BytePacer* shared_pacer = nullptr;
-  const std::vector<std::pair<std::string, std::string>>* extra_fields = nullptr;
-  std::string_view fault_tag;
-  // Its access-log record, when the request is logged (access_log.h).
-  AccessRecord* access = nullptr;
-
-  std::string_view body_text() const { return owns_body ? std::string_view(owned_body) : body; }
-};
 
 class ResponseQueue {
  public:
@@ -78,9 +29,7 @@ class ResponseQueue {
   // The worker the pooled session is lent into. `admission` null: no pending slots are ever
   // taken (the admin listener). `access` null: no access log.
   void Bind(WorkerStats* stats, Admission* admission, AccessRecorder* access) {
-    stats_ = stats;
-    admission_ = admission;
-    access_ = access;
+    ledger_.Bind(stats, admission, access);
   }
 
   // Responses owed.
@@ -107,11 +56,7 @@ class ResponseQueue {
   void ReleaseAll();
 
  private:
-  void Release(PendingResponse& entry);
-
-  WorkerStats* stats_ = nullptr;
-  Admission* admission_ = nullptr;
-  AccessRecorder* access_ = nullptr;
+  ResponseLedger ledger_;
   std::vector<PendingResponse> entries_;
   size_t head_ = 0;
 };
@@ -130,42 +75,8 @@ inline PendingResponse& ResponseQueue::Append(MonoTime started) {
 inline PendingResponse& ResponseQueue::AppendDecided(const RequestHead& head,
                                                      ResponseDecision& decision, MonoTime started,
                                                      SnapshotRef snapshot) {
-  ResponsePlan& plan = decision.plan;
   PendingResponse& entry = Append(started);
-  entry.deadline = started + plan.delay;
-  entry.snapshot = std::move(snapshot);
-  entry.owns_body = plan.owns_body;
-  if (plan.owns_body) {
-    entry.owned_body = std::move(plan.owned_body);
-  } else {
-    entry.body = plan.body;
-  }
-  entry.content_type = plan.content_type;
-  entry.status = plan.status;
-  entry.retry_after_seconds = plan.retry_after_seconds;
-  entry.head_only = head.method == HttpMethod::kHead;
-  entry.close = decision.close;
-  entry.keep_alive_header = head.version == HttpVersion::kHttp10 && !decision.close;
-  entry.http10 = head.version == HttpVersion::kHttp10;
-  entry.holds_pending = decision.holds_pending;
-  entry.delayed = plan.delay > 0 && plan.proxy_route == nullptr;
-  entry.extra_fields = plan.extra_fields;  // a fault rule's abort headers, an Allow
-  if (plan.fault.rule != nullptr) {
-    const FaultPlan& fault = plan.fault;
-    entry.abort = fault.abort;
-    entry.after_bytes = fault.after_bytes;
-    entry.first_byte_delay = plan.first_byte_delay;
-    entry.proxy_hold = plan.proxy_hold;
-    entry.hold_after_head = plan.hold_after_head;
-    entry.bytes_per_second = fault.bytes_per_second;
-    entry.bandwidth_scope = fault.bandwidth_scope;
-    entry.shared_pacer = fault.shared_pacer;
-    entry.holds_fault_slot = fault.holds_slot;
-    entry.fault_tag = plan.fault_tag;
-  }
-  if (entry.delayed) {
-    stats_->pending_timers.Add(1);
-  }
+  ledger_.Fill(entry, head, decision, started, std::move(snapshot));
   return entry;
 }
 

@@ -7,13 +7,16 @@
 //        | Session                 <- the connection drives the session
 //        v
 //   Http1Session (http1_session.h) parsing, the response queue and its delays, proxying,
-//        |                       serialization; an HTTP/2 session or a TCP relay would
-//        | SessionHost             implement Session the same way
+//        |                       serialization
+//   Http2Session (http2_session.h) the same for HTTP/2 streams, on libnghttp2
+//        | SessionHost
 //        v                     <- the session reaches its socket only through its host
 //   Connection
 //
 // A session is lent from the worker's pool when a connection's first byte arrives and given
 // back when the connection is idle again (session_pool.h), so an idle connection holds none.
+// An HTTP/1 session that sees HTTP/2 begin hands the connection to an HTTP/2 session, which
+// stays until the connection closes (its HPACK state lives as long).
 //
 // Thread contract: both sides live in one worker's loop thread.
 
@@ -36,6 +39,11 @@ enum class CloseReason : uint8_t {
   kDrain,
   kFaultReset
 };
+
+// What a connection speaks.
+enum class SessionProtocol : uint8_t { kHttp1, kHttp2 };
+
+struct Http2Upgrade;
 
 // What a session is doing, as ListConnections shows it.
 enum class SessionPhase : uint8_t {
@@ -89,6 +97,10 @@ class SessionHost {
   // The session is at rest: the connection goes idle (and may give the session back, hand
   // itself over or close). The session must not touch itself after this call.
   virtual void OnSessionAtRest() = 0;
+  // The client speaks HTTP/2 from here on: `input` is what was read past the HTTP/1 part,
+  // `upgrade` the request that asked for h2c (null: prior knowledge). The calling session is
+  // given back to its pool, so it must not touch itself after this call.
+  virtual void SwitchToHttp2(std::string_view input, const Http2Upgrade* upgrade) = 0;
 };
 
 class Session {
@@ -103,12 +115,16 @@ class Session {
   virtual void OnConfigChanged() = 0;
   // The connection started lingering: close after `deadline` if the peer says nothing.
   virtual void ArmLingerTimeout(MonoTime deadline) = 0;
+  // The node drains, or the worker retires, while this session is busy: a session that
+  // outlives its requests (HTTP/2) says it takes no more. HTTP/1 ends after what it owes.
+  virtual void BeginDrain() {}
   // The connection is closing: gives back every slot, exchange and timer (no callback to the
   // host follows). Buffers keep their bytes until Clear().
   virtual void Abandon() = 0;
   // Back to a pristine state for the pool: empty buffers without storage, empty queue.
   virtual void Clear() = 0;
   virtual SessionPhase phase() const = 0;
+  virtual SessionProtocol protocol() const = 0;
 };
 
 }  // namespace proxynode

@@ -187,6 +187,8 @@ void Worker::Retire(absl::AnyInvocable<void()> stopped_accepting) {
     for (Connection* connection : OpenConnections()) {
       if (connection->idle() && !context_.draining) {
         HandOver(connection);
+      } else {
+        connection->BeginRetire();  // an HTTP/2 one sends GOAWAY and closes once done
       }
       // Busy ones hand themselves over when they turn idle (Connection::OnSessionAtRest).
     }

@@ -23,7 +23,9 @@ namespace proxynode {
   X(bytes_out, sent_bytes, "Bytes written to clients")                                           \
   X(closed_max_requests, max_requests_reached,                                                   \
     "Connections whose last response carried Connection: close at max_requests_per_connection")  \
-  X(accept_errors, accept_errors, "accept() failures other than EAGAIN")
+  X(accept_errors, accept_errors, "accept() failures other than EAGAIN")                         \
+  X(http2_connections, http2_connections, "Connections that switched to HTTP/2")                 \
+  X(http2_requests, http2_requests, "Requests carried by HTTP/2 streams")
 
 // X(class) — responses by status class, exported as proxynode_responses_total{class="2xx"};
 // the counter of each is responses_<class>.
@@ -53,7 +55,8 @@ namespace proxynode {
   X(body_too_large, "413: request body over max_body_bytes")                           \
   X(header_timeout, "408: request head not received within header_timeout")            \
   X(body_timeout, "408: request body stalled for idle_timeout")                        \
-  X(bad_request, "400/501/505: malformed or unsupported request")
+  X(bad_request, "400/501/505: malformed or unsupported request")                      \
+  X(http2_flood, "HTTP/2 connection ended (GOAWAY): streams reset past the rapid-reset cap")
 
 // X(name, help) — values that go up and down.
 #define PROXYNODE_WORKER_GAUGES(X)                                \

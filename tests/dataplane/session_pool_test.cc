@@ -37,7 +37,7 @@ class SessionPoolTest : public ::testing::Test {
 
   EventLoop loop_;
   SessionPool pool_{loop_, kMinKept};
-  std::vector<std::unique_ptr<Http1Session>> held_;
+  std::vector<std::unique_ptr<Session>> held_;
 };
 
 TEST_F(SessionPoolTest, ReleasedSessionsAreReusedWithoutAllocating) {
