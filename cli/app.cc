@@ -85,6 +85,13 @@ void AddFaultFlags(CLI::App* add, FaultAddOptions& o, CompletionHints& hints) {
                   "503 (a status), reset, reset:after=BYTES, close, cut, cut:after=BYTES, silent")
       ->group(kFaultGroup);
   add->add_option("--abort-body", o.abort_body, "Body of a status abort")->group(kFaultGroup);
+  add->add_option("--abort-grpc-status", o.abort_grpc_status,
+                  "With a status abort: gRPC calls over HTTP/2 end with this grpc-status "
+                  "instead, e.g. 14 or UNAVAILABLE")
+      ->group(kFaultGroup);
+  add->add_option("--abort-grpc-message", o.abort_grpc_message,
+                  "The grpc-message that goes with --abort-grpc-status")
+      ->group(kFaultGroup);
   AddRepeatable(add, "--abort-header", o.abort_headers,
                 "'Name: value' of a status abort; repeatable")
       ->group(kFaultGroup);

@@ -119,6 +119,9 @@ std::string FormatAbortFault(const AbortFault& abort) {
         extras.push_back(std::to_string(abort.headers_size()) +
                          (abort.headers_size() == 1 ? " header" : " headers"));
       }
+      if (abort.has_grpc_status()) {
+        extras.push_back("grpc-status " + std::to_string(abort.grpc_status()));
+      }
       return extras.empty() ? out : out + " with " + Join(extras, " and ");
     }
     case AbortFault::RESET:

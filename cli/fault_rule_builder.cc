@@ -78,10 +78,17 @@ absl::Status AddDelay(const FaultAddOptions& options, FaultRule& rule) {
 }
 
 absl::Status AddAbort(const FaultAddOptions& options, FaultRule& rule) {
-  const bool has_extras = !options.abort_body.empty() || !options.abort_headers.empty();
+  const bool has_extras = !options.abort_body.empty() || !options.abort_headers.empty() ||
+                          !options.abort_grpc_status.empty();
   if (absl::Status needs = Needs({{"--abort-body", !options.abort_body.empty()},
-                                  {"--abort-header", !options.abort_headers.empty()}},
+                                  {"--abort-header", !options.abort_headers.empty()},
+                                  {"--abort-grpc-status", !options.abort_grpc_status.empty()}},
                                  "--abort", !options.abort.empty());
+      !needs.ok()) {
+    return needs;
+  }
+  if (absl::Status needs = Needs({{"--abort-grpc-message", !options.abort_grpc_message.empty()}},
+                                 "--abort-grpc-status", !options.abort_grpc_status.empty());
       !needs.ok()) {
     return needs;
   }
@@ -90,7 +97,14 @@ absl::Status AddAbort(const FaultAddOptions& options, FaultRule& rule) {
   if (!abort.ok()) return abort.status();
   if (has_extras && abort->kind() != AbortFault::STATUS) {
     return FlagError("--abort", options.abort,
-                     "--abort-body and --abort-header go with a status abort only (e.g. 503)");
+                     "--abort-body, --abort-header and --abort-grpc-status go with a status abort "
+                     "only (e.g. 503)");
+  }
+  if (!options.abort_grpc_status.empty()) {
+    absl::StatusOr<uint32_t> code = ParseGrpcStatus(options.abort_grpc_status);
+    if (!code.ok()) return code.status();
+    abort->set_grpc_status(*code);
+    abort->set_grpc_message(options.abort_grpc_message);
   }
   abort->set_body(options.abort_body);
   for (const std::string& header : options.abort_headers) {

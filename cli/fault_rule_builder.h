@@ -32,6 +32,8 @@ struct FaultAddOptions {
   std::string abort;     // --abort 503|reset|reset:after=N|close|cut|cut:after=N|silent
   std::string abort_body;
   std::vector<std::string> abort_headers;  // 'Name: value'
+  std::string abort_grpc_status;           // 0-16 or a name: UNAVAILABLE
+  std::string abort_grpc_message;
   std::string bandwidth;                   // --bandwidth 64KiB[/s]
   std::string bandwidth_scope;             // response|connection|rule
   bool header_triggers = false;

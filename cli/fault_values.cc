@@ -1,5 +1,6 @@
 #include "cli/fault_values.h"
 
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -104,6 +105,36 @@ absl::StatusOr<AbortFault::Header> ParseAbortHeader(const std::string& text) {
   header.set_name(std::string(name));
   header.set_value(std::string(TrimSpaces(std::string_view(text).substr(colon + 1))));
   return header;
+}
+
+absl::StatusOr<uint32_t> ParseGrpcStatus(const std::string& text) {
+  // gRPC's codes in order (grpc/include/grpcpp/impl/codegen/status_code_enum.h).
+  static constexpr std::array<std::string_view, 17> kNames = {"OK",
+                                                              "CANCELLED",
+                                                              "UNKNOWN",
+                                                              "INVALID_ARGUMENT",
+                                                              "DEADLINE_EXCEEDED",
+                                                              "NOT_FOUND",
+                                                              "ALREADY_EXISTS",
+                                                              "PERMISSION_DENIED",
+                                                              "RESOURCE_EXHAUSTED",
+                                                              "FAILED_PRECONDITION",
+                                                              "ABORTED",
+                                                              "OUT_OF_RANGE",
+                                                              "UNIMPLEMENTED",
+                                                              "INTERNAL",
+                                                              "UNAVAILABLE",
+                                                              "DATA_LOSS",
+                                                              "UNAUTHENTICATED"};
+  std::string upper = text;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (size_t code = 0; code < kNames.size(); ++code) {
+    if (upper == kNames[code] || text == std::to_string(code)) {
+      return static_cast<uint32_t>(code);
+    }
+  }
+  return FlagError("--abort-grpc-status", text,
+                   "must be a gRPC status code 0-16 or its name, e.g. 14 or UNAVAILABLE");
 }
 
 absl::StatusOr<HeaderMatch> ParseHeaderMatch(const std::string& text) {

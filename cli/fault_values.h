@@ -38,6 +38,9 @@ absl::StatusOr<proxynode::v1::AbortFault> ParseAbort(const std::string& text);
 // --abort-header: "Name: value" (spaces around the value dropped).
 absl::StatusOr<proxynode::v1::AbortFault::Header> ParseAbortHeader(const std::string& text);
 
+// --abort-grpc-status: a gRPC status code, 0-16, or its name ("UNAVAILABLE", any case).
+absl::StatusOr<uint32_t> ParseGrpcStatus(const std::string& text);
+
 // --header: "NAME" (present), "NAME=VALUE" (exact) or "NAME=PREFIX*" (prefix). The name is
 // lower-cased, as the node keeps it.
 absl::StatusOr<proxynode::v1::HeaderMatch> ParseHeaderMatch(const std::string& text);

@@ -1,5 +1,6 @@
 #include "controlplane/fault_translator.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -240,6 +241,11 @@ absl::StatusOr<FaultRule> FaultRuleFromProto(const std::string& field, const v1:
     rule.abort.headers.emplace_back(header.name(), header.value());
   }
   rule.abort.after_bytes = abort.after_bytes();
+  if (abort.has_grpc_status()) {
+    // Past int's range it would wrap: clamp so that validation names it out of range.
+    rule.abort.grpc_status = static_cast<int>(std::min<uint32_t>(abort.grpc_status(), 1u << 16));
+  }
+  rule.abort.grpc_message = abort.grpc_message();
   rule.bandwidth.bytes_per_second = proto.bandwidth().bytes_per_second();
   rule.bandwidth.scope =
       proto.bandwidth().scope() == v1::BandwidthFault::CONNECTION ? BandwidthScope::kConnection
@@ -307,6 +313,10 @@ v1::FaultRule ToProto(const FaultRule& rule) {
       header->set_value(value);
     }
     abort->set_after_bytes(rule.abort.after_bytes);
+    if (rule.abort.grpc_status >= 0) {
+      abort->set_grpc_status(static_cast<uint32_t>(rule.abort.grpc_status));
+    }
+    abort->set_grpc_message(rule.abort.grpc_message);
   }
   if (rule.bandwidth.bytes_per_second > 0) {
     proto.mutable_bandwidth()->set_bytes_per_second(rule.bandwidth.bytes_per_second);

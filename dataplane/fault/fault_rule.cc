@@ -111,6 +111,21 @@ absl::Status CheckAbort(const std::string& field, const AbortFault& abort) {
   if (abort.kind != AbortKind::kStatus && (!abort.body.empty() || !abort.headers.empty())) {
     return Invalid(field, "a body or headers go with a status abort only");
   }
+  if (abort.grpc_status > FaultBounds::kMaxGrpcStatus) {
+    return Invalid(field + ".grpc_status",
+                   absl::StrCat(abort.grpc_status, " is out of range [0, 16] (gRPC's codes)"));
+  }
+  if (abort.kind != AbortKind::kStatus && (abort.grpc_status >= 0 || !abort.grpc_message.empty())) {
+    return Invalid(field + ".grpc_status", "goes with a status abort only");
+  }
+  if (abort.grpc_status < 0 && !abort.grpc_message.empty()) {
+    return Invalid(field + ".grpc_message", "goes with a grpc_status");
+  }
+  if (abort.grpc_message.size() > FaultBounds::kMaxGrpcMessageBytes) {
+    return Invalid(field + ".grpc_message",
+                   absl::StrCat(abort.grpc_message.size(), " bytes, at most ",
+                                FaultBounds::kMaxGrpcMessageBytes));
+  }
   if (abort.body.size() > FaultBounds::kMaxAbortBodyBytes) {
     return Invalid(field + ".body", absl::StrCat(abort.body.size(), " bytes, at most ",
                                                  FaultBounds::kMaxAbortBodyBytes));

@@ -85,6 +85,10 @@ struct AbortFault {
   std::string body;  // kStatus; empty: the node's plain text for the status
   std::vector<std::pair<std::string, std::string>> headers;  // kStatus: extra fields
   uint64_t after_bytes = 0;  // kReset: response bytes sent first; kCut: body bytes sent
+  // kStatus, for a gRPC request (content-type application/grpc...) over HTTP/2: HTTP 200
+  // with this grpc-status (0-16) and grpc-message instead of `status`; -1: none.
+  int grpc_status = -1;
+  std::string grpc_message;
   bool operator==(const AbortFault&) const = default;
 };
 
@@ -134,6 +138,8 @@ struct FaultBounds {
   static constexpr size_t kMaxClientRanges = 64;
   static constexpr size_t kMaxAbortHeaders = 16;
   static constexpr size_t kMaxAbortBodyBytes = 64 * 1024;
+  static constexpr int kMaxGrpcStatus = 16;  // UNAUTHENTICATED, the last of gRPC's codes
+  static constexpr size_t kMaxGrpcMessageBytes = 1024;
   static constexpr Nanos kMaxDelay = 3600 * kSecond;
   static constexpr uint64_t kMaxBytesPerSecond = uint64_t{1} << 40;
 };

@@ -32,6 +32,7 @@ void Http2RequestBuilder::Begin(const ParserLimits& limits) {
   too_large_ = false;
   has_host_field_ = false;
   bad_ = false;
+  grpc_ = false;
 }
 
 void Http2RequestBuilder::Add(std::string_view name, std::string_view value) {
@@ -67,6 +68,12 @@ void Http2RequestBuilder::Add(std::string_view name, std::string_view value) {
       bad_ = true;  // nghttp2 checks it against the DATA frames, not its syntax alone
     }
     head_.content_length = length;
+  } else if (name == "content-type") {
+    constexpr std::string_view kGrpc = "application/grpc";
+    grpc_ =
+        value.size() >= kGrpc.size() &&
+        http_syntax::EqualsIgnoreCase(value.substr(0, kGrpc.size()), kGrpc) &&
+        (value.size() == kGrpc.size() || value[kGrpc.size()] == '+' || value[kGrpc.size()] == ';');
   } else if (name == "expect") {
     return;  // HTTP/2 has no 100 Continue to wait for: the client sends its body at once
   }

@@ -36,6 +36,8 @@ class Http2RequestBuilder {
   // The value of :authority (or of a host field without one), empty when neither came.
   std::string_view authority() const { return authority_; }
   std::string_view method_name() const { return method_; }
+  // A gRPC call: content-type application/grpc, alone or with a subtype (+proto, +json).
+  bool grpc() const { return grpc_; }
 
  private:
   ParserLimits limits_;
@@ -49,6 +51,7 @@ class Http2RequestBuilder {
   bool too_large_ = false;
   bool has_host_field_ = false;
   bool bad_ = false;
+  bool grpc_ = false;
 };
 
 }  // namespace proxynode

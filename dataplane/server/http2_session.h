@@ -100,6 +100,8 @@ class Http2Session final : public Session {
   // The response is due (request read, delay passed): hand it, or its fault, to nghttp2.
   void MaybeRespond(Http2Stream& stream);
   void SubmitResponse(Http2Stream& stream);
+  // A status abort's gRPC answer to a gRPC call: grpc-status in a trailers-only response.
+  void SubmitGrpcStatus(Http2Stream& stream);
   void SubmitReset(Http2Stream& stream, uint32_t error_code);
   void RecordAccess(Http2Stream& stream, const ResponsePlan& plan);
   // Ends the connection after what is owed: GOAWAY with the last stream taken.

@@ -68,6 +68,7 @@ struct Http2Stream {
   std::array<char, 24> length_text{};
   std::array<char, 24> retry_text{};
   std::string lowered_names;  // extra fields' names in lowercase, as HTTP/2 requires
+  std::string grpc_message;   // percent-encoded for the wire
 };
 
 }  // namespace proxynode

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "absl/strings/ascii.h"
+#include "dataplane/http2/grpc_message.h"
 #include "dataplane/proxy/upstream_pools.h"
 #include "dataplane/server/admission.h"
 #include "dataplane/server/http2_callbacks.h"
@@ -326,8 +327,37 @@ void Http2Session::MaybeRespond(Http2Stream& stream) {
   SubmitResponse(stream);
 }
 
+void Http2Session::SubmitGrpcStatus(Http2Stream& stream) {
+  // A trailers-only response (gRPC's PROTOCOL-HTTP2.md): one HEADERS frame that ends the
+  // stream, HTTP 200, the call's status in grpc-status; what a gRPC server's error looks like.
+  PendingResponse& response = stream.response;
+  response.status = 200;  // what the ledger counts: the HTTP status the client saw
+  size_t count = 0;
+  auto& fields = stream.fields;
+  fields[count++] = Field(":status", "200");
+  fields[count++] = Field("content-type", "application/grpc");
+  fields[count++] =
+      Field("grpc-status", Number(stream.status_text, static_cast<uint64_t>(response.grpc_status)));
+  if (!response.grpc_message.empty()) {
+    PercentEncodeGrpcMessage(response.grpc_message, &stream.grpc_message);
+    fields[count++] = Field("grpc-message", stream.grpc_message);
+  }
+  if (!response.fault_tag.empty()) {
+    fields[count++] = Field("x-proxynode-fault", response.fault_tag);
+  }
+  stream.phase = Http2Stream::Phase::kAnswered;
+  if (nghttp2_submit_response(session_, stream.id, fields.data(), count, nullptr) != 0) {
+    stream.phase = Http2Stream::Phase::kDone;
+    ledger_.Release(response);
+  }
+}
+
 void Http2Session::SubmitResponse(Http2Stream& stream) {
   PendingResponse& response = stream.response;
+  if (response.grpc_status >= 0 && stream.request.grpc()) {
+    SubmitGrpcStatus(stream);
+    return;
+  }
   const std::string_view body = Bodiless(response.status) ? "" : response.body_text();
   size_t count = 0;
   auto& fields = stream.fields;

@@ -41,6 +41,9 @@ struct ResponsePlan {
   bool hold_after_head = false;
   const std::vector<std::pair<std::string, std::string>>* extra_fields = nullptr;
   std::string_view fault_tag;  // "x-proxynode-fault: <name>" when set
+  // A status abort's answer to a gRPC call over HTTP/2 (-1: none; the rule's message).
+  int grpc_status = -1;
+  std::string_view grpc_message;
 };
 
 class RequestHandler {

@@ -85,6 +85,8 @@ void ShapeByFault(const ConfigSnapshot& config, ResponsePlan& plan) {
         plan.body = {};  // bodiless by definition (AppendResponse writes none either)
       }
       plan.extra_fields = &rule.abort.headers;
+      plan.grpc_status = rule.abort.grpc_status;
+      plan.grpc_message = rule.abort.grpc_message;
       for (const auto& [name, value] : rule.abort.headers) {
         if (absl::EqualsIgnoreCase(name, "content-type")) {
           plan.content_type = {};  // the rule's own field says it, once

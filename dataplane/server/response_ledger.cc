@@ -41,6 +41,8 @@ void ResponseLedger::Fill(PendingResponse& entry, const RequestHead& head,
     entry.shared_pacer = fault.shared_pacer;
     entry.holds_fault_slot = fault.holds_slot;
     entry.fault_tag = plan.fault_tag;
+    entry.grpc_status = plan.grpc_status;
+    entry.grpc_message = plan.grpc_message;
   }
   if (entry.delayed) {
     stats_->pending_timers.Add(1);

@@ -60,6 +60,8 @@ struct PendingResponse {
   BytePacer* shared_pacer = nullptr;
   const std::vector<std::pair<std::string, std::string>>* extra_fields = nullptr;
   std::string_view fault_tag;
+  int grpc_status = -1;  // see ResponsePlan
+  std::string_view grpc_message;
   // Its access-log record, when the request is logged (access_log.h).
   AccessRecord* access = nullptr;
 

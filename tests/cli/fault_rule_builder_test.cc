@@ -209,8 +209,24 @@ TEST(FaultRuleBuilderTest, CommandLineMistakesNameTheFlags) {
               o.abort = "reset";
               o.abort_headers = {"A: b"};
             })),
-            "--abort reset: --abort-body and --abort-header go with a status abort only (e.g. "
-            "503)");
+            "--abort reset: --abort-body, --abort-header and --abort-grpc-status go with a status "
+            "abort only (e.g. 503)");
+  EXPECT_EQ(ErrorOf(with([](FaultAddOptions& o) {
+              o.delay = "1ms";
+              o.abort_grpc_status = "14";
+            })),
+            "--abort-grpc-status needs --abort");
+  EXPECT_EQ(ErrorOf(with([](FaultAddOptions& o) {
+              o.abort = "503";
+              o.abort_grpc_message = "down";
+            })),
+            "--abort-grpc-message needs --abort-grpc-status");
+  EXPECT_EQ(ErrorOf(with([](FaultAddOptions& o) {
+              o.abort = "503";
+              o.abort_grpc_status = "UNAVAILABLEX";
+            })),
+            "--abort-grpc-status UNAVAILABLEX: must be a gRPC status code 0-16 or its name, e.g. "
+            "14 or UNAVAILABLE");
   EXPECT_EQ(ErrorOf(with([](FaultAddOptions& o) {
               o.delay = "1ms";
               o.bandwidth_scope = "rule";

@@ -86,6 +86,27 @@ TEST(FaultValuesTest, AbortHeaders) {
   }
 }
 
+TEST(FaultValuesTest, GrpcStatusByCodeOrName) {
+  for (const auto& [text, code] :
+       std::vector<std::pair<std::string, uint32_t>>{{"14", 14},
+                                                     {"UNAVAILABLE", 14},
+                                                     {"unavailable", 14},
+                                                     {"0", 0},
+                                                     {"OK", 0},
+                                                     {"16", 16},
+                                                     {"Unauthenticated", 16},
+                                                     {"DEADLINE_EXCEEDED", 4}}) {
+    absl::StatusOr<uint32_t> parsed = ParseGrpcStatus(text);
+    ASSERT_TRUE(parsed.ok()) << text << ": " << parsed.status();
+    EXPECT_EQ(*parsed, code) << text;
+  }
+  for (const std::string text : {"17", "-1", "", "UNAVAILABLE ", "014", "unavail"}) {
+    EXPECT_THAT(ErrorOf(ParseGrpcStatus(text), "--abort-grpc-status", text),
+                HasSubstr("must be a gRPC status code 0-16 or its name"))
+        << text;
+  }
+}
+
 TEST(FaultValuesTest, HeaderMatchPresentExactAndPrefix) {
   struct Case {
     std::string text;

@@ -53,6 +53,8 @@ TEST(FaultTranslationTest, EveryFieldSurvivesARoundTrip) {
         status: 429
         body: "slow down"
         headers { name: "Retry-After" value: "3" }
+        grpc_status: 8
+        grpc_message: "slow down, caller"
       }
       bandwidth { bytes_per_second: 65536 scope: RULE }
       header_triggers {
@@ -74,6 +76,8 @@ TEST(FaultTranslationTest, EveryFieldSurvivesARoundTrip) {
   EXPECT_EQ(rule.delay->distribution.p99, 900 * kMillisecond);
   EXPECT_EQ(rule.delay->target, DelayTarget::kFirstByte);
   EXPECT_EQ(rule.abort.kind, AbortKind::kStatus);
+  EXPECT_EQ(rule.abort.grpc_status, 8);
+  EXPECT_EQ(rule.abort.grpc_message, "slow down, caller");
   EXPECT_EQ(rule.bandwidth.scope, BandwidthScope::kRule);
   EXPECT_EQ(rule.header_triggers.max_delay, 2 * kSecond);
   EXPECT_EQ(rule.expires_at_unix_nanos, int64_t{2'000'000'000} * kSecond);
@@ -125,6 +129,14 @@ TEST(FaultTranslationTest, RefusalsNameTheField) {
            Case{"faults { name: \"r\" percent: 101 abort { kind: CLOSE } }", "faults[0].percent"},
            Case{"faults { name: \"r\" abort { kind: STATUS status: 99 } }",
                 "faults[0].abort.status"},
+           Case{"faults { name: \"r\" abort { kind: STATUS grpc_status: 17 } }",
+                "faults[0].abort.grpc_status"},
+           Case{"faults { name: \"r\" abort { kind: STATUS grpc_status: 4294967295 } }",
+                "faults[0].abort.grpc_status"},
+           Case{"faults { name: \"r\" abort { kind: RESET grpc_status: 14 } }",
+                "faults[0].abort.grpc_status"},
+           Case{"faults { name: \"r\" abort { kind: STATUS grpc_message: \"m\" } }",
+                "faults[0].abort.grpc_message"},
            Case{"faults { name: \"r\" abort { kind: STATUS headers { name: \"Content-Length\" "
                 "value: \"1\" } } }",
                 "faults[0].abort.headers[0]"},

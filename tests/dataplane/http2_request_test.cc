@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "dataplane/http2/grpc_message.h"
 #include "dataplane/http2/h2c_upgrade.h"
 
 namespace proxynode {
@@ -89,6 +90,27 @@ TEST(Http2RequestBuilderTest, TargetsTheNodeCannotRouteAreRefused) {
   EXPECT_EQ(Build(builder, Get("*")), 400);  // asterisk-form is OPTIONS's alone
   ASSERT_EQ(Build(builder, {{":method", "OPTIONS"}, {":scheme", "http"}, {":path", "*"}}), 0);
   EXPECT_EQ(builder.head().target_form, TargetForm::kAsterisk);
+}
+
+TEST(Http2RequestBuilderTest, GrpcCallsAreToldByTheirContentType) {
+  Http2RequestBuilder builder;
+  for (const auto& [type, grpc] :
+       std::vector<std::pair<std::string, bool>>{{"application/grpc", true},
+                                                 {"application/grpc+proto", true},
+                                                 {"Application/GRPC;charset=utf-8", true},
+                                                 {"application/grpc-web", false},
+                                                 {"application/json", false}}) {
+    ASSERT_EQ(Build(builder, Get("/pkg.Service/Method", {{"content-type", type}})), 0);
+    EXPECT_EQ(builder.grpc(), grpc) << type;
+  }
+  ASSERT_EQ(Build(builder, Get("/pkg.Service/Method")), 0);
+  EXPECT_FALSE(builder.grpc()) << "a builder reused forgets the last request's type";
+}
+
+TEST(GrpcMessageTest, TheMessageIsPercentEncodedAsGrpcCarriesIt) {
+  std::string encoded;
+  PercentEncodeGrpcMessage("down 100% \xC3\xA9t\xC3\xA9\n", &encoded);
+  EXPECT_EQ(encoded, "down 100%25 %C3%A9t%C3%A9%0A");
 }
 
 TEST(ClientPrefaceTest, ThePrefaceIsToldFromHttp1AsSoonAsItCanBe) {

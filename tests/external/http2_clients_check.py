@@ -234,6 +234,35 @@ class Http2ClientsCheck(unittest.TestCase):
         finally:
             node.ctl("fault", "clear", "--yes")
 
+    def test_an_injected_unavailable_reaches_a_grpc_client_as_that_status(self):
+        import grpc  # Debian's python3-grpcio: a gRPC client no one here wrote
+        node = self.node
+        added = node.ctl("fault", "add", "grpc-down", "--path", "/helloworld.Greeter/",
+                         "--delay", "150ms", "--abort", "503", "--abort-grpc-status",
+                         "UNAVAILABLE",
+                         "--abort-grpc-message", "injected: dependency down 100%")
+        self.assertEqual(added.returncode, 0, added.stderr)
+        try:
+            listed = node.ctl("fault", "list")
+            self.assertIn("grpc-status 14", listed.stdout)
+            with grpc.insecure_channel(f"127.0.0.1:{node.http_port}") as channel:
+                say_hello = channel.unary_unary("/helloworld.Greeter/SayHello",
+                                                request_serializer=lambda raw: raw,
+                                                response_deserializer=lambda raw: raw)
+                started = time.monotonic()
+                with self.assertRaises(grpc.RpcError) as caught:
+                    say_hello(b"\x0a\x05world", timeout=10)
+                elapsed = time.monotonic() - started
+            self.assertEqual(caught.exception.code(), grpc.StatusCode.UNAVAILABLE)
+            self.assertEqual(caught.exception.details(), "injected: dependency down 100%")
+            self.assertGreaterEqual(elapsed, 0.150)  # the rule's delay came first
+            # Not a gRPC request: the same rule answers its HTTP status.
+            code, _, status, _, _, err = curl("--http2-prior-knowledge",
+                                              node.url("/helloworld.Greeter/SayHello"))
+            self.assertEqual((code, status), (0, "503"), err)
+        finally:
+            node.ctl("fault", "clear", "--yes")
+
     def test_an_oversized_header_list_gets_431_and_the_connection_goes_on(self):
         client = H2Client(self.node.http_port)
         try:
