@@ -34,8 +34,8 @@ struct FaultAddOptions {
   std::vector<std::string> abort_headers;  // 'Name: value'
   std::string abort_grpc_status;           // 0-16 or a name: UNAVAILABLE
   std::string abort_grpc_message;
-  std::string bandwidth;                   // --bandwidth 64KiB[/s]
-  std::string bandwidth_scope;             // response|connection|rule
+  std::string bandwidth;        // --bandwidth 64KiB[/s]
+  std::string bandwidth_scope;  // response|connection|rule
   bool header_triggers = false;
   std::string trigger_max_delay;
   // How often, until when, and the rest.
