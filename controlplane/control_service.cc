@@ -318,6 +318,7 @@ grpc::ServerUnaryReactor* ControlService::ListConnections(grpc::CallbackServerCo
       out->set_bytes_out(row.bytes_out);
       out->set_tcp_proxy(row.tcp_proxy);
       out->set_protocol(std::string(row.protocol));
+      out->set_tls_version(std::string(row.tls_version));
       out->set_upstream(row.upstream);
     }
     reactor->Finish(grpc::Status::OK);

@@ -21,6 +21,7 @@ int ServeUntilDrain(int signal_fd, ConfigFileWatcher* watcher, Dataplane& datapl
   // uninitialized, a false -Wmaybe-uninitialized, GCC bug 80635.)
   MonoTime reload_at = 0;
   MemoryTrimmer memory;
+  MonoTime tls_checked_at = 0;
   int signo = 0;
   while (signo == 0 && !drain_requested.load()) {
     pollfd fds[2] = {{signal_fd, POLLIN, 0}, {watcher ? watcher->fd() : -1, POLLIN, 0}};
@@ -37,6 +38,18 @@ int ServeUntilDrain(int signal_fd, ConfigFileWatcher* watcher, Dataplane& datapl
       ReloadConfigFile(*watcher, pipeline, assemble, dataplane.config_reloads());
     }
     memory.Tick(dataplane.Info().connections, dataplane.ReapRetiredWorkers());
+    if (const MonoTime now = MonotonicNow(); now - tls_checked_at >= kSecond) {
+      // A renewed certificate (a Kubernetes Secret update) serves new connections within a
+      // second, without a restart.
+      tls_checked_at = now;
+      absl::StatusOr<bool> reloaded = dataplane.ReloadTlsIfChanged();
+      if (!reloaded.ok()) {
+        LogWarning("TLS certificate not reloaded; the previous one stays",
+                   {{"error", std::string(reloaded.status().message())}});
+      } else if (*reloaded) {
+        LogInfo("TLS certificate reloaded", {});
+      }
+    }
   }
   return signo;
 }

@@ -43,6 +43,12 @@
 
 ABSL_FLAG(std::string, http_listen, "0.0.0.0:8080",
           "HTTP data-plane address (host:port; port 0 picks one)");
+ABSL_FLAG(std::string, https_listen, "",
+          "TLS data-plane address (host:port; port 0 picks one): HTTP/1.1 and HTTP/2 (ALPN h2) "
+          "over TLS, with --tls_cert and --tls_key; empty: none");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain for --https_listen (read again when the file changes)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
 ABSL_FLAG(std::string, admin_listen, "127.0.0.1:9901",
           "Admin address for /healthz /readyz /metrics");
 ABSL_FLAG(absl::Duration, delay, absl::Milliseconds(100),
@@ -317,6 +323,21 @@ absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(const NodeConfig& con
   }
   options.http_address = *http;
   options.admin_address = *admin;
+  options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  const bool tls_files = !options.tls_cert_file.empty() || !options.tls_key_file.empty();
+  if (const std::string https = absl::GetFlag(FLAGS_https_listen); !https.empty()) {
+    absl::StatusOr<SocketAddress> address = ListenFlag("--https_listen", https);
+    if (!address.ok()) {
+      return address.status();
+    }
+    if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+      return UsageError("--https_listen needs --tls_cert and --tls_key");
+    }
+    options.https_address = *address;
+  } else if (tls_files) {
+    return UsageError("--tls_cert and --tls_key go with --https_listen");
+  }
   return Dataplane::Create(std::move(options));
 }
 
@@ -375,6 +396,7 @@ void LogListening(const Dataplane& dataplane, const ControlServer& control,
   const ConfigSnapshotPtr running = dataplane.config();
   LogInfo("proxynode listening",
           {{"http", dataplane.http_address().ToString()},
+           {"https", dataplane.https_address() ? dataplane.https_address()->ToString() : ""},
            {"admin", dataplane.admin_address().ToString()},
            {"control", control.address()},
            {"control_tls", !absl::GetFlag(FLAGS_control_tls_cert).empty()},

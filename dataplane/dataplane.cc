@@ -25,6 +25,20 @@ absl::StatusOr<std::unique_ptr<Dataplane>> Dataplane::Create(DataplaneOptions op
   }
   auto dataplane =
       std::unique_ptr<Dataplane>(new Dataplane(std::move(options), *http_fd, *admin_fd, fd_limits));
+  if (const DataplaneOptions& made = dataplane->options_; made.https_address) {
+    absl::StatusOr<std::unique_ptr<TlsServerContext>> tls =
+        TlsServerContext::Create(made.tls_cert_file, made.tls_key_file);
+    if (!tls.ok()) {
+      return tls.status();
+    }
+    absl::StatusOr<int> https_fd = ListenTcp(*made.https_address, made.listen_backlog);
+    if (!https_fd.ok()) {
+      return https_fd.status();
+    }
+    dataplane->tls_ = std::move(*tls);
+    dataplane->https_fd_ = *https_fd;
+    dataplane->https_address_ = LocalAddress(*https_fd);
+  }
   if (absl::Status status = dataplane->BindStartupTcpProxies(); !status.ok()) {
     return status;
   }
@@ -63,6 +77,16 @@ Dataplane::~Dataplane() {
   Stop();
   close(http_fd_);
   close(admin_fd_);
+  if (https_fd_ >= 0) {
+    close(https_fd_);
+  }
+}
+
+absl::StatusOr<bool> Dataplane::ReloadTlsIfChanged() {
+  if (tls_ == nullptr) {
+    return false;
+  }
+  return tls_->ReloadIfChanged();
 }
 
 std::unique_ptr<Worker> Dataplane::MakeWorker(const ConfigSnapshotPtr& config,
@@ -71,6 +95,8 @@ std::unique_ptr<Worker> Dataplane::MakeWorker(const ConfigSnapshotPtr& config,
   worker.index = FreeWorkerIndex();
   worker.connection_id_base = workers_started_++ << Worker::kConnectionSerialBits;
   worker.listen_fd = http_fd_;
+  worker.tls_listen_fd = https_fd_;
+  worker.tls = tls_.get();
   worker.handler = &respond_handler_;
   worker.admission = &admission_;
   worker.proxy_stats = &proxy_stats_;
@@ -182,6 +208,7 @@ void Dataplane::AdoptElsewhere(ConnectionHandover handover, int cpu) {
   std::lock_guard<std::mutex> lock(workers_mutex_);
   if (workers_.empty()) {  // cannot happen (at least one worker serves); never leak the fd
     close(handover.fd);
+    SSL_free(handover.tls);
     if (handover.holds_slot) {
       admission_.ReleaseConnection();
     }

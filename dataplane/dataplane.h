@@ -30,6 +30,7 @@
 #include "dataplane/stats/proxy_stats.h"
 #include "dataplane/stats/stats_registry.h"
 #include "dataplane/stats/tcp_proxy_stats.h"
+#include "dataplane/transport/tls_server_context.h"
 
 namespace proxynode {
 
@@ -47,6 +48,11 @@ struct DataplaneOptions {
   BuildIdentity build;
   // The access log (--access_log); null: off. Kept until the workers have stopped.
   std::shared_ptr<AccessLog> access_log;
+  // TLS termination (--https_listen): HTTP/1.1 and HTTP/2 (ALPN h2) over TLS, with the
+  // certificate chain and key in PEM files, reloaded when they change. Unset: none.
+  std::optional<SocketAddress> https_address;
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class Dataplane {
@@ -65,6 +71,11 @@ class Dataplane {
 
   const SocketAddress& http_address() const { return http_address_; }
   const SocketAddress& admin_address() const { return admin_address_; }
+  // The TLS listener's address; unset without --https_listen.
+  const std::optional<SocketAddress>& https_address() const { return https_address_; }
+  // Reloads the TLS certificate and key if their files changed (the main loop's tick): true
+  // when it did; an error naming the file when the new ones cannot be used (the old stay).
+  absl::StatusOr<bool> ReloadTlsIfChanged();
   const FdLimits& fd_limits() const { return fd_limits_; }
   uint32_t connection_cap() const { return admission_.connection_cap(); }
 
@@ -132,6 +143,10 @@ class Dataplane {
   const int admin_fd_;
   const SocketAddress http_address_;
   const SocketAddress admin_address_;
+  // TLS termination, when asked for (set by Create before any worker starts).
+  int https_fd_ = -1;
+  std::optional<SocketAddress> https_address_;
+  std::unique_ptr<TlsServerContext> tls_;
   const FdLimits fd_limits_;
   const MonoTime started_at_;
   std::atomic<bool> draining_{false};

@@ -12,9 +12,9 @@
 set -euo pipefail
 
 # Build: compiler, CMake, gRPC/Protobuf (code generation included), Abseil, GoogleTest,
-# libnghttp2 (the data plane's HTTP/2 framing, HPACK and flow control).
+# libnghttp2 (the data plane's HTTP/2 framing, HPACK and flow control), OpenSSL 3 (its TLS).
 BUILD_PACKAGES=(g++ cmake make pkg-config libabsl-dev libgtest-dev libgmock-dev libcli11-dev
-  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libnghttp2-dev)
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libnghttp2-dev libssl-dev)
 # Tests: curl for smoke checks, python3 for the test helpers, Node.js and npm for the
 # manifest check (scripts/check-manifests.sh), openssl for the control-port TLS test's CA,
 # wrk for the short soak run (bench/soak.sh), python3-grpcio and python3-protobuf for the

@@ -45,6 +45,45 @@ Connection::Connection(WorkerContext& context, uint64_t id, const ConnectionHand
   bytes_in_ = handover.bytes_in;
   bytes_out_ = handover.bytes_out;
   paced_rate_ = handover.paced_rate;
+  if (handover.tls != nullptr) {
+    tls_ = std::make_unique<Tls>();
+    tls_->channel = TlsChannel::Adopt(handover.tls, transport_);
+  }
+}
+
+void Connection::UseTls(SSL* ssl) {
+  tls_ = std::make_unique<Tls>();
+  tls_->channel = std::make_unique<TlsChannel>(ssl, transport_);
+  tls_->handshake_deadline.emplace(context_.loop.timers(), [this] { OnHandshakeTimeout(); });
+  tls_->handshake_deadline->ArmAt(accepted_at_ + context_.snapshots.current().header_timeout);
+}
+
+void Connection::AdvanceHandshake() {
+  switch (tls_->channel->Advance()) {
+    case TlsChannel::Handshake::kWantIo:
+      return;  // the next readiness goes on; the deadline bounds it
+    case TlsChannel::Handshake::kFailed:
+      context_.stats.rejected.tls_handshake.Add();
+      Close(CloseReason::kIoError);
+      return;
+    case TlsChannel::Handshake::kDone:
+      break;
+  }
+  tls_->handshake_deadline.reset();
+  context_.stats.tls_handshakes.Add();
+  if (tls_->channel->resumed()) {
+    context_.stats.tls_resumptions.Add();
+  }
+  IdleListEntry::last_activity = now();
+  Activate();
+  session_->Progress(/*writable_again=*/false);
+}
+
+void Connection::OnHandshakeTimeout() {
+  if (!closed()) {
+    context_.stats.rejected.tls_handshake.Add();
+    Close(CloseReason::kIdleTimeout);
+  }
 }
 
 Connection::~Connection() {
@@ -89,6 +128,10 @@ Connection::State Connection::state() const {
 void Connection::Start() {
   context_.stats.connections_active.Add(1);
   transport_.Register(context_.loop, this);  // bytes may have arrived before registration
+  if (tls_ != nullptr && !tls_->channel->established()) {
+    AdvanceHandshake();
+    return;
+  }
   Activate();
   session_->Progress(/*writable_again=*/false);
 }
@@ -133,6 +176,9 @@ ConnectionHandover Connection::Detach() {
   handover.bytes_in = bytes_in_;
   handover.bytes_out = bytes_out_;
   handover.paced_rate = paced_rate_;
+  if (tls_ != nullptr) {
+    handover.tls = tls_->channel->Release();  // only idle connections move: established
+  }
   transport_.Unregister(context_.loop);
   context_.idle.Remove(*this);
   holds_slot_ = false;  // the slot travels with the socket
@@ -153,9 +199,13 @@ ConnectionInfo Connection::Describe(int worker) const {
   info.state = StateName(state());
   info.bytes_in = bytes_in_;
   info.bytes_out = bytes_out_;
-  info.protocol = session_ != nullptr && session_->protocol() == SessionProtocol::kHttp2
-                      ? std::string_view("h2c")
-                      : std::string_view("http/1.1");
+  const bool http2 = session_ != nullptr && session_->protocol() == SessionProtocol::kHttp2;
+  if (tls_ != nullptr) {
+    info.protocol = http2 ? std::string_view("h2") : std::string_view("http/1.1");
+    info.tls_version = tls_->channel->established() ? tls_->channel->version() : "handshake";
+  } else {
+    info.protocol = http2 ? std::string_view("h2c") : std::string_view("http/1.1");
+  }
   return info;
 }
 
@@ -176,12 +226,17 @@ void Connection::OnFileEvent(uint32_t events) {
     return;  // idle: an EPOLLOUT edge (the last response's bytes acknowledged) needs nothing
   }
   const Readiness readiness = transport_.OnEvents(events);
+  if (tls_ != nullptr && !tls_->channel->established()) {
+    AdvanceHandshake();
+    return;
+  }
   Activate();
   session_->Progress(readiness.writable_again);
 }
 
 SessionHost::Input Connection::ReadInput(Buffer& in, size_t limit) {
-  const ReadResult result = transport_.Read(in, context_.pool, limit);
+  const ReadResult result = tls_ != nullptr ? tls_->channel->Read(in, context_.pool, limit)
+                                            : transport_.Read(in, context_.pool, limit);
   Input input;
   input.bytes = result.bytes;
   if (result.bytes > 0) {
@@ -209,7 +264,8 @@ SessionHost::Input Connection::ReadInput(Buffer& in, size_t limit) {
 }
 
 void Connection::WriteOutput(Buffer& out, size_t limit) {
-  const WriteResult written = transport_.Write(out, limit);
+  const WriteResult written =
+      tls_ != nullptr ? tls_->channel->Write(out, limit) : transport_.Write(out, limit);
   if (written.bytes > 0) {
     context_.stats.bytes_out.Add(written.bytes);
     bytes_out_ += written.bytes;
@@ -221,11 +277,14 @@ void Connection::WriteOutput(Buffer& out, size_t limit) {
 }
 
 bool Connection::EndOutput(bool input_left, bool silent) {
-  if (transport_.input_ended() && !input_left) {
+  if (input_ended() && !input_left) {
     Close(CloseReason::kPeerClosed);
     return false;
   }
   if (!silent) {
+    if (tls_ != nullptr) {
+      tls_->channel->SendCloseNotify();  // TLS's own end of output, before TCP's
+    }
     transport_.ShutdownWrite();
   }
   lifecycle_ = Lifecycle::kLingering;
@@ -296,6 +355,9 @@ void Connection::ReleaseResources() {
     // The session itself stays until deletion: callers up the stack may still use it.
     session_->Abandon();
   }
+  if (tls_ != nullptr) {
+    tls_->handshake_deadline.reset();
+  }
   transport_.Close();  // also removes it from the epoll set
   if (holds_slot_) {
     holds_slot_ = false;
@@ -331,6 +393,8 @@ void Connection::Close(CloseReason reason) {
   }
   if (reason == CloseReason::kFaultReset) {
     transport_.Reset();  // before ReleaseResources closes it with a FIN
+  } else if (tls_ != nullptr && reason != CloseReason::kIoError) {
+    tls_->channel->SendCloseNotify();  // a clean end: the client can tell it from a cut
   }
   ReleaseResources();
   context_.owner.OnConnectionClosed(this);

@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,7 @@
 #include "dataplane/server/session.h"
 #include "dataplane/server/worker_context.h"
 #include "dataplane/transport/socket_transport.h"
+#include "dataplane/transport/tls_channel.h"
 
 namespace proxynode {
 
@@ -44,6 +46,9 @@ struct ConnectionHandover {
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   uint32_t paced_rate = 0;  // a fault rule's bandwidth for the rest of the connection
+  // A TLS connection: its established SSL (TlsChannel::Release), null without TLS. Whoever
+  // drops a handover frees it.
+  SSL* tls = nullptr;
 };
 
 // One row of ListConnections.
@@ -59,8 +64,10 @@ struct ConnectionInfo {
   // A TCP relay: its proxy and upstream; empty for HTTP.
   std::string tcp_proxy = {};
   std::string upstream = {};
-  // "http/1.1" or "h2c"; empty for a TCP relay.
+  // "http/1.1", "h2c" or "h2" (over TLS); empty for a TCP relay.
   std::string_view protocol = {};
+  // "TLSv1.3" and the like; empty in clear.
+  std::string_view tls_version = {};
 };
 
 class Connection final : public FileEventHandler,
@@ -97,6 +104,9 @@ class Connection final : public FileEventHandler,
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
+  // Speaks TLS from its first byte, with `ssl` (TlsServerContext::NewSession): the handshake
+  // comes first, bounded by header_timeout. Call before Start.
+  void UseTls(SSL* ssl);
   // Registers with the loop and serves.
   void Start();
   // Answers `status` (503 over the connection limit) with Connection: close and
@@ -121,9 +131,15 @@ class Connection final : public FileEventHandler,
   void OnFileEvent(uint32_t events) override;
 
   // SessionHost: what the session asks of its connection.
-  bool readable() const override { return transport_.readable(); }
-  bool input_ended() const override { return transport_.input_ended(); }
-  bool peer_hung_up() const override { return transport_.peer_hung_up(); }
+  bool readable() const override {
+    return tls_ != nullptr ? tls_->channel->readable() : transport_.readable();
+  }
+  bool input_ended() const override {
+    return tls_ != nullptr ? tls_->channel->input_ended() : transport_.input_ended();
+  }
+  bool peer_hung_up() const override {
+    return tls_ != nullptr ? tls_->channel->peer_hung_up() : transport_.peer_hung_up();
+  }
   bool write_blocked() const override { return transport_.write_blocked(); }
   bool closed() const override { return lifecycle_ == Lifecycle::kClosed; }
   Input ReadInput(Buffer& in, size_t limit) override;
@@ -151,6 +167,15 @@ class Connection final : public FileEventHandler,
 
  private:
   enum class Lifecycle : uint8_t { kOpen, kLingering, kClosed };
+  // A TLS connection's channel, and its handshake's deadline until it is done.
+  struct Tls {
+    std::unique_ptr<TlsChannel> channel;
+    std::optional<Timer> handshake_deadline;
+  };
+
+  // Drives the TLS handshake; once done, the session starts on what arrived.
+  void AdvanceHandshake();
+  void OnHandshakeTimeout();
 
   // Takes a session from the pool (leaving the idle list) if none is held.
   void Activate();
@@ -176,6 +201,7 @@ class Connection final : public FileEventHandler,
   // Null while idle: taken from the worker's pool when bytes arrive, given back when the
   // connection turns idle (an HTTP/2 session stays until the connection closes).
   std::unique_ptr<Session> session_;
+  std::unique_ptr<Tls> tls_;  // null in clear: 8 bytes for a connection without TLS
   SocketTransport transport_;
 };
 

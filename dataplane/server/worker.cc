@@ -23,7 +23,7 @@ Worker::Worker(WorkerOptions options)
       context_{loop_,      pool_, sessions_,         idle_, *options_.stats,
                snapshots_, date_, *options_.handler, *this},
       listener_(loop_, options_.listen_fd, options_.exclusive_accept, *options_.stats,
-                [this](int fd) { Accept(fd); }),
+                [this](int fd) { Accept(fd, /*tls=*/false); }),
       share_timer_(loop_.timers(), [this] { OnAcceptShareTimer(); }) {
   pool_.ReportInUseTo(&options_.stats->buffer_blocks_in_use);
   // A data worker has both; the admin listener neither.
@@ -58,6 +58,24 @@ Worker::Worker(WorkerOptions options)
   if (options_.cpu >= 0) {
     context_.cpu = options_.cpu;
   }
+  if (options_.tls_listen_fd >= 0 && options_.tls != nullptr) {
+    tls_listener_.emplace(loop_, options_.tls_listen_fd, options_.exclusive_accept, *options_.stats,
+                          [this](int fd) { Accept(fd, /*tls=*/true); });
+  }
+}
+
+void Worker::EnableListeners() {
+  listener_.Enable();
+  if (tls_listener_) {
+    tls_listener_->Enable();
+  }
+}
+
+void Worker::DisableListeners() {
+  listener_.Disable();
+  if (tls_listener_) {
+    tls_listener_->Disable();
+  }
 }
 
 Worker::~Worker() { StopAndJoin(); }
@@ -72,7 +90,7 @@ void Worker::Start() {
     if (tcp_proxies_ != nullptr) {
       tcp_proxies_->Apply(options_.config);
     }
-    listener_.Enable();
+    EnableListeners();
     if (options_.on_listening) {
       options_.on_listening();
     }
@@ -272,13 +290,14 @@ uint64_t Worker::NextConnectionId() {
   return options_.connection_id_base | ++next_connection_serial_;
 }
 
-void Worker::Accept(int fd) {
+void Worker::Accept(int fd, bool tls) {
   WorkerStats& stats = *options_.stats;
   stats.connections_accepted.Add();
   bool admitted = options_.admission == nullptr ||
                   options_.admission->TryAcquireConnection(snapshots_.current().max_connections);
   const bool holds_slot = admitted && options_.admission != nullptr;
-  if (admitted) {  // TCP_NODELAY came from the listener (ListenTcp)
+  // A TLS connection is served where it was accepted (its handshake state does not move).
+  if (admitted && !tls) {  // TCP_NODELAY came from the listener (ListenTcp)
     if (const int cpu = SteerTarget(fd); cpu >= 0) {
       // Before any read: the worker on that CPU serves the connection from its first byte.
       ConnectionHandover handover;
@@ -290,12 +309,31 @@ void Worker::Accept(int fd) {
       return;
     }
   }
+  SSL* ssl = nullptr;
+  if (tls && admitted) {
+    ssl = options_.tls->NewSession();
+    if (ssl == nullptr) {  // out of memory in OpenSSL: refuse this one, keep serving
+      close(fd);
+      if (holds_slot) {
+        options_.admission->ReleaseConnection();
+      }
+      return;
+    }
+  }
   uint64_t id = NextConnectionId();
   auto owned = std::make_unique<Connection>(context_, fd, id, holds_slot);
   Connection* connection = owned.get();
   connections_.emplace(id, std::move(owned));
+  if (ssl != nullptr) {
+    connection->UseTls(ssl);
+  }
   if (admitted) {
     connection->Start();
+  } else if (tls) {
+    // A 503 cannot go out before a handshake, which a refused connection is not worth.
+    stats.rejected.max_connections.Add();
+    connection->Start();
+    connection->Close(CloseReason::kNormal);
   } else {
     stats.rejected.max_connections.Add();
     connection->StartRejected(503, /*retry_after_seconds=*/1);
@@ -306,7 +344,7 @@ void Worker::Accept(int fd) {
 void Worker::StopAccepting() {
   share_timer_.Cancel();
   share_paused_ = false;
-  listener_.Disable();
+  DisableListeners();
   if (tcp_proxies_ != nullptr) {
     tcp_proxies_->StopAccepting();
   }
@@ -324,7 +362,7 @@ void Worker::CheckAcceptShare() {
   }
   if (AcceptShare::ShouldPause(connection_count(), options_.admission->connections(),
                                snapshots_.current().workers)) {
-    listener_.Disable();
+    DisableListeners();
     if (tcp_proxies_ != nullptr) tcp_proxies_->PauseAccepting(true);
     share_paused_ = true;
     share_recheck_ = kShareRecheckFirst;
@@ -342,7 +380,7 @@ bool Worker::ResumeIfWithinShare() {
   }
   share_timer_.Cancel();
   share_paused_ = false;
-  listener_.Enable();
+  EnableListeners();
   if (tcp_proxies_ != nullptr) tcp_proxies_->PauseAccepting(false);
   return true;
 }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,6 +35,7 @@
 #include "dataplane/server/worker_context.h"
 #include "dataplane/server/worker_faults.h"
 #include "dataplane/stats/worker_stats.h"
+#include "dataplane/transport/tls_server_context.h"
 
 namespace proxynode {
 
@@ -46,6 +48,9 @@ struct WorkerOptions {
   // node ever starts (Dataplane: its start order in the bits above kConnectionSerialBits).
   uint64_t connection_id_base = 0;
   int listen_fd = -1;
+  // The TLS listener (--https_listen) and its certificate; -1 and null: none.
+  int tls_listen_fd = -1;
+  TlsServerContext* tls = nullptr;
   bool exclusive_accept = true;  // EPOLLEXCLUSIVE on the shared listening socket
   RequestHandler* handler = nullptr;
   Admission* admission = nullptr;                    // null: no limits (the admin listener)
@@ -129,7 +134,11 @@ class Worker : public ConnectionOwner {
   bool MoveToIncomingCpu(Connection* connection) override;
 
  private:
-  void Accept(int fd);
+  // `tls`: accepted on the TLS listener.
+  void Accept(int fd, bool tls);
+  // Both listeners (the TLS one when there is one).
+  void EnableListeners();
+  void DisableListeners();
   // Accept balance (accept_share.h): stops accepting while this worker holds more than its
   // share of the node's connections, and starts again once it no longer does.
   bool KeepsAcceptShare() const;
@@ -156,6 +165,7 @@ class Worker : public ConnectionOwner {
   IdleConnections idle_;
   WorkerContext context_;
   Listener listener_;
+  std::optional<Listener> tls_listener_;
   // Paused for the accept share: rechecks with a backoff from 1 ms to 64 ms.
   Timer share_timer_;
   Nanos share_recheck_ = 0;

@@ -25,7 +25,9 @@ namespace proxynode {
     "Connections whose last response carried Connection: close at max_requests_per_connection")  \
   X(accept_errors, accept_errors, "accept() failures other than EAGAIN")                         \
   X(http2_connections, http2_connections, "Connections that switched to HTTP/2")                 \
-  X(http2_requests, http2_requests, "Requests carried by HTTP/2 streams")
+  X(http2_requests, http2_requests, "Requests carried by HTTP/2 streams")                        \
+  X(tls_handshakes, tls_handshakes, "TLS handshakes completed")                                  \
+  X(tls_resumptions, tls_resumptions, "TLS handshakes that resumed an earlier session")
 
 // X(class) — responses by status class, exported as proxynode_responses_total{class="2xx"};
 // the counter of each is responses_<class>.
@@ -46,17 +48,18 @@ namespace proxynode {
   X(fault_reset, "Reset by a fault rule")
 
 // X(reason, help) — rejections, exported as proxynode_rejected_total{reason="..."}.
-#define PROXYNODE_REJECTION_REASONS(X)                                                 \
-  X(max_connections, "503: node connection limit reached")                             \
-  X(fd_limit, "accept failed: out of file descriptors (connection left in the queue)") \
-  X(rate_limited, "429: request rate limit")                                           \
-  X(max_pending, "503: too many requests waiting on a timer")                          \
-  X(header_too_large, "431 (414: its request line): head over max_header_bytes")       \
-  X(body_too_large, "413: request body over max_body_bytes")                           \
-  X(header_timeout, "408: request head not received within header_timeout")            \
-  X(body_timeout, "408: request body stalled for idle_timeout")                        \
-  X(bad_request, "400/501/505: malformed or unsupported request")                      \
-  X(http2_flood, "HTTP/2 connection ended (GOAWAY): streams reset past the rapid-reset cap")
+#define PROXYNODE_REJECTION_REASONS(X)                                                       \
+  X(max_connections, "503: node connection limit reached")                                   \
+  X(fd_limit, "accept failed: out of file descriptors (connection left in the queue)")       \
+  X(rate_limited, "429: request rate limit")                                                 \
+  X(max_pending, "503: too many requests waiting on a timer")                                \
+  X(header_too_large, "431 (414: its request line): head over max_header_bytes")             \
+  X(body_too_large, "413: request body over max_body_bytes")                                 \
+  X(header_timeout, "408: request head not received within header_timeout")                  \
+  X(body_timeout, "408: request body stalled for idle_timeout")                              \
+  X(bad_request, "400/501/505: malformed or unsupported request")                            \
+  X(http2_flood, "HTTP/2 connection ended (GOAWAY): streams reset past the rapid-reset cap") \
+  X(tls_handshake, "TLS handshake failed, or not done within header_timeout")
 
 // X(name, help) — values that go up and down.
 #define PROXYNODE_WORKER_GAUGES(X)                                \
