@@ -192,6 +192,41 @@ class TlsClientsCheck(unittest.TestCase):
         self.assertEqual((code, summary), (0, "200 2"), err)
 
 
+class TlsWorkersCheck(unittest.TestCase):
+    def test_idle_tls_connections_keep_serving_while_workers_retire(self):
+        import ssl
+        node = TlsNode("--workers=4")
+        try:
+            context = ssl.create_default_context(cafile=node.cert)
+            clients = []
+            for _ in range(8):
+                raw = socket.create_connection(("127.0.0.1", node.https_port), timeout=10)
+                clients.append(context.wrap_socket(raw, server_hostname="localhost"))
+
+            def round_trip(client):
+                client.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                data = b""
+                while not data.endswith(b"Hello World\n"):
+                    chunk = client.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                return data
+
+            for client in clients:
+                self.assertIn(b"200 OK", round_trip(client))
+            changed = node.ctl("config", "set", "workers=1", "--yes")
+            self.assertEqual(changed.returncode, 0, changed.stderr)
+            time.sleep(0.5)  # the retired workers hand their idle connections over
+            self.assertGreater(int(node.stats().get("connections_handed_in", 0)), 0)
+            for client in clients:  # the same TLS sessions, now on the remaining worker
+                self.assertIn(b"200 OK", round_trip(client))
+            for client in clients:
+                client.close()
+        finally:
+            node.stop()
+
+
 class TlsReloadCheck(unittest.TestCase):
     def test_a_secret_update_is_served_to_new_connections_without_restart(self):
         node = TlsNode()
