@@ -121,9 +121,12 @@ int RunStats(const Context& context) {
 
 int RunConnections(const Context& context, const ConnectionsOptions& options) {
   Row headers = {"ID", "PEER", "WORKER", "AGE", "REQUESTS", "STATE", "BYTES_IN", "BYTES_OUT"};
-  // Several nodes share one table, whose columns are set before any answers: there the PROXY
-  // column is always present.
-  if (context.all) headers.push_back("PROXY");
+  // Several nodes share one table, whose columns are set before any answers: there the PROTO
+  // and PROXY columns are always present.
+  if (context.all) {
+    headers.push_back("PROTO");
+    headers.push_back("PROXY");
+  }
   return RunOnNodes(context, headers, [&context, &options, &headers](NodeClient& client) {
     NodeReport report;
     ListConnectionsResponse response;
@@ -151,10 +154,22 @@ int RunConnections(const Context& context, const ConnectionsOptions& options) {
     const bool relays =
         context.all || std::any_of(rows->begin(), rows->end(),
                                    [](const Connection& c) { return !c.tcp_proxy().empty(); });
+    // A PROTO column (h2c, h2 over TLS with its version) likewise only where a connection
+    // speaks something else than HTTP/1.1 in clear.
+    const bool protocols =
+        context.all || std::any_of(rows->begin(), rows->end(), [](const Connection& c) {
+          return (!c.protocol().empty() && c.protocol() != "http/1.1") || !c.tls_version().empty();
+        });
     for (const Connection& c : *rows) {
       report.rows.push_back({std::to_string(c.id()), c.peer(), std::to_string(c.worker()),
                              FormatDurationApprox(ToNanos(c.age())), std::to_string(c.requests()),
                              c.state(), FormatBytes(c.bytes_in()), FormatBytes(c.bytes_out())});
+      if (protocols) {
+        report.rows.back().push_back(c.protocol().empty() ? "-"
+                                     : c.tls_version().empty()
+                                         ? c.protocol()
+                                         : c.protocol() + " " + c.tls_version());
+      }
       if (relays) {
         report.rows.back().push_back(c.tcp_proxy().empty() ? "-"
                                                            : c.tcp_proxy() + " -> " + c.upstream());
@@ -162,6 +177,7 @@ int RunConnections(const Context& context, const ConnectionsOptions& options) {
     }
     if (!context.all) {
       Row shown_headers = headers;
+      if (protocols) shown_headers.push_back("PROTO");
       if (relays) shown_headers.push_back("PROXY");
       Table table(shown_headers);
       for (const Row& row : report.rows) table.AddRow(row);

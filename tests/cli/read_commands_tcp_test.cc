@@ -21,6 +21,7 @@ using ::testing::Not;
 class FakeNode final : public proxynode::v1::ControlService::Service {
  public:
   bool relays = true;
+  bool http2 = false;  // one HTTP/2 connection over TLS beside the HTTP/1.1 one
 
   grpc::Status ListConnections(grpc::ServerContext*, const proxynode::v1::ListConnectionsRequest*,
                                proxynode::v1::ListConnectionsResponse* response) override {
@@ -29,6 +30,16 @@ class FakeNode final : public proxynode::v1::ControlService::Service {
     http.set_peer("127.0.0.1:50000");
     http.set_state("idle");
     http.mutable_age()->set_seconds(20);
+    http.set_protocol("http/1.1");
+    if (http2) {
+      proxynode::v1::Connection& h2 = *response->add_connections();
+      h2.set_id(3);
+      h2.set_peer("127.0.0.1:50002");
+      h2.set_state("waiting");
+      h2.mutable_age()->set_seconds(15);
+      h2.set_protocol("h2");
+      h2.set_tls_version("TLSv1.3");
+    }
     if (relays) {
       proxynode::v1::Connection& relay = *response->add_connections();
       relay.set_id(2);
@@ -118,13 +129,13 @@ TEST_F(ReadCommandsTcpTest, ConnectionsOfSeveralNodesAlwaysHaveTheProxyColumn) {
   context_.all = true;
   const std::string out = Output([this] { return RunConnections(context_, {}); });
   EXPECT_THAT(out, ContainsRegex("^ADDR +ID +PEER +WORKER +AGE +REQUESTS +STATE +BYTES_IN +"
-                                 "BYTES_OUT +PROXY\n"));
-  EXPECT_THAT(out, ContainsRegex(" relaying +0B +0B +redis -> 127.0.0.1:6379\n"));
+                                 "BYTES_OUT +PROTO +PROXY\n"));
+  EXPECT_THAT(out, ContainsRegex(" relaying +0B +0B +- +redis -> 127.0.0.1:6379\n"));
 
   fake_.relays = false;  // an HTTP node in the same view: "-"
   const std::string http = Output([this] { return RunConnections(context_, {}); });
-  EXPECT_THAT(http, ContainsRegex("BYTES_OUT +PROXY\n"));
-  EXPECT_THAT(http, ContainsRegex(" idle +0B +0B +-\n"));
+  EXPECT_THAT(http, ContainsRegex("BYTES_OUT +PROTO +PROXY\n"));
+  EXPECT_THAT(http, ContainsRegex(" idle +0B +0B +http/1.1 +-\n"));
 }
 
 TEST_F(ReadCommandsTcpTest, NoRelaysNoProxyColumn) {
@@ -132,6 +143,20 @@ TEST_F(ReadCommandsTcpTest, NoRelaysNoProxyColumn) {
   const std::string out = Output([this] { return RunConnections(context_, {}); });
   EXPECT_THAT(out, ContainsRegex("^ID +PEER +WORKER +AGE +REQUESTS +STATE +BYTES_IN +BYTES_OUT\n"));
   EXPECT_THAT(out, Not(HasSubstr("PROXY")));
+  EXPECT_THAT(out, Not(HasSubstr("PROTO")));
+}
+
+TEST_F(ReadCommandsTcpTest, ConnectionsOverHttp2OrTlsShowTheirProtocol) {
+  fake_.relays = false;
+  fake_.http2 = true;
+  const std::string out = Output([this] { return RunConnections(context_, {}); });
+  EXPECT_THAT(out, ContainsRegex("^ID +PEER +WORKER +AGE +REQUESTS +STATE +BYTES_IN +BYTES_OUT +"
+                                 "PROTO\n"));
+  EXPECT_THAT(out, ContainsRegex("\n1 +127.0.0.1:50000 .* idle +0B +0B +http/1.1\n"));
+  EXPECT_THAT(out, ContainsRegex("\n3 +127.0.0.1:50002 .* waiting +0B +0B +h2 TLSv1.3\n"));
+  context_.json = true;
+  const std::string json = Output([this] { return RunConnections(context_, {}); });
+  EXPECT_THAT(json, HasSubstr("\"tls_version\":\"TLSv1.3\""));
 }
 
 TEST_F(ReadCommandsTcpTest, StatsShowTheTcpProxies) {
