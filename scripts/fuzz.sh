@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Builds the HTTP parsers' libFuzzer targets (fuzz/http_parser_fuzzer.cc for requests,
-# fuzz/http_response_parser_fuzzer.cc for upstream responses) with Clang, ASan and UBSan in
-# build-fuzz/, then fuzzes each for its share of a bounded time (2/3 requests, 1/3 responses:
-# the request parser faces every client, the response parser only the configured upstreams),
-# one process per target, each starting from a copy of its own seed corpus (fuzz/corpus/<target>
-# is never written). Prints a one-line summary per target. Exits non-zero if either target hit
-# a crash, a broken invariant, a timeout or running out of memory, and prints the path of the
+# Builds the libFuzzer targets (fuzz/http_parser_fuzzer.cc for requests,
+# fuzz/http_response_parser_fuzzer.cc for upstream responses, fuzz/http2_session_fuzzer.cc
+# for HTTP/2 frames fed to the server session) with Clang, ASan and UBSan in build-fuzz/, then
+# fuzzes each for its share of a bounded time (1/2 requests, 1/4 responses, 1/4 HTTP/2: the
+# request parser faces every client, the response parser only the configured upstreams), one
+# process per target, each starting from a copy of its own seed corpus (fuzz/corpus/<target>
+# is never written). Prints a one-line summary per target. Exits non-zero if any target hit a
+# crash, a broken invariant, a timeout or running out of memory, and prints the path of the
 # input that caused it.
 #
 #   scripts/fuzz.sh [SECONDS]    default 600 in total; CI runs a short one, e.g. scripts/fuzz.sh 60
@@ -27,7 +28,8 @@ build="build-fuzz"
 CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROXYNODE_FUZZ=ON -DPROXYNODE_BUILD_TESTS=OFF \
   -DPROXYNODE_BUILD_BENCHMARKS=OFF -DPROXYNODE_SANITIZE= >/dev/null
-cmake --build "$build" --target http_parser_fuzzer http_response_parser_fuzzer -j 1
+cmake --build "$build" --target http_parser_fuzzer http_response_parser_fuzzer \
+  http2_session_fuzzer -j 2
 
 artifacts=$build/fuzz-artifacts
 mkdir -p "$artifacts"
@@ -78,16 +80,15 @@ fuzz_target() {
   return "$status"
 }
 
-# Each target gets at least a second, so a 1 s run still fuzzes both.
-request_seconds=$((seconds * 2 / 3 > 0 ? seconds * 2 / 3 : 1))
-response_seconds=$((seconds - request_seconds > 0 ? seconds - request_seconds : 1))
+# Each target gets at least a second, so a 1 s run still fuzzes all three: half for the
+# request parser, a quarter each for the response parser and the HTTP/2 session.
+request_seconds=$((seconds / 2 > 0 ? seconds / 2 : 1))
+response_seconds=$((seconds / 4 > 0 ? seconds / 4 : 1))
+http2_seconds=$((seconds - request_seconds - response_seconds > 0 ? seconds - request_seconds - response_seconds : 1))
 
-# The second target runs even when the first fails, so one run reports both.
-request_status=0
-fuzz_target http_parser "$request_seconds" || request_status=$?
-response_status=0
-fuzz_target http_response_parser "$response_seconds" || response_status=$?
-if ((request_status != 0)); then
-  exit "$request_status"
-fi
-exit "$response_status"
+# Every target runs even when one before it fails, so one run reports all.
+status=0
+fuzz_target http_parser "$request_seconds" || status=$?
+fuzz_target http_response_parser "$response_seconds" || status=$?
+fuzz_target http2_session "$http2_seconds" || status=$?
+exit "$status"
