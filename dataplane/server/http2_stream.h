@@ -44,6 +44,7 @@ struct Http2Stream {
     id = stream_id;
     phase = Phase::kHeaders;
     request_ended = false;
+    upload_refused = false;
     body_bytes = 0;
     body_sent = 0;
     body_at = 0;
@@ -54,9 +55,12 @@ struct Http2Stream {
   int32_t id = 0;
   Phase phase = Phase::kHeaders;
   bool request_ended = false;  // END_STREAM came from the client
-  uint64_t body_bytes = 0;     // request body bytes received
-  uint64_t body_sent = 0;      // response body bytes handed to nghttp2
-  MonoTime body_at = 0;        // the body may leave from then (a first-byte delay)
+  // Answered 413 while the body still came: once the answer is out, the rest is refused
+  // (RST_STREAM NO_ERROR, RFC 9113 8.1).
+  bool upload_refused = false;
+  uint64_t body_bytes = 0;  // request body bytes received
+  uint64_t body_sent = 0;   // response body bytes handed to nghttp2
+  MonoTime body_at = 0;     // the body may leave from then (a first-byte delay)
   uint64_t response_bytes = 0;
   Http2RequestBuilder request;
   PendingResponse response;

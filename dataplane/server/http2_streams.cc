@@ -120,7 +120,8 @@ int Http2Session::OnData(int32_t stream_id, size_t length) {
     context_->stats.rejected.body_too_large.Add();
     ledger_.Release(stream->response);
     stream->response = PendingResponse{};
-    AnswerNow(*stream, 413);  // nghttp2 resets the rest of the upload (NO_ERROR)
+    stream->upload_refused = true;
+    AnswerNow(*stream, 413);
   }
   return 0;
 }
@@ -142,6 +143,10 @@ int Http2Session::OnFrameSent(const nghttp2_frame& frame) {
     stream->phase = Http2Stream::Phase::kDone;
     ledger_.Complete(stream->response, stream->response.status, now(),
                      {.bytes_out = stream->response_bytes});
+    if (stream->upload_refused) {
+      // The 413 is out; the client stops sending the body it still had.
+      nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream->id, NGHTTP2_NO_ERROR);
+    }
   } else if (frame.hd.type == NGHTTP2_DATA && stream->response.abort == AbortKind::kCut &&
              stream->body_sent >= stream->response.after_bytes) {
     // A cut response: the promised body stops short, and the stream is reset.

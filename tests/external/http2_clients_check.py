@@ -285,6 +285,19 @@ class Http2ClientsCheck(unittest.TestCase):
         self.assertEqual(node.ctl("config", "set", "max_body_bytes=1024").returncode, 0)
         client = H2Client(node.http_port)
         try:
+            # Still uploading when the limit is passed: 413 at once, then the rest is refused.
+            stream_id = client.request("/upload", extra=[("content-length", "8192")],
+                                       end_stream=False)
+            client.conn.send_data(stream_id, b"x" * 4096, end_stream=False)
+            client.flush()
+            seen = client.events(ended(stream_id))
+            self.assertEqual(status_of(seen, stream_id), "413", seen)
+            seen += client.events(lambda events: any(
+                isinstance(e, h2.events.StreamReset) and e.stream_id == stream_id
+                for e in events), timeout=5)
+            resets = [e for e in seen if isinstance(e, h2.events.StreamReset)]
+            self.assertTrue(resets, seen)
+            self.assertEqual(resets[0].error_code, h2.errors.ErrorCodes.NO_ERROR)
             stream_id = client.request("/upload", extra=[("content-length", "4096")],
                                        end_stream=False)
             client.conn.send_data(stream_id, b"x" * 4096, end_stream=True)
