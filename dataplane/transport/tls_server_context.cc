@@ -97,12 +97,12 @@ TlsServerContext::TlsServerContext(std::string cert_file, std::string key_file, 
     : cert_file_(std::move(cert_file)), key_file_(std::move(key_file)), context_(context) {}
 
 TlsServerContext::~TlsServerContext() {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   SSL_CTX_free(context_);
 }
 
 SSL* TlsServerContext::NewSession() {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   return SSL_new(context_);  // holds a reference to the context: a reload cannot free it
 }
 
@@ -132,7 +132,7 @@ absl::StatusOr<bool> TlsServerContext::ReloadIfChanged() {
   }
   SSL_CTX* previous;
   {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     previous = std::exchange(context_, *context);
   }
   SSL_CTX_free(previous);  // sessions made from it keep it until they end
