@@ -144,9 +144,9 @@ void Connection::StartRejected(int status, uint32_t retry_after_seconds) {
 }
 
 void Connection::BeginDrain() {
-  if (idle()) {
-    Close(CloseReason::kDrain);
-  } else if (lifecycle_ == Lifecycle::kOpen) {
+  if (idle() || handshaking()) {
+    Close(CloseReason::kDrain);  // nothing asked yet
+  } else if (lifecycle_ == Lifecycle::kOpen && session_ != nullptr) {
     session_->BeginDrain();
   }
 }
@@ -177,7 +177,7 @@ ConnectionHandover Connection::Detach() {
   handover.bytes_out = bytes_out_;
   handover.paced_rate = paced_rate_;
   if (tls_ != nullptr) {
-    handover.tls = tls_->channel->Release();  // only idle connections move: established
+    handover.tls = tls_->channel->Release();  // idle() held: the handshake is done
   }
   transport_.Unregister(context_.loop);
   context_.idle.Remove(*this);

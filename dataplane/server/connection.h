@@ -162,8 +162,12 @@ class Connection final : public FileEventHandler,
   State state() const;
   MonoTime accepted_at() const { return accepted_at_; }
   uint64_t requests_served() const { return requests_served_; }
-  // Idle and holding nothing: it can close or move to another worker as it is.
-  bool idle() const { return lifecycle_ == Lifecycle::kOpen && session_ == nullptr; }
+  // Idle and holding nothing: it can close or move to another worker as it is. Not while
+  // its TLS handshake runs: that state stays with the worker that accepted it.
+  bool idle() const {
+    return lifecycle_ == Lifecycle::kOpen && session_ == nullptr && !handshaking();
+  }
+  bool handshaking() const { return tls_ != nullptr && !tls_->channel->established(); }
 
  private:
   enum class Lifecycle : uint8_t { kOpen, kLingering, kClosed };

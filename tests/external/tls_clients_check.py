@@ -227,6 +227,25 @@ class TlsWorkersCheck(unittest.TestCase):
             node.stop()
 
 
+class TlsDrainCheck(unittest.TestCase):
+    def test_a_drain_with_handshakes_pending_closes_them_and_exits_cleanly(self):
+        node = TlsNode("--drain_timeout=10s")
+        try:
+            pending = []
+            for _ in range(4):  # handshakes begun and never finished, on both workers
+                sock = socket.create_connection(("127.0.0.1", node.https_port), timeout=10)
+                sock.sendall(b"\x16\x03\x01")
+                pending.append(sock)
+            time.sleep(0.2)
+            self.assertEqual(node.ctl("drain", "--yes").returncode, 0)
+            for sock in pending:  # closed at once: nothing was asked yet
+                self.assertEqual(sock.recv(100), b"")
+                sock.close()
+            node.process.wait(timeout=10)
+        finally:
+            node.stop()  # raises unless the node exited with 0
+
+
 class TlsReloadCheck(unittest.TestCase):
     def test_a_secret_update_is_served_to_new_connections_without_restart(self):
         node = TlsNode()
