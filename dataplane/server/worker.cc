@@ -309,10 +309,18 @@ void Worker::Accept(int fd, bool tls) {
       return;
     }
   }
+  if (tls && !admitted) {
+    // A 503 cannot go out before a handshake, which a refused connection is not worth.
+    stats.rejected.max_connections.Add();
+    stats.closed_local.Add();
+    close(fd);
+    return;
+  }
   SSL* ssl = nullptr;
-  if (tls && admitted) {
+  if (tls) {
     ssl = options_.tls->NewSession();
     if (ssl == nullptr) {  // out of memory in OpenSSL: refuse this one, keep serving
+      stats.closed_io_error.Add();
       close(fd);
       if (holds_slot) {
         options_.admission->ReleaseConnection();
@@ -329,11 +337,6 @@ void Worker::Accept(int fd, bool tls) {
   }
   if (admitted) {
     connection->Start();
-  } else if (tls) {
-    // A 503 cannot go out before a handshake, which a refused connection is not worth.
-    stats.rejected.max_connections.Add();
-    connection->Start();
-    connection->Close(CloseReason::kNormal);
   } else {
     stats.rejected.max_connections.Add();
     connection->StartRejected(503, /*retry_after_seconds=*/1);

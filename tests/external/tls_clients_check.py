@@ -227,6 +227,44 @@ class TlsWorkersCheck(unittest.TestCase):
             node.stop()
 
 
+class TlsLimitsCheck(unittest.TestCase):
+    def test_over_max_connections_a_tls_connection_is_closed_before_its_handshake(self):
+        import ssl
+        node = TlsNode("--max_connections=2")
+        try:
+            context = ssl.create_default_context(cafile=node.cert)
+            held = []
+            for _ in range(2):
+                raw = socket.create_connection(("127.0.0.1", node.https_port), timeout=10)
+                tls = context.wrap_socket(raw, server_hostname="localhost")
+                tls.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                self.assertIn(b"200 OK", tls.recv(4096))
+                held.append(tls)
+            refused = socket.create_connection(("127.0.0.1", node.https_port), timeout=10)
+            with self.assertRaises((ssl.SSLError, ConnectionError, OSError)):
+                context.wrap_socket(refused, server_hostname="localhost")
+            refused.close()
+            stats = node.stats()
+            self.assertGreaterEqual(int(stats["rejected"].get("max_connections", 0)), 1)
+            held.pop().close()  # a slot given back is usable again
+            deadline = time.monotonic() + 5
+            served = False
+            while not served and time.monotonic() < deadline:
+                try:
+                    raw = socket.create_connection(("127.0.0.1", node.https_port), timeout=10)
+                    tls = context.wrap_socket(raw, server_hostname="localhost")
+                    tls.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                    served = b"200 OK" in tls.recv(4096)
+                    tls.close()
+                except (ssl.SSLError, OSError):
+                    time.sleep(0.1)
+            self.assertTrue(served)
+            for tls in held:
+                tls.close()
+        finally:
+            node.stop()
+
+
 class TlsDrainCheck(unittest.TestCase):
     def test_a_drain_with_handshakes_pending_closes_them_and_exits_cleanly(self):
         node = TlsNode("--drain_timeout=10s")
