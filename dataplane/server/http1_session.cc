@@ -185,20 +185,7 @@ void Http1Session::OnRequestHead(std::string_view head_block) {
                      .requests_on_connection = host_->CountRequest(),
                      .nothing_owed = queue_.empty(),
                      .host = host_};
-  ServingContext* serving = context.serving;
-  ResponseDecision decision =
-      DecideResponse(facts, context.handler, serving != nullptr ? &serving->admission : nullptr,
-                     serving != nullptr ? &serving->faults : nullptr);
-  switch (decision.refusal) {
-    case Refusal::kRateLimited:
-      context.stats.rejected.rate_limited.Add();
-      break;
-    case Refusal::kMaxPending:
-      context.stats.rejected.max_pending.Add();
-      break;
-    case Refusal::kNone:
-      break;
-  }
+  ResponseDecision decision = DecideInWorker(facts, context);
   if (decision.closes_at_max_requests) {
     context.stats.closed_max_requests.Add();
   }

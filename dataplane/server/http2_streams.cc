@@ -217,22 +217,10 @@ void Http2Session::OnRequestHeaders(Http2Stream& stream) {
                            .nothing_owed = true,
                            .host = host_};
   ServingContext* serving = context.serving;
-  ResponseDecision decision =
-      DecideResponse(facts, context.handler, serving != nullptr ? &serving->admission : nullptr,
-                     serving != nullptr ? &serving->faults : nullptr);
-  switch (decision.refusal) {
-    case Refusal::kRateLimited:
-      context.stats.rejected.rate_limited.Add();
-      break;
-    case Refusal::kMaxPending:
-      context.stats.rejected.max_pending.Add();
-      break;
-    case Refusal::kNone:
-      break;
-  }
+  ResponseDecision decision = DecideInWorker(facts, context);
   ResponsePlan& plan = decision.plan;
   if (plan.proxy_route != nullptr) {
-    // Not forwarded yet (docs/http2.md): said plainly, and nothing held for it.
+    // Not forwarded yet (docs/http2-tls.md): said plainly, and nothing held for it.
     if (decision.holds_pending) {
       serving->admission.ReleasePending();
     }

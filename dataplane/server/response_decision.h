@@ -15,6 +15,7 @@
 #include "dataplane/server/admission.h"
 #include "dataplane/server/request_handler.h"
 #include "dataplane/server/session.h"
+#include "dataplane/server/worker_context.h"
 #include "dataplane/server/worker_faults.h"
 
 namespace proxynode {
@@ -116,6 +117,27 @@ inline ResponseDecision DecideResponse(const RequestFacts& facts, RequestHandler
   decision.send_continue = facts.head.expect_continue &&
                            (facts.head.chunked || facts.head.content_length > 0) &&
                            facts.nothing_owed && plan.status < 400;
+  return decision;
+}
+
+// A session's decision in `context`'s worker (its limits and faults, none on the admin
+// listener), with a refusal counted in the worker's stats. What HTTP/1 and HTTP/2 sessions
+// call for each request.
+inline ResponseDecision DecideInWorker(const RequestFacts& facts, WorkerContext& context) {
+  ServingContext* serving = context.serving;
+  ResponseDecision decision =
+      DecideResponse(facts, context.handler, serving != nullptr ? &serving->admission : nullptr,
+                     serving != nullptr ? &serving->faults : nullptr);
+  switch (decision.refusal) {
+    case Refusal::kRateLimited:
+      context.stats.rejected.rate_limited.Add();
+      break;
+    case Refusal::kMaxPending:
+      context.stats.rejected.max_pending.Add();
+      break;
+    case Refusal::kNone:
+      break;
+  }
   return decision;
 }
 
