@@ -67,8 +67,8 @@ std::string FormatConfigValue(const proxynode::v1::NodeConfig& config, const Con
 
 // One line per route, e.g. "/api/ proxy 10.0.0.1:80,10.0.0.2:80 balancing=round_robin
 // delay=200ms delay_percent=10 connect_timeout=2s first_byte_timeout=30s total_timeout=5m".
-// A respond route shows no upstream settings; an unset delay (the node's) and a
-// delay_percent of 100 are left out.
+// A respond route shows no upstream settings; an unset delay (the node's), a delay_percent
+// of 100 and HTTP/1.1 upstreams are left out ("upstream_protocol=h2c" when HTTP/2).
 std::vector<std::string> FormatRoutes(const proxynode::v1::NodeConfig& config);
 
 // A string with C-style escapes for control characters and quotes, in double quotes.

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "cli/units.h"
+#include "common/grpc_status.h"
 
 namespace proxyctl {
 namespace {
@@ -108,28 +109,10 @@ absl::StatusOr<AbortFault::Header> ParseAbortHeader(const std::string& text) {
 }
 
 absl::StatusOr<uint32_t> ParseGrpcStatus(const std::string& text) {
-  // gRPC's codes in order (grpc/include/grpcpp/impl/codegen/status_code_enum.h).
-  static constexpr std::array<std::string_view, 17> kNames = {"OK",
-                                                              "CANCELLED",
-                                                              "UNKNOWN",
-                                                              "INVALID_ARGUMENT",
-                                                              "DEADLINE_EXCEEDED",
-                                                              "NOT_FOUND",
-                                                              "ALREADY_EXISTS",
-                                                              "PERMISSION_DENIED",
-                                                              "RESOURCE_EXHAUSTED",
-                                                              "FAILED_PRECONDITION",
-                                                              "ABORTED",
-                                                              "OUT_OF_RANGE",
-                                                              "UNIMPLEMENTED",
-                                                              "INTERNAL",
-                                                              "UNAVAILABLE",
-                                                              "DATA_LOSS",
-                                                              "UNAUTHENTICATED"};
   std::string upper = text;
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  for (size_t code = 0; code < kNames.size(); ++code) {
-    if (upper == kNames[code] || text == std::to_string(code)) {
+  for (size_t code = 0; code < proxynode::kGrpcStatusNames.size(); ++code) {
+    if (upper == proxynode::kGrpcStatusNames[code] || text == std::to_string(code)) {
       return static_cast<uint32_t>(code);
     }
   }

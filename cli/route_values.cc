@@ -57,7 +57,8 @@ void NormalizeRouteJson(google::protobuf::ListValue& routes) {
       if (IsDurationField(name)) {
         std::optional<int64_t> nanos = ParseDuration(value.string_value());
         if (nanos && *nanos >= 0) value.set_string_value(ProtoJsonDuration(*nanos));
-      } else if (name == "action" || name == "balancing") {
+      } else if (name == "action" || name == "balancing" || name == "upstream_protocol" ||
+                 name == "upstreamProtocol") {
         std::string upper = value.string_value();
         for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
         value.set_string_value(upper);
@@ -85,6 +86,17 @@ absl::Status SetRouteSetting(const std::string& word, Route& route) {
     route.set_balancing(balancing);
     return absl::OkStatus();
   }
+  if (name == "upstream_protocol") {
+    std::string upper = value;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    Route::UpstreamProtocol protocol;
+    if (!Route::UpstreamProtocol_Parse(upper, &protocol) ||
+        protocol == Route::UPSTREAM_PROTOCOL_UNSPECIFIED) {
+      return bad("upstream_protocol is http1 or h2c");
+    }
+    route.set_upstream_protocol(protocol);
+    return absl::OkStatus();
+  }
   if (name == "delay_percent") {
     std::optional<uint64_t> percent = ParseCount(value);
     if (!percent || *percent > 100) return bad("delay_percent is 0-100");
@@ -99,8 +111,8 @@ absl::Status SetRouteSetting(const std::string& word, Route& route) {
                                      : nullptr;
   if (duration == nullptr) {
     return bad(
-        "unknown setting; settings: balancing, delay, delay_percent, connect_timeout, "
-        "first_byte_timeout, total_timeout");
+        "unknown setting; settings: balancing, upstream_protocol, delay, delay_percent, "
+        "connect_timeout, first_byte_timeout, total_timeout");
   }
   std::optional<int64_t> nanos = ParseDuration(value);
   if (!nanos || *nanos < 0) return bad("not a duration (e.g. 200ms)");
@@ -244,6 +256,10 @@ std::string FormatRoute(const Route& route) {
     line += " " + pool;
     if (route.balancing() != Route::BALANCING_UNSPECIFIED) {
       line += " balancing=" + Lower(Route::Balancing_Name(route.balancing()));
+    }
+    if (route.upstream_protocol() == Route::H2C) {  // HTTP/1.1, the default, goes unsaid
+      line +=
+          " upstream_protocol=" + Lower(Route::UpstreamProtocol_Name(route.upstream_protocol()));
     }
   }
   if (route.has_delay()) line += " delay=" + Format(route.delay());

@@ -1,5 +1,6 @@
 #include "cli/stats_view.h"
 
+#include <algorithm>
 #include <map>
 
 #include "cli/units.h"
@@ -53,7 +54,8 @@ Row LatencyRow(const std::string& name, const LatencySummary& summary) {
           Percentile(summary, summary.p999())};
 }
 
-// "broken=2 connect_timeout=1": the non-zero reasons, sorted; "-" when there are none.
+// "broken=2 connect_timeout=1" (or "OK=4 UNAVAILABLE=1"): the non-zero counts by name, sorted;
+// "-" when there are none.
 std::string ErrorReasons(const google::protobuf::Map<std::string, uint64_t>& errors) {
   std::map<std::string, uint64_t> sorted(errors.begin(), errors.end());
   std::string out;
@@ -110,13 +112,25 @@ std::string RouteTable(const Stats& now, const Stats* before, std::optional<doub
     previous = RequestsByKey(before->routes(),
                              [](const proxynode::v1::RouteStats& r) { return r.prefix(); });
   }
-  Table table({"ROUTE", "REQUESTS", "REQ/S", "DELAYED", "ERRORS", "P50", "P99"});
+  // GRPC (proxied calls by grpc-status) only once a route carried gRPC, and last: its cell
+  // can be long, and a row's last cell is not padded.
+  const bool grpc = std::any_of(now.routes().begin(), now.routes().end(),
+                                [](const auto& r) { return !r.grpc_status().empty(); });
+  std::vector<std::string> columns = {"ROUTE",  "REQUESTS", "REQ/S", "DELAYED",
+                                      "ERRORS", "P50",      "P99"};
+  if (grpc) columns.push_back("GRPC");
+  Table table(columns);
   for (const proxynode::v1::RouteStats& r : now.routes()) {
-    table.AddRow({r.prefix(), std::to_string(r.requests()),
-                  FormatRate(KeyRate(previous, r.prefix(), r.requests(), before, seconds)),
-                  std::to_string(r.delayed()), std::to_string(r.errors()),
-                  Percentile(r.latency(), r.latency().p50()),
-                  Percentile(r.latency(), r.latency().p99())});
+    std::vector<std::string> row = {
+        r.prefix(),
+        std::to_string(r.requests()),
+        FormatRate(KeyRate(previous, r.prefix(), r.requests(), before, seconds)),
+        std::to_string(r.delayed()),
+        std::to_string(r.errors()),
+        Percentile(r.latency(), r.latency().p50()),
+        Percentile(r.latency(), r.latency().p99())};
+    if (grpc) row.push_back(ErrorReasons(r.grpc_status()));
+    table.AddRow(row);
   }
   return table.Render();
 }

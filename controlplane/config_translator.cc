@@ -58,6 +58,19 @@ absl::StatusOr<RouteConfig> FromProto(const std::string& field, const v1::Route&
     return balancing.status();
   }
   route.balancing = *balancing;
+  switch (proto.upstream_protocol()) {
+    case v1::Route::UPSTREAM_PROTOCOL_UNSPECIFIED:
+    case v1::Route::HTTP1:
+      route.upstream_protocol = UpstreamProtocol::kHttp1;
+      break;
+    case v1::Route::H2C:
+      route.upstream_protocol = UpstreamProtocol::kH2c;
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".upstream_protocol: ", static_cast<int>(proto.upstream_protocol()),
+                       " is not HTTP1 or H2C"));
+  }
   if (proto.has_delay()) {
     absl::StatusOr<Nanos> delay = ToNanos(field + ".delay", proto.delay());
     if (!delay.ok()) {
@@ -91,6 +104,8 @@ v1::Route ToProto(const RouteConfig& route) {
   proto.set_balancing(route.balancing == LoadBalancing::kLeastOutstanding
                           ? v1::Route::LEAST_OUTSTANDING
                           : v1::Route::ROUND_ROBIN);
+  proto.set_upstream_protocol(route.upstream_protocol == UpstreamProtocol::kH2c ? v1::Route::H2C
+                                                                                : v1::Route::HTTP1);
   if (route.delay) {
     *proto.mutable_delay() = ToProtoDuration(*route.delay);
   }

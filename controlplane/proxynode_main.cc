@@ -73,6 +73,10 @@ ABSL_FLAG(std::string, upstream, "",
           "[v6]:port for IPv6). Every path is proxied to this pool, round robin (one route "
           "\"/\"), and --delay defaults to 0s. Replaces the config file's routes; given empty, "
           "no routes (every path answered with --body)");
+ABSL_FLAG(std::string, upstream_protocol, "http1",
+          "What --upstream's servers speak: http1 (HTTP/1.1) or h2c (HTTP/2 in clear with prior "
+          "knowledge, as gRPC servers without TLS do; HTTP/2 requests are forwarded only to "
+          "h2c upstreams)");
 ABSL_FLAG(std::string, control_listen, "127.0.0.1:9090",
           "gRPC control-plane address (host:port; port 0 picks one)");
 ABSL_FLAG(std::string, control_tls_cert, "",
@@ -144,6 +148,9 @@ std::vector<RouteConfig> UpstreamFlagRoutes() {
   route.prefix = "/";
   route.action = RouteAction::kProxy;
   route.balancing = LoadBalancing::kRoundRobin;
+  if (absl::GetFlag(FLAGS_upstream_protocol) == "h2c") {
+    route.upstream_protocol = UpstreamProtocol::kH2c;
+  }
   for (absl::string_view address : absl::StrSplit(pool, ',')) {
     route.upstreams.push_back(Upstream{std::string(address), {}});
   }
@@ -159,6 +166,15 @@ std::string UpstreamFlagError(const absl::Status& status) {
 
 // The pool on its own, so a mistake in it is reported as the flag's.
 absl::Status CheckUpstreamFlag() {
+  const std::string protocol = absl::GetFlag(FLAGS_upstream_protocol);
+  if (protocol != "http1" && protocol != "h2c") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--upstream_protocol: \"", protocol, "\" is not http1 or h2c"));
+  }
+  if (OnCommandLine("upstream_protocol") && !UpstreamFlagGiven()) {
+    return absl::InvalidArgumentError(
+        "--upstream_protocol: says what --upstream's servers speak; give --upstream too");
+  }
   NodeConfig alone;
   alone.routes = UpstreamFlagRoutes();
   if (absl::Status status = ValidateConfig(alone); !status.ok()) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/grpc_status.h"
 #include "controlplane/proto_duration.h"
 
 namespace proxynode {
@@ -57,6 +58,11 @@ void FillRoute(const RouteStatsValues& values, v1::RouteStats* out) {
 #define PROXYNODE_SET(name, help) out->set_##name(values.name);
   PROXYNODE_ROUTE_COUNTERS(PROXYNODE_SET)
 #undef PROXYNODE_SET
+  for (size_t code = 0; code < kGrpcStatusCount; ++code) {
+    if (values.grpc_status[code] != 0) {
+      (*out->mutable_grpc_status())[std::string(kGrpcStatusNames[code])] = values.grpc_status[code];
+    }
+  }
   FillLatency(values.latency, out->mutable_latency());
 }
 

@@ -19,6 +19,9 @@ namespace proxynode {
 
 enum class RouteAction : uint8_t { kRespond, kProxy };
 enum class LoadBalancing : uint8_t { kRoundRobin, kLeastOutstanding };
+// How a proxy route talks to its upstreams: HTTP/1.1, or HTTP/2 in clear with prior
+// knowledge (h2c; what a gRPC server without TLS speaks).
+enum class UpstreamProtocol : uint8_t { kHttp1, kH2c };
 
 struct Upstream {
   std::string address;     // "host:port" as configured; the key for stats and pools
@@ -32,6 +35,7 @@ struct RouteConfig {
   RouteAction action = RouteAction::kRespond;
   std::vector<Upstream> upstreams;  // proxy only; at least one
   LoadBalancing balancing = LoadBalancing::kRoundRobin;
+  UpstreamProtocol upstream_protocol = UpstreamProtocol::kHttp1;
   std::optional<Nanos> delay;    // overrides NodeConfig::delay when set
   uint32_t delay_percent = 100;  // share of requests that get the delay, [0, 100]
   Nanos connect_timeout = 2 * kSecond;

@@ -27,6 +27,7 @@ void Http2RequestBuilder::Begin(const ParserLimits& limits) {
   authority_.clear();
   fields_.clear();
   block_.clear();
+  all_.Clear();
   bytes_ = 0;
   count_ = 0;
   too_large_ = false;
@@ -47,6 +48,7 @@ void Http2RequestBuilder::Add(std::string_view name, std::string_view value) {
   if (too_large_) {
     return;
   }
+  all_.Add(name, value);
   if (pseudo) {
     if (name == ":method") {
       method_.assign(value);

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "dataplane/http/http_parser.h"
+#include "dataplane/http2/field_list.h"
 
 namespace proxynode {
 
@@ -39,6 +40,9 @@ class Http2RequestBuilder {
   // A gRPC call: content-type application/grpc, alone or with a subtype (+proto, +json).
   bool grpc() const { return grpc_; }
 
+  // Every field as received, pseudo-fields first, for forwarding the request over HTTP/2.
+  const FieldList& fields() const { return all_; }
+
  private:
   ParserLimits limits_;
   RequestHead head_;
@@ -46,6 +50,7 @@ class Http2RequestBuilder {
   std::string authority_;
   std::string fields_;  // the regular fields, "name: value\r\n" each
   std::string block_;
+  FieldList all_;
   size_t bytes_ = 0;
   size_t count_ = 0;
   bool too_large_ = false;

@@ -110,7 +110,7 @@ void ProxyExchange::Connect(const UpstreamPool* avoid, bool fresh) {
     const bool local = errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM;
     if (local) {
       current_.pool->stats().errors.broken.Add();
-      Fail(Failure::kBroken);
+      Fail(ProxyFailure::kBroken);
       return;
     }
     OnUpstreamBroken(/*connect_failed=*/true);
@@ -211,7 +211,7 @@ void ProxyExchange::OnUpstreamBroken(bool connect_failed) {
   if (!connect_failed) {
     current_.pool->stats().errors.broken.Add();
   }
-  Fail(connect_failed ? Failure::kConnectFailed : Failure::kBroken);
+  Fail(connect_failed ? ProxyFailure::kConnectFailed : ProxyFailure::kBroken);
 }
 
 void ProxyExchange::Retry(bool connect_failed) {
@@ -224,23 +224,9 @@ void ProxyExchange::Retry(bool connect_failed) {
   Connect(connect_failed ? previous : nullptr, /*fresh=*/!connect_failed);
 }
 
-void ProxyExchange::Fail(Failure failure) {
+void ProxyExchange::Fail(ProxyFailure failure) {
   if (current_.pool != nullptr) {
-    UpstreamStats::Errors& errors = current_.pool->stats().errors;
-    switch (failure) {
-      case Failure::kConnectTimeout:
-        errors.connect_timeout.Add();
-        break;
-      case Failure::kFirstByteTimeout:
-        errors.first_byte_timeout.Add();
-        break;
-      case Failure::kTotalTimeout:
-        errors.total_timeout.Add();
-        break;
-      case Failure::kConnectFailed:
-      case Failure::kBroken:
-        break;  // counted where detected
-    }
+    CountTimeout(current_.pool->stats().errors, failure);
   }
   current_.route_state->stats->errors.Add();
   ReleaseUpstream(/*reusable=*/false);
@@ -252,9 +238,7 @@ void ProxyExchange::Fail(Failure failure) {
     return;
   }
   current_.state = State::kFailed;
-  const bool timeout = failure == Failure::kConnectTimeout ||
-                       failure == Failure::kFirstByteTimeout || failure == Failure::kTotalTimeout;
-  current_.error_status = timeout ? 504 : 502;
+  current_.error_status = StatusFor(failure);
 }
 
 void ProxyExchange::Finish(bool reusable) {
@@ -347,7 +331,7 @@ void ProxyExchange::Forward() {
         return;
       case ResponseForwarder::Result::kMalformed:
         current_.pool->stats().errors.broken.Add();
-        Fail(Failure::kBroken);
+        Fail(ProxyFailure::kBroken);
         return;
       case ResponseForwarder::Result::kNeedMore:
         break;
@@ -364,7 +348,7 @@ void ProxyExchange::Forward() {
         Finish(/*reusable=*/false);
       } else {
         current_.pool->stats().errors.broken.Add();
-        Fail(Failure::kBroken);
+        Fail(ProxyFailure::kBroken);
       }
     }
     return;
@@ -384,12 +368,12 @@ void ProxyExchange::OnTimer() {
     return;
   }
   if (current_.total_deadline != 0 && current >= current_.total_deadline) {
-    Fail(Failure::kTotalTimeout);
+    Fail(ProxyFailure::kTotalTimeout);
   } else if (current_.connect_deadline != 0 && current >= current_.connect_deadline) {
     current_.pool->OnConnectFailed(current);
-    Fail(Failure::kConnectTimeout);
+    Fail(ProxyFailure::kConnectTimeout);
   } else if (current_.first_byte_deadline != 0 && current >= current_.first_byte_deadline) {
-    Fail(Failure::kFirstByteTimeout);
+    Fail(ProxyFailure::kFirstByteTimeout);
   } else {
     ArmTimer();
     return;

@@ -39,6 +39,7 @@
 #include "dataplane/http/http_response_parser.h"
 #include "dataplane/http/proxy_headers.h"
 #include "dataplane/proxy/proxy_context.h"
+#include "dataplane/proxy/proxy_failure.h"
 #include "dataplane/proxy/request_forwarder.h"
 #include "dataplane/proxy/response_forwarder.h"
 #include "dataplane/proxy/upstream_connection.h"
@@ -120,14 +121,6 @@ class ProxyExchange final : public UpstreamConnection::User {
 
  private:
   enum class State : uint8_t { kDelaying, kConnecting, kExchanging, kDone, kFailed, kAborted };
-  enum class Failure : uint8_t {
-    kConnectFailed,
-    kConnectTimeout,
-    kFirstByteTimeout,
-    kTotalTimeout,
-    kBroken
-  };
-
   void Begin();
   void Connect(const UpstreamPool* avoid, bool fresh);
   void OnConnected();
@@ -138,7 +131,7 @@ class ProxyExchange final : public UpstreamConnection::User {
   void OnUpstreamBroken(bool connect_failed);
   bool CanRetry(bool connect_failed) const;
   void Retry(bool connect_failed);
-  void Fail(Failure failure);
+  void Fail(ProxyFailure failure);
   void Finish(bool reusable);
   void ReleaseUpstream(bool reusable);
   // Moves buffered upstream bytes into the lent output and reads more, up to the high

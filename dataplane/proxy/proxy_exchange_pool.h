@@ -42,6 +42,8 @@ class ProxyExchangePool {
   }
 
   size_t free_count() const { return free_.size(); }
+  // The worker's proxy context, for HTTP/2 calls (pooled with their streams instead).
+  ProxyContext& context() { return context_; }
   // Exchanges created since start (each one an allocation).
   uint64_t created() const { return created_; }
 

@@ -68,6 +68,45 @@ void UpstreamPool::Release(UpstreamConnection* connection, bool reusable) {
   stats_->idle_connections.Add(1);
 }
 
+Http2UpstreamSession* UpstreamPool::AcquireHttp2(const SocketAddress& address,
+                                                 MonoTime connect_deadline, bool* reused) {
+  // The oldest session with room first: streams gather on few connections, the rest idle
+  // out.
+  for (const std::unique_ptr<Http2UpstreamSession>& session : http2_sessions_) {
+    if (session->accepting()) {
+      *reused = true;
+      stats_->reused.Add();
+      return session.get();
+    }
+  }
+  *reused = false;
+  bool ignored = false;
+  UpstreamConnection* connection = Acquire(address, /*fresh=*/true, &ignored);
+  if (connection == nullptr) {
+    return nullptr;
+  }
+  http2_sessions_.push_back(
+      std::make_unique<Http2UpstreamSession>(loop_, buffers_, *this, connection, connect_deadline));
+  Http2UpstreamSession* session = http2_sessions_.back().get();
+  if (!session->Start()) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  return session;
+}
+
+void UpstreamPool::OnHttp2SessionClosed(Http2UpstreamSession* session) {
+  auto it = std::find_if(http2_sessions_.begin(), http2_sessions_.end(),
+                         [session](const std::unique_ptr<Http2UpstreamSession>& each) {
+                           return each.get() == session;
+                         });
+  if (it == http2_sessions_.end()) {
+    return;
+  }
+  loop_.DeferDelete(std::move(*it));
+  http2_sessions_.erase(it);
+}
+
 void UpstreamPool::OnConnectFailed(MonoTime now) {
   ++consecutive_failures_;
   Nanos backoff = kFirstEjection;
@@ -91,6 +130,7 @@ void UpstreamPool::SetRetired(bool retired) {
       RemoveIdle(connection);
       connection->Close();
     }
+    CloseHttp2Sessions(/*idle_for=*/0, loop_.now());
   }
 }
 
@@ -100,6 +140,20 @@ void UpstreamPool::CloseStaleIdle(MonoTime now) {
     UpstreamConnection* connection = idle_.front();
     RemoveIdle(connection);
     connection->Close();
+  }
+  CloseHttp2Sessions(kIdleTimeout, now);
+}
+
+void UpstreamPool::CloseHttp2Sessions(Nanos idle_for, MonoTime now) {
+  // Close() may end a session at once, which erases it: walk a copy of the list.
+  std::vector<Http2UpstreamSession*> idle;
+  for (const std::unique_ptr<Http2UpstreamSession>& session : http2_sessions_) {
+    if (session->streams() == 0 && now - session->idle_since() >= idle_for) {
+      idle.push_back(session.get());
+    }
+  }
+  for (Http2UpstreamSession* session : idle) {
+    session->Close();
   }
 }
 

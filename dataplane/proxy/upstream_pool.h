@@ -18,6 +18,7 @@
 #include "dataplane/core/clock.h"
 #include "dataplane/core/event_loop.h"
 #include "dataplane/core/socket_ops.h"
+#include "dataplane/proxy/http2_upstream_session.h"
 #include "dataplane/proxy/upstream_connection.h"
 #include "dataplane/stats/proxy_stats.h"
 
@@ -47,6 +48,14 @@ class UpstreamPool final : public UpstreamConnection::Owner {
   // response), else closed.
   void Release(UpstreamConnection* connection, bool reusable);
 
+  // HTTP/2 (h2c): a session with room for one more stream (`*reused`), or a new one whose
+  // connect is in progress, bounded by `connect_deadline`; null with errno set when the
+  // socket could not be made.
+  Http2UpstreamSession* AcquireHttp2(const SocketAddress& address, MonoTime connect_deadline,
+                                     bool* reused);
+  // The session ended: forgotten now, deleted after this loop iteration.
+  void OnHttp2SessionClosed(Http2UpstreamSession* session);
+
   void OnConnectFailed(MonoTime now);
   void OnConnectSucceeded() { consecutive_failures_ = 0; }
   bool ejected(MonoTime now) const { return now < ejected_until_; }
@@ -69,9 +78,12 @@ class UpstreamPool final : public UpstreamConnection::Owner {
   UpstreamStats& stats() { return *stats_; }
   size_t open_connections() const { return connections_.size(); }
   size_t idle_connections() const { return idle_.size(); }
+  size_t http2_sessions() const { return http2_sessions_.size(); }
 
  private:
   void RemoveIdle(UpstreamConnection* connection);
+  // HTTP/2 sessions without streams for `idle_for` or longer.
+  void CloseHttp2Sessions(Nanos idle_for, MonoTime now);
 
   EventLoop& loop_;
   BufferPool& buffers_;
@@ -79,6 +91,8 @@ class UpstreamPool final : public UpstreamConnection::Owner {
   std::shared_ptr<UpstreamStats> stats_;
   absl::flat_hash_map<UpstreamConnection*, std::unique_ptr<UpstreamConnection>> connections_;
   std::vector<UpstreamConnection*> idle_;  // most recently used at the back
+  // After connections_: destroyed first, while their connections still exist.
+  std::vector<std::unique_ptr<Http2UpstreamSession>> http2_sessions_;
   MonoTime ejected_until_ = 0;
   uint32_t consecutive_failures_ = 0;
   uint32_t outstanding_ = 0;

@@ -24,15 +24,20 @@ int OnBeginHeaders(nghttp2_session* /*session*/, const nghttp2_frame* frame, voi
 int OnHeader(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name,
              size_t name_length, const uint8_t* value, size_t value_length, uint8_t /*flags*/,
              void* user_data) {
-  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
-    return 0;  // trailers: the node answers without reading them
+  if (frame->hd.type != NGHTTP2_HEADERS) {
+    return 0;
   }
   auto* stream =
       static_cast<Http2Stream*>(nghttp2_session_get_stream_user_data(session, frame->hd.stream_id));
   if (stream == nullptr) {
     return 0;
   }
-  return SessionOf(user_data).OnHeader(*stream, View(name, name_length), View(value, value_length));
+  if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+    return SessionOf(user_data).OnHeader(*stream, View(name, name_length),
+                                         View(value, value_length));
+  }
+  return SessionOf(user_data).OnTrailer(*stream, View(name, name_length),
+                                        View(value, value_length));
 }
 
 int OnFrameReceived(nghttp2_session* /*session*/, const nghttp2_frame* frame, void* user_data) {
@@ -40,8 +45,8 @@ int OnFrameReceived(nghttp2_session* /*session*/, const nghttp2_frame* frame, vo
 }
 
 int OnDataChunk(nghttp2_session* /*session*/, uint8_t /*flags*/, int32_t stream_id,
-                const uint8_t* /*data*/, size_t length, void* user_data) {
-  return SessionOf(user_data).OnData(stream_id, length);
+                const uint8_t* data, size_t length, void* user_data) {
+  return SessionOf(user_data).OnData(stream_id, View(data, length));
 }
 
 int OnFrameSent(nghttp2_session* /*session*/, const nghttp2_frame* frame, void* user_data) {
@@ -86,6 +91,9 @@ nghttp2_option* ServerOptions() {
     // a flood past it with GOAWAY as well.
     nghttp2_option_set_stream_reset_rate_limit(made, 2 * Http2Session::kMaxResetsPerSecond,
                                                Http2Session::kMaxResetsPerSecond);
+    // Receive windows open as bytes are taken (nghttp2_session_consume): a proxied upload
+    // waits for its upstream instead of piling up here.
+    nghttp2_option_set_no_auto_window_update(made, 1);
     return made;
   }();
   return options;

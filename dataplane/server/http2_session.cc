@@ -50,6 +50,9 @@ bool Http2Session::Start(std::string_view input, const Http2Upgrade* upgrade) {
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(config.max_header_bytes)},
   };
   nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
+  // The connection's window past the default 64 KiB: one proxied upload waiting for its
+  // upstream does not hold up the connection's other streams (each stream keeps 64 KiB).
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
   if (upgrade != nullptr) {
     // RFC 7540 3.2: the 101 ends HTTP/1.1; the server preface (SETTINGS) follows at once.
     out_.Append(context_->pool, kSwitchingProtocols);
@@ -283,6 +286,9 @@ void Http2Session::Abandon() {
       ledger_.Release(stream->response);
     }
     stream->timer.Cancel();
+    if (stream->call != nullptr) {
+      stream->call->Recycle();  // resets its upstream stream
+    }
     stream->response = PendingResponse{};
     free_streams_.emplace_back(stream);
   }
@@ -323,6 +329,9 @@ Http2Stream* Http2Session::AcquireStream(int32_t stream_id) {
 
 void Http2Session::ReleaseStream(Http2Stream* stream) {
   stream->timer.Cancel();
+  if (stream->call != nullptr) {
+    stream->call->Recycle();
+  }
   stream->response = PendingResponse{};  // unpins the snapshot
   active_.erase(std::find(active_.begin(), active_.end(), stream));
   free_streams_.emplace_back(stream);

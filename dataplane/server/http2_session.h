@@ -16,6 +16,12 @@
 // GOAWAY with the last stream taken, finish those, then close: a client retries the rest on
 // a new connection, so no request fails.
 //
+// A stream on a route whose upstreams speak HTTP/2 (h2c) is forwarded as a stream of its
+// own (Http2ProxyCall, http2_proxied_streams.cc): bodies and trailers both ways, as they
+// come, paced by both sides' flow control. The session opens its receive windows by hand
+// (nghttp2_session_consume): at once for the node's own streams, as the upstream takes the
+// bytes for proxied ones.
+//
 // Limits (counted in the worker's rejected stats): concurrent streams (SETTINGS), header
 // list size (431), body size (413), and streams the client resets, per second (the
 // rapid-reset attack, CVE-2023-44487): past kMaxResetsPerSecond the connection ends with
@@ -35,6 +41,8 @@
 #include "dataplane/core/clock.h"
 #include "dataplane/core/timer_queue.h"
 #include "dataplane/http2/h2c_upgrade.h"
+#include "dataplane/proxy/http2_proxy_call.h"
+#include "dataplane/proxy/upstream_pools.h"
 #include "dataplane/server/http2_stream.h"
 #include "dataplane/server/response_ledger.h"
 #include "dataplane/server/session.h"
@@ -42,7 +50,7 @@
 
 namespace proxynode {
 
-class Http2Session final : public Session {
+class Http2Session final : public Session, public Http2ProxyCall::Client {
  public:
   // SETTINGS_MAX_CONCURRENT_STREAMS the node announces.
   static constexpr uint32_t kMaxConcurrentStreams = 128;
@@ -52,6 +60,8 @@ class Http2Session final : public Session {
   static constexpr size_t kMaxBufferedOutput = 256 * 1024;
   // Input taken from the socket at a time.
   static constexpr size_t kReadChunk = 64 * 1024;
+  // The connection-level receive window (SETTINGS leave it at 64 KiB).
+  static constexpr int32_t kConnectionWindow = 1 << 20;
 
   explicit Http2Session(TimerQueue& timers);
   ~Http2Session() override;
@@ -80,11 +90,16 @@ class Http2Session final : public Session {
   // nghttp2's callbacks (http2_callbacks.cc) reach the session through these.
   int OnBeginHeaders(int32_t stream_id);
   int OnHeader(Http2Stream& stream, std::string_view name, std::string_view value);
+  // A field of the request's trailers.
+  int OnTrailer(Http2Stream& stream, std::string_view name, std::string_view value);
   int OnFrameReceived(const nghttp2_frame& frame);
-  int OnData(int32_t stream_id, size_t length);
+  int OnData(int32_t stream_id, std::string_view data);
   int OnFrameSent(const nghttp2_frame& frame);
   int OnStreamClose(int32_t stream_id);
   ssize_t ReadBody(Http2Stream& stream, uint8_t* buffer, size_t length, uint32_t* flags);
+
+  // Http2ProxyCall::Client
+  void OnCallProgress(Http2ProxyCall& call) override;
 
  private:
   void ReadAndProcess();
@@ -103,6 +118,13 @@ class Http2Session final : public Session {
   // A status abort's gRPC answer to a gRPC call: grpc-status in a trailers-only response.
   void SubmitGrpcStatus(Http2Stream& stream);
   void SubmitReset(Http2Stream& stream, uint32_t error_code);
+  // Proxied streams (http2_proxied_streams.cc). Forwards the stream upstream (`plan` says
+  // where).
+  void StartCall(Http2Stream& stream, const ResponsePlan& plan, RouteState& route_state);
+  // Acts on the call's state: its head, body and trailers, its failure, window updates.
+  void ApplyCall(Http2Stream& stream);
+  void SubmitProxiedHead(Http2Stream& stream);
+  ssize_t ReadProxiedBody(Http2Stream& stream, uint8_t* buffer, size_t length, uint32_t* flags);
   void RecordAccess(Http2Stream& stream, const ResponsePlan& plan);
   // Ends the connection after what is owed: GOAWAY with the last stream taken.
   void Goaway(uint32_t error_code);

@@ -12,11 +12,14 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "dataplane/core/clock.h"
 #include "dataplane/core/timer_queue.h"
 #include "dataplane/http2/http2_request.h"
+#include "dataplane/proxy/http2_proxy_call.h"
 #include "dataplane/server/response_ledger.h"
 
 namespace proxynode {
@@ -45,9 +48,11 @@ struct Http2Stream {
     phase = Phase::kHeaders;
     request_ended = false;
     upload_refused = false;
+    proxied = false;
     body_bytes = 0;
     body_sent = 0;
     body_at = 0;
+    head_at = 0;
     response_bytes = 0;
     timer.Cancel();
   }
@@ -61,7 +66,13 @@ struct Http2Stream {
   uint64_t body_bytes = 0;  // request body bytes received
   uint64_t body_sent = 0;   // response body bytes handed to nghttp2
   MonoTime body_at = 0;     // the body may leave from then (a first-byte delay)
+  MonoTime head_at = 0;     // a proxied head may leave from then (a fault's response delay)
   uint64_t response_bytes = 0;
+  // Forwarded upstream (a route with upstream_protocol h2c): `call` carries it, and the
+  // response is the upstream's (http2_proxied_streams.cc).
+  bool proxied = false;
+  std::unique_ptr<Http2ProxyCall> call;    // made on first use, kept with the pooled stream
+  std::vector<nghttp2_nv> proxied_fields;  // the upstream's head or trailers, as submitted
   Http2RequestBuilder request;
   PendingResponse response;
   // The response's delay, then its body's first-byte delay.

@@ -1,7 +1,6 @@
 // Http2Session's streams: each request's decision, its response (or the fault in its
 // place) after its delay, and the books kept on both (http2_session.h).
 
-#include <charconv>
 #include <cstring>
 
 #include "absl/strings/ascii.h"
@@ -9,29 +8,12 @@
 #include "dataplane/proxy/upstream_pools.h"
 #include "dataplane/server/admission.h"
 #include "dataplane/server/http2_callbacks.h"
+#include "dataplane/server/http2_fields.h"
 #include "dataplane/server/http2_session.h"
 #include "dataplane/server/response_decision.h"
 
 namespace proxynode {
 namespace {
-
-// What a proxied route answers over HTTP/2 until streams can be forwarded upstream.
-constexpr std::string_view kNoHttp2Proxying =
-    "proxying HTTP/2 requests is not supported yet; use HTTP/1.1 for this route\n";
-
-nghttp2_nv Field(std::string_view name, std::string_view value) {
-  // nghttp2 copies names and values when the response is submitted, and takes lowercase names
-  // as given (NO_COPY flags would make it keep pointers into the stream instead).
-  return nghttp2_nv{const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(name.data())),
-                    const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(value.data())),
-                    name.size(), value.size(), NGHTTP2_NV_FLAG_NONE};
-}
-
-template <size_t N>
-std::string_view Number(std::array<char, N>& text, uint64_t value) {
-  const auto result = std::to_chars(text.data(), text.data() + text.size(), value);
-  return {text.data(), static_cast<size_t>(result.ptr - text.data())};
-}
 
 // Every frame starts with a 9-byte header (RFC 9113 4.1).
 constexpr uint64_t kFrameHeaderBytes = 9;
@@ -65,6 +47,16 @@ int Http2Session::OnHeader(Http2Stream& stream, std::string_view name, std::stri
   return 0;
 }
 
+int Http2Session::OnTrailer(Http2Stream& stream, std::string_view name, std::string_view value) {
+  if (closed()) {
+    return NGHTTP2_ERR_CALLBACK_FAILURE;
+  }
+  if (stream.proxied) {
+    stream.call->OnRequestTrailer(name, value);
+  }
+  return 0;  // the node's own answer needs no trailers
+}
+
 int Http2Session::OnFrameReceived(const nghttp2_frame& frame) {
   if (closed()) {
     return NGHTTP2_ERR_CALLBACK_FAILURE;
@@ -80,6 +72,9 @@ int Http2Session::OnFrameReceived(const nghttp2_frame& frame) {
       stream->request_ended = stream->request_ended || end_stream;
       if (frame.headers.cat == NGHTTP2_HCAT_REQUEST) {
         OnRequestHeaders(*stream);
+      } else if (stream->proxied) {
+        stream->call->OnRequestEnd();  // trailers ended the request
+        ApplyCall(*stream);
       } else {
         MaybeRespond(*stream);  // trailers ended the request
       }
@@ -87,7 +82,12 @@ int Http2Session::OnFrameReceived(const nghttp2_frame& frame) {
     case NGHTTP2_DATA:
       if (stream != nullptr && end_stream) {
         stream->request_ended = true;
-        MaybeRespond(*stream);
+        if (stream->proxied) {
+          stream->call->OnRequestEnd();
+          ApplyCall(*stream);
+        } else {
+          MaybeRespond(*stream);
+        }
       }
       break;
     case NGHTTP2_RST_STREAM:
@@ -105,12 +105,21 @@ int Http2Session::OnFrameReceived(const nghttp2_frame& frame) {
   return 0;
 }
 
-int Http2Session::OnData(int32_t stream_id, size_t length) {
+int Http2Session::OnData(int32_t stream_id, std::string_view data) {
   if (closed()) {
     return NGHTTP2_ERR_CALLBACK_FAILURE;
   }
+  const size_t length = data.size();
   auto* stream =
       static_cast<Http2Stream*>(nghttp2_session_get_stream_user_data(session_, stream_id));
+  if (stream != nullptr && stream->proxied) {
+    // Its window opens as the upstream takes it (ApplyCall). No max_body_bytes: a streaming
+    // call's body has no end to measure; flow control bounds what is held.
+    stream->body_bytes += length;
+    stream->call->OnRequestData(data);
+    return 0;
+  }
+  nghttp2_session_consume(session_, stream_id, length);  // the node's own: read, dropped
   if (stream == nullptr) {
     return 0;
   }
@@ -141,8 +150,12 @@ int Http2Session::OnFrameSent(const nghttp2_frame& frame) {
   stream->response_bytes += kFrameHeaderBytes + frame.hd.length;
   if ((frame.hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) {
     stream->phase = Http2Stream::Phase::kDone;
-    ledger_.Complete(stream->response, stream->response.status, now(),
-                     {.bytes_out = stream->response_bytes});
+    ResponseEnd end{.bytes_out = stream->response_bytes};
+    if (stream->proxied) {
+      end.upstream = stream->call->upstream_address();
+      end.upstream_time = stream->call->upstream_time();
+    }
+    ledger_.Complete(stream->response, stream->response.status, now(), end);
     if (stream->upload_refused) {
       // The 413 is out; the client stops sending the body it still had.
       nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream->id, NGHTTP2_NO_ERROR);
@@ -170,12 +183,19 @@ int Http2Session::OnStreamClose(int32_t stream_id) {
   if (stream->phase != Http2Stream::Phase::kDone) {
     ledger_.Release(stream->response);  // the client reset it, or it never got its answer
   }
+  if (stream->proxied) {
+    // The upload the call still held counts against the connection's window until taken.
+    nghttp2_session_consume(session_, stream_id, stream->call->DropRequestBody());
+  }
   ReleaseStream(stream);
   return 0;
 }
 
 ssize_t Http2Session::ReadBody(Http2Stream& stream, uint8_t* buffer, size_t length,
                                uint32_t* flags) {
+  if (stream.proxied) {
+    return ReadProxiedBody(stream, buffer, length, flags);
+  }
   if (now() < stream.body_at) {
     stream.timer.ArmAt(stream.body_at);  // a first-byte delay: the head left, the body waits
     return NGHTTP2_ERR_DEFERRED;
@@ -215,22 +235,11 @@ void Http2Session::OnRequestHeaders(Http2Stream& stream) {
                            .now = now(),
                            .requests_on_connection = host_->CountRequest(),
                            .nothing_owed = true,
-                           .host = host_};
+                           .host = host_,
+                           .http2 = true};
   ServingContext* serving = context.serving;
   ResponseDecision decision = DecideInWorker(facts, context);
   ResponsePlan& plan = decision.plan;
-  if (plan.proxy_route != nullptr) {
-    // Not forwarded yet (docs/http2-tls.md): said plainly, and nothing held for it.
-    if (decision.holds_pending) {
-      serving->admission.ReleasePending();
-    }
-    if (plan.fault.holds_slot) {
-      serving->admission.ReleaseFault();
-    }
-    decision = ResponseDecision{};
-    decision.plan.status = 501;
-    decision.plan.body = kNoHttp2Proxying;
-  }
   // A request starts when its bytes arrived (when known), as over HTTP/1.1.
   MonoTime started = arrived_at_;
   if (started == 0) {
@@ -251,13 +260,20 @@ void Http2Session::OnRequestHeaders(Http2Stream& stream) {
       route_state.stats->delayed.Add();
     }
     stream.response.route_stats = route_state.stats.get();
+    if (plan.proxy_route != nullptr) {
+      StartCall(stream, plan, route_state);
+    }
   }
   if (decision.closes_at_max_requests) {
     // max_requests_per_connection: the client takes its next requests to a new connection.
     context.stats.closed_max_requests.Add();
     Goaway(NGHTTP2_NO_ERROR);
   }
-  MaybeRespond(stream);
+  if (stream.proxied) {
+    ApplyCall(stream);
+  } else {
+    MaybeRespond(stream);
+  }
 }
 
 void Http2Session::RecordAccess(Http2Stream& stream, const ResponsePlan& plan) {
@@ -327,16 +343,16 @@ void Http2Session::SubmitGrpcStatus(Http2Stream& stream) {
   response.status = 200;  // what the ledger counts: the HTTP status the client saw
   size_t count = 0;
   auto& fields = stream.fields;
-  fields[count++] = Field(":status", "200");
-  fields[count++] = Field("content-type", "application/grpc");
-  fields[count++] =
-      Field("grpc-status", Number(stream.status_text, static_cast<uint64_t>(response.grpc_status)));
+  fields[count++] = Http2Field(":status", "200");
+  fields[count++] = Http2Field("content-type", "application/grpc");
+  fields[count++] = Http2Field(
+      "grpc-status", Http2Number(stream.status_text, static_cast<uint64_t>(response.grpc_status)));
   if (!response.grpc_message.empty()) {
     PercentEncodeGrpcMessage(response.grpc_message, &stream.grpc_message);
-    fields[count++] = Field("grpc-message", stream.grpc_message);
+    fields[count++] = Http2Field("grpc-message", stream.grpc_message);
   }
   if (!response.fault_tag.empty()) {
-    fields[count++] = Field("x-proxynode-fault", response.fault_tag);
+    fields[count++] = Http2Field("x-proxynode-fault", response.fault_tag);
   }
   stream.phase = Http2Stream::Phase::kAnswered;
   if (nghttp2_submit_response(session_, stream.id, fields.data(), count, nullptr) != 0) {
@@ -354,23 +370,24 @@ void Http2Session::SubmitResponse(Http2Stream& stream) {
   const std::string_view body = Bodiless(response.status) ? "" : response.body_text();
   size_t count = 0;
   auto& fields = stream.fields;
-  fields[count++] =
-      Field(":status", Number(stream.status_text, static_cast<uint64_t>(response.status)));
+  fields[count++] = Http2Field(
+      ":status", Http2Number(stream.status_text, static_cast<uint64_t>(response.status)));
   std::string_view date = context_->date.Get(WallClockSeconds());  // "Date: ...\r\n"
   date.remove_prefix(sizeof("Date: ") - 1);
   date.remove_suffix(2);
-  fields[count++] = Field("date", date);
+  fields[count++] = Http2Field("date", date);
   if (!Bodiless(response.status)) {
-    fields[count++] = Field("content-length", Number(stream.length_text, body.size()));
+    fields[count++] = Http2Field("content-length", Http2Number(stream.length_text, body.size()));
     if (!response.content_type.empty()) {
-      fields[count++] = Field("content-type", response.content_type);
+      fields[count++] = Http2Field("content-type", response.content_type);
     }
   }
   if (response.retry_after_seconds != 0) {
-    fields[count++] = Field("retry-after", Number(stream.retry_text, response.retry_after_seconds));
+    fields[count++] =
+        Http2Field("retry-after", Http2Number(stream.retry_text, response.retry_after_seconds));
   }
   if (!response.fault_tag.empty()) {
-    fields[count++] = Field("x-proxynode-fault", response.fault_tag);
+    fields[count++] = Http2Field("x-proxynode-fault", response.fault_tag);
   }
   if (response.extra_fields != nullptr) {
     std::string& names = stream.lowered_names;
@@ -384,7 +401,7 @@ void Http2Session::SubmitResponse(Http2Stream& stream) {
       if (count == fields.size()) {
         break;
       }
-      fields[count++] = Field(std::string_view(names).substr(offset, name.size()), value);
+      fields[count++] = Http2Field(std::string_view(names).substr(offset, name.size()), value);
       offset += name.size();
     }
   }
@@ -412,7 +429,9 @@ void Http2Session::OnStreamTimer(Http2Stream& stream) {
     return;
   }
   context_->loop.UpdateNow();
-  if (stream.phase == Http2Stream::Phase::kDecided) {
+  if (stream.proxied && stream.phase == Http2Stream::Phase::kDecided) {
+    ApplyCall(stream);  // a fault's hold on the upstream's head ended
+  } else if (stream.phase == Http2Stream::Phase::kDecided) {
     MaybeRespond(stream);
   } else if (stream.phase == Http2Stream::Phase::kAnswered) {
     nghttp2_session_resume_data(session_, stream.id);  // its first-byte delay passed

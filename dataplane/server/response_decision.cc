@@ -104,4 +104,29 @@ void ShapeByFault(const ConfigSnapshot& config, ResponsePlan& plan) {
   }
 }
 
+void RefuseOtherHttpVersion(const RequestFacts& facts, ServingContext* serving,
+                            ResponseDecision& decision) {
+  const RouteConfig* route = decision.plan.proxy_route;
+  if (route == nullptr || (route->upstream_protocol == UpstreamProtocol::kH2c) == facts.http2) {
+    return;
+  }
+  if (serving != nullptr) {
+    if (decision.holds_pending) {
+      serving->admission.ReleasePending();
+    }
+    if (decision.plan.fault.holds_slot) {
+      serving->admission.ReleaseFault();
+    }
+  }
+  ResponseDecision refused;
+  refused.close = decision.close;
+  refused.closes_at_max_requests = decision.closes_at_max_requests;
+  refused.plan.status = 501;
+  refused.plan.body =
+      facts.http2
+          ? "this route forwards HTTP/1.1 only; HTTP/2 requests need upstream_protocol h2c\n"
+          : "this route forwards HTTP/2 only (upstream_protocol h2c); send HTTP/2 requests\n";
+  decision = refused;
+}
+
 }  // namespace proxynode

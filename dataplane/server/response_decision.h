@@ -44,6 +44,8 @@ struct RequestFacts {
   bool nothing_owed = true;
   // The connection, for the client's address when a fault rule matches on it; null: none.
   const SessionHost* host = nullptr;
+  // The request came over HTTP/2 (a proxy route forwards only what its upstreams speak).
+  bool http2 = false;
 };
 
 // The plain-text body of an error response the node makes itself.
@@ -120,6 +122,11 @@ inline ResponseDecision DecideResponse(const RequestFacts& facts, RequestHandler
   return decision;
 }
 
+// A proxy route forwards the HTTP version its upstreams speak (RouteConfig::
+// upstream_protocol): a request in the other is answered 501, saying so, with nothing held.
+void RefuseOtherHttpVersion(const RequestFacts& facts, ServingContext* serving,
+                            ResponseDecision& decision);
+
 // A session's decision in `context`'s worker (its limits and faults, none on the admin
 // listener), with a refusal counted in the worker's stats. What HTTP/1 and HTTP/2 sessions
 // call for each request.
@@ -128,6 +135,7 @@ inline ResponseDecision DecideInWorker(const RequestFacts& facts, WorkerContext&
   ResponseDecision decision =
       DecideResponse(facts, context.handler, serving != nullptr ? &serving->admission : nullptr,
                      serving != nullptr ? &serving->faults : nullptr);
+  RefuseOtherHttpVersion(facts, serving, decision);
   switch (decision.refusal) {
     case Refusal::kRateLimited:
       context.stats.rejected.rate_limited.Add();

@@ -1,5 +1,6 @@
 #include "dataplane/stats/prometheus.h"
 
+#include <algorithm>
 #include <charconv>
 #include <string>
 #include <system_error>
@@ -156,6 +157,26 @@ void RenderRoutes(std::string& out, const std::vector<RouteStatsValues>& routes)
           [](const RouteStatsValues& r) { return r.name; });
   PROXYNODE_ROUTE_COUNTERS(PROXYNODE_RENDER_COUNTER)
 #undef PROXYNODE_RENDER_COUNTER
+
+  // Only the codes seen: most routes carry no gRPC at all.
+  const bool any_grpc = std::any_of(routes.begin(), routes.end(), [](const RouteStatsValues& r) {
+    return std::any_of(r.grpc_status.begin(), r.grpc_status.end(),
+                       [](uint64_t count) { return count != 0; });
+  });
+  if (any_grpc) {
+    Header(out, "proxynode_route_grpc_calls_total", "counter",
+           "Proxied gRPC calls on this route by the grpc-status their client got");
+  }
+  for (size_t i = 0; i < routes.size(); ++i) {
+    for (size_t code = 0; code < kGrpcStatusCount; ++code) {
+      if (routes[i].grpc_status[code] != 0) {
+        absl::StrAppend(
+            &out, "proxynode_route_grpc_calls_total{", labels[i], ",grpc_status=\"",
+            absl::string_view(kGrpcStatusNames[code].data(), kGrpcStatusNames[code].size()), "\"} ",
+            routes[i].grpc_status[code], "\n");
+      }
+    }
+  }
 
   Header(out, "proxynode_route_latency_seconds", "histogram",
          "Time from a request's arrival to its response written on this route, delay included");

@@ -36,6 +36,9 @@ void AddInto(const RouteStats& stats, RouteStatsValues& values) {
 #define PROXYNODE_ADD(name, help) values.name += stats.name.Get();
   PROXYNODE_ROUTE_COUNTERS(PROXYNODE_ADD)
 #undef PROXYNODE_ADD
+  for (size_t code = 0; code < kGrpcStatusCount; ++code) {
+    values.grpc_status[code] += stats.grpc_status[code].Get();
+  }
   values.latency.Add(stats.latency);
 }
 

@@ -8,6 +8,7 @@
 // Thread contract: ProxyStatsRegistry's methods are safe from any thread; an entry's
 // Counter/Gauge/histogram writes happen in the owning worker's loop thread.
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "common/grpc_status.h"
 #include "dataplane/stats/histogram.h"
 #include "dataplane/stats/worker_stats.h"
 
@@ -66,6 +68,15 @@ struct RouteStats {
 #define PROXYNODE_DECLARE_COUNTER(name, help) Counter name;
   PROXYNODE_ROUTE_COUNTERS(PROXYNODE_DECLARE_COUNTER)
 #undef PROXYNODE_DECLARE_COUNTER
+  // Proxied gRPC calls by the grpc-status their client got (common/grpc_status.h); a
+  // status outside 0-16 counts as UNKNOWN, as gRPC reads it.
+  std::array<Counter, kGrpcStatusCount> grpc_status;
+  void CountGrpcStatus(int code) {
+    grpc_status[code >= 0 && static_cast<size_t>(code) < kGrpcStatusCount
+                    ? static_cast<size_t>(code)
+                    : static_cast<size_t>(kGrpcStatusUnknown)]
+        .Add();
+  }
   // Request head parsed -> response handed to the kernel in full (delay included).
   LatencyHistogram latency;
 };
@@ -119,6 +130,7 @@ struct RouteStatsValues {
 #define PROXYNODE_DECLARE_VALUE(name, help) uint64_t name = 0;
   PROXYNODE_ROUTE_COUNTERS(PROXYNODE_DECLARE_VALUE)
 #undef PROXYNODE_DECLARE_VALUE
+  std::array<uint64_t, kGrpcStatusCount> grpc_status{};
   HistogramSnapshot latency;
 };
 

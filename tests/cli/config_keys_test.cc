@@ -336,12 +336,31 @@ TEST(RouteKeysTest, WhatConfigGetPrintsReadsBack) {
   EXPECT_EQ(none->config.routes_size(), 0);
   EXPECT_EQ(ErrorOf({"routes=/x/ proxy a:1 balancng=x"}),
             "routes=/x/ proxy a:1 balancng=x: \"balancng=x\": unknown setting; settings: "
-            "balancing, delay, delay_percent, connect_timeout, first_byte_timeout, total_timeout");
+            "balancing, upstream_protocol, delay, delay_percent, connect_timeout, "
+            "first_byte_timeout, total_timeout");
   EXPECT_EQ(ErrorOf({"routes=/x/ forward a:1"}),
             "routes=/x/ forward a:1: \"forward\": the action is respond or proxy");
   EXPECT_EQ(ErrorOf({"routes=/x/ proxy"}),
             "routes=/x/ proxy: \"/x/ proxy\": a proxy route needs its upstreams");
   EXPECT_EQ(ErrorOf({R"(body="a\q")"}), R"(body="a\q": must be any text (at most 1MiB))");
+}
+
+TEST(RouteKeysTest, UpstreamProtocolIsSetShownAndRefusedByName) {
+  absl::StatusOr<ConfigChange> change =
+      ParseAssignments({"routes=/grpc/ proxy a:1 upstream_protocol=h2c; /web/ proxy b:2"});
+  ASSERT_TRUE(change.ok()) << change.status();
+  EXPECT_EQ(change->config.routes(0).upstream_protocol(), proxynode::v1::Route::H2C);
+  EXPECT_EQ(change->config.routes(1).upstream_protocol(),
+            proxynode::v1::Route::UPSTREAM_PROTOCOL_UNSPECIFIED);
+  EXPECT_THAT(FormatRoutes(change->config),
+              ::testing::ElementsAre("/grpc/ proxy a:1 upstream_protocol=h2c", "/web/ proxy b:2"));
+  absl::StatusOr<ConfigChange> json = ParseAssignments(
+      {R"(routes=[{"prefix":"/g/","action":"proxy","upstreams":["a:1"],"upstreamProtocol":"h2c"}])"});
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_EQ(json->config.routes(0).upstream_protocol(), proxynode::v1::Route::H2C);
+  EXPECT_EQ(ErrorOf({"routes=/x/ proxy a:1 upstream_protocol=h3"}),
+            "routes=/x/ proxy a:1 upstream_protocol=h3: \"upstream_protocol=h3\": "
+            "upstream_protocol is http1 or h2c");
 }
 
 TEST(RouteKeysTest, RoutesShowOnePerLine) {

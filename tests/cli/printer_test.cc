@@ -189,6 +189,20 @@ TEST(StatsViewTest, UpstreamAndRouteTables) {
                               "/api/   1600       1200.0   800       3        101ms   140ms\n"));
 }
 
+TEST(StatsViewTest, RoutesThatCarriedGrpcShowCallsByStatus) {
+  proxynode::v1::Stats stats = ProxyStatsAt(10'500, 1600);
+  auto* grpc = stats.add_routes();
+  grpc->set_prefix("/svc/");
+  grpc->set_requests(5);
+  (*grpc->mutable_grpc_status())["UNAVAILABLE"] = 1;
+  (*grpc->mutable_grpc_status())["OK"] = 4;
+  std::string view = RenderStats(stats, nullptr, {"n", false});
+  EXPECT_THAT(view, ::testing::ContainsRegex("\nROUTE +REQUESTS +REQ/S +DELAYED +ERRORS +P50 +P99 "
+                                             "+GRPC\n"));
+  EXPECT_THAT(view, ::testing::ContainsRegex("\n/svc/ +5 .* OK=4 UNAVAILABLE=1\n"));
+  EXPECT_THAT(view, ::testing::ContainsRegex("\n/api/ +1600 .* 140ms +-\n"));
+}
+
 TEST(StatsViewTest, NoProxyTablesForANodeThatDoesNotProxy) {
   std::string view = RenderStats(StatsAt(10'500, 1600), nullptr, {"n", false});
   EXPECT_THAT(view, ::testing::Not(HasSubstr("UPSTREAM")));

@@ -51,6 +51,7 @@ TEST(RouteTranslationTest, UnsetRouteFieldsTakeTheDefaults) {
 TEST(RouteTranslationTest, EveryRouteFieldIsCopied) {
   v1::Route proto = ProxyRoute("/", {"a:1", "b:2"});
   proto.set_balancing(v1::Route::LEAST_OUTSTANDING);
+  proto.set_upstream_protocol(v1::Route::H2C);
   proto.mutable_delay()->set_nanos(200'000'000);
   proto.set_delay_percent(10);
   proto.mutable_connect_timeout()->set_seconds(1);
@@ -62,6 +63,7 @@ TEST(RouteTranslationTest, EveryRouteFieldIsCopied) {
   ASSERT_TRUE(config.ok()) << config.status();
   const RouteConfig& route = config->routes[0];
   EXPECT_EQ(route.balancing, LoadBalancing::kLeastOutstanding);
+  EXPECT_EQ(route.upstream_protocol, UpstreamProtocol::kH2c);
   EXPECT_EQ(route.delay, 200 * kMillisecond);
   EXPECT_EQ(route.delay_percent, 10u);
   EXPECT_EQ(route.connect_timeout, kSecond);
@@ -87,12 +89,23 @@ TEST(RouteTranslationTest, ToProtoSetsEveryFieldButAnAbsentDelay) {
   const v1::Route& route = proto.routes(0);
   EXPECT_EQ(route.action(), v1::Route::RESPOND);
   EXPECT_EQ(route.balancing(), v1::Route::ROUND_ROBIN);
+  EXPECT_EQ(route.upstream_protocol(), v1::Route::HTTP1);
   EXPECT_FALSE(route.has_delay());
   EXPECT_TRUE(route.has_delay_percent());
   EXPECT_EQ(route.delay_percent(), 100u);
   EXPECT_EQ(route.connect_timeout().seconds(), 2);
   EXPECT_EQ(route.first_byte_timeout().seconds(), 30);
   EXPECT_EQ(route.total_timeout().seconds(), 300);
+}
+
+TEST(RouteTranslationTest, AnUnknownUpstreamProtocolIsRefusedByName) {
+  v1::Route proto = ProxyRoute("/", {"a:1"});
+  proto.set_upstream_protocol(static_cast<v1::Route::UpstreamProtocol>(7));
+  v1::NodeConfig update;
+  *update.add_routes() = proto;
+  absl::StatusOr<NodeConfig> config = ApplyFieldMask(NodeConfig{}, update, Mask({"routes"}));
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(), "routes[0].upstream_protocol: 7 is not HTTP1 or H2C");
 }
 
 TEST(RouteTranslationTest, TheMaskReplacesTheWholeList) {

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/grpc_status.h"
 #include "dataplane/http2/grpc_message.h"
 #include "dataplane/http2/h2c_upgrade.h"
 
@@ -33,6 +34,36 @@ Fields Get(std::string path, Fields extra = {}) {
                    {":path", std::move(path)}};
   fields.insert(fields.end(), extra.begin(), extra.end());
   return fields;
+}
+
+TEST(Http2RequestBuilderTest, KeepsEveryFieldInOrderForForwarding) {
+  Http2RequestBuilder builder;
+  ASSERT_EQ(Build(builder, Get("/svc/Method", {{"content-type", "application/grpc"},
+                                               {"te", "trailers"},
+                                               {"x-md", "a"},
+                                               {"x-md", "b"}})),
+            0);
+  const FieldList& fields = builder.fields();
+  ASSERT_EQ(fields.size(), 8u);
+  EXPECT_EQ(fields.name(0), ":method");
+  EXPECT_EQ(fields.value(3), "/svc/Method");
+  EXPECT_EQ(fields.name(5), "te");
+  EXPECT_EQ(fields.value(6), "a");  // repeated fields stay apart, in order
+  EXPECT_EQ(fields.value(7), "b");
+  EXPECT_EQ(fields.Find("x-md"), "a");
+  EXPECT_EQ(fields.Find("absent"), "");
+  // The next request on a pooled stream starts from nothing.
+  ASSERT_EQ(Build(builder, Get("/next")), 0);
+  EXPECT_EQ(builder.fields().size(), 4u);
+  EXPECT_EQ(builder.fields().value(3), "/next");
+}
+
+TEST(Http2RequestBuilderTest, FieldsOverTheLimitAreNotKept) {
+  Http2RequestBuilder builder;
+  EXPECT_EQ(Build(builder, Get("/", {{"x-big", std::string(200, 'x')}}),
+                  ParserLimits{.max_header_bytes = 100}),
+            431);
+  EXPECT_EQ(builder.fields().size(), 4u);  // the pseudo-fields, then nothing past the limit
 }
 
 TEST(Http2RequestBuilderTest, PseudoFieldsBecomeTheHeadAndAnHttp1StyleBlock) {
@@ -105,6 +136,18 @@ TEST(Http2RequestBuilderTest, GrpcCallsAreToldByTheirContentType) {
   }
   ASSERT_EQ(Build(builder, Get("/pkg.Service/Method")), 0);
   EXPECT_FALSE(builder.grpc()) << "a builder reused forgets the last request's type";
+}
+
+TEST(GrpcStatusTest, NamesAndTheHttpMappingFollowGrpcsDocuments) {
+  EXPECT_EQ(kGrpcStatusNames[0], "OK");
+  EXPECT_EQ(kGrpcStatusNames[kGrpcStatusUnavailable], "UNAVAILABLE");
+  EXPECT_EQ(kGrpcStatusNames[16], "UNAUTHENTICATED");
+  EXPECT_EQ(GrpcStatusForHttp(503), kGrpcStatusUnavailable);
+  EXPECT_EQ(GrpcStatusForHttp(504), kGrpcStatusUnavailable);
+  EXPECT_EQ(kGrpcStatusNames[GrpcStatusForHttp(404)], "UNIMPLEMENTED");
+  EXPECT_EQ(kGrpcStatusNames[GrpcStatusForHttp(401)], "UNAUTHENTICATED");
+  EXPECT_EQ(kGrpcStatusNames[GrpcStatusForHttp(400)], "INTERNAL");
+  EXPECT_EQ(GrpcStatusForHttp(200), kGrpcStatusUnknown);  // 200 without a grpc-status
 }
 
 TEST(GrpcMessageTest, TheMessageIsPercentEncodedAsGrpcCarriesIt) {

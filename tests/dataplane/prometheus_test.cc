@@ -657,6 +657,25 @@ TEST_F(ProxyPrometheusTest, EveryDeclaredProxyStatIsExported) {
 #undef PROXYNODE_CHECK_ROUTE
 }
 
+TEST_F(ProxyPrometheusTest, GrpcCallsAreCountedByStatusNameSummedOverWorkers) {
+  EXPECT_EQ(Render().find("proxynode_route_grpc_calls_total"), std::string::npos)
+      << "no gRPC seen: no family at all";
+  proxy_registry_.ForRoute(0, "/grpc/")->CountGrpcStatus(0);
+  proxy_registry_.ForRoute(1, "/grpc/")->CountGrpcStatus(0);
+  proxy_registry_.ForRoute(1, "/grpc/")->CountGrpcStatus(14);
+  proxy_registry_.ForRoute(1, "/grpc/")->CountGrpcStatus(99);  // read as UNKNOWN
+  proxy_ = proxy_registry_.Collect();
+  const Exposition e = Parse(Render());
+  EXPECT_EQ(e.types.at("proxynode_route_grpc_calls_total"), "counter");
+  const std::string route = "route=\"/grpc/\",grpc_status=";
+  EXPECT_EQ(Value(e, "proxynode_route_grpc_calls_total", route + "\"OK\""), 2.0);
+  EXPECT_EQ(Value(e, "proxynode_route_grpc_calls_total", route + "\"UNAVAILABLE\""), 1.0);
+  EXPECT_EQ(Value(e, "proxynode_route_grpc_calls_total", route + "\"UNKNOWN\""), 1.0);
+  EXPECT_TRUE(std::isnan(
+      Value(e, "proxynode_route_grpc_calls_total", "route=\"/api/\",grpc_status=\"OK\"")))
+      << "codes never seen are left out";
+}
+
 TEST_F(ProxyPrometheusTest, UpstreamsWithoutRoutesAndRoutesWithoutUpstreams) {
   proxy_.routes.clear();
   std::string text = Render();

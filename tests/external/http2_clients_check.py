@@ -11,14 +11,11 @@ Usage: http2_clients_check.py --proxynode BIN --proxyctl BIN [unittest args]
 """
 
 import argparse
-import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -28,64 +25,23 @@ import h2.errors
 import h2.events
 import h2.settings
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from node_child import Node as NodeChild  # noqa: E402
+
 ARGS = None
 # Timing slack on top of an injected delay (the sanitizer builds run this too).
 SLACK = float(os.environ.get("HTTP2_CHECK_SLACK", "0.5"))
 DELAY = 0.2  # the node's delay in these cases
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Node:
-    """A proxynode child process with its HTTP and control ports."""
+class Node(NodeChild):
+    """A proxynode child process with the check's delay."""
 
     def __init__(self, *extra):
-        self.http_port = free_port()
-        self.control_port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="http2_check_")
-        self.log = open(os.path.join(self.dir, "node.log"), "w")
-        self.process = subprocess.Popen(
-            [ARGS.proxynode, f"--http_listen=127.0.0.1:{self.http_port}",
-             f"--control_listen=127.0.0.1:{self.control_port}", f"--delay={int(DELAY * 1000)}ms",
-             "--workers=2", *extra], stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.ctl("status").returncode == 0:
-                return
-            time.sleep(0.1)
-        raise RuntimeError("the node did not come up")
-
-    def ctl(self, *args):
-        return subprocess.run([ARGS.proxyctl, "--addr", f"127.0.0.1:{self.control_port}", *args],
-                              capture_output=True, text=True, timeout=30)
-
-    def stats(self):
-        result = self.ctl("stats", "-o", "json")
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
+        super().__init__(ARGS.proxynode, ARGS.proxyctl, *extra, delay=f"{int(DELAY * 1000)}ms")
 
     def url(self, path="/"):
         return f"http://127.0.0.1:{self.http_port}{path}"
-
-    def stop(self):
-        """Stops the node; raises when it did not exit cleanly (a sanitizer's report, a crash)."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-        with open(os.path.join(self.dir, "node.log")) as log:
-            tail = log.read()[-4000:]
-        shutil.rmtree(self.dir, True)
-        if self.process.returncode != 0 or "Sanitizer" in tail:
-            raise RuntimeError(f"the node exited with {self.process.returncode}:\n{tail}")
 
 
 def curl(*args):

@@ -10,7 +10,6 @@ Usage: tls_clients_check.py --proxynode BIN --proxyctl BIN [unittest args]
 """
 
 import argparse
-import json
 import os
 import shutil
 import socket
@@ -20,15 +19,12 @@ import tempfile
 import time
 import unittest
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from node_child import Node, free_port  # noqa: E402
+
 ARGS = None
 SLACK = float(os.environ.get("TLS_CHECK_SLACK", "0.5"))
 DELAY = 0.1
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_certificate(directory, name, common_name):
@@ -42,45 +38,27 @@ def make_certificate(directory, name, common_name):
     return cert, key
 
 
-class TlsNode:
+class TlsNode(Node):
     """A node with --https_listen, its certificate behind a `..data`-style symlink."""
 
     def __init__(self, *extra):
-        self.dir = tempfile.mkdtemp(prefix="tls_check_")
+        directory = tempfile.mkdtemp(prefix="tls_check_")
         # As a Kubernetes Secret volume: tls.crt -> ..data/tls.crt, ..data -> a versioned dir.
-        first = os.path.join(self.dir, "..v1")
+        first = os.path.join(directory, "..v1")
         os.mkdir(first)
         self.first_cert, _ = make_certificate(first, "tls", "first")
-        os.symlink("..v1", os.path.join(self.dir, "..data"))
+        os.symlink("..v1", os.path.join(directory, "..data"))
         for name in ("tls.crt", "tls.key"):
-            os.symlink(os.path.join("..data", name), os.path.join(self.dir, name))
-        self.cert = os.path.join(self.dir, "tls.crt")
-        self.http_port = free_port()
+            os.symlink(os.path.join("..data", name), os.path.join(directory, name))
+        self.cert = os.path.join(directory, "tls.crt")
         self.https_port = free_port()
-        self.control_port = free_port()
-        self.log = open(os.path.join(self.dir, "node.log"), "w")
-        self.process = subprocess.Popen(
-            [ARGS.proxynode, f"--http_listen=127.0.0.1:{self.http_port}",
-             f"--https_listen=127.0.0.1:{self.https_port}", f"--tls_cert={self.cert}",
-             f"--tls_key={os.path.join(self.dir, 'tls.key')}",
-             f"--control_listen=127.0.0.1:{self.control_port}", "--admin_listen=127.0.0.1:0",
-             f"--delay={int(DELAY * 1000)}ms", "--workers=2", *extra],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.ctl("status").returncode == 0:
-                return
-            time.sleep(0.1)
-        raise RuntimeError("the node did not come up")
-
-    def ctl(self, *args):
-        return subprocess.run([ARGS.proxyctl, "--addr", f"127.0.0.1:{self.control_port}", *args],
-                              capture_output=True, text=True, timeout=30)
+        super().__init__(ARGS.proxynode, ARGS.proxyctl,
+                         f"--https_listen=127.0.0.1:{self.https_port}", f"--tls_cert={self.cert}",
+                         f"--tls_key={os.path.join(directory, 'tls.key')}", *extra,
+                         delay=f"{int(DELAY * 1000)}ms", directory=directory)
 
     def stats(self):
-        result = self.ctl("stats", "-o", "json")
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)["total"]
+        return super().stats()["total"]
 
     def rotate_certificate(self):
         """A new certificate, swapped in as the kubelet does: a new dir, then `..data`."""
@@ -92,21 +70,6 @@ class TlsNode:
 
     def url(self, path="/"):
         return f"https://localhost:{self.https_port}{path}"
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-        with open(os.path.join(self.dir, "node.log")) as log:
-            tail = log.read()[-4000:]
-        shutil.rmtree(self.dir, True)
-        if self.process.returncode != 0 or "Sanitizer" in tail:
-            raise RuntimeError(f"the node exited with {self.process.returncode}:\n{tail}")
 
 
 def s_client(port, *args, stdin=b"", timeout=20):

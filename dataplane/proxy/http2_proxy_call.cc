@@ -1,0 +1,532 @@
+#include "dataplane/proxy/http2_proxy_call.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+#include "common/grpc_status.h"
+
+namespace proxynode {
+namespace {
+
+// Attempts for one call: the first plus retries of failed connects and refused streams.
+constexpr int kMaxAttempts = 3;
+
+nghttp2_nv Field(std::string_view name, std::string_view value) {
+  // nghttp2 copies names and values when the request or trailers are submitted.
+  return nghttp2_nv{const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(name.data())),
+                    const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(value.data())),
+                    name.size(), value.size(), NGHTTP2_NV_FLAG_NONE};
+}
+
+void FillFields(const FieldList& fields, std::vector<nghttp2_nv>& out) {
+  out.clear();
+  for (size_t i = 0; i < fields.size(); ++i) {
+    out.push_back(Field(fields.name(i), fields.value(i)));
+  }
+}
+
+}  // namespace
+
+Http2ProxyCall::Http2ProxyCall(ProxyContext& context)
+    : context_(context),
+      pools_(context.upstreams),
+      timer_(context.loop.timers(), [this] { OnTimer(); }) {}
+
+Http2ProxyCall::~Http2ProxyCall() { Recycle(); }
+
+void Http2ProxyCall::Start(Client& client, SnapshotRef snapshot, const RouteConfig& route,
+                           RouteState& route_state, const Http2RequestBuilder& request,
+                           std::string_view client_ip, Nanos delay, bool request_ended,
+                           int32_t client_stream) {
+  client_ = &client;
+  client_stream_ = client_stream;
+  snapshot_ = std::move(snapshot);
+  route_ = &route;
+  route_state_ = &route_state;
+  request_ = &request;
+  forwarded_for_.assign(client_ip);
+  request_ended_ = request_ended;
+  start_at_ = now() + delay;
+  state_ = State::kDelaying;
+  in_client_call_ = true;
+  if (delay > 0) {
+    timer_.ArmAt(start_at_);
+  } else {
+    Begin();
+  }
+  in_client_call_ = false;
+  changed_ = false;  // the client looks at state() after Start
+}
+
+void Http2ProxyCall::Recycle() {
+  if (state_ == State::kIdle) {
+    return;
+  }
+  Cancel();
+  timer_.Cancel();
+  snapshot_.Reset();
+  client_ = nullptr;
+  client_stream_ = 0;
+  route_ = nullptr;
+  route_state_ = nullptr;
+  request_ = nullptr;
+  upstream_address_ = nullptr;
+  request_nv_.clear();
+  forwarded_for_.clear();
+  request_trailers_.Clear();
+  trailer_nv_.clear();
+  request_body_.Consume(request_body_.size());
+  request_body_.ReleaseIfEmpty(context_.pool);
+  request_bytes_sent_ = 0;
+  request_body_taken_ = 0;
+  response_fields_.Clear();
+  response_trailers_.Clear();
+  response_body_.Consume(response_body_.size());
+  response_body_.ReleaseIfEmpty(context_.pool);
+  start_at_ = 0;
+  began_at_ = 0;
+  first_byte_deadline_ = 0;
+  total_deadline_ = 0;
+  upstream_time_ = -1;
+  attempts_ = 0;
+  status_ = 0;
+  error_status_ = 0;
+  reset_code_ = NGHTTP2_INTERNAL_ERROR;
+  request_ended_ = false;
+  body_deferred_ = false;
+  interim_ = false;
+  has_head_ = false;
+  head_too_large_ = false;
+  ended_at_head_ = false;
+  response_ended_ = false;
+  upstream_closed_ = false;
+  loss_ = UpstreamLoss::kNone;
+  closed_error_ = 0;
+  response_bytes_ = 0;
+  changed_ = false;
+  state_ = State::kIdle;
+}
+
+void Http2ProxyCall::Begin() {
+  state_ = State::kWaiting;
+  began_at_ = now();
+  total_deadline_ = began_at_ + route_->total_timeout;
+  Open(/*avoid=*/nullptr);
+}
+
+void Http2ProxyCall::Open(const UpstreamPool* avoid) {
+  ++attempts_;
+  size_t index = 0;
+  pool_ = pools_.Pick(*route_, *route_state_, now(), avoid, &index);
+  upstream_address_ = &route_->upstreams[index].address;
+  SocketAddress address = route_->upstreams[index].resolved;
+  if (address.length == 0) {
+    // Not resolved by the control plane (a config built in-process): literals only.
+    auto parsed = ParseSocketAddress(route_->upstreams[index].address);
+    if (parsed.ok()) address = *parsed;
+  }
+  pool_->stats().requests.Add();
+  pool_->AddOutstanding(1);
+  outstanding_ = true;
+  bool reused = false;
+  session_ = pool_->AcquireHttp2(address, now() + route_->connect_timeout, &reused);
+  if (session_ == nullptr) {
+    // Out of descriptors or memory is this node's trouble: no ejection, no retry.
+    const bool local = errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM;
+    loss_ = local ? UpstreamLoss::kBroken : UpstreamLoss::kConnectFailed;
+    if (!local) {
+      pool_->OnConnectFailed(now());
+    }
+    upstream_closed_ = true;
+    HandleLoss();
+    return;
+  }
+  // The request as received, but :scheme says what the upstream connection is, and the hop
+  // is recorded (X-Forwarded-For, Via), as over HTTP/1.1.
+  request_nv_.clear();
+  const FieldList& fields = request_->fields();
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const std::string_view name = fields.name(i);
+    if (name == "expect") {
+      continue;  // HTTP/2 has no 100 Continue to wait for
+    }
+    request_nv_.push_back(Field(name, name == ":scheme" ? "http" : fields.value(i)));
+  }
+  if (!forwarded_for_.empty()) {
+    request_nv_.push_back(Field("x-forwarded-for", forwarded_for_));
+  }
+  request_nv_.push_back(Field("via", "2 proxynode"));
+  const bool has_body = !request_ended_ || !request_body_.empty() || !request_trailers_.empty();
+  stream_id_ = session_->Submit(*this, request_nv_.data(), request_nv_.size(), has_body);
+  if (stream_id_ == 0) {
+    session_ = nullptr;
+    loss_ = UpstreamLoss::kBroken;
+    upstream_closed_ = true;
+    HandleLoss();
+    return;
+  }
+  upstream_closed_ = false;
+  if (request_ended_) {
+    first_byte_deadline_ = now() + route_->first_byte_timeout;
+  }
+  ArmTimer();
+}
+
+bool Http2ProxyCall::CanRetry() const {
+  // Resent whole, or not at all: none of the body may have left for the upstream.
+  return attempts_ < kMaxAttempts && request_body_taken_ == 0 && !has_head_;
+}
+
+void Http2ProxyCall::HandleLoss() {
+  upstream_closed_ = false;
+  session_ = nullptr;
+  stream_id_ = 0;
+  if (has_head_) {
+    pool_->stats().errors.broken.Add();
+    reset_code_ = closed_error_ == NGHTTP2_CANCEL ? NGHTTP2_CANCEL : NGHTTP2_INTERNAL_ERROR;
+    Fail(ProxyFailure::kBroken);
+    return;
+  }
+  const bool connect_failed = loss_ == UpstreamLoss::kConnectFailed;
+  // RFC 9113 8.7: a refused stream was not processed; it may go again as it was.
+  const bool refused = loss_ == UpstreamLoss::kNone && closed_error_ == NGHTTP2_REFUSED_STREAM;
+  if (loss_ == UpstreamLoss::kConnectTimeout) {
+    Fail(ProxyFailure::kConnectTimeout);
+    return;
+  }
+  if (connect_failed) {
+    pool_->stats().errors.connect_failed.Add();
+  }
+  if ((connect_failed || refused) && CanRetry()) {
+    UpstreamPool* previous = pool_;
+    ReleasePool();
+    loss_ = UpstreamLoss::kNone;
+    closed_error_ = 0;
+    Open(connect_failed ? previous : nullptr);
+    return;
+  }
+  if (!connect_failed) {
+    pool_->stats().errors.broken.Add();
+  }
+  Fail(connect_failed ? ProxyFailure::kConnectFailed : ProxyFailure::kBroken);
+}
+
+void Http2ProxyCall::Fail(ProxyFailure failure) {
+  if (pool_ != nullptr) {
+    CountTimeout(pool_->stats().errors, failure);
+  }
+  route_state_->stats->errors.Add();
+  if (has_head_ && request_->grpc()) {
+    // The client sees its stream reset mid-response: gRPC reports that as INTERNAL.
+    route_state_->stats->CountGrpcStatus(kGrpcStatusInternal);
+  }
+  DetachUpstream(NGHTTP2_CANCEL);
+  ReleasePool();
+  timer_.Cancel();
+  changed_ = true;
+  if (has_head_) {
+    state_ = State::kAborted;
+    return;
+  }
+  state_ = State::kFailed;
+  error_status_ = StatusFor(failure);
+}
+
+void Http2ProxyCall::Finish() {
+  state_ = State::kEnded;
+  timer_.Cancel();
+  upstream_time_ = now() - began_at_;
+  if (pool_ != nullptr) {
+    pool_->stats().latency.Record(upstream_time_);
+  }
+  if (request_->grpc()) {
+    // The call's status is in its trailers, or in the head of a trailers-only response.
+    std::string_view text = response_trailers_.Find("grpc-status");
+    if (text.empty()) {
+      text = response_fields_.Find("grpc-status");
+    }
+    int code = GrpcStatusForHttp(status_);
+    if (!text.empty()) {
+      code = kGrpcStatusUnknown;
+      std::from_chars(text.data(), text.data() + text.size(), code);
+    }
+    route_state_->stats->CountGrpcStatus(code);
+  }
+  ReleasePool();
+  changed_ = true;
+}
+
+void Http2ProxyCall::ReleasePool() {
+  if (pool_ != nullptr && outstanding_) {
+    pool_->AddOutstanding(-1);
+  }
+  outstanding_ = false;
+}
+
+void Http2ProxyCall::DetachUpstream(uint32_t error_code) {
+  if (session_ == nullptr) {
+    return;
+  }
+  // What arrived and was never taken still counts against the connection's window.
+  session_->Consume(stream_id_, response_body_.size());
+  session_->Cancel(stream_id_, error_code);
+  session_ = nullptr;
+  stream_id_ = 0;
+}
+
+void Http2ProxyCall::Cancel() {
+  switch (state_) {
+    case State::kDelaying:
+    case State::kWaiting:
+    case State::kStreaming:
+      if (pool_ != nullptr) {
+        pool_->stats().cancelled.Add();
+      }
+      DetachUpstream(NGHTTP2_CANCEL);
+      ReleasePool();
+      timer_.Cancel();
+      state_ = State::kAborted;
+      break;
+    case State::kEnded:
+      DetachUpstream(NGHTTP2_CANCEL);  // the request side may still be open upstream
+      break;
+    case State::kIdle:
+    case State::kFailed:
+    case State::kAborted:
+      break;
+  }
+}
+
+void Http2ProxyCall::OnRequestData(std::string_view data) {
+  request_body_.Append(context_.pool, data);
+  if (session_ != nullptr && body_deferred_) {
+    body_deferred_ = false;
+    session_->ResumeBody(stream_id_);
+  }
+}
+
+void Http2ProxyCall::OnRequestTrailer(std::string_view name, std::string_view value) {
+  request_trailers_.Add(name, value);
+}
+
+void Http2ProxyCall::OnRequestEnd() {
+  request_ended_ = true;
+  if (session_ != nullptr && body_deferred_) {
+    body_deferred_ = false;
+    session_->ResumeBody(stream_id_);
+  }
+  if (state_ == State::kWaiting && first_byte_deadline_ == 0 && session_ != nullptr) {
+    first_byte_deadline_ = now() + route_->first_byte_timeout;
+    ArmTimer();
+  }
+}
+
+size_t Http2ProxyCall::TakeRequestBytesSent() {
+  const size_t sent = request_bytes_sent_;
+  request_bytes_sent_ = 0;
+  return sent;
+}
+
+size_t Http2ProxyCall::DropRequestBody() {
+  const size_t owed = request_bytes_sent_ + request_body_.size();
+  request_bytes_sent_ = 0;
+  request_body_.Consume(request_body_.size());
+  request_body_.ReleaseIfEmpty(context_.pool);
+  return owed;
+}
+
+std::string_view Http2ProxyCall::upstream_address() const {
+  return upstream_address_ != nullptr ? std::string_view(*upstream_address_) : "";
+}
+
+ssize_t Http2ProxyCall::ReadResponseBody(uint8_t* buffer, size_t length, uint32_t* flags) {
+  const auto end_flags = [this, flags] {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (!response_trailers_.empty()) {
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;  // the client side submits the trailers
+    }
+  };
+  if (!response_body_.empty()) {
+    const std::string_view held = response_body_.readable();
+    const size_t n = std::min(length, held.size());
+    std::memcpy(buffer, held.data(), n);
+    response_body_.Consume(n);
+    if (session_ != nullptr) {
+      session_->Consume(stream_id_, n);
+    }
+    if (response_body_.empty()) {
+      response_body_.ReleaseIfEmpty(context_.pool);
+      if (response_ended_) {
+        end_flags();
+      }
+    }
+    return static_cast<ssize_t>(n);
+  }
+  if (response_ended_) {
+    end_flags();
+    return 0;
+  }
+  return NGHTTP2_ERR_DEFERRED;
+}
+
+void Http2ProxyCall::OnUpstreamField(std::string_view name, std::string_view value) {
+  if (has_head_) {
+    response_trailers_.Add(name, value);
+    return;
+  }
+  if (name == ":status") {
+    int status = 0;
+    std::from_chars(value.data(), value.data() + value.size(), status);
+    interim_ = status < 200;  // nghttp2 checked it is three digits
+    if (!interim_) {
+      status_ = status;
+    }
+    return;
+  }
+  if (interim_) {
+    return;
+  }
+  if (response_fields_.bytes() + name.size() + value.size() > kMaxResponseHeadBytes) {
+    head_too_large_ = true;
+    return;
+  }
+  response_fields_.Add(name, value);
+}
+
+void Http2ProxyCall::OnUpstreamHeaders() {
+  if (has_head_) {
+    return;  // the trailers are in; END_STREAM came with them
+  }
+  if (interim_) {
+    interim_ = false;
+    response_fields_.Clear();
+    return;
+  }
+  has_head_ = true;
+  changed_ = true;
+}
+
+void Http2ProxyCall::OnUpstreamData(std::string_view data) {
+  response_bytes_ += data.size();
+  response_body_.Append(context_.pool, data);
+  changed_ = true;
+}
+
+void Http2ProxyCall::OnUpstreamEnd() {
+  if (!has_head_ || response_ended_) {
+    return;
+  }
+  response_ended_ = true;
+  ended_at_head_ = response_bytes_ == 0 && response_trailers_.empty();
+  changed_ = true;
+}
+
+void Http2ProxyCall::OnUpstreamClosed(uint32_t error_code, UpstreamLoss loss) {
+  if (session_ != nullptr) {
+    if (loss == UpstreamLoss::kNone) {
+      // The stream is gone but the connection stays: what it holds of ours is given back to
+      // the connection's window now.
+      session_->Consume(stream_id_, response_body_.size());
+    }
+    session_ = nullptr;
+  }
+  if (response_ended_) {
+    return;  // a clean end: what is held drains to the client
+  }
+  upstream_closed_ = true;
+  closed_error_ = error_code;
+  loss_ = loss;
+  changed_ = true;
+}
+
+ssize_t Http2ProxyCall::ReadRequestBody(uint8_t* buffer, size_t length, uint32_t* flags) {
+  const auto end_flags = [this, flags] {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (!request_trailers_.empty()) {
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      FillFields(request_trailers_, trailer_nv_);
+      session_->SubmitTrailers(stream_id_, trailer_nv_.data(), trailer_nv_.size());
+    }
+  };
+  if (!request_body_.empty()) {
+    const std::string_view held = request_body_.readable();
+    const size_t n = std::min(length, held.size());
+    std::memcpy(buffer, held.data(), n);
+    request_body_.Consume(n);
+    request_bytes_sent_ += n;
+    request_body_taken_ += n;
+    changed_ = true;
+    if (request_body_.empty()) {
+      request_body_.ReleaseIfEmpty(context_.pool);
+      if (request_ended_) {
+        end_flags();
+      }
+    }
+    return static_cast<ssize_t>(n);
+  }
+  if (request_ended_) {
+    end_flags();
+    return 0;
+  }
+  body_deferred_ = true;
+  return NGHTTP2_ERR_DEFERRED;
+}
+
+void Http2ProxyCall::OnUpstreamProgress() {
+  if (state_ != State::kWaiting && state_ != State::kStreaming) {
+    Notify();  // request bytes the upstream took after the response ended
+    return;
+  }
+  if (head_too_large_ && has_head_) {
+    pool_->stats().errors.broken.Add();
+    has_head_ = false;  // never shown to the client: it gets a 502
+    Fail(ProxyFailure::kBroken);
+  } else if (response_ended_ && state_ != State::kEnded) {
+    if (state_ == State::kWaiting) {
+      state_ = State::kStreaming;
+    }
+    Finish();
+  } else if (upstream_closed_) {
+    HandleLoss();
+  } else if (has_head_ && state_ == State::kWaiting) {
+    state_ = State::kStreaming;
+  }
+  Notify();
+}
+
+void Http2ProxyCall::OnTimer() {
+  context_.loop.UpdateNow();
+  if (state_ == State::kDelaying) {
+    changed_ = true;
+    Begin();
+  } else if (state_ == State::kWaiting || state_ == State::kStreaming) {
+    if (now() >= total_deadline_) {
+      Fail(ProxyFailure::kTotalTimeout);
+    } else if (!has_head_ && first_byte_deadline_ != 0 && now() >= first_byte_deadline_) {
+      Fail(ProxyFailure::kFirstByteTimeout);
+    } else {
+      ArmTimer();
+    }
+  }
+  Notify();
+}
+
+void Http2ProxyCall::ArmTimer() {
+  MonoTime deadline = total_deadline_;
+  if (!has_head_ && first_byte_deadline_ != 0) {
+    deadline = std::min(deadline, first_byte_deadline_);
+  }
+  timer_.ArmAt(deadline);
+}
+
+void Http2ProxyCall::Notify() {
+  if (in_client_call_ || !changed_ || client_ == nullptr) {
+    return;
+  }
+  changed_ = false;
+  client_->OnCallProgress(*this);
+}
+
+}  // namespace proxynode
