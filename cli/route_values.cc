@@ -92,9 +92,26 @@ absl::Status SetRouteSetting(const std::string& word, Route& route) {
     Route::UpstreamProtocol protocol;
     if (!Route::UpstreamProtocol_Parse(upper, &protocol) ||
         protocol == Route::UPSTREAM_PROTOCOL_UNSPECIFIED) {
-      return bad("upstream_protocol is http1 or h2c");
+      return bad("upstream_protocol is http1, h2c or h2");
     }
     route.set_upstream_protocol(protocol);
+    return absl::OkStatus();
+  }
+  // TLS to the upstreams: tls=on (the defaults), or any of its files and name.
+  if (name == "tls") {
+    if (value != "on") return bad("tls is on (or give tls_ca, tls_cert, tls_key, tls_server_name)");
+    route.mutable_upstream_tls();
+    return absl::OkStatus();
+  }
+  std::string* tls_field = name == "tls_ca"     ? route.mutable_upstream_tls()->mutable_ca_file()
+                           : name == "tls_cert" ? route.mutable_upstream_tls()->mutable_cert_file()
+                           : name == "tls_key"  ? route.mutable_upstream_tls()->mutable_key_file()
+                           : name == "tls_server_name"
+                               ? route.mutable_upstream_tls()->mutable_server_name()
+                               : nullptr;
+  if (tls_field != nullptr) {
+    if (value.empty()) return bad(name + " needs a value");
+    *tls_field = value;
     return absl::OkStatus();
   }
   if (name == "delay_percent") {
@@ -111,8 +128,9 @@ absl::Status SetRouteSetting(const std::string& word, Route& route) {
                                      : nullptr;
   if (duration == nullptr) {
     return bad(
-        "unknown setting; settings: balancing, upstream_protocol, delay, delay_percent, "
-        "connect_timeout, first_byte_timeout, total_timeout");
+        "unknown setting; settings: balancing, upstream_protocol, tls, tls_ca, tls_cert, "
+        "tls_key, tls_server_name, delay, delay_percent, connect_timeout, first_byte_timeout, "
+        "total_timeout");
   }
   std::optional<int64_t> nanos = ParseDuration(value);
   if (!nanos || *nanos < 0) return bad("not a duration (e.g. 200ms)");
@@ -257,9 +275,20 @@ std::string FormatRoute(const Route& route) {
     if (route.balancing() != Route::BALANCING_UNSPECIFIED) {
       line += " balancing=" + Lower(Route::Balancing_Name(route.balancing()));
     }
-    if (route.upstream_protocol() == Route::H2C) {  // HTTP/1.1, the default, goes unsaid
+    if (route.upstream_protocol() == Route::H2C ||
+        route.upstream_protocol() == Route::H2) {  // HTTP/1.1, the default, goes unsaid
       line +=
           " upstream_protocol=" + Lower(Route::UpstreamProtocol_Name(route.upstream_protocol()));
+    }
+    if (route.has_upstream_tls()) {
+      const Route::UpstreamTls& tls = route.upstream_tls();
+      std::string settings;
+      for (auto [setting, text] :
+           {std::pair{"tls_server_name", &tls.server_name()}, std::pair{"tls_ca", &tls.ca_file()},
+            std::pair{"tls_cert", &tls.cert_file()}, std::pair{"tls_key", &tls.key_file()}}) {
+        if (!text->empty()) settings += std::string(" ") + setting + "=" + *text;
+      }
+      line += settings.empty() ? " tls=on" : settings;
     }
   }
   if (route.has_delay()) line += " delay=" + Format(route.delay());

@@ -66,10 +66,20 @@ absl::StatusOr<RouteConfig> FromProto(const std::string& field, const v1::Route&
     case v1::Route::H2C:
       route.upstream_protocol = UpstreamProtocol::kH2c;
       break;
+    case v1::Route::H2:
+      route.upstream_protocol = UpstreamProtocol::kH2;
+      break;
     default:
       return absl::InvalidArgumentError(
           absl::StrCat(field, ".upstream_protocol: ", static_cast<int>(proto.upstream_protocol()),
-                       " is not HTTP1 or H2C"));
+                       " is not HTTP1, H2C or H2"));
+  }
+  if (proto.has_upstream_tls()) {
+    const v1::Route::UpstreamTls& tls = proto.upstream_tls();
+    route.upstream_tls = UpstreamTlsConfig{.server_name = tls.server_name(),
+                                           .ca_file = tls.ca_file(),
+                                           .cert_file = tls.cert_file(),
+                                           .key_file = tls.key_file()};
   }
   if (proto.has_delay()) {
     absl::StatusOr<Nanos> delay = ToNanos(field + ".delay", proto.delay());
@@ -104,8 +114,24 @@ v1::Route ToProto(const RouteConfig& route) {
   proto.set_balancing(route.balancing == LoadBalancing::kLeastOutstanding
                           ? v1::Route::LEAST_OUTSTANDING
                           : v1::Route::ROUND_ROBIN);
-  proto.set_upstream_protocol(route.upstream_protocol == UpstreamProtocol::kH2c ? v1::Route::H2C
-                                                                                : v1::Route::HTTP1);
+  switch (route.upstream_protocol) {
+    case UpstreamProtocol::kHttp1:
+      proto.set_upstream_protocol(v1::Route::HTTP1);
+      break;
+    case UpstreamProtocol::kH2c:
+      proto.set_upstream_protocol(v1::Route::H2C);
+      break;
+    case UpstreamProtocol::kH2:
+      proto.set_upstream_protocol(v1::Route::H2);
+      break;
+  }
+  if (route.upstream_tls) {
+    v1::Route::UpstreamTls& tls = *proto.mutable_upstream_tls();
+    tls.set_server_name(route.upstream_tls->server_name);
+    tls.set_ca_file(route.upstream_tls->ca_file);
+    tls.set_cert_file(route.upstream_tls->cert_file);
+    tls.set_key_file(route.upstream_tls->key_file);
+  }
   if (route.delay) {
     *proto.mutable_delay() = ToProtoDuration(*route.delay);
   }

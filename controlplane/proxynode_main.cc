@@ -74,9 +74,12 @@ ABSL_FLAG(std::string, upstream, "",
           "\"/\"), and --delay defaults to 0s. Replaces the config file's routes; given empty, "
           "no routes (every path answered with --body)");
 ABSL_FLAG(std::string, upstream_protocol, "http1",
-          "What --upstream's servers speak: http1 (HTTP/1.1) or h2c (HTTP/2 in clear with prior "
-          "knowledge, as gRPC servers without TLS do; HTTP/2 requests are forwarded only to "
-          "h2c upstreams)");
+          "What --upstream's servers speak: http1 (HTTP/1.1), https (HTTP/1.1 over TLS), h2c "
+          "(HTTP/2 in clear with prior knowledge, as gRPC servers without TLS do) or h2 (HTTP/2 "
+          "over TLS); HTTP/2 requests are forwarded only to h2c and h2 upstreams");
+ABSL_FLAG(std::string, upstream_ca, "",
+          "With --upstream_protocol https or h2: PEM file of the CAs that sign the upstreams' "
+          "certificates (empty: the system's CAs)");
 ABSL_FLAG(std::string, control_listen, "127.0.0.1:9090",
           "gRPC control-plane address (host:port; port 0 picks one)");
 ABSL_FLAG(std::string, control_tls_cert, "",
@@ -148,8 +151,15 @@ std::vector<RouteConfig> UpstreamFlagRoutes() {
   route.prefix = "/";
   route.action = RouteAction::kProxy;
   route.balancing = LoadBalancing::kRoundRobin;
-  if (absl::GetFlag(FLAGS_upstream_protocol) == "h2c") {
+  const std::string protocol = absl::GetFlag(FLAGS_upstream_protocol);
+  if (protocol == "h2c") {
     route.upstream_protocol = UpstreamProtocol::kH2c;
+  } else if (protocol == "h2") {
+    route.upstream_protocol = UpstreamProtocol::kH2;
+  }
+  if (protocol == "https" || protocol == "h2") {
+    route.upstream_tls.emplace();
+    route.upstream_tls->ca_file = absl::GetFlag(FLAGS_upstream_ca);
   }
   for (absl::string_view address : absl::StrSplit(pool, ',')) {
     route.upstreams.push_back(Upstream{std::string(address), {}});
@@ -167,9 +177,13 @@ std::string UpstreamFlagError(const absl::Status& status) {
 // The pool on its own, so a mistake in it is reported as the flag's.
 absl::Status CheckUpstreamFlag() {
   const std::string protocol = absl::GetFlag(FLAGS_upstream_protocol);
-  if (protocol != "http1" && protocol != "h2c") {
+  if (protocol != "http1" && protocol != "https" && protocol != "h2c" && protocol != "h2") {
     return absl::InvalidArgumentError(
-        absl::StrCat("--upstream_protocol: \"", protocol, "\" is not http1 or h2c"));
+        absl::StrCat("--upstream_protocol: \"", protocol, "\" is not http1, https, h2c or h2"));
+  }
+  if (OnCommandLine("upstream_ca") && protocol != "https" && protocol != "h2") {
+    return absl::InvalidArgumentError(
+        "--upstream_ca: only with --upstream_protocol https or h2 (TLS to the upstreams)");
   }
   if (OnCommandLine("upstream_protocol") && !UpstreamFlagGiven()) {
     return absl::InvalidArgumentError(

@@ -12,6 +12,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "dataplane/transport/tls_client_context.h"
 
 namespace proxynode {
 namespace {
@@ -55,6 +56,19 @@ absl::Status Resolve(const std::string& field, const std::string& address_text,
 
 absl::Status ResolveUpstreams(NodeConfig& config) {
   for (size_t i = 0; i < config.routes.size(); ++i) {
+    RouteConfig& route = config.routes[i];
+    if (route.action == RouteAction::kProxy && route.uses_tls() && route.tls.context == nullptr) {
+      const UpstreamTlsConfig files = route.upstream_tls.value_or(UpstreamTlsConfig{});
+      absl::StatusOr<std::shared_ptr<TlsClientContext>> context = TlsClientContext::Create(
+          TlsClientContext::Files{
+              .ca_file = files.ca_file, .cert_file = files.cert_file, .key_file = files.key_file},
+          route.http2_upstreams() ? "h2" : "http/1.1",
+          absl::StrCat("routes[", i, "].upstream_tls"));
+      if (!context.ok()) {
+        return context.status();
+      }
+      route.tls.context = *std::move(context);
+    }
     std::vector<Upstream>& upstreams = config.routes[i].upstreams;
     for (size_t j = 0; j < upstreams.size(); ++j) {
       if (upstreams[j].resolved.length != 0) {

@@ -65,6 +65,26 @@ absl::Status CheckUpstreams(const std::string& field, const RouteConfig& route) 
   return absl::OkStatus();
 }
 
+absl::Status CheckUpstreamTls(const std::string& field, const RouteConfig& route) {
+  if (!route.upstream_tls) {
+    return absl::OkStatus();
+  }
+  if (route.action == RouteAction::kRespond) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": a RESPOND route has no upstreams to speak TLS to"));
+  }
+  if (route.upstream_protocol == UpstreamProtocol::kH2c) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": H2C is HTTP/2 in clear; HTTP/2 over TLS is H2"));
+  }
+  const UpstreamTlsConfig& tls = *route.upstream_tls;
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": cert_file and key_file go together (a client certificate)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckRoute(const std::string& field, const RouteConfig& route) {
   const std::string prefix_field = absl::StrCat(field, ".prefix");
   if (route.prefix.empty() || route.prefix.front() != '/') {
@@ -93,6 +113,7 @@ absl::Status CheckRoute(const std::string& field, const RouteConfig& route) {
     status.Update(CheckDuration(absl::StrCat(field, name), value, RouteBounds::kMinTimeout,
                                 RouteBounds::kMaxTimeout));
   }
+  status.Update(CheckUpstreamTls(absl::StrCat(field, ".upstream_tls"), route));
   return status;
 }
 

@@ -8,6 +8,7 @@
 // control plane's thread): a worker never calls the resolver.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,9 +20,31 @@ namespace proxynode {
 
 enum class RouteAction : uint8_t { kRespond, kProxy };
 enum class LoadBalancing : uint8_t { kRoundRobin, kLeastOutstanding };
-// How a proxy route talks to its upstreams: HTTP/1.1, or HTTP/2 in clear with prior
-// knowledge (h2c; what a gRPC server without TLS speaks).
-enum class UpstreamProtocol : uint8_t { kHttp1, kH2c };
+// How a proxy route talks to its upstreams: HTTP/1.1 (over TLS with upstream_tls), HTTP/2 in
+// clear with prior knowledge (h2c; what a gRPC server without TLS speaks), or HTTP/2 over
+// TLS (h2, agreed by ALPN).
+enum class UpstreamProtocol : uint8_t { kHttp1, kH2c, kH2 };
+
+class TlsClientContext;  // transport/tls_client_context.h; made from UpstreamTlsConfig
+
+// TLS to a route's upstreams.
+struct UpstreamTlsConfig {
+  std::string server_name;  // SNI and the name checked; empty: each upstream's host
+  std::string ca_file;      // PEM CAs to trust; empty: the system's
+  std::string cert_file;    // client certificate chain (PEM), with key_file; empty: none
+  std::string key_file;
+
+  bool operator==(const UpstreamTlsConfig&) const = default;
+};
+
+// The client context made from a route's UpstreamTlsConfig when its config is applied (the
+// files read then). Not part of a config's value: two configs with the same settings are
+// equal, whichever context they carry.
+struct UpstreamTlsContext {
+  std::shared_ptr<TlsClientContext> context;
+
+  bool operator==(const UpstreamTlsContext&) const { return true; }
+};
 
 struct Upstream {
   std::string address;     // "host:port" as configured; the key for stats and pools
@@ -36,6 +59,9 @@ struct RouteConfig {
   std::vector<Upstream> upstreams;  // proxy only; at least one
   LoadBalancing balancing = LoadBalancing::kRoundRobin;
   UpstreamProtocol upstream_protocol = UpstreamProtocol::kHttp1;
+  // TLS to the upstreams: set (or upstream_protocol kH2, which implies it with defaults).
+  std::optional<UpstreamTlsConfig> upstream_tls;
+  UpstreamTlsContext tls;        // filled with upstream_tls's context when the config is applied
   std::optional<Nanos> delay;    // overrides NodeConfig::delay when set
   uint32_t delay_percent = 100;  // share of requests that get the delay, [0, 100]
   Nanos connect_timeout = 2 * kSecond;
@@ -43,6 +69,9 @@ struct RouteConfig {
   Nanos total_timeout = 300 * kSecond;      // connect start -> last byte of the response
 
   bool operator==(const RouteConfig&) const = default;
+
+  bool uses_tls() const { return upstream_protocol == UpstreamProtocol::kH2 || upstream_tls; }
+  bool http2_upstreams() const { return upstream_protocol != UpstreamProtocol::kHttp1; }
 };
 
 struct RouteBounds {

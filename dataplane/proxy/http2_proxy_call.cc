@@ -94,6 +94,7 @@ void Http2ProxyCall::Recycle() {
   status_ = 0;
   error_status_ = 0;
   reset_code_ = NGHTTP2_INTERNAL_ERROR;
+  tls_failure_ = nullptr;
   request_ended_ = false;
   body_deferred_ = false;
   interim_ = false;
@@ -118,20 +119,15 @@ void Http2ProxyCall::Begin() {
 
 void Http2ProxyCall::Open(const UpstreamPool* avoid) {
   ++attempts_;
-  size_t index = 0;
-  pool_ = pools_.Pick(*route_, *route_state_, now(), avoid, &index);
-  upstream_address_ = &route_->upstreams[index].address;
-  SocketAddress address = route_->upstreams[index].resolved;
-  if (address.length == 0) {
-    // Not resolved by the control plane (a config built in-process): literals only.
-    auto parsed = ParseSocketAddress(route_->upstreams[index].address);
-    if (parsed.ok()) address = *parsed;
-  }
+  const UpstreamTarget target = pools_.PickTarget(*route_, *route_state_, now(), avoid);
+  pool_ = target.pool;
+  upstream_address_ = target.address_text;
   pool_->stats().requests.Add();
   pool_->AddOutstanding(1);
   outstanding_ = true;
   bool reused = false;
-  session_ = pool_->AcquireHttp2(address, now() + route_->connect_timeout, &reused);
+  session_ = pool_->AcquireHttp2(target.address, now() + route_->connect_timeout, &reused,
+                                 target.tls_or_null());
   if (session_ == nullptr) {
     // Out of descriptors or memory is this node's trouble: no ejection, no retry.
     const bool local = errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM;
@@ -189,14 +185,18 @@ void Http2ProxyCall::HandleLoss() {
     Fail(ProxyFailure::kBroken);
     return;
   }
-  const bool connect_failed = loss_ == UpstreamLoss::kConnectFailed;
+  if (loss_ == UpstreamLoss::kTlsFailed) {
+    pool_->stats().errors.tls.Add();  // then as a failed connect: another upstream may do
+  }
+  const bool connect_failed =
+      loss_ == UpstreamLoss::kConnectFailed || loss_ == UpstreamLoss::kTlsFailed;
   // RFC 9113 8.7: a refused stream was not processed; it may go again as it was.
   const bool refused = loss_ == UpstreamLoss::kNone && closed_error_ == NGHTTP2_REFUSED_STREAM;
   if (loss_ == UpstreamLoss::kConnectTimeout) {
     Fail(ProxyFailure::kConnectTimeout);
     return;
   }
-  if (connect_failed) {
+  if (loss_ == UpstreamLoss::kConnectFailed) {
     pool_->stats().errors.connect_failed.Add();
   }
   if ((connect_failed || refused) && CanRetry()) {
@@ -424,6 +424,9 @@ void Http2ProxyCall::OnUpstreamEnd() {
 }
 
 void Http2ProxyCall::OnUpstreamClosed(uint32_t error_code, UpstreamLoss loss) {
+  if (loss == UpstreamLoss::kTlsFailed && session_ != nullptr) {
+    tls_failure_ = session_->tls_failure();
+  }
   if (session_ != nullptr) {
     if (loss == UpstreamLoss::kNone) {
       // The stream is gone but the connection stays: what it holds of ours is given back to

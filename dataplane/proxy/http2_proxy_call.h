@@ -91,6 +91,8 @@ class Http2ProxyCall final : public Http2UpstreamSession::Stream {
   State state() const { return state_; }
   bool started() const { return state_ != State::kIdle; }
   int error_status() const { return error_status_; }
+  // Why the TLS handshake with the upstream failed (a static string), null when it did not.
+  const char* tls_failure() const { return tls_failure_; }
   uint32_t reset_code() const { return reset_code_; }
   // The response head, once state() is kStreaming or later (after a head).
   bool has_head() const { return has_head_; }
@@ -176,7 +178,8 @@ class Http2ProxyCall final : public Http2UpstreamSession::Stream {
   int status_ = 0;
   int error_status_ = 0;
   uint32_t reset_code_ = NGHTTP2_INTERNAL_ERROR;
-  uint32_t closed_error_ = 0;  // how the upstream stream closed (RST_STREAM's code)
+  uint32_t closed_error_ = 0;
+  const char* tls_failure_ = nullptr;  // how the upstream stream closed (RST_STREAM's code)
   UpstreamLoss loss_ = UpstreamLoss::kNone;
   bool request_ended_ = false;
   bool body_deferred_ = false;  // nghttp2 waits for request data (ResumeBody)

@@ -85,7 +85,9 @@ Http2UpstreamSession::Http2UpstreamSession(EventLoop& loop, BufferPool& buffers,
       flush_timer_(loop.timers(), [this] { Flush(); }),
       idle_since_(loop.now()) {
   streams_.reserve(kMaxStreams);
+  tls_ = connection_->tls();
   connection_->Lend(this);
+  // A TLS connection is connecting until its handshake is done.
   if (connection_->connecting()) {
     connect_timer_.ArmAt(connect_deadline);
   } else {
@@ -201,11 +203,19 @@ void Http2UpstreamSession::OnUpstreamEvent() {
     }
     if (connection_->connect_error() != 0) {
       pool_.OnConnectFailed(now());
-      Terminate(UpstreamLoss::kConnectFailed);
+      tls_failure_ = connection_->tls_failure();
+      Terminate(tls_failure_ != nullptr ? UpstreamLoss::kTlsFailed : UpstreamLoss::kConnectFailed);
       return;
     }
     connected_ = true;
     connect_timer_.Cancel();
+    if (tls_ && connection_->alpn() != "h2") {
+      // RFC 9113 3.2: h2 over TLS only when both said so.
+      pool_.OnConnectFailed(now());
+      tls_failure_ = "the upstream did not agree to HTTP/2 (no ALPN h2)";
+      Terminate(UpstreamLoss::kTlsFailed);
+      return;
+    }
     pool_.OnConnectSucceeded();
   }
   ReadAndProcess();

@@ -43,6 +43,7 @@ enum class UpstreamLoss : uint8_t {
   kNone,            // the stream closed as HTTP/2 says (error_code tells how)
   kConnectFailed,   // the connection could not be made
   kConnectTimeout,  // nor within the route's connect_timeout
+  kTlsFailed,       // its TLS handshake failed, or the upstream did not agree to h2
   kBroken,          // the connection broke or the upstream broke the protocol
 };
 
@@ -89,6 +90,10 @@ class Http2UpstreamSession final : public UpstreamConnection::User, public Defer
   bool accepting() const;
   size_t streams() const { return streams_.size(); }
   bool closed() const { return closed_; }
+  bool tls() const { return tls_; }
+  // Why its TLS handshake failed, or why the upstream would not speak h2 over it (a static
+  // string); null otherwise.
+  const char* tls_failure() const { return tls_failure_; }
   MonoTime idle_since() const { return idle_since_; }
 
   // Opens a stream for `stream` with the request head `fields` (pseudo-fields first). With
@@ -145,6 +150,8 @@ class Http2UpstreamSession final : public UpstreamConnection::User, public Defer
   std::vector<Open> streams_;     // capacity kept: at most kMaxStreams
   std::vector<Stream*> touched_;  // during one input's processing
   MonoTime idle_since_ = 0;
+  const char* tls_failure_ = nullptr;
+  bool tls_ = false;
   bool connected_ = false;
   bool goaway_ = false;  // received or sent: no new streams
   bool closed_ = false;

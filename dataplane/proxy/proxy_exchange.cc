@@ -90,19 +90,14 @@ void ProxyExchange::Begin() {
 
 void ProxyExchange::Connect(const UpstreamPool* avoid, bool fresh) {
   ++current_.attempts;
-  size_t index = 0;
-  current_.pool = pools_.Pick(*current_.route, *current_.route_state, now(), avoid, &index);
-  current_.upstream_address = &current_.route->upstreams[index].address;
-  SocketAddress address = current_.route->upstreams[index].resolved;
-  if (address.length == 0) {
-    // Not resolved by the control plane (a config built in-process): literals only.
-    auto parsed = ParseSocketAddress(current_.route->upstreams[index].address);
-    if (parsed.ok()) address = *parsed;
-  }
+  const UpstreamTarget target =
+      pools_.PickTarget(*current_.route, *current_.route_state, now(), avoid);
+  current_.pool = target.pool;
+  current_.upstream_address = target.address_text;
   current_.pool->stats().requests.Add();
   current_.pool->AddOutstanding(1);
   bool reused = false;
-  current_.upstream = current_.pool->Acquire(address, fresh, &reused);
+  current_.upstream = current_.pool->Acquire(target.address, fresh, &reused, target.tls_or_null());
   current_.reused = reused;
   if (current_.upstream == nullptr) {
     // Out of descriptors or memory here is this node's trouble, not the upstream's: no
@@ -198,7 +193,14 @@ bool ProxyExchange::CanRetry(bool connect_failed) const {
 
 void ProxyExchange::OnUpstreamBroken(bool connect_failed) {
   if (connect_failed) {
-    current_.pool->stats().errors.connect_failed.Add();
+    const char* tls_failure =
+        current_.upstream != nullptr ? current_.upstream->tls_failure() : nullptr;
+    if (tls_failure != nullptr) {
+      current_.pool->stats().errors.tls.Add();
+      current_.tls_failure = tls_failure;
+    } else {
+      current_.pool->stats().errors.connect_failed.Add();
+    }
     current_.pool->OnConnectFailed(now());
   }
   // A reused connection that breaks before answering was most likely closed by the

@@ -97,6 +97,9 @@ class ProxyExchange final : public UpstreamConnection::User {
   void OnOutputDrained();
   Outcome outcome() const;
   int error_status() const { return current_.error_status; }
+  // Why the TLS handshake with the upstream failed (a static string), null when it did not:
+  // said in the error response.
+  const char* tls_failure() const { return current_.tls_failure; }
   // Some of the response reached the client's output: nothing else may be written there.
   bool head_forwarded() const { return forwarder_.head_forwarded(); }
   size_t response_head_bytes() const { return forwarder_.head_bytes(); }
@@ -171,6 +174,7 @@ class ProxyExchange final : public UpstreamConnection::User {
     MonoTime total_deadline = 0;
     int attempts = 0;
     int error_status = 0;
+    const char* tls_failure = nullptr;
     bool head_request = false;
     bool idempotent = false;  // a resend after a stale connection is harmless
     bool reused = false;      // the current upstream connection came from the pool

@@ -18,12 +18,21 @@ UpstreamPool::~UpstreamPool() {
   stats_->open_connections.Add(-static_cast<int64_t>(connections_.size()));
   stats_->idle_connections.Add(-static_cast<int64_t>(idle_.size()));
   stats_->outstanding.Add(-static_cast<int64_t>(outstanding_));
+  if (tls_session_ != nullptr) {
+    SSL_SESSION_free(tls_session_);
+  }
 }
 
-UpstreamConnection* UpstreamPool::Acquire(const SocketAddress& address, bool fresh, bool* reused) {
-  while (!fresh && !idle_.empty()) {
-    UpstreamConnection* connection = idle_.back();
-    idle_.pop_back();
+UpstreamConnection* UpstreamPool::Acquire(const SocketAddress& address, bool fresh, bool* reused,
+                                          const UpstreamTls* tls) {
+  // Most recently used first; one of the other kind (TLS or not: two routes to one address)
+  // stays for its own.
+  for (size_t i = idle_.size(); !fresh && i > 0; --i) {
+    UpstreamConnection* connection = idle_[i - 1];
+    if (connection->tls() != (tls != nullptr)) {
+      continue;
+    }
+    idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(i - 1));
     stats_->idle_connections.Add(-1);
     if (connection->usable()) {
       *reused = true;
@@ -48,9 +57,18 @@ UpstreamConnection* UpstreamPool::Acquire(const SocketAddress& address, bool fre
     }
     connecting = true;
   }
+  SSL* ssl = nullptr;
+  if (tls != nullptr) {
+    ssl = tls->context->NewSession(tls->server_name, tls_session_, this);
+    if (ssl == nullptr) {
+      close(fd);
+      errno = ENOMEM;
+      return nullptr;
+    }
+  }
   stats_->connects.Add();
   stats_->open_connections.Add(1);
-  auto owned = std::make_unique<UpstreamConnection>(loop_, buffers_, *this, fd, connecting);
+  auto owned = std::make_unique<UpstreamConnection>(loop_, buffers_, *this, fd, connecting, ssl);
   UpstreamConnection* connection = owned.get();
   connections_.emplace(connection, std::move(owned));
   return connection;
@@ -69,11 +87,12 @@ void UpstreamPool::Release(UpstreamConnection* connection, bool reusable) {
 }
 
 Http2UpstreamSession* UpstreamPool::AcquireHttp2(const SocketAddress& address,
-                                                 MonoTime connect_deadline, bool* reused) {
+                                                 MonoTime connect_deadline, bool* reused,
+                                                 const UpstreamTls* tls) {
   // The oldest session with room first: streams gather on few connections, the rest idle
   // out.
   for (const std::unique_ptr<Http2UpstreamSession>& session : http2_sessions_) {
-    if (session->accepting()) {
+    if (session->accepting() && session->tls() == (tls != nullptr)) {
       *reused = true;
       stats_->reused.Add();
       return session.get();
@@ -81,7 +100,7 @@ Http2UpstreamSession* UpstreamPool::AcquireHttp2(const SocketAddress& address,
   }
   *reused = false;
   bool ignored = false;
-  UpstreamConnection* connection = Acquire(address, /*fresh=*/true, &ignored);
+  UpstreamConnection* connection = Acquire(address, /*fresh=*/true, &ignored, tls);
   if (connection == nullptr) {
     return nullptr;
   }
@@ -105,6 +124,21 @@ void UpstreamPool::OnHttp2SessionClosed(Http2UpstreamSession* session) {
   }
   loop_.DeferDelete(std::move(*it));
   http2_sessions_.erase(it);
+}
+
+void UpstreamPool::OnTlsEstablished(bool resumed) {
+  last_tls_failure_ = nullptr;
+  stats_->tls_handshakes.Add();
+  if (resumed) {
+    stats_->tls_resumed.Add();
+  }
+}
+
+void UpstreamPool::KeepSession(SSL_SESSION* session) {
+  if (tls_session_ != nullptr) {
+    SSL_SESSION_free(tls_session_);
+  }
+  tls_session_ = session;
 }
 
 void UpstreamPool::OnConnectFailed(MonoTime now) {

@@ -21,10 +21,18 @@
 #include "dataplane/proxy/http2_upstream_session.h"
 #include "dataplane/proxy/upstream_connection.h"
 #include "dataplane/stats/proxy_stats.h"
+#include "dataplane/transport/tls_client_context.h"
 
 namespace proxynode {
 
-class UpstreamPool final : public UpstreamConnection::Owner {
+// TLS to an upstream, as its route asks: the client context (the route's, in the pinned
+// snapshot) and the name to ask for and check.
+struct UpstreamTls {
+  const TlsClientContext* context = nullptr;
+  std::string_view server_name;
+};
+
+class UpstreamPool final : public UpstreamConnection::Owner, public TlsSessionKeeper {
  public:
   static constexpr Nanos kFirstEjection = kSecond;
   static constexpr Nanos kMaxEjection = 30 * kSecond;
@@ -42,8 +50,10 @@ class UpstreamPool final : public UpstreamConnection::Owner {
 
   // A pooled connection, or a new one with its connect in progress (`*reused` says which);
   // null with errno set when the socket could not even be created or connect failed at once.
-  // `fresh` skips the pool (a retry after a pooled connection turned out closed).
-  UpstreamConnection* Acquire(const SocketAddress& address, bool fresh, bool* reused);
+  // `fresh` skips the pool (a retry after a pooled connection turned out closed). With `tls`
+  // the connection is TLS (a pooled one only if it is too), resuming the pool's last session.
+  UpstreamConnection* Acquire(const SocketAddress& address, bool fresh, bool* reused,
+                              const UpstreamTls* tls = nullptr);
   // Back into the pool when `reusable` (the exchange ended cleanly on a keep-alive
   // response), else closed.
   void Release(UpstreamConnection* connection, bool reusable);
@@ -52,7 +62,7 @@ class UpstreamPool final : public UpstreamConnection::Owner {
   // connect is in progress, bounded by `connect_deadline`; null with errno set when the
   // socket could not be made.
   Http2UpstreamSession* AcquireHttp2(const SocketAddress& address, MonoTime connect_deadline,
-                                     bool* reused);
+                                     bool* reused, const UpstreamTls* tls = nullptr);
   // The session ended: forgotten now, deleted after this loop iteration.
   void OnHttp2SessionClosed(Http2UpstreamSession* session);
 
@@ -73,6 +83,12 @@ class UpstreamPool final : public UpstreamConnection::Owner {
 
   void OnIdleConnectionBroken(UpstreamConnection* connection) override;
   void OnConnectionClosed(UpstreamConnection* connection) override;
+  void OnTlsEstablished(bool resumed) override;
+  void KeepSession(SSL_SESSION* session) override;
+  // Why the last TLS handshake with this upstream failed (a static string), null when the
+  // last one did not: what a failed request's answer names.
+  const char* last_tls_failure() const { return last_tls_failure_; }
+  void set_last_tls_failure(const char* failure) { last_tls_failure_ = failure; }
 
   const std::string& address() const { return address_; }
   UpstreamStats& stats() { return *stats_; }
@@ -97,6 +113,8 @@ class UpstreamPool final : public UpstreamConnection::Owner {
   uint32_t consecutive_failures_ = 0;
   uint32_t outstanding_ = 0;
   bool retired_ = false;
+  SSL_SESSION* tls_session_ = nullptr;  // the last one a handshake gave, to resume
+  const char* last_tls_failure_ = nullptr;
 };
 
 }  // namespace proxynode

@@ -4,6 +4,17 @@
 
 namespace proxynode {
 namespace {
+
+// "host" of "host:port", "v6" of "[v6]:port".
+std::string_view HostOf(std::string_view host_port) {
+  const size_t colon = host_port.rfind(':');
+  std::string_view host = host_port.substr(0, colon == std::string_view::npos ? 0 : colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host;
+}
+
 constexpr Nanos kSweepInterval = 5 * kSecond;
 }  // namespace
 
@@ -98,6 +109,28 @@ void UpstreamPools::CloseStaleIdle() {
     pool->CloseStaleIdle(loop_.now());
   }
   sweep_timer_.ArmAt(loop_.now() + kSweepInterval);
+}
+
+UpstreamTarget UpstreamPools::PickTarget(const RouteConfig& route, RouteState& state, MonoTime now,
+                                         const UpstreamPool* avoid) {
+  UpstreamTarget target;
+  size_t index = 0;
+  target.pool = Pick(route, state, now, avoid, &index);
+  const Upstream& upstream = route.upstreams[index];
+  target.address_text = &upstream.address;
+  target.address = upstream.resolved;
+  if (target.address.length == 0) {
+    // Not resolved by the control plane (a config built in-process): literals only.
+    auto parsed = ParseSocketAddress(upstream.address);
+    if (parsed.ok()) target.address = *parsed;
+  }
+  if (route.uses_tls()) {
+    target.tls.context = route.tls.context.get();
+    target.tls.server_name = route.upstream_tls && !route.upstream_tls->server_name.empty()
+                                 ? std::string_view(route.upstream_tls->server_name)
+                                 : HostOf(upstream.address);
+  }
+  return target;
 }
 
 }  // namespace proxynode

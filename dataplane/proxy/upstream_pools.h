@@ -25,6 +25,16 @@
 
 namespace proxynode {
 
+// Where one attempt of a proxied request goes: the pool (per worker and address), the
+// address, and TLS when the route asks for it.
+struct UpstreamTarget {
+  UpstreamPool* pool = nullptr;
+  const std::string* address_text = nullptr;  // as configured, in the pinned snapshot
+  SocketAddress address;
+  UpstreamTls tls;  // tls.context null: plain TCP
+  const UpstreamTls* tls_or_null() const { return tls.context != nullptr ? &tls : nullptr; }
+};
+
 struct RouteState {
   std::shared_ptr<RouteStats> stats;
   uint64_t next = 0;  // round-robin position
@@ -46,6 +56,10 @@ class UpstreamPools {
   UpstreamPool* Pick(const RouteConfig& route, RouteState& state, MonoTime now,
                      const UpstreamPool* avoid, size_t* index);
   RouteState& ForRoute(const std::string& prefix);
+  // Pick, then what connecting to the choice takes: its address (resolved by the control
+  // plane, or a literal parsed here) and the route's TLS with the name to check.
+  UpstreamTarget PickTarget(const RouteConfig& route, RouteState& state, MonoTime now,
+                            const UpstreamPool* avoid);
 
  private:
   UpstreamPool& ForUpstream(const std::string& address);

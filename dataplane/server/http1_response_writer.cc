@@ -279,6 +279,11 @@ void Http1ResponseWriter::SerializeDue() {
       entry.proxied = false;
       entry.status = proxy_->error_status();
       entry.body = ErrorBody(entry.status);
+      if (proxy_->tls_failure() != nullptr) {
+        // Said plainly: a certificate problem is the operator's to fix, not a flaky upstream.
+        entry.owns_body = true;
+        entry.owned_body.assign(UpstreamTlsFailureBody(proxy_->tls_failure()));
+      }
       context_->serving->exchanges.Drop(proxy_);
     }
     if (entry.abort != AbortKind::kNone && entry.abort != AbortKind::kStatus) {

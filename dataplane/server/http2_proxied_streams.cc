@@ -17,6 +17,10 @@ constexpr std::string_view kGrpcUpstreamFailed =
 constexpr std::string_view kGrpcUpstreamTimeout =
     "proxynode: the upstream did not answer in time (HTTP 504)";
 
+std::string_view TrimNewline(std::string_view text) {
+  return text.ends_with('\n') ? text.substr(0, text.size() - 1) : text;
+}
+
 }  // namespace
 
 void Http2Session::StartCall(Http2Stream& stream, const ResponsePlan& plan,
@@ -69,10 +73,16 @@ void Http2Session::ApplyCall(Http2Stream& stream) {
         response.deadline = now();
         // What the call held of the upload is dropped: the client's window gets it back.
         nghttp2_session_consume(session_, stream.id, call.DropRequestBody());
+        if (call.tls_failure() != nullptr) {
+          // Said plainly: a certificate problem is the operator's to fix.
+          response.owns_body = true;
+          response.owned_body.assign(UpstreamTlsFailureBody(call.tls_failure()));
+        }
         if (stream.request.grpc()) {
           response.grpc_status = kGrpcStatusUnavailable;
-          response.grpc_message =
-              response.status == 504 ? kGrpcUpstreamTimeout : kGrpcUpstreamFailed;
+          response.grpc_message = response.status == 504 ? kGrpcUpstreamTimeout
+                                  : response.owns_body   ? TrimNewline(response.owned_body)
+                                                         : kGrpcUpstreamFailed;
           if (response.route_stats != nullptr) {
             response.route_stats->CountGrpcStatus(kGrpcStatusUnavailable);
           }

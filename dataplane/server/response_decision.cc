@@ -33,6 +33,12 @@ std::string_view ErrorBody(int status) {
   }
 }
 
+std::string UpstreamTlsFailureBody(std::string_view reason) {
+  std::string body = "Bad Gateway: TLS with the upstream failed: ";
+  body.append(reason).append("\n");
+  return body;
+}
+
 namespace {
 
 // The body of a status abort that gives none: the node's text where it has one, else the
@@ -107,7 +113,7 @@ void ShapeByFault(const ConfigSnapshot& config, ResponsePlan& plan) {
 void RefuseOtherHttpVersion(const RequestFacts& facts, ServingContext* serving,
                             ResponseDecision& decision) {
   const RouteConfig* route = decision.plan.proxy_route;
-  if (route == nullptr || (route->upstream_protocol == UpstreamProtocol::kH2c) == facts.http2) {
+  if (route == nullptr || route->http2_upstreams() == facts.http2) {
     return;
   }
   if (serving != nullptr) {
@@ -124,8 +130,10 @@ void RefuseOtherHttpVersion(const RequestFacts& facts, ServingContext* serving,
   refused.plan.status = 501;
   refused.plan.body =
       facts.http2
-          ? "this route forwards HTTP/1.1 only; HTTP/2 requests need upstream_protocol h2c\n"
-          : "this route forwards HTTP/2 only (upstream_protocol h2c); send HTTP/2 requests\n";
+          ? "this route forwards HTTP/1.1 only; HTTP/2 requests need upstream_protocol h2c or "
+            "h2\n"
+          : "this route forwards HTTP/2 only (upstream_protocol h2c or h2); send HTTP/2 "
+            "requests\n";
   decision = refused;
 }
 

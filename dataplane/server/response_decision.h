@@ -8,6 +8,8 @@
 // Thread contract: any thread; Admission is shared and thread-safe, the rest is read-only.
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "dataplane/config/config_snapshot.h"
 #include "dataplane/core/clock.h"
@@ -50,6 +52,8 @@ struct RequestFacts {
 
 // The plain-text body of an error response the node makes itself.
 std::string_view ErrorBody(int status);
+// The body of the 502 for a TLS handshake with the upstream that failed for `reason`.
+std::string UpstreamTlsFailureBody(std::string_view reason);
 
 // Shapes `plan` by the fault rule that fired (plan.fault): its delay where it applies, its
 // abort in place of the response (the node answers instead of the upstream), its tag.

@@ -23,20 +23,23 @@
 namespace proxynode {
 
 // X(name, help) — per-upstream counters.
-#define PROXYNODE_UPSTREAM_COUNTERS(X)                                   \
-  X(requests, "Requests sent to this upstream")                          \
-  X(connects, "TCP connections opened to this upstream")                 \
-  X(reused, "Requests sent on a pooled keep-alive connection")           \
-  X(ejections, "Times this upstream was ejected after a failed connect") \
-  X(cancelled, "Requests given up because their client closed before the response began")
+#define PROXYNODE_UPSTREAM_COUNTERS(X)                                                    \
+  X(requests, "Requests sent to this upstream")                                           \
+  X(connects, "TCP connections opened to this upstream")                                  \
+  X(reused, "Requests sent on a pooled keep-alive connection")                            \
+  X(ejections, "Times this upstream was ejected after a failed connect")                  \
+  X(cancelled, "Requests given up because their client closed before the response began") \
+  X(tls_handshakes, "TLS handshakes completed with this upstream")                        \
+  X(tls_resumed, "TLS handshakes with this upstream that resumed a session")
 
 // X(reason, help) — why a request to this upstream failed, with the status the client got.
-#define PROXYNODE_UPSTREAM_ERRORS(X)                                       \
-  X(connect_failed, "502: connect refused or failed")                      \
-  X(connect_timeout, "504: connect not done within connect_timeout")       \
-  X(first_byte_timeout, "504: no response byte within first_byte_timeout") \
-  X(total_timeout, "504 (or a cut response): exchange over total_timeout") \
-  X(broken, "502 (or a cut response): reset, early close or malformed response")
+#define PROXYNODE_UPSTREAM_ERRORS(X)                                             \
+  X(connect_failed, "502: connect refused or failed")                            \
+  X(connect_timeout, "504: connect not done within connect_timeout")             \
+  X(first_byte_timeout, "504: no response byte within first_byte_timeout")       \
+  X(total_timeout, "504 (or a cut response): exchange over total_timeout")       \
+  X(broken, "502 (or a cut response): reset, early close or malformed response") \
+  X(tls, "502: TLS handshake failed (certificate untrusted, expired or for another name)")
 
 // X(name, help) — per-upstream gauges.
 #define PROXYNODE_UPSTREAM_GAUGES(X)                                         \

@@ -65,12 +65,16 @@ BIO_METHOD* SocketTransportBio() {
 
 }  // namespace
 
-TlsChannel::TlsChannel(SSL* ssl, SocketTransport& socket) : ssl_(ssl), socket_(&socket) {
+TlsChannel::TlsChannel(SSL* ssl, SocketTransport& socket, Role role) : ssl_(ssl), socket_(&socket) {
   BIO* bio = BIO_new(SocketTransportBio());
   BIO_set_data(bio, socket_);
   BIO_set_init(bio, 1);
   SSL_set_bio(ssl_, bio, bio);  // the SSL owns the BIO (one reference for both directions)
-  SSL_set_accept_state(ssl_);
+  if (role == Role::kServer) {
+    SSL_set_accept_state(ssl_);
+  } else {
+    SSL_set_connect_state(ssl_);
+  }
 }
 
 std::unique_ptr<TlsChannel> TlsChannel::Adopt(SSL* ssl, SocketTransport& socket) {
@@ -107,6 +111,11 @@ TlsChannel::Handshake TlsChannel::Advance() {
       const unsigned long code = ERR_peek_error();
       const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
       failure_ = reason != nullptr ? reason : "the peer closed or reset during the handshake";
+      // A client's check of the server's certificate says best what was wrong with it.
+      const long verify = SSL_get_verify_result(ssl_);
+      if (!SSL_is_server(ssl_) && verify != X509_V_OK) {
+        failure_ = X509_verify_cert_error_string(verify);
+      }
       ERR_clear_error();
       return Handshake::kFailed;
     }

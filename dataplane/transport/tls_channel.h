@@ -32,9 +32,11 @@ namespace proxynode {
 class TlsChannel {
  public:
   enum class Handshake : uint8_t { kDone, kWantIo, kFailed };
+  enum class Role : uint8_t { kServer, kClient };
 
-  // Takes `ssl` (from TlsServerContext::NewSession) for the connection on `socket`.
-  TlsChannel(SSL* ssl, SocketTransport& socket);
+  // Takes `ssl` (from TlsServerContext::NewSession, or TlsClientContext's for a connection
+  // to an upstream) for the connection on `socket`.
+  TlsChannel(SSL* ssl, SocketTransport& socket, Role role = Role::kServer);
   // Takes an established `ssl` that Release() gave up (a connection moving between workers).
   static std::unique_ptr<TlsChannel> Adopt(SSL* ssl, SocketTransport& socket);
   ~TlsChannel();
@@ -48,8 +50,9 @@ class TlsChannel {
   // Drives the handshake as far as the socket allows.
   Handshake Advance();
   bool established() const { return established_; }
-  // Why the handshake failed (OpenSSL's reason), for the log.
-  std::string_view failure() const { return failure_; }
+  // Why the handshake failed (OpenSSL's reason, or the certificate check's: "certificate has
+  // expired", "unable to get local issuer certificate"...); a static string.
+  const char* failure() const { return failure_; }
 
   ReadResult Read(Buffer& in, BufferPool& pool, size_t limit);
   WriteResult Write(Buffer& out, size_t limit = SIZE_MAX);

@@ -7,24 +7,13 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "dataplane/transport/openssl_error.h"
 
 namespace proxynode {
 namespace {
 
 // The protocols offered by ALPN, in the node's order of preference (RFC 7301 wire format).
 constexpr unsigned char kAlpnProtocols[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-
-// OpenSSL's last error as text (and the queue cleared for the next call).
-std::string OpenSslError() {
-  const unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) {
-    return "unknown error";
-  }
-  char text[256];
-  ERR_error_string_n(code, text, sizeof(text));
-  return text;
-}
 
 int SelectAlpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* out_length,
                const unsigned char* offered, unsigned int offered_length, void* /*arg*/) {

@@ -336,7 +336,8 @@ TEST(RouteKeysTest, WhatConfigGetPrintsReadsBack) {
   EXPECT_EQ(none->config.routes_size(), 0);
   EXPECT_EQ(ErrorOf({"routes=/x/ proxy a:1 balancng=x"}),
             "routes=/x/ proxy a:1 balancng=x: \"balancng=x\": unknown setting; settings: "
-            "balancing, upstream_protocol, delay, delay_percent, connect_timeout, "
+            "balancing, upstream_protocol, tls, tls_ca, tls_cert, tls_key, tls_server_name, delay, "
+            "delay_percent, connect_timeout, "
             "first_byte_timeout, total_timeout");
   EXPECT_EQ(ErrorOf({"routes=/x/ forward a:1"}),
             "routes=/x/ forward a:1: \"forward\": the action is respond or proxy");
@@ -360,7 +361,28 @@ TEST(RouteKeysTest, UpstreamProtocolIsSetShownAndRefusedByName) {
   EXPECT_EQ(json->config.routes(0).upstream_protocol(), proxynode::v1::Route::H2C);
   EXPECT_EQ(ErrorOf({"routes=/x/ proxy a:1 upstream_protocol=h3"}),
             "routes=/x/ proxy a:1 upstream_protocol=h3: \"upstream_protocol=h3\": "
-            "upstream_protocol is http1 or h2c");
+            "upstream_protocol is http1, h2c or h2");
+}
+
+TEST(RouteKeysTest, UpstreamTlsSettingsAreSetAndShown) {
+  absl::StatusOr<ConfigChange> change = ParseAssignments(
+      {"routes=/g/ proxy a:443 upstream_protocol=h2 tls_ca=/ca.pem tls_cert=/c.pem "
+       "tls_key=/c.key tls_server_name=g.internal; /w/ proxy b:443 tls=on; /p/ proxy c:80"});
+  ASSERT_TRUE(change.ok()) << change.status();
+  const proxynode::v1::Route& grpc = change->config.routes(0);
+  EXPECT_EQ(grpc.upstream_protocol(), proxynode::v1::Route::H2);
+  EXPECT_EQ(grpc.upstream_tls().ca_file(), "/ca.pem");
+  EXPECT_EQ(grpc.upstream_tls().server_name(), "g.internal");
+  EXPECT_TRUE(change->config.routes(1).has_upstream_tls());
+  EXPECT_FALSE(change->config.routes(2).has_upstream_tls());
+  EXPECT_THAT(FormatRoutes(change->config),
+              ::testing::ElementsAre("/g/ proxy a:443 upstream_protocol=h2 "
+                                     "tls_server_name=g.internal tls_ca=/ca.pem tls_cert=/c.pem "
+                                     "tls_key=/c.key",
+                                     "/w/ proxy b:443 tls=on", "/p/ proxy c:80"));
+  EXPECT_EQ(ErrorOf({"routes=/x/ proxy a:1 tls=yes"}),
+            "routes=/x/ proxy a:1 tls=yes: \"tls=yes\": tls is on (or give tls_ca, tls_cert, "
+            "tls_key, tls_server_name)");
 }
 
 TEST(RouteKeysTest, RoutesShowOnePerLine) {

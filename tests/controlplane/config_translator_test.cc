@@ -98,6 +98,37 @@ TEST(RouteTranslationTest, ToProtoSetsEveryFieldButAnAbsentDelay) {
   EXPECT_EQ(route.total_timeout().seconds(), 300);
 }
 
+TEST(RouteTranslationTest, UpstreamTlsIsCopiedBothWays) {
+  v1::Route proto = ProxyRoute("/", {"greeter:443"});
+  proto.set_upstream_protocol(v1::Route::H2);
+  proto.mutable_upstream_tls()->set_server_name("greeter.internal");
+  proto.mutable_upstream_tls()->set_ca_file("/etc/ca.pem");
+  proto.mutable_upstream_tls()->set_cert_file("/etc/client.pem");
+  proto.mutable_upstream_tls()->set_key_file("/etc/client.key");
+  v1::NodeConfig update;
+  *update.add_routes() = proto;
+  absl::StatusOr<NodeConfig> config = ApplyFieldMask(NodeConfig{}, update, Mask({"routes"}));
+  ASSERT_TRUE(config.ok()) << config.status();
+  const RouteConfig& route = config->routes[0];
+  EXPECT_EQ(route.upstream_protocol, UpstreamProtocol::kH2);
+  ASSERT_TRUE(route.upstream_tls.has_value());
+  EXPECT_EQ(route.upstream_tls->server_name, "greeter.internal");
+  EXPECT_EQ(route.upstream_tls->ca_file, "/etc/ca.pem");
+  EXPECT_EQ(route.upstream_tls->key_file, "/etc/client.key");
+  EXPECT_TRUE(route.uses_tls());
+  const v1::Route back = ToProto(*config).routes(0);
+  EXPECT_EQ(back.upstream_protocol(), v1::Route::H2);
+  EXPECT_EQ(back.upstream_tls().SerializeAsString(), proto.upstream_tls().SerializeAsString());
+
+  // No upstream_tls: none, and HTTP1 stays clear.
+  v1::NodeConfig plain;
+  *plain.add_routes() = ProxyRoute("/", {"a:1"});
+  absl::StatusOr<NodeConfig> clear = ApplyFieldMask(NodeConfig{}, plain, Mask({"routes"}));
+  ASSERT_TRUE(clear.ok());
+  EXPECT_FALSE(clear->routes[0].uses_tls());
+  EXPECT_FALSE(ToProto(*clear).routes(0).has_upstream_tls());
+}
+
 TEST(RouteTranslationTest, AnUnknownUpstreamProtocolIsRefusedByName) {
   v1::Route proto = ProxyRoute("/", {"a:1"});
   proto.set_upstream_protocol(static_cast<v1::Route::UpstreamProtocol>(7));
@@ -105,7 +136,7 @@ TEST(RouteTranslationTest, AnUnknownUpstreamProtocolIsRefusedByName) {
   *update.add_routes() = proto;
   absl::StatusOr<NodeConfig> config = ApplyFieldMask(NodeConfig{}, update, Mask({"routes"}));
   ASSERT_FALSE(config.ok());
-  EXPECT_EQ(config.status().message(), "routes[0].upstream_protocol: 7 is not HTTP1 or H2C");
+  EXPECT_EQ(config.status().message(), "routes[0].upstream_protocol: 7 is not HTTP1, H2C or H2");
 }
 
 TEST(RouteTranslationTest, TheMaskReplacesTheWholeList) {

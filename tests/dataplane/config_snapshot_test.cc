@@ -267,6 +267,35 @@ TEST(RouteValidationTest, DelayAndTimeoutMessages) {
   }
 }
 
+TEST(RouteValidationTest, UpstreamTlsMessages) {
+  const std::pair<void (*)(RouteConfig&), std::string> cases[] = {
+      {[](RouteConfig& r) {
+         r.upstream_protocol = UpstreamProtocol::kH2c;
+         r.upstream_tls.emplace();
+       },
+       "routes[0].upstream_tls: H2C is HTTP/2 in clear; HTTP/2 over TLS is H2"},
+      {[](RouteConfig& r) {
+         r.upstream_tls.emplace();
+         r.upstream_tls->cert_file = "/client.pem";
+       },
+       "routes[0].upstream_tls: cert_file and key_file go together (a client certificate)"},
+  };
+  for (const auto& [mutate, expected] : cases) {
+    RouteConfig route = ProxyRoute("/", {"a:1"});
+    mutate(route);
+    EXPECT_EQ(MessageWithRoutes({route}), expected);
+  }
+  RouteConfig respond;
+  respond.upstream_tls.emplace();
+  EXPECT_EQ(MessageWithRoutes({respond}),
+            "routes[0].upstream_tls: a RESPOND route has no upstreams to speak TLS to");
+  RouteConfig h2 = ProxyRoute("/", {"a:1"});
+  h2.upstream_protocol = UpstreamProtocol::kH2;  // TLS with the defaults
+  NodeConfig config;
+  config.routes = {h2};
+  EXPECT_TRUE(ValidateConfig(config).ok());
+}
+
 TEST(RouteValidationTest, NodeFieldsAreReportedBeforeRoutes) {
   NodeConfig config;
   config.workers = 0;

@@ -322,7 +322,7 @@ class GrpcUpstreamDownCheck(unittest.TestCase):
                                  "--upstream_protocol=h3", "--check"],
                                 capture_output=True, text=True, timeout=30)
         self.assertNotEqual(result.returncode, 0)
-        self.assertIn('--upstream_protocol: "h3" is not http1 or h2c', result.stderr)
+        self.assertIn('--upstream_protocol: "h3" is not http1, https, h2c or h2', result.stderr)
 
 
 class GrpcDrainCheck(unittest.TestCase):
