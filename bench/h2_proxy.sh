@@ -29,14 +29,16 @@ command -v h2load >/dev/null || {
 }
 mkdir -p "$OUT"
 
-# nginx_with NAME PORT LOCATION: an nginx on PORT (h2c, prior knowledge) whose "/" is LOCATION.
+# nginx_with NAME PORT LOCATION [UPSTREAM_BLOCK]: an nginx on PORT (h2c, prior knowledge)
+# whose "/" is LOCATION, with UPSTREAM_BLOCK in its http block.
 nginx_with() {
   local prefix=$OUT/$1
   mkdir -p "$prefix/tmp"
-  awk -v port="$2" -v location="$3" -v workers="$WORKERS" '
+  awk -v port="$2" -v location="$3" -v upstream="${4:-}" -v workers="$WORKERS" '
     /listen 127.0.0.1:8081;/ { print "        listen 127.0.0.1:" port " http2;"; next }
     /worker_processes/ { print "worker_processes " workers ";"; next }
     /return 200 "Hello World\\n";/ { print "            " location; next }
+    /^    server \{/ { print "    " upstream }
     { print }' ../shared/bench/nginx.conf >"$prefix/nginx.conf"
   nginx -p "$prefix" -c "$prefix/nginx.conf" >"$OUT/$1.log" 2>&1 &
   pids+=("$!")
@@ -45,7 +47,10 @@ nginx_with() {
 UPSTREAM_PORT=$(free_port "$NGINX_PORT")
 nginx_with upstream "$UPSTREAM_PORT" 'return 200 "Hello World\n";'
 PROXY_PORT=$(free_port $((UPSTREAM_PORT + 1)))
-nginx_with nginx_proxy "$PROXY_PORT" "grpc_pass grpc://127.0.0.1:$UPSTREAM_PORT;"
+# Kept-alive upstream connections, as proxynode keeps them (without "keepalive" nginx opens
+# one per request).
+nginx_with nginx_proxy "$PROXY_PORT" "grpc_pass grpc://h2backend;" \
+  "upstream h2backend { server 127.0.0.1:$UPSTREAM_PORT; keepalive 256; }"
 start_node node "$NODE_BIN" --workers="$WORKERS" --delay=0s \
   --upstream="127.0.0.1:$UPSTREAM_PORT" --upstream_protocol=h2c
 
