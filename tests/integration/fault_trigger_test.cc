@@ -313,7 +313,10 @@ TEST_F(FaultTriggerTest, AnIdleConnectionPacedByAConnectionRuleHoldsNoSlot) {
   Exchange throttled = paced.RoundTrip(Get("/bw"), 5s);
   ASSERT_EQ(throttled.ending, Ending::kOpen) << throttled.Describe();
   EXPECT_EQ(RuleStats("link").throttled(), 1u);
-  // `paced` stays open and idle.
+  // `paced` stays open and idle. Its slot is given back once the worker has written the
+  // last byte, just after the client may read it: a leaked slot never comes back.
+  ASSERT_TRUE(WaitUntil([&] { return Stats().active_faults() == 0; }, 5s))
+      << "the idle paced connection kept the slot";
   Exchange delayed = Fetch("/delay");
   EXPECT_EQ(delayed.status(), 200);
   EXPECT_GE(delayed.MillisToComplete(), 500) << "the idle paced connection kept the slot";
