@@ -89,6 +89,7 @@ class FakeHost : public SessionHost {
   uint64_t CountRequest() override { return ++requests_; }
   MonoTime last_activity() const override { return 0; }
   SocketAddress peer() const override { return {}; }
+  std::string_view tls_version() const override { return {}; }
   uint64_t paced_rate() const override { return 0; }
   void set_paced_rate(uint64_t) override {}
   void OnSessionAtRest() override {}

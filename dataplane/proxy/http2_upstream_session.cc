@@ -106,8 +106,9 @@ Http2UpstreamSession::~Http2UpstreamSession() {
   }
 }
 
-bool Http2UpstreamSession::Start() {
-  if (nghttp2_session_client_new2(&session_, ClientCallbacks(), this, ClientOptions()) != 0) {
+bool Http2UpstreamSession::Start(nghttp2_mem* memory) {
+  if (nghttp2_session_client_new3(&session_, ClientCallbacks(), this, ClientOptions(), memory) !=
+      0) {
     session_ = nullptr;
     Terminate(UpstreamLoss::kBroken);
     return false;

@@ -83,8 +83,9 @@ class Http2UpstreamSession final : public UpstreamConnection::User, public Defer
   Http2UpstreamSession(const Http2UpstreamSession&) = delete;
   Http2UpstreamSession& operator=(const Http2UpstreamSession&) = delete;
 
-  // False when nghttp2 could not make its session (the session is already closed).
-  bool Start();
+  // False when nghttp2 could not make its session (the session is already closed). `memory`:
+  // the worker's allocator for nghttp2 (null: malloc).
+  bool Start(nghttp2_mem* memory = nullptr);
 
   // Can take one more stream.
   bool accepting() const;

@@ -9,8 +9,12 @@
 namespace proxynode {
 
 UpstreamPool::UpstreamPool(EventLoop& loop, BufferPool& buffers, std::string address,
-                           std::shared_ptr<UpstreamStats> stats)
-    : loop_(loop), buffers_(buffers), address_(std::move(address)), stats_(std::move(stats)) {}
+                           std::shared_ptr<UpstreamStats> stats, nghttp2_mem* http2_memory)
+    : loop_(loop),
+      buffers_(buffers),
+      address_(std::move(address)),
+      stats_(std::move(stats)),
+      http2_memory_(http2_memory) {}
 
 UpstreamPool::~UpstreamPool() {
   // Worker shutdown: exchanges were abandoned first and gave their connections back; the
@@ -107,7 +111,7 @@ Http2UpstreamSession* UpstreamPool::AcquireHttp2(const SocketAddress& address,
   http2_sessions_.push_back(
       std::make_unique<Http2UpstreamSession>(loop_, buffers_, *this, connection, connect_deadline));
   Http2UpstreamSession* session = http2_sessions_.back().get();
-  if (!session->Start()) {
+  if (!session->Start(http2_memory_)) {
     errno = ENOMEM;
     return nullptr;
   }

@@ -43,7 +43,7 @@ class UpstreamPool final : public UpstreamConnection::Owner, public TlsSessionKe
   static constexpr Nanos kIdleTimeout = 30 * kSecond;
 
   UpstreamPool(EventLoop& loop, BufferPool& buffers, std::string address,
-               std::shared_ptr<UpstreamStats> stats);
+               std::shared_ptr<UpstreamStats> stats, nghttp2_mem* http2_memory = nullptr);
   ~UpstreamPool() override;
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
@@ -105,6 +105,7 @@ class UpstreamPool final : public UpstreamConnection::Owner, public TlsSessionKe
   BufferPool& buffers_;
   const std::string address_;
   std::shared_ptr<UpstreamStats> stats_;
+  nghttp2_mem* const http2_memory_;  // the worker's, for HTTP/2 sessions (null: malloc)
   absl::flat_hash_map<UpstreamConnection*, std::unique_ptr<UpstreamConnection>> connections_;
   std::vector<UpstreamConnection*> idle_;  // most recently used at the back
   // After connections_: destroyed first, while their connections still exist.

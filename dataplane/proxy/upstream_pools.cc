@@ -19,11 +19,12 @@ constexpr Nanos kSweepInterval = 5 * kSecond;
 }  // namespace
 
 UpstreamPools::UpstreamPools(EventLoop& loop, BufferPool& buffers, ProxyStatsRegistry& registry,
-                             int worker)
+                             int worker, nghttp2_mem* http2_memory)
     : loop_(loop),
       buffers_(buffers),
       registry_(registry),
       worker_(worker),
+      http2_memory_(http2_memory),
       sweep_timer_(loop.timers(), [this] { CloseStaleIdle(); }) {}
 
 void UpstreamPools::Sync(const ConfigSnapshot& config) {
@@ -96,9 +97,9 @@ UpstreamPool& UpstreamPools::ForUpstream(const std::string& address) {
   auto it = pools_.find(address);
   if (it == pools_.end()) {
     it = pools_
-             .emplace(address,
-                      std::make_unique<UpstreamPool>(loop_, buffers_, address,
-                                                     registry_.ForUpstream(worker_, address)))
+             .emplace(address, std::make_unique<UpstreamPool>(
+                                   loop_, buffers_, address,
+                                   registry_.ForUpstream(worker_, address), http2_memory_))
              .first;
   }
   return *it->second;

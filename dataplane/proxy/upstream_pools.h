@@ -42,7 +42,9 @@ struct RouteState {
 
 class UpstreamPools {
  public:
-  UpstreamPools(EventLoop& loop, BufferPool& buffers, ProxyStatsRegistry& registry, int worker);
+  // `http2_memory`: what the HTTP/2 client sessions allocate from (null: malloc).
+  UpstreamPools(EventLoop& loop, BufferPool& buffers, ProxyStatsRegistry& registry, int worker,
+                nghttp2_mem* http2_memory = nullptr);
   UpstreamPools(const UpstreamPools&) = delete;
   UpstreamPools& operator=(const UpstreamPools&) = delete;
 
@@ -69,6 +71,7 @@ class UpstreamPools {
   BufferPool& buffers_;
   ProxyStatsRegistry& registry_;
   const int worker_;
+  nghttp2_mem* const http2_memory_;
   absl::flat_hash_map<std::string, std::unique_ptr<UpstreamPool>> pools_;
   absl::flat_hash_map<std::string, std::unique_ptr<RouteState>> routes_;
   Timer sweep_timer_;

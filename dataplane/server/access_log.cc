@@ -206,6 +206,8 @@ AccessRecord* AccessRecorder::Begin(MonoTime started, HttpMethod method, std::st
   record->method = method;
   record->bytes_in = bytes_in;
   record->delay = 0;
+  record->protocol = {};
+  record->tls_version = {};
   record->route = {};
   record->fault = {};
   record->target_size = target.copy(record->target.data(), record->target.size());
@@ -221,6 +223,8 @@ void AccessRecorder::Finish(AccessRecord* record, int status, const ResponseEnd&
   line_.AddText("peer", FormatAddress(record->peer, peer, sizeof(peer)));
   line_.AddText("method", MethodName(record->method));
   line_.AddText("target", std::string_view(record->target.data(), record->target_size));
+  if (!record->protocol.empty()) line_.AddText("protocol", record->protocol);
+  if (!record->tls_version.empty()) line_.AddText("tls", record->tls_version);
   line_.AddInteger("status", status);
   line_.AddInteger("bytes_in", static_cast<int64_t>(record->bytes_in));
   line_.AddInteger("bytes_out", static_cast<int64_t>(end.bytes_out));

@@ -88,7 +88,9 @@ struct AccessRecord {
   HttpMethod method = HttpMethod::kGet;
   uint64_t bytes_in = 0;
   Nanos delay = 0;
-  std::string_view route;  // from the config snapshot the response pins
+  std::string_view protocol;     // "http/1.1", "h2c" or "h2" (static strings)
+  std::string_view tls_version;  // "TLSv1.3" and the like (static), empty in clear
+  std::string_view route;        // from the config snapshot the response pins
   std::string_view fault;
   size_t target_size = 0;
   std::array<char, AccessLine::kMaxText + 1> target;  // one byte more: the cut shows

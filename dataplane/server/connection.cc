@@ -189,6 +189,11 @@ ConnectionHandover Connection::Detach() {
   return handover;
 }
 
+std::string_view Connection::tls_version() const {
+  return tls_ != nullptr && tls_->channel->established() ? tls_->channel->version()
+                                                         : std::string_view();
+}
+
 ConnectionInfo Connection::Describe(int worker) const {
   ConnectionInfo info;
   info.id = id_;

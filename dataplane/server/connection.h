@@ -150,6 +150,7 @@ class Connection final : public FileEventHandler,
   uint64_t CountRequest() override { return ++requests_served_; }
   MonoTime last_activity() const override { return IdleListEntry::last_activity; }
   SocketAddress peer() const override { return PeerAddress(transport_.fd()); }
+  std::string_view tls_version() const override;
   void OnSessionAtRest() override;
   void SwitchToHttp2(std::string_view input, const Http2Upgrade* upgrade) override;
   uint64_t paced_rate() const override { return paced_rate_; }

@@ -236,6 +236,8 @@ void Http1Session::RecordAccess(PendingResponse& entry, const RequestHead& head,
     peer_ = host_->peer();  // one getpeername per connection logged, not per request
   }
   record->peer = peer_;
+  record->protocol = "http/1.1";
+  record->tls_version = host_->tls_version();
   // Names from the config snapshot the entry pins until the line is written.
   record->delay = plan.delay + plan.first_byte_delay + plan.proxy_hold;
   record->route = plan.route != nullptr ? std::string_view(plan.route->prefix) : "";

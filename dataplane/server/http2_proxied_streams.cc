@@ -146,6 +146,7 @@ void Http2Session::SubmitProxiedHead(Http2Stream& stream) {
   provider.source.ptr = &stream;
   provider.read_callback = ReadResponseBody;
   stream.phase = Http2Stream::Phase::kAnswered;
+  StartPacing(stream);
   if (nghttp2_submit_response(session_, stream.id, fields.data(), fields.size(),
                               call.ended_at_head() ? nullptr : &provider) != 0) {
     stream.phase = Http2Stream::Phase::kDone;
@@ -159,9 +160,14 @@ ssize_t Http2Session::ReadProxiedBody(Http2Stream& stream, uint8_t* buffer, size
     stream.timer.ArmAt(stream.body_at);
     return NGHTTP2_ERR_DEFERRED;
   }
+  length = PacedLength(stream, length);  // a fault's bandwidth on the upstream's body
+  if (length == 0) {
+    return NGHTTP2_ERR_DEFERRED;
+  }
   const ssize_t read = stream.call->ReadResponseBody(buffer, length, flags);
   if (read > 0) {
     stream.body_sent += static_cast<uint64_t>(read);
+    SpendPaced(stream, static_cast<size_t>(read));
   }
   if ((*flags & NGHTTP2_DATA_FLAG_NO_END_STREAM) != 0) {
     // The body is over; the upstream's trailers end the stream (gRPC's status is in them).

@@ -39,7 +39,9 @@ void Http2Session::Bind(WorkerContext* context, SessionHost* host) {
 
 bool Http2Session::Start(std::string_view input, const Http2Upgrade* upgrade) {
   context_->stats.http2_connections.Add();
-  if (nghttp2_session_server_new2(&session_, ServerCallbacks(), this, ServerOptions()) != 0) {
+  nghttp2_mem* memory = context_->http2_memory != nullptr ? context_->http2_memory->mem() : nullptr;
+  if (nghttp2_session_server_new3(&session_, ServerCallbacks(), this, ServerOptions(), memory) !=
+      0) {
     session_ = nullptr;
     host_->Close(CloseReason::kIoError);
     return false;
@@ -307,6 +309,7 @@ void Http2Session::Clear() {
   out_.Consume(out_.size());
   out_.ReleaseIfEmpty(context_->pool);
   arrived_at_ = 0;
+  connection_pacer_ = BytePacer{};
   reset_window_start_ = 0;
   resets_in_window_ = 0;
   goaway_sent_ = false;

@@ -118,6 +118,12 @@ class Http2Session final : public Session, public Http2ProxyCall::Client {
   // A status abort's gRPC answer to a gRPC call: grpc-status in a trailers-only response.
   void SubmitGrpcStatus(Http2Stream& stream);
   void SubmitReset(Http2Stream& stream, uint32_t error_code);
+  // A fault's bandwidth (scope response, connection or rule) from this response on.
+  void StartPacing(Http2Stream& stream);
+  // How much of `length` body bytes may leave now under the pacing that applies; 0: none
+  // yet, and the stream's timer is armed for when some may.
+  size_t PacedLength(Http2Stream& stream, size_t length);
+  void SpendPaced(Http2Stream& stream, size_t bytes);
   // Proxied streams (http2_proxied_streams.cc). Forwards the stream upstream (`plan` says
   // where).
   void StartCall(Http2Stream& stream, const ResponsePlan& plan, RouteState& route_state);
@@ -148,6 +154,9 @@ class Http2Session final : public Session, public Http2ProxyCall::Client {
   SocketAddress peer_;
   std::vector<Http2Stream*> active_;  // capacity kept: at most kMaxConcurrentStreams
   std::vector<std::unique_ptr<Http2Stream>> free_streams_;
+  // A fault's bandwidth with scope connection: every stream's body, for the rest of the
+  // connection.
+  BytePacer connection_pacer_;
   MonoTime reset_window_start_ = 0;
   uint32_t resets_in_window_ = 0;
   bool goaway_sent_ = false;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/core/byte_pacer.h"
 #include "dataplane/core/clock.h"
 #include "dataplane/core/timer_queue.h"
 #include "dataplane/http2/http2_request.h"
@@ -54,6 +55,7 @@ struct Http2Stream {
     body_at = 0;
     head_at = 0;
     response_bytes = 0;
+    pacer = nullptr;
     timer.Cancel();
   }
 
@@ -68,6 +70,10 @@ struct Http2Stream {
   MonoTime body_at = 0;     // the body may leave from then (a first-byte delay)
   MonoTime head_at = 0;     // a proxied head may leave from then (a fault's response delay)
   uint64_t response_bytes = 0;
+  // A fault's bandwidth on this response's body: `own_pacer`, the rule's shared one, or
+  // null (the connection's pacer, when one runs, paces every stream: http2_session.h).
+  BytePacer* pacer = nullptr;
+  BytePacer own_pacer;
   // Forwarded upstream (a route with upstream_protocol h2c): `call` carries it, and the
   // response is the upstream's (http2_proxied_streams.cc).
   bool proxied = false;

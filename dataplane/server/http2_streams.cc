@@ -200,6 +200,10 @@ ssize_t Http2Session::ReadBody(Http2Stream& stream, uint8_t* buffer, size_t leng
     stream.timer.ArmAt(stream.body_at);  // a first-byte delay: the head left, the body waits
     return NGHTTP2_ERR_DEFERRED;
   }
+  length = PacedLength(stream, length);
+  if (length == 0) {
+    return NGHTTP2_ERR_DEFERRED;
+  }
   const PendingResponse& response = stream.response;
   const std::string_view body = response.body_text();
   uint64_t end = body.size();
@@ -209,6 +213,7 @@ ssize_t Http2Session::ReadBody(Http2Stream& stream, uint8_t* buffer, size_t leng
   const size_t n = static_cast<size_t>(std::min<uint64_t>(length, end - stream.body_sent));
   std::memcpy(buffer, body.data() + stream.body_sent, n);
   stream.body_sent += n;
+  SpendPaced(stream, n);
   if (stream.body_sent == end) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
     if (response.abort == AbortKind::kCut) {
@@ -288,6 +293,8 @@ void Http2Session::RecordAccess(Http2Stream& stream, const ResponsePlan& plan) {
     peer_ = host_->peer();  // one getpeername per connection logged, not per request
   }
   record->peer = peer_;
+  record->tls_version = host_->tls_version();
+  record->protocol = record->tls_version.empty() ? "h2c" : "h2";
   record->delay = plan.delay + plan.first_byte_delay + plan.proxy_hold;
   record->route = plan.route != nullptr ? std::string_view(plan.route->prefix) : "";
   record->fault = plan.fault.rule != nullptr ? std::string_view(plan.fault.rule->name) : "";
@@ -411,10 +418,54 @@ void Http2Session::SubmitResponse(Http2Stream& stream) {
   provider.read_callback = ReadResponseBody;
   stream.body_at = now() + response.first_byte_delay;
   stream.phase = Http2Stream::Phase::kAnswered;
+  if (has_body) {
+    StartPacing(stream);
+  }
   if (nghttp2_submit_response(session_, stream.id, fields.data(), count,
                               has_body ? &provider : nullptr) != 0) {
     stream.phase = Http2Stream::Phase::kDone;
     ledger_.Release(response);  // the stream is gone already
+  }
+}
+
+void Http2Session::StartPacing(Http2Stream& stream) {
+  const PendingResponse& response = stream.response;
+  if (response.bytes_per_second == 0) {
+    return;
+  }
+  switch (response.bandwidth_scope) {
+    case BandwidthScope::kResponse:
+      stream.own_pacer.Start(response.bytes_per_second, now());
+      stream.pacer = &stream.own_pacer;
+      break;
+    case BandwidthScope::kConnection:
+      if (!connection_pacer_.active()) {
+        connection_pacer_.Start(response.bytes_per_second, now());
+      }
+      break;
+    case BandwidthScope::kRule:
+      stream.pacer = response.shared_pacer;
+      break;
+  }
+}
+
+size_t Http2Session::PacedLength(Http2Stream& stream, size_t length) {
+  BytePacer* pacer = connection_pacer_.active() ? &connection_pacer_ : stream.pacer;
+  if (pacer == nullptr) {
+    return length;
+  }
+  const size_t allowance = pacer->Allowance(now());
+  if (allowance == 0) {
+    stream.timer.ArmAt(pacer->ReadyAt(length));
+    return 0;
+  }
+  return std::min(length, allowance);
+}
+
+void Http2Session::SpendPaced(Http2Stream& stream, size_t bytes) {
+  BytePacer* pacer = connection_pacer_.active() ? &connection_pacer_ : stream.pacer;
+  if (pacer != nullptr) {
+    pacer->Spend(bytes);
   }
 }
 

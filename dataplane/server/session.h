@@ -90,6 +90,8 @@ class SessionHost {
   virtual uint64_t CountRequest() = 0;
   virtual MonoTime last_activity() const = 0;
   virtual SocketAddress peer() const = 0;
+  // The TLS version in use ("TLSv1.3", a static string), empty in clear.
+  virtual std::string_view tls_version() const = 0;
   // A fault rule's bandwidth for the rest of the connection (bytes per second, 0: none); it
   // outlives the session lent to the connection.
   virtual uint64_t paced_rate() const = 0;

@@ -26,11 +26,12 @@ Worker::Worker(WorkerOptions options)
                 [this](int fd) { Accept(fd, /*tls=*/false); }),
       share_timer_(loop_.timers(), [this] { OnAcceptShareTimer(); }) {
   pool_.ReportInUseTo(&options_.stats->buffer_blocks_in_use);
+  context_.http2_memory = &http2_memory_;
   // A data worker has both; the admin listener neither.
   assert((options_.admission == nullptr) == (options_.proxy_stats == nullptr));
   if (options_.admission != nullptr && options_.proxy_stats != nullptr) {
-    upstreams_ =
-        std::make_unique<UpstreamPools>(loop_, pool_, *options_.proxy_stats, options_.index);
+    upstreams_ = std::make_unique<UpstreamPools>(loop_, pool_, *options_.proxy_stats,
+                                                 options_.index, http2_memory_.mem());
     proxy_context_ = std::make_unique<ProxyContext>(ProxyContext{loop_, pool_, date_, *upstreams_});
     exchanges_ = std::make_unique<ProxyExchangePool>(*proxy_context_);
     faults_ = std::make_unique<WorkerFaults>(options_.index, options_.proxy_stats);

@@ -157,6 +157,8 @@ class Worker : public ConnectionOwner {
   std::vector<Connection*> OpenConnections() const;
 
   WorkerOptions options_;
+  // Before the loop: objects it deletes late (HTTP/2 upstream sessions) still free into it.
+  Http2Allocator http2_memory_;
   EventLoop loop_;
   BufferPool pool_;
   SnapshotCache snapshots_;

@@ -9,6 +9,7 @@
 #include "dataplane/core/buffer_pool.h"
 #include "dataplane/core/event_loop.h"
 #include "dataplane/http/http_response.h"
+#include "dataplane/http2/http2_allocator.h"
 #include "dataplane/stats/worker_stats.h"
 
 namespace proxynode {
@@ -60,6 +61,8 @@ struct WorkerContext {
   ServingContext* serving = nullptr;
   // The worker's side of the access log; null when it is off (and on the admin listener).
   AccessRecorder* access = nullptr;
+  // What the worker's HTTP/2 sessions allocate from (null: malloc).
+  Http2Allocator* http2_memory = nullptr;
   // CPU-local mode: the CPU this worker is pinned to; -1: not pinned, no steering.
   int cpu = -1;
   bool draining = false;

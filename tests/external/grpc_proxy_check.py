@@ -13,8 +13,10 @@ Usage: grpc_proxy_check.py --proxynode BIN --proxyctl BIN [unittest args]
 import argparse
 import os
 import queue
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -233,6 +235,20 @@ class GrpcProxyCheck(unittest.TestCase):
         finally:
             self.node.ctl_ok("fault", "remove", "slow-head", "--yes")
 
+    def test_a_bandwidth_fault_paces_the_upstreams_answer(self):
+        self.node.ctl_ok("fault", "add", "thin-pipe", "--exact-path", f"/{SERVICE}/SayHello",
+                         "--bandwidth", "100KiB")
+        try:
+            started = time.monotonic()
+            reply = method(self.channel, "SayHello")(StringValue(value="b" * 200_000), timeout=20)
+            elapsed = time.monotonic() - started
+            self.assertEqual(len(reply.value), len("Hello, ") + 200_000)
+            # 200 kB at 100 KiB/s: about 1.95 s (the rule's pace replaces the route's delay).
+            self.assertGreaterEqual(elapsed, 1.8)
+            self.assertLess(elapsed, 2.0 + 3 * SLACK)
+        finally:
+            self.node.ctl_ok("fault", "remove", "thin-pipe", "--yes")
+
     def test_a_client_deadline_cancels_the_upstream_call(self):
         self.greeter.cancelled.clear()
         before = upstream_stats(self.node, f"127.0.0.1:{self.greeter.port}").get("cancelled", "0")
@@ -297,6 +313,30 @@ class GrpcProxyCheck(unittest.TestCase):
         # And the node goes on.
         self.assertEqual(method(self.channel, "SayHello")(StringValue(value="a"),
                                                           timeout=10).value, "Hello, a")
+
+
+class GrpcAccessLogCheck(unittest.TestCase):
+    def test_a_proxied_call_is_logged_with_its_protocol_and_upstream(self):
+        greeter = Greeter()
+        log_dir = tempfile.mkdtemp(prefix="grpc_access_")
+        log_path = os.path.join(log_dir, "access.log")
+        node = Node(ARGS.proxynode, ARGS.proxyctl, f"--upstream=127.0.0.1:{greeter.port}",
+                    "--upstream_protocol=h2c", f"--access_log={log_path}")
+        try:
+            with grpc.insecure_channel(f"127.0.0.1:{node.http_port}") as channel:
+                method(channel, "SayHello")(StringValue(value="log"), timeout=10)
+            deadline = time.monotonic() + 10
+            line = ""
+            while time.monotonic() < deadline and "SayHello" not in line:
+                time.sleep(0.1)
+                with open(log_path) as log:
+                    line = log.read()
+            self.assertIn(f'"target":"/{SERVICE}/SayHello","protocol":"h2c","status":200,', line)
+            self.assertIn(f'"upstream":"127.0.0.1:{greeter.port}"', line)
+        finally:
+            node.stop()
+            greeter.stop()
+            shutil.rmtree(log_dir, True)
 
 
 class GrpcUpstreamDownCheck(unittest.TestCase):

@@ -228,6 +228,33 @@ class TlsLimitsCheck(unittest.TestCase):
             node.stop()
 
 
+class TlsAccessLogCheck(unittest.TestCase):
+    def test_the_access_log_says_the_protocol_and_tls_version(self):
+        log_dir = tempfile.mkdtemp(prefix="tls_access_")
+        log_path = os.path.join(log_dir, "access.log")
+        node = TlsNode(f"--access_log={log_path}")
+        try:
+            for version, path in (("--http2", "/over-h2"), ("--http1.1", "/over-h1")):
+                subprocess.run(["curl", "-sS", "--max-time", "10", "--cacert", node.cert,
+                                version, "-o", "/dev/null", node.url(path)],
+                               check=True, capture_output=True, timeout=30)
+            subprocess.run(["curl", "-sS", "--max-time", "10", "--http2-prior-knowledge", "-o",
+                            "/dev/null", f"http://127.0.0.1:{node.http_port}/in-clear"],
+                           check=True, capture_output=True, timeout=30)
+            deadline = time.monotonic() + 10
+            text = ""
+            while time.monotonic() < deadline and "/in-clear" not in text:
+                time.sleep(0.1)
+                with open(log_path) as log:
+                    text = log.read()
+            self.assertIn('"target":"/over-h2","protocol":"h2","tls":"TLSv1.3","status":200', text)
+            self.assertIn('"target":"/over-h1","protocol":"http/1.1","tls":"TLSv1.3",', text)
+            self.assertIn('"target":"/in-clear","protocol":"h2c","status":200', text)
+        finally:
+            node.stop()
+            shutil.rmtree(log_dir, True)
+
+
 class TlsDrainCheck(unittest.TestCase):
     def test_a_drain_with_handshakes_pending_closes_them_and_exits_cleanly(self):
         node = TlsNode("--drain_timeout=10s")

@@ -92,25 +92,31 @@ TEST_F(AccessLogNodeTest, EachRequestIsOneLineSayingHowItWent) {
 
   std::vector<std::string> lines = WaitForLines(log_, 5);
   ASSERT_EQ(lines.size(), 5u) << ReadTextFile(log_);
-  EXPECT_THAT(lines[0],
-              ContainsRegex("^\\{\"time\":\"20[0-9-]+T[0-9:.]+Z\",\"peer\":\"127.0.0.1:[0-9]+\","
-                            "\"method\":\"GET\",\"target\":\"/hello\\?q=\\\\\"x\\\\\"\","
-                            "\"status\":200,\"bytes_in\":[0-9]+,\"bytes_out\":[0-9]+,"
-                            "\"duration_ms\":2[0-9]\\.[0-9]{3},\"delay_ms\":20\\.000,"
-                            "\"route\":\"/\"\\}$"));
+  EXPECT_THAT(
+      lines[0],
+      ContainsRegex(
+          "^\\{\"time\":\"20[0-9-]+T[0-9:.]+Z\",\"peer\":\"127.0.0.1:[0-9]+\","
+          "\"method\":\"GET\",\"target\":\"/hello\\?q=\\\\\"x\\\\\"\","
+          "\"protocol\":\"http/1.1\",\"status\":200,\"bytes_in\":[0-9]+,\"bytes_out\":[0-9]+,"
+          "\"duration_ms\":2[0-9]\\.[0-9]{3},\"delay_ms\":20\\.000,"
+          "\"route\":\"/\"\\}$"));
   // Sizes: the head and the declared body in; the head and the body out.
-  EXPECT_THAT(lines[1], HasSubstr("\"method\":\"POST\",\"target\":\"/form\",\"status\":200,"
-                                  "\"bytes_in\":56,"));
+  EXPECT_THAT(lines[1],
+              HasSubstr("\"method\":\"POST\",\"target\":\"/form\",\"protocol\":\"http/1.1\","
+                        "\"status\":200,"
+                        "\"bytes_in\":56,"));
   EXPECT_THAT(lines[0], ContainsRegex("\"bytes_out\":1[0-9]{2},"));
   // The upstream's own status (the admin listener has no /api/healthz).
-  EXPECT_THAT(lines[2], ContainsRegex("\"target\":\"/api/healthz\",\"status\":404,.*"
-                                      "\"route\":\"/api/\",\"upstream\":\"127.0.0.1:" +
-                                      std::to_string(node.admin_port()) +
-                                      "\",\"upstream_ms\":[0-9]+\\.[0-9]{3}\\}$"));
-  EXPECT_THAT(lines[3], ContainsRegex("\"target\":\"/broken\",\"status\":503,.*"
-                                      "\"fault\":\"broken-path\"\\}$"));
+  EXPECT_THAT(lines[2],
+              ContainsRegex(
+                  "\"target\":\"/api/healthz\",\"protocol\":\"http/1.1\",\"status\":404,.*"
+                  "\"route\":\"/api/\",\"upstream\":\"127.0.0.1:" +
+                  std::to_string(node.admin_port()) + "\",\"upstream_ms\":[0-9]+\\.[0-9]{3}\\}$"));
+  EXPECT_THAT(lines[3],
+              ContainsRegex("\"target\":\"/broken\",\"protocol\":\"http/1.1\",\"status\":503,.*"
+                            "\"fault\":\"broken-path\"\\}$"));
   // No response reached it: status 0, as nginx's 499 says.
-  EXPECT_THAT(lines[4], HasSubstr("\"target\":\"/gone\",\"status\":0,\"bytes_in\":"));
+  EXPECT_THAT(lines[4], HasSubstr("\"target\":\"/gone\",\"protocol\":\"http/1.1\",\"status\":0,"));
   // Only these lines: the node's own log stays on stdout.
   EXPECT_THAT(node.Output(), ::testing::Not(HasSubstr("\"target\":")));
 }
@@ -136,7 +142,9 @@ TEST_F(AccessLogNodeTest, StdoutCarriesTheLinesBesideTheNodesLogAndOffMeansNone)
   ASSERT_TRUE(node.Start({"--delay=0s", "--workers=1", "--access_log=stdout"}));
   HttpClient client = ConnectTo(node.http_port());
   ASSERT_TRUE(client.RoundTrip(GetRequest("/on-stdout")));
-  EXPECT_TRUE(node.WaitForOutput("\"target\":\"/on-stdout\",\"status\":200", 2s)) << node.Output();
+  EXPECT_TRUE(
+      node.WaitForOutput("\"target\":\"/on-stdout\",\"protocol\":\"http/1.1\",\"status\":200", 2s))
+      << node.Output();
 
   NodeProcess quiet;
   ASSERT_TRUE(quiet.Start({"--delay=0s", "--workers=1"}));
