@@ -1,5 +1,6 @@
 #include "dataplane/http2/http2_allocator.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -41,10 +42,11 @@ size_t ClassOf(size_t size) {
 }  // namespace
 
 Http2Allocator::Http2Allocator(size_t max_free_per_class)
-    : max_free_per_class_(max_free_per_class),
-      mem_{this, proxynode::Malloc, proxynode::Free, proxynode::Calloc, proxynode::Realloc} {
-  for (std::vector<Header*>& list : free_) {
-    list.reserve(max_free_per_class_);  // a Free never allocates
+    : mem_{this, proxynode::Malloc, proxynode::Free, proxynode::Calloc, proxynode::Realloc} {
+  for (size_t index = 0; index < kClasses; ++index) {
+    const size_t capacity = kSmallestClass << index;
+    max_free_[index] = std::min(max_free_per_class, kMaxFreeBytesPerClass / capacity);
+    free_[index].reserve(max_free_[index]);  // a Free never allocates
   }
 }
 
@@ -87,7 +89,8 @@ void Http2Allocator::Free(void* pointer) {
     return;
   }
   Header* header = static_cast<Header*>(pointer) - 1;
-  if (header->size_class < kClasses && free_[header->size_class].size() < max_free_per_class_) {
+  if (header->size_class < kClasses &&
+      free_[header->size_class].size() < max_free_[header->size_class]) {
     free_[header->size_class].push_back(header);
     return;
   }

@@ -4,7 +4,8 @@
 // class and kept by one worker: stream objects, header and HPACK buffers, outbound frames
 // come back to the lists when nghttp2 frees them and are handed out again, so a warm worker's
 // HTTP/2 connections stop calling malloc for each stream. Blocks over the largest class go
-// to malloc and free directly; each list keeps at most `max_free_per_class` blocks.
+// to malloc and free directly; each list keeps at most `max_free_per_class` blocks and
+// kMaxFreeBytesPerClass bytes, so a worker keeps at most 5 MiB it does not use.
 //
 // A pure unit over malloc. Thread contract: one worker's loop thread (every nghttp2 session
 // given mem() lives and dies there), and it must outlive those sessions.
@@ -23,6 +24,7 @@ class Http2Allocator {
   // 64 bytes to 32 KiB, doubling.
   static constexpr size_t kClasses = 10;
   static constexpr size_t kSmallestClass = 64;
+  static constexpr size_t kMaxFreeBytesPerClass = 512 * 1024;
 
   explicit Http2Allocator(size_t max_free_per_class = 512);
   ~Http2Allocator();
@@ -50,7 +52,7 @@ class Http2Allocator {
   static_assert(sizeof(Header) == 16);
 
   std::array<std::vector<Header*>, kClasses> free_;
-  const size_t max_free_per_class_;
+  std::array<size_t, kClasses> max_free_;  // blocks kept per class
   uint64_t system_allocations_ = 0;
   nghttp2_mem mem_;
 };

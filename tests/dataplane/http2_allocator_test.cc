@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace proxynode {
 namespace {
@@ -25,6 +26,19 @@ TEST(Http2AllocatorTest, AFreedBlockIsHandedOutAgainForItsClass) {
   EXPECT_EQ(allocator.system_allocations(), 2u);
   allocator.Free(first);
   allocator.Free(other_class);
+}
+
+TEST(Http2AllocatorTest, ListsOfLargeClassesKeepFewerBlocks) {
+  Http2Allocator allocator;
+  std::vector<void*> blocks;
+  for (int i = 0; i < 40; ++i) {
+    blocks.push_back(allocator.Allocate(32 * 1024));  // the largest class
+  }
+  for (void* block : blocks) {
+    allocator.Free(block);
+  }
+  // 512 KiB of 32 KiB blocks: 16 kept, the rest back to the system.
+  EXPECT_EQ(allocator.free_blocks(), Http2Allocator::kMaxFreeBytesPerClass / (32 * 1024));
 }
 
 TEST(Http2AllocatorTest, LargeBlocksAndFullListsGoBackToTheSystem) {
