@@ -36,6 +36,7 @@
 #include "controlplane/node_lifecycle.h"
 #include "controlplane/shutdown_signals.h"
 #include "controlplane/toxiproxy_api.h"
+#include "controlplane/upstream_flags.h"
 #include "dataplane/config/config_snapshot.h"
 #include "dataplane/config/route_config.h"
 #include "dataplane/core/clock.h"
@@ -68,18 +69,6 @@ ABSL_FLAG(uint64_t, max_body_bytes, 1 << 20, "Largest request body; over it 413 
 ABSL_FLAG(uint32_t, max_requests_per_connection, 0,
           "Requests per connection; the last response carries Connection: close (0 = unlimited)");
 ABSL_FLAG(std::string, body, "Hello World\n", "Response body");
-ABSL_FLAG(std::string, upstream, "",
-          "Reverse-proxy quick start: HOST:PORT[,HOST:PORT...] (names resolved at start-up, "
-          "[v6]:port for IPv6). Every path is proxied to this pool, round robin (one route "
-          "\"/\"), and --delay defaults to 0s. Replaces the config file's routes; given empty, "
-          "no routes (every path answered with --body)");
-ABSL_FLAG(std::string, upstream_protocol, "http1",
-          "What --upstream's servers speak: http1 (HTTP/1.1), https (HTTP/1.1 over TLS), h2c "
-          "(HTTP/2 in clear with prior knowledge, as gRPC servers without TLS do) or h2 (HTTP/2 "
-          "over TLS); HTTP/2 requests are forwarded only to h2c and h2 upstreams");
-ABSL_FLAG(std::string, upstream_ca, "",
-          "With --upstream_protocol https or h2: PEM file of the CAs that sign the upstreams' "
-          "certificates (empty: the system's CAs)");
 ABSL_FLAG(std::string, control_listen, "127.0.0.1:9090",
           "gRPC control-plane address (host:port; port 0 picks one)");
 ABSL_FLAG(std::string, control_tls_cert, "",
@@ -130,72 +119,6 @@ int Refuse(const absl::Status& status) {
 }
 
 absl::Status UsageError(absl::string_view message) { return absl::InvalidArgumentError(message); }
-
-bool OnCommandLine(const char* flag) {
-  // Abseil 20220623 (Debian 12) exposes this only in its internal header; it is exactly
-  // "the user gave this flag", which a comparison with the default cannot tell.
-  return absl::flags_internal::WasPresentOnCommandLine(flag);
-}
-
-bool UpstreamFlagGiven() {
-  return OnCommandLine("upstream") && !absl::GetFlag(FLAGS_upstream).empty();
-}
-
-// --upstream's pool as the one route "/"; none when the flag is empty.
-std::vector<RouteConfig> UpstreamFlagRoutes() {
-  const std::string pool = absl::GetFlag(FLAGS_upstream);
-  if (pool.empty()) {
-    return {};
-  }
-  RouteConfig route;
-  route.prefix = "/";
-  route.action = RouteAction::kProxy;
-  route.balancing = LoadBalancing::kRoundRobin;
-  const std::string protocol = absl::GetFlag(FLAGS_upstream_protocol);
-  if (protocol == "h2c") {
-    route.upstream_protocol = UpstreamProtocol::kH2c;
-  } else if (protocol == "h2") {
-    route.upstream_protocol = UpstreamProtocol::kH2;
-  }
-  if (protocol == "https" || protocol == "h2") {
-    route.upstream_tls.emplace();
-    route.upstream_tls->ca_file = absl::GetFlag(FLAGS_upstream_ca);
-  }
-  for (absl::string_view address : absl::StrSplit(pool, ',')) {
-    route.upstreams.push_back(Upstream{std::string(address), {}});
-  }
-  return {route};
-}
-
-// "--upstream: upstreams[1]: ...": a refusal of the flag's route, named as the flag.
-std::string UpstreamFlagError(const absl::Status& status) {
-  absl::string_view message = status.message();
-  absl::ConsumePrefix(&message, "routes[0].");
-  return absl::StrCat("--upstream: ", message);
-}
-
-// The pool on its own, so a mistake in it is reported as the flag's.
-absl::Status CheckUpstreamFlag() {
-  const std::string protocol = absl::GetFlag(FLAGS_upstream_protocol);
-  if (protocol != "http1" && protocol != "https" && protocol != "h2c" && protocol != "h2") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--upstream_protocol: \"", protocol, "\" is not http1, https, h2c or h2"));
-  }
-  if (OnCommandLine("upstream_ca") && protocol != "https" && protocol != "h2") {
-    return absl::InvalidArgumentError(
-        "--upstream_ca: only with --upstream_protocol https or h2 (TLS to the upstreams)");
-  }
-  if (OnCommandLine("upstream_protocol") && !UpstreamFlagGiven()) {
-    return absl::InvalidArgumentError(
-        "--upstream_protocol: says what --upstream's servers speak; give --upstream too");
-  }
-  NodeConfig alone;
-  alone.routes = UpstreamFlagRoutes();
-  if (absl::Status status = ValidateConfig(alone); !status.ok()) {
-    return absl::InvalidArgumentError(UpstreamFlagError(status));
-  }
-  return absl::OkStatus();
-}
 
 void ApplyCommandLineFlags(NodeConfig& config) {
   auto duration = [](absl::Duration d) { return absl::ToInt64Nanoseconds(d); };

@@ -3,9 +3,9 @@
 // they come (http2_session.h).
 
 #include "common/grpc_status.h"
+#include "dataplane/http2/http2_fields.h"
 #include "dataplane/proxy/proxy_exchange_pool.h"
 #include "dataplane/server/http2_callbacks.h"
-#include "dataplane/server/http2_fields.h"
 #include "dataplane/server/http2_session.h"
 #include "dataplane/server/response_decision.h"
 
@@ -171,12 +171,8 @@ ssize_t Http2Session::ReadProxiedBody(Http2Stream& stream, uint8_t* buffer, size
   }
   if ((*flags & NGHTTP2_DATA_FLAG_NO_END_STREAM) != 0) {
     // The body is over; the upstream's trailers end the stream (gRPC's status is in them).
-    const FieldList& trailers = stream.call->response_trailers();
     std::vector<nghttp2_nv>& fields = stream.proxied_fields;
-    fields.clear();
-    for (size_t i = 0; i < trailers.size(); ++i) {
-      fields.push_back(Http2Field(trailers.name(i), trailers.value(i)));
-    }
+    FillHttp2Fields(stream.call->response_trailers(), fields);
     nghttp2_submit_trailer(session_, stream.id, fields.data(), fields.size());
   }
   return read;

@@ -5,10 +5,10 @@
 
 #include "absl/strings/ascii.h"
 #include "dataplane/http2/grpc_message.h"
+#include "dataplane/http2/http2_fields.h"
 #include "dataplane/proxy/upstream_pools.h"
 #include "dataplane/server/admission.h"
 #include "dataplane/server/http2_callbacks.h"
-#include "dataplane/server/http2_fields.h"
 #include "dataplane/server/http2_session.h"
 #include "dataplane/server/response_decision.h"
 
@@ -425,47 +425,6 @@ void Http2Session::SubmitResponse(Http2Stream& stream) {
                               has_body ? &provider : nullptr) != 0) {
     stream.phase = Http2Stream::Phase::kDone;
     ledger_.Release(response);  // the stream is gone already
-  }
-}
-
-void Http2Session::StartPacing(Http2Stream& stream) {
-  const PendingResponse& response = stream.response;
-  if (response.bytes_per_second == 0) {
-    return;
-  }
-  switch (response.bandwidth_scope) {
-    case BandwidthScope::kResponse:
-      stream.own_pacer.Start(response.bytes_per_second, now());
-      stream.pacer = &stream.own_pacer;
-      break;
-    case BandwidthScope::kConnection:
-      if (!connection_pacer_.active()) {
-        connection_pacer_.Start(response.bytes_per_second, now());
-      }
-      break;
-    case BandwidthScope::kRule:
-      stream.pacer = response.shared_pacer;
-      break;
-  }
-}
-
-size_t Http2Session::PacedLength(Http2Stream& stream, size_t length) {
-  BytePacer* pacer = connection_pacer_.active() ? &connection_pacer_ : stream.pacer;
-  if (pacer == nullptr) {
-    return length;
-  }
-  const size_t allowance = pacer->Allowance(now());
-  if (allowance == 0) {
-    stream.timer.ArmAt(pacer->ReadyAt(length));
-    return 0;
-  }
-  return std::min(length, allowance);
-}
-
-void Http2Session::SpendPaced(Http2Stream& stream, size_t bytes) {
-  BytePacer* pacer = connection_pacer_.active() ? &connection_pacer_ : stream.pacer;
-  if (pacer != nullptr) {
-    pacer->Spend(bytes);
   }
 }
 

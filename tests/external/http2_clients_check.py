@@ -10,7 +10,6 @@ what the client saw (statuses, frames, timings) and that the node goes on servin
 Usage: http2_clients_check.py --proxynode BIN --proxyctl BIN [unittest args]
 """
 
-import argparse
 import os
 import re
 import socket
@@ -26,6 +25,7 @@ import h2.events
 import h2.settings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import node_child  # noqa: E402
 from node_child import Node as NodeChild  # noqa: E402
 
 ARGS = None
@@ -335,10 +335,7 @@ class Http2DrainCheck(unittest.TestCase):
 
 def main():
     global ARGS
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--proxynode", required=True)
-    parser.add_argument("--proxyctl", required=True)
-    ARGS, rest = parser.parse_known_args()
+    ARGS, rest = node_child.binaries_from_command_line()
     unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
 
 

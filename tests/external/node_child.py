@@ -4,6 +4,7 @@ Only the standard library; the checks that import it stay clients apart from the
 code (they drive it as a user would: flags, proxyctl, the data ports).
 """
 
+import argparse
 import json
 import os
 import shutil
@@ -11,6 +12,14 @@ import socket
 import subprocess
 import tempfile
 import time
+
+
+def binaries_from_command_line():
+    """--proxynode BIN --proxyctl BIN, and the other arguments (for unittest)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--proxynode", required=True)
+    parser.add_argument("--proxyctl", required=True)
+    return parser.parse_known_args()
 
 
 def free_port():

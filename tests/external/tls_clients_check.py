@@ -9,7 +9,6 @@ command line at test time. The node runs as a child process on free ports.
 Usage: tls_clients_check.py --proxynode BIN --proxyctl BIN [unittest args]
 """
 
-import argparse
 import os
 import shutil
 import socket
@@ -20,6 +19,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import node_child  # noqa: E402
 from node_child import Node, free_port  # noqa: E402
 
 ARGS = None
@@ -314,10 +314,7 @@ class TlsReloadCheck(unittest.TestCase):
 
 def main():
     global ARGS
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--proxynode", required=True)
-    parser.add_argument("--proxyctl", required=True)
-    ARGS, rest = parser.parse_known_args()
+    ARGS, rest = node_child.binaries_from_command_line()
     unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
 
 

@@ -10,7 +10,6 @@ Each case checks what the client saw (replies, statuses, the reason named) and t
 Usage: upstream_tls_check.py --proxynode BIN --proxyctl BIN [unittest args]
 """
 
-import argparse
 import http.server
 import os
 import shutil
@@ -26,6 +25,7 @@ import grpc
 from google.protobuf import wrappers_pb2
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import node_child  # noqa: E402
 from node_child import Node, free_port  # noqa: E402
 
 ARGS = None
@@ -285,10 +285,7 @@ class UpstreamTlsCheck(unittest.TestCase):
 
 def main():
     global ARGS
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--proxynode", required=True)
-    parser.add_argument("--proxyctl", required=True)
-    ARGS, rest = parser.parse_known_args()
+    ARGS, rest = node_child.binaries_from_command_line()
     unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
 
 

@@ -1,7 +1,7 @@
 #pragma once
 
-// Header fields as nghttp2 takes them when a response or trailers are submitted, for the
-// HTTP/2 session's own answers and the responses it forwards.
+// Header fields as nghttp2 takes them when a request, a response or trailers are submitted:
+// the HTTP/2 session's own answers, the responses it forwards, the calls it forwards.
 //
 // Thread contract: stateless.
 
@@ -11,6 +11,9 @@
 #include <charconv>
 #include <cstdint>
 #include <string_view>
+#include <vector>
+
+#include "dataplane/http2/field_list.h"
 
 namespace proxynode {
 
@@ -20,6 +23,14 @@ inline nghttp2_nv Http2Field(std::string_view name, std::string_view value) {
   return nghttp2_nv{const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(name.data())),
                     const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(value.data())),
                     name.size(), value.size(), NGHTTP2_NV_FLAG_NONE};
+}
+
+// `fields` appended to `out` (cleared first; its capacity kept).
+inline void FillHttp2Fields(const FieldList& fields, std::vector<nghttp2_nv>& out) {
+  out.clear();
+  for (size_t i = 0; i < fields.size(); ++i) {
+    out.push_back(Http2Field(fields.name(i), fields.value(i)));
+  }
 }
 
 // `value` in decimal, written into `text`.
